@@ -1,0 +1,152 @@
+# Build, test, benchmark and install baton. `make demo` and `make check` are the two
+# commands a new user runs; every source, test and fuzz target is found by wildcard.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+PCDIR   ?= $(LIBDIR)/pkgconfig
+
+CC      ?= cc
+FUZZCC  ?= clang
+PKGS    := jansson inih sqlite3 libpq hiredis
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+HTTP_LIBS  := -lhttp_parser
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
+REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fPIC
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
+LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
+
+# Sources: everything under src/ is the library of the program; src/cli holds the verbs.
+LIB_SRC   := $(sort $(wildcard src/core/*.c src/supervise/*.c src/proxy/*.c src/migrate/*.c src/lazy/*.c src/load/*.c))
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+LAZY_SRC  := $(sort $(wildcard src/lazy/*.c)) src/core/err.c
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+EX_SRC    := $(sort $(wildcard examples/*.c))
+
+REL  := build/rel
+ASAN := build/asan
+FUZZ := build/fuzz
+
+rel_obj  = $(patsubst %.c,$(REL)/%.o,$(1))
+asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
+
+REL_LIB_OBJ  := $(call rel_obj,$(LIB_SRC))
+ASAN_LIB_OBJ := $(call asan_obj,$(LIB_SRC))
+UNIT_BIN     := $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(UNIT_SRC))
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
+EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
+
+.PHONY: all deps demo check test unit integration fuzz fuzz-build bench install uninstall \
+        clean format lint asan
+
+all: $(REL)/baton $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
+
+asan: $(ASAN)/baton $(UNIT_BIN)
+
+# Installs the Debian packages that building and testing need (only the missing ones).
+deps:
+	@scripts/deps.sh
+
+$(REL)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+
+$(ASAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
+	$(CC) -o $@ $^ $(LIBS)
+
+$(ASAN)/baton: $(call asan_obj,$(CLI_SRC)) $(ASAN_LIB_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
+	$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -o $@ $^ $(LIBS)
+
+$(REL)/libbaton-lazy.a: $(call rel_obj,$(LAZY_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(REL)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
+
+$(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
+
+# libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
+               -fsanitize=fuzzer-no-link,address,undefined
+$(FUZZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# A short run of every fuzz target (FUZZ_SECONDS each), its corpus kept in tests/fuzz/corpus.
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ) $${FUZZ_SECONDS:-15}
+
+unit: $(UNIT_BIN)
+	@tests/unit/run.sh $(ASAN)/tests
+
+integration: all $(ASAN)/baton
+	@BATON=$(CURDIR)/$(ASAN)/baton BATON_REL=$(CURDIR)/$(REL)/baton \
+	    EXAMPLES=$(CURDIR)/$(REL)/examples tests/integration/run.sh
+
+test: unit integration
+
+# Everything CI runs: packages, both builds, unit tests under ASan+UBSan, integration
+# tests against the sanitized binary, and a short fuzz run. Ends with one summary line.
+check: deps
+	@$(MAKE) --no-print-directory all asan fuzz-build
+	@tests/check.sh
+
+# The main job on the embedded default: upgrades of a live app under load, then a
+# migration on SQLite, each with its figures printed.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(REL)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(REL)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/baton $(DESTDIR)$(PCDIR)
+	install -m 0755 $(REL)/baton $(DESTDIR)$(BINDIR)/baton
+	install -m 0755 $(REL)/libbaton-lazy.so $(DESTDIR)$(LIBDIR)/libbaton-lazy.so.1
+	ln -sf libbaton-lazy.so.1 $(DESTDIR)$(LIBDIR)/libbaton-lazy.so
+	install -m 0644 $(REL)/libbaton-lazy.a $(DESTDIR)$(LIBDIR)/libbaton-lazy.a
+	install -m 0644 include/baton/*.h $(DESTDIR)$(INCDIR)/baton/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	    scripts/baton-lazy.pc.in > $(DESTDIR)$(PCDIR)/baton-lazy.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/baton $(DESTDIR)$(LIBDIR)/libbaton-lazy.* \
+	      $(DESTDIR)$(PCDIR)/baton-lazy.pc
+	rm -rf $(DESTDIR)$(INCDIR)/baton
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	    -D_GNU_SOURCE -Isrc -Iinclude src include
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,44 @@
+/* The `baton` command: dispatches `baton VERB ...` to the verb's function. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/verbs.h"
+
+#define BATON_VERSION "0.1.0"
+
+/* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
+const struct verb baton_verbs[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: baton VERB [OPTIONS] [ARGS]\n\n"
+                 "baton upgrades running services without downtime.\n\nverbs:\n");
+    for (const struct verb *v = baton_verbs; v->name; v++)
+        fprintf(out, "  %-10s %s\n", v->name, v->summary);
+    fprintf(out, "\n'baton VERB --help' describes a verb. Exit codes: 0 done, 1 failed, "
+                 "2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
+        printf("baton %s\n", BATON_VERSION);
+        return EXIT_OK;
+    }
+    for (const struct verb *v = baton_verbs; v->name; v++)
+        if (strcmp(v->name, verb) == 0)
+            return v->run(argc - 1, argv + 1);
+    fprintf(stderr, "baton: unknown verb '%s'; 'baton --help' lists the verbs\n", verb);
+    return EXIT_USAGE;
+}

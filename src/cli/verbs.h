@@ -1,0 +1,22 @@
+/* The verbs of the `baton` command. Each parses its own arguments and calls into a
+ * capability's library; it returns the process exit code (see cli_usage_exit). */
+#ifndef BATON_CLI_VERBS_H
+#define BATON_CLI_VERBS_H
+
+/* Exit codes shared by all verbs (documented in each --help). */
+enum {
+    EXIT_OK = 0,    /* done */
+    EXIT_FAIL = 1,  /* the operation failed (reason on stderr) */
+    EXIT_USAGE = 2, /* bad arguments or config */
+};
+
+struct verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The table of verbs, terminated by a NULL name (cli/main.c). */
+extern const struct verb baton_verbs[];
+
+#endif

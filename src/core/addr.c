@@ -1,0 +1,223 @@
+/* Address parsing and socket set-up; errors name the address and the errno text. */
+#include "core/addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int parse_port(const char *s, const char *spec, struct err *e)
+{
+    char *end;
+    if (!*s)
+        return err_set(e, "invalid address '%s': missing port", spec);
+    errno = 0;
+    long p = strtol(s, &end, 10);
+    if (errno || *end || p < 0 || p > 65535)
+        return err_set(e, "invalid address '%s': port '%s' is not a number in 0..65535", spec, s);
+    return (int)p;
+}
+
+static void format_text(struct addr *a)
+{
+    char host[INET6_ADDRSTRLEN] = "";
+    if (a->family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(a->text, sizeof(a->text), "%s:%d", host, ntohs(in->sin_port));
+    } else if (a->family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(a->text, sizeof(a->text), "[%s]:%d", host, ntohs(in6->sin6_port));
+    } else if (a->family == AF_UNIX) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
+        snprintf(a->text, sizeof(a->text), "unix:%s", un->sun_path);
+    }
+}
+
+int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e)
+{
+    memset(a, 0, sizeof(*a));
+    const char *rest = spec;
+    const char *eq = strchr(spec, '=');
+    if (allow_name && eq && strncmp(spec, "unix:", 5) != 0) {
+        size_t n = (size_t)(eq - spec);
+        if (n == 0 || n >= sizeof(a->name))
+            return err_set(e, "invalid address '%s': name before '=' must be 1..%d characters",
+                           spec, ADDR_NAME_MAX - 1);
+        for (size_t i = 0; i < n; i++) {
+            char c = spec[i];
+            if (!(c == '_' || c == '-' || c == '.' || (c >= '0' && c <= '9') ||
+                  (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+                return err_set(e,
+                               "invalid address '%s': name may hold only letters, digits, "
+                               "'_', '-' and '.'",
+                               spec);
+        }
+        memcpy(a->name, spec, n);
+        rest = eq + 1;
+    }
+    if (strncmp(rest, "unix:", 5) == 0) {
+        const char *path = rest + 5;
+        struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
+        if (!*path || strlen(path) >= sizeof(un->sun_path))
+            return err_set(e, "invalid address '%s': unix path must be 1..%zu bytes", spec,
+                           sizeof(un->sun_path) - 1);
+        un->sun_family = AF_UNIX;
+        strcpy(un->sun_path, path);
+        a->family = AF_UNIX;
+        a->len = sizeof(*un);
+        format_text(a);
+        return 0;
+    }
+    char host[256];
+    const char *port_s;
+    if (rest[0] == '[') {
+        const char *close = strchr(rest, ']');
+        if (!close || close[1] != ':')
+            return err_set(e, "invalid address '%s': expected '[IPv6]:PORT'", spec);
+        size_t n = (size_t)(close - rest - 1);
+        if (n == 0 || n >= sizeof(host))
+            return err_set(e, "invalid address '%s': empty or overlong IPv6 host", spec);
+        memcpy(host, rest + 1, n);
+        host[n] = 0;
+        port_s = close + 2;
+    } else {
+        const char *colon = strrchr(rest, ':');
+        if (!colon)
+            return err_set(e,
+                           "invalid address '%s': expected HOST:PORT, [IPv6]:PORT or "
+                           "unix:PATH",
+                           spec);
+        size_t n = (size_t)(colon - rest);
+        if (n >= sizeof(host))
+            return err_set(e, "invalid address '%s': host too long", spec);
+        memcpy(host, rest, n);
+        host[n] = 0;
+        if (memchr(host, ':', n))
+            return err_set(e,
+                           "invalid address '%s': put an IPv6 host in brackets, "
+                           "e.g. [::1]:8080",
+                           spec);
+        port_s = colon + 1;
+    }
+    int port = parse_port(port_s, spec, e);
+    if (port < 0)
+        return -1;
+    const char *h = host[0] ? host : "0.0.0.0";
+    struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+    if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        a->family = AF_INET;
+        a->len = sizeof(*in);
+    } else if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        a->family = AF_INET6;
+        a->len = sizeof(*in6);
+    } else {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+        struct addrinfo *res = NULL;
+        int rc = getaddrinfo(h, NULL, &hints, &res);
+        if (rc != 0 || !res)
+            return err_set(e, "cannot resolve host '%s' in '%s': %s", h, spec,
+                           rc ? gai_strerror(rc) : "no address");
+        memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+        a->len = res->ai_addrlen;
+        a->family = res->ai_family;
+        if (a->family == AF_INET)
+            in->sin_port = htons((uint16_t)port);
+        else
+            in6->sin6_port = htons((uint16_t)port);
+        freeaddrinfo(res);
+    }
+    format_text(a);
+    return 0;
+}
+
+int addr_port(const struct addr *a)
+{
+    if (a->family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    if (a->family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    return 0;
+}
+
+int addr_listen(const struct addr *a, int backlog, struct err *e)
+{
+    int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_errno(e, errno, "cannot create socket for '%s'", a->text);
+    int one = 1;
+    if (a->family == AF_UNIX) {
+        const char *path = ((const struct sockaddr_un *)&a->ss)->sun_path;
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(path);
+    } else {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (a->family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+        int saved = errno;
+        close(fd);
+        return err_errno(e, saved, "cannot bind '%s'", a->text);
+    }
+    if (listen(fd, backlog) < 0) {
+        int saved = errno;
+        close(fd);
+        return err_errno(e, saved, "cannot listen on '%s'", a->text);
+    }
+    return fd;
+}
+
+int addr_connect(const struct addr *a, struct err *e)
+{
+    int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_errno(e, errno, "cannot create socket for '%s'", a->text);
+    if (a->family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
+        int saved = errno;
+        close(fd);
+        return err_errno(e, saved, "cannot connect to '%s'", a->text);
+    }
+    return fd;
+}
+
+int addr_connect_result(int fd, const struct addr *a, struct err *e)
+{
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        return err_errno(e, errno, "cannot connect to '%s'", a->text);
+    if (soerr)
+        return err_errno(e, soerr, "cannot connect to '%s'", a->text);
+    return 0;
+}
+
+int addr_from_fd(int fd, struct addr *a, struct err *e)
+{
+    memset(a, 0, sizeof(*a));
+    a->len = sizeof(a->ss);
+    if (getsockname(fd, (struct sockaddr *)&a->ss, &a->len) < 0)
+        return err_errno(e, errno, "cannot read the address of fd %d", fd);
+    a->family = a->ss.ss_family;
+    format_text(a);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* Listen and backend addresses: parsing "[NAME=]HOST:PORT", "[IPv6]:PORT" and
+ * "unix:PATH", binding listeners and starting non-blocking connects. */
+#ifndef BATON_CORE_ADDR_H
+#define BATON_CORE_ADDR_H
+
+#include <sys/socket.h>
+
+#include "core/err.h"
+
+#define ADDR_NAME_MAX 64
+#define ADDR_TEXT_MAX 128
+
+struct addr {
+    char name[ADDR_NAME_MAX]; /* the NAME= part, or "" */
+    char text[ADDR_TEXT_MAX]; /* the address as given, without NAME= */
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int family; /* AF_INET, AF_INET6, AF_UNIX */
+};
+
+/* Parses `spec`. With allow_name, a leading "NAME=" is split off into a->name.
+ * Host names are resolved (numeric first; "localhost" and others via getaddrinfo). */
+int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e);
+
+/* Creates a listening, non-blocking, close-on-exec socket bound to `a`
+ * (SO_REUSEADDR; a stale unix socket file is replaced). Returns the fd or -1. */
+int addr_listen(const struct addr *a, int backlog, struct err *e);
+
+/* Starts a non-blocking connect to `a`. Returns the fd (connect may be in progress:
+ * wait for EPOLLOUT and check SO_ERROR with addr_connect_result) or -1. */
+int addr_connect(const struct addr *a, struct err *e);
+/* After EPOLLOUT on a connecting fd: 0 when connected, else -1 with the reason. */
+int addr_connect_result(int fd, const struct addr *a, struct err *e);
+
+/* Fills `a` from the local address of a bound socket fd (for inherited listeners). */
+int addr_from_fd(int fd, struct addr *a, struct err *e);
+
+/* The port of an inet address, or 0. */
+int addr_port(const struct addr *a);
+
+#endif
