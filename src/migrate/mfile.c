@@ -189,7 +189,7 @@ static struct msection *section_header(struct mfile *m, const char *line, int li
     else
         return NULL;
     *bad = 1;
-    if (s->sql) {
+    if (s->line) {
         err_set(e, "%s:%d: section [%s] given twice", m->id, lineno, word);
         return NULL;
     }
