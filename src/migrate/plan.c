@@ -299,9 +299,13 @@ int plan_build(const struct mfile *m, enum mdb_kind kind, plan_type_fn type_of, 
                struct plan *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
-    for (int i = 0; i < m->nops; i++)
+    int group[MFILE_OPS_MAX + 1]; /* where each operation's abort steps start */
+    for (int i = 0; i < m->nops; i++) {
+        group[i] = out->n[PLAN_ABORT];
         if (add_op(out, m, &m->ops[i], kind, type_of, ctx) < 0)
             goto oom;
+    }
+    group[m->nops] = out->n[PLAN_ABORT];
     if (m->expand.sql &&
         step(out, PLAN_EXPAND, STEP_SQL, "raw [expand] section", strdup(m->expand.sql)) < 0)
         goto oom;
@@ -315,28 +319,34 @@ int plan_build(const struct mfile *m, enum mdb_kind kind, plan_type_fn type_of, 
     if (m->contract.sql &&
         step(out, PLAN_CONTRACT, STEP_SQL, "raw [contract] section", strdup(m->contract.sql)) < 0)
         goto oom;
-    /* abort undoes the expand steps in reverse: raw [abort] first, then the operations */
-    if (m->abort_.sql) {
-        struct plan_step *s = add_step(out, PLAN_ABORT, STEP_SQL);
-        if (!s)
-            goto oom;
-        memmove(out->steps[PLAN_ABORT] + 1, out->steps[PLAN_ABORT],
-                (size_t)(out->n[PLAN_ABORT] - 1) * sizeof(*s));
-        s = &out->steps[PLAN_ABORT][0];
-        memset(s, 0, sizeof(*s));
-        s->kind = STEP_SQL;
-        s->desc = strdup("raw [abort] section");
-        s->sql = strdup(m->abort_.sql);
-        if (!s->desc || !s->sql)
-            goto oom;
+    /* abort undoes expand backwards: raw [abort] first (raw [expand] ran last), then each
+       operation's own undo steps, last operation first, each group kept in its order */
+    int nops_steps = out->n[PLAN_ABORT];
+    struct plan_step *ops_steps = out->steps[PLAN_ABORT];
+    out->steps[PLAN_ABORT] = NULL;
+    out->n[PLAN_ABORT] = 0;
+    int rc = 0;
+    if (m->abort_.sql)
+        rc = step(out, PLAN_ABORT, STEP_SQL, "raw [abort] section", strdup(m->abort_.sql));
+    for (int g = m->nops - 1; g >= 0 && rc == 0; g--)
+        for (int i = group[g]; i < group[g + 1] && rc == 0; i++) {
+            struct plan_step *s = add_step(out, PLAN_ABORT, ops_steps[i].kind);
+            if (!s) {
+                rc = -1;
+                break;
+            }
+            *s = ops_steps[i];
+            memset(&ops_steps[i], 0, sizeof(ops_steps[i]));
+        }
+    for (int i = 0; i < nops_steps; i++) {
+        free(ops_steps[i].desc);
+        free(ops_steps[i].sql);
+        free(ops_steps[i].guard);
+        free(ops_steps[i].fix);
     }
-    /* the operations' abort steps were added in file order; undo runs them backwards */
-    int n = out->n[PLAN_ABORT], first = m->abort_.sql ? 1 : 0;
-    for (int i = first, j = n - 1; i < j; i++, j--) {
-        struct plan_step tmp = out->steps[PLAN_ABORT][i];
-        out->steps[PLAN_ABORT][i] = out->steps[PLAN_ABORT][j];
-        out->steps[PLAN_ABORT][j] = tmp;
-    }
+    free(ops_steps);
+    if (rc < 0)
+        goto oom;
     return 0;
 oom:
     plan_free(out);

@@ -187,6 +187,10 @@ static void plan_writes_recipes(void **state)
     assert_non_null(strstr(p.steps[PLAN_ABORT][1].sql, "DROP CONSTRAINT IF EXISTS age_ok"));
     assert_non_null(strstr(p.steps[PLAN_ABORT][2].sql, "DROP INDEX CONCURRENTLY"));
     assert_int_equal(p.n[PLAN_ABORT], 5);
+    /* bug: reversing every step dropped the new column before its triggers, which SQLite
+       refuses; each operation's undo keeps its own order */
+    assert_non_null(strstr(p.steps[PLAN_ABORT][3].sql, "DROP TRIGGER IF EXISTS"));
+    assert_non_null(strstr(p.steps[PLAN_ABORT][4].sql, "DROP COLUMN IF EXISTS full_name"));
     plan_free(&p);
     assert_int_equal(plan_build(m, MDB_SQLITE, fake_type, NULL, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "AFTER UPDATE OF name ON users"));

@@ -37,27 +37,29 @@ static const struct lint_case cases[] = {
      "add_constraint TABLE NAME CHECK (COL IS NOT NULL)"},
     {"add-column-not-null", MDB_SQLITE, "add_column users score INTEGER NOT NULL\n",
      "add_column users score INTEGER DEFAULT 0 NOT NULL\n", "give it a DEFAULT"},
-    {"create-index-concurrently", MDB_POSTGRES, "[expand]\nCREATE INDEX users_age ON users (age);\n",
-     "add_index users users_age age\n", "add_index TABLE NAME COLUMNS"},
+    {"create-index-concurrently", MDB_POSTGRES,
+     "[expand]\nCREATE INDEX users_age ON users (age);\n", "add_index users users_age age\n",
+     "add_index TABLE NAME COLUMNS"},
     {"create-index-concurrently", MDB_POSTGRES,
      "[expand]\nCREATE UNIQUE INDEX CONCURRENTLY users_mail ON users (email);\n",
      "[expand]\nCREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT);\n"
      "CREATE INDEX audit_at ON audit (at);\n",
      "cannot run inside a section's transaction"},
-    {"alter-column-type", MDB_POSTGRES, "[expand]\nALTER TABLE users ALTER COLUMN age TYPE BIGINT;\n",
+    {"alter-column-type", MDB_POSTGRES,
+     "[expand]\nALTER TABLE users ALTER COLUMN age TYPE BIGINT;\n",
      "change_type users age age_big BIGINT\n", "change_type TABLE COL NEWCOL TYPE"},
     {"alter-column-type", MDB_POSTGRES,
      "[contract]\nALTER TABLE users ALTER age SET DATA TYPE BIGINT;\n",
      "[contract]\nALTER TABLE users ALTER COLUMN age SET DEFAULT 0;\n", "change_type"},
-    {"set-not-null", MDB_POSTGRES, "[contract]\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
+    {"set-not-null", MDB_POSTGRES,
+     "[contract]\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
      "add_constraint users users_email_nn CHECK (email IS NOT NULL)\n"
      "[contract]\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n",
      "CHECK (EMAIL IS NOT NULL)"},
     {"unbatched-update", MDB_SQLITE, "[expand]\nUPDATE users SET email = lower(email);\n",
      "[backfill users id]\nUPDATE users SET email = lower(email) WHERE id > :lo AND id <= :hi;\n",
      "[backfill TABLE KEY]"},
-    {"unbatched-update", MDB_POSTGRES,
-     "[contract]\nINSERT INTO archive SELECT * FROM users;\n",
+    {"unbatched-update", MDB_POSTGRES, "[contract]\nINSERT INTO archive SELECT * FROM users;\n",
      "[backfill users]\nINSERT INTO archive SELECT * FROM users WHERE id > :lo AND id <= :hi;\n",
      "WHERE KEY > :lo AND KEY <= :hi"},
     {"add-constraint-not-valid", MDB_POSTGRES,
@@ -77,8 +79,7 @@ static const struct lint_case cases[] = {
 };
 
 /* Findings of `rule` for `text` parsed as a migration. */
-static int count_rule(const char *text, enum mdb_kind kind, const char *rule, char *msg,
-                      size_t cap)
+static int count_rule(const char *text, enum mdb_kind kind, const char *rule, char *msg, size_t cap)
 {
     struct mfile *m;
     struct err e;
@@ -111,13 +112,11 @@ static void every_rule_fails_and_passes(void **state)
             fprintf(stderr, "case %zu (%s): failing example gave %d findings\n", i, c->rule, bad);
         assert_int_equal(bad, 1);
         if (!strstr(msg, c->recipe))
-            fprintf(stderr, "case %zu (%s): message lacks '%s': %s\n", i, c->rule, c->recipe,
-                    msg);
+            fprintf(stderr, "case %zu (%s): message lacks '%s': %s\n", i, c->rule, c->recipe, msg);
         assert_non_null(strstr(msg, c->recipe));
         int good = count_rule(c->passing, c->kind, c->rule, msg, sizeof(msg));
         if (good != 0)
-            fprintf(stderr, "case %zu (%s): passing example gave %d findings\n", i, c->rule,
-                    good);
+            fprintf(stderr, "case %zu (%s): passing example gave %d findings\n", i, c->rule, good);
         assert_int_equal(good, 0);
     }
 }

@@ -34,7 +34,8 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 7) {
-        fprintf(stderr, "usage: writer URL COLUMN SECONDS ID_BASE EXISTING_ROWS PAUSE_US [MAX_OPS]\n");
+        fprintf(stderr,
+                "usage: writer URL COLUMN SECONDS ID_BASE EXISTING_ROWS PAUSE_US [MAX_OPS]\n");
         return 2;
     }
     const char *url = argv[1], *col = argv[2];
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
                          base + i, base + i);
             else
                 snprintf(sql, sizeof(sql), "UPDATE users SET %s = 'u%ld-%ld' WHERE id = %ld", col,
-                         base, i, rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
+                         base, i,
+                         rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
             double t0 = now_ms();
             int failed = 0;
             if (lite) {
@@ -98,7 +100,8 @@ int main(int argc, char **argv)
     qsort(lat, (size_t)ops, sizeof(double), cmp);
     double p50 = ops ? lat[ops / 2] : 0, p99 = ops ? lat[(long)((double)ops * 0.99)] : 0,
            mx = ops ? lat[ops - 1] : 0;
-    printf("writer column=%s inserts=%ld ops=%ld errors=%ld busy=%ld p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+    printf("writer column=%s inserts=%ld ops=%ld errors=%ld busy=%ld p50_ms=%.2f p99_ms=%.2f "
+           "max_ms=%.2f\n",
            col, n, ops, errors, busy, p50, p99, mx);
     free(lat);
     if (lite)
