@@ -41,7 +41,9 @@ static const char usage_text[] =
     "  --batch-size N        first backfill batch size (500)\n"
     "  --batch-max N         largest backfill batch (50000)\n"
     "  --time-target-ms MS   batch duration the batch size adapts to (50)\n"
-    "  --batch-sleep-ms MS   pause between batches (0; env BATON_MIGRATE_BATCH_SLEEP_MS)\n"
+    "  --duty-percent N      share of time backfill batches may keep the database busy;\n"
+    "                        after a batch of T ms baton pauses T*(100-N)/N ms (50)\n"
+    "  --batch-sleep-ms MS   extra pause between batches (0; env BATON_MIGRATE_BATCH_SLEEP_MS)\n"
     "  --log-level LEVEL     debug, info, warn, error (info)\n"
     "\n"
     "exit codes: 0 done (check: compatible), 1 failed (check: not compatible; lint and\n"
@@ -64,6 +66,7 @@ enum {
     OPT_BATCH_MAX,
     OPT_TIME_TARGET,
     OPT_BATCH_SLEEP,
+    OPT_DUTY,
     OPT_LOG_LEVEL,
 };
 
@@ -84,15 +87,16 @@ static const struct option long_opts[] = {
     {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
     {"time-target-ms", required_argument, NULL, OPT_TIME_TARGET},
     {"batch-sleep-ms", required_argument, NULL, OPT_BATCH_SLEEP},
+    {"duty-percent", required_argument, NULL, OPT_DUTY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 static const char *const config_keys[] = {
-    "db",      "dir",        "releases",  "lease-ms",       "wait-ms",        "lock-timeout-ms",
-    "retries", "batch-size", "batch-max", "time-target-ms", "batch-sleep-ms", "log-level",
-    NULL,
+    "db",        "dir",        "releases",  "lease-ms",       "wait-ms",        "lock-timeout-ms",
+    "retries",   "batch-size", "batch-max", "time-target-ms", "batch-sleep-ms", "duty-percent",
+    "log-level", NULL,
 };
 
 static int usage_error(const char *what, const char *arg)

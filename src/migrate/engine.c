@@ -76,6 +76,7 @@ void migrate_opts_init(struct migrate_opts *o)
     o->batch_size = 500;
     o->batch_max = 50000;
     o->time_target_ms = 50;
+    o->duty_percent = 50;
     const char *s = getenv("BATON_MIGRATE_BATCH_SLEEP_MS");
     o->batch_sleep_ms = s ? atoi(s) : 0;
 }
@@ -421,8 +422,10 @@ static int run_batches(struct run *r, const struct mfile *m, struct ledger_entry
             size = 1;
         if (size > max)
             size = max;
-        if (o->batch_sleep_ms > 0)
-            jitter_sleep_ms(o->batch_sleep_ms);
+        int duty = o->duty_percent > 0 && o->duty_percent <= 100 ? o->duty_percent : 100;
+        int pause_ms = (int)(took * (100 - duty) / duty) + o->batch_sleep_ms;
+        if (pause_ms > 0)
+            jitter_sleep_ms(pause_ms);
     }
     batch_stats(r, m, s);
     return 0;

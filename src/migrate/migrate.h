@@ -19,7 +19,9 @@ struct migrate_opts {
     int batch_size;      /* first batch size (default 500) */
     int batch_max;       /* largest batch (default 50000) */
     int time_target_ms;  /* batch time the size adapts to (default 50) */
-    int batch_sleep_ms;  /* pause between batches (default 0; tests slow batches with it) */
+    int duty_percent;    /* share of time batches may keep the database busy (default 50):
+                            after a batch of t ms, pause t * (100 - duty) / duty ms */
+    int batch_sleep_ms;  /* extra pause between batches (default 0; tests slow batches) */
 };
 
 /* Fills the defaults above and the environment (BATON_DB, BATON_MIGRATIONS,

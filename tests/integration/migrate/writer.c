@@ -50,6 +50,7 @@ int main(int argc, char **argv)
         if (sqlite3_open(url + 7, &lite) != SQLITE_OK)
             return fprintf(stderr, "writer: cannot open %s\n", url), 1;
         sqlite3_busy_timeout(lite, 5000);
+        sqlite3_exec(lite, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     } else {
         pg = PQconnectdb(url);
         if (PQstatus(pg) != CONNECTION_OK)
