@@ -8,6 +8,7 @@
 
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
 const struct verb baton_verbs[] = {
+    {"load", cmd_load, "send HTTP load and report every failed request"},
     {NULL, NULL, NULL},
 };
 
