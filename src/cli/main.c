@@ -7,10 +7,9 @@
 #define BATON_VERSION "0.1.0"
 
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
-int cmd_migrate(int argc, char **argv);
-
 const struct verb baton_verbs[] = {
     {"migrate", cmd_migrate, "forward-only expand / backfill / contract database migrations"},
+    {"load", cmd_load, "send HTTP load and report every failed request"},
     {NULL, NULL, NULL},
 };
 
