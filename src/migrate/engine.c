@@ -393,6 +393,7 @@ static int run_batches(struct run *r, const struct mfile *m, struct ledger_entry
     if (size > max)
         size = max;
     r->nbatch = 0;
+    double cost = 0; /* smoothed milliseconds per row */
     for (;;) {
         struct batch_arg ba = {.size = size};
         double t0 = mono_ms();
@@ -411,10 +412,15 @@ static int run_batches(struct run *r, const struct mfile *m, struct ledger_entry
         }
         if (r->nbatch < r->capbatch)
             r->batch_ms[r->nbatch++] = took;
-        /* aim at the time target: scale by target/took, at most halve or double */
-        double want = (double)size * (double)o->time_target_ms / (took > 0.5 ? took : 0.5);
-        if (want > size * 2.0)
-            want = size * 2.0;
+        /* aim at the time target from a smoothed cost per row; grow slowly (x1.25) and
+           shrink fast (down to a half at once) so a slow spell does not make long batches */
+        double per_row = took / (double)size;
+        cost = cost > 0 ? 0.7 * cost + 0.3 * per_row : per_row;
+        if (per_row > cost)
+            cost = per_row;
+        double want = (double)o->time_target_ms / (cost > 1e-6 ? cost : 1e-6);
+        if (want > size * 1.25)
+            want = size * 1.25;
         if (want < size / 2.0)
             want = size / 2.0;
         size = (int)want;
