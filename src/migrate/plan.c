@@ -137,26 +137,33 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
                   "  END IF;\n"
                   "  RETURN NEW;\n"
                   "END $baton$;\n"
-                  "DROP TRIGGER IF EXISTS %s ON %s;\n"
-                  "CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE "
-                  "FUNCTION %s();",
+                  "DROP TRIGGER IF EXISTS %s_i ON %s;\n"
+                  "DROP TRIGGER IF EXISTS %s_u ON %s;\n"
+                  "CREATE TRIGGER %s_i BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION %s();\n"
+                  "CREATE TRIGGER %s_u BEFORE UPDATE ON %s FOR EACH ROW\n"
+                  "  WHEN (%s IS DISTINCT FROM NEW.%s) EXECUTE FUNCTION %s();",
                   name, n, o, n, to_new, o, n, o, to_old, n, n, o, to_old, o, o, n, to_new, name, t,
-                  name, t, name);
+                  name, t, name, t, name, name, t, to_new, n, name);
     else
+        /* the WHEN clauses skip rows already equal: the backfill's own UPDATE does not
+           bounce back into a second write of the old column */
         sql = fmt("CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN\n"
                   "  UPDATE %s SET %s = %s WHERE %s = NEW.%s AND NEW.%s IS NULL AND NEW.%s IS NOT "
                   "NULL;\n"
                   "  UPDATE %s SET %s = %s WHERE %s = NEW.%s AND NEW.%s IS NULL AND NEW.%s IS NOT "
                   "NULL;\n"
                   "END;\n"
-                  "CREATE TRIGGER %s_o AFTER UPDATE OF %s ON %s WHEN NEW.%s IS NOT OLD.%s BEGIN\n"
+                  "CREATE TRIGGER %s_o AFTER UPDATE OF %s ON %s\n"
+                  "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
                   "  UPDATE %s SET %s = %s WHERE %s = NEW.%s;\n"
                   "END;\n"
-                  "CREATE TRIGGER %s_n AFTER UPDATE OF %s ON %s WHEN NEW.%s IS NOT OLD.%s BEGIN\n"
+                  "CREATE TRIGGER %s_n AFTER UPDATE OF %s ON %s\n"
+                  "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
                   "  UPDATE %s SET %s = %s WHERE %s = NEW.%s;\n"
                   "END;",
                   name, t, t, n, to_new, key, key, n, o, t, o, to_old, key, key, o, n, name, o, t,
-                  o, o, t, n, to_new, key, key, name, n, t, n, n, t, o, to_old, key, key);
+                  o, o, to_new, n, t, n, to_new, key, key, name, n, t, n, n, to_old, o, t, o,
+                  to_old, key, key);
     if (step(p, PLAN_EXPAND, STEP_SQL, desc, sql) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "copy %s.%s into %s.%s in batches by %s", t, o, t, n, key);
@@ -168,7 +175,9 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     snprintf(desc, sizeof(desc), "drop the sync triggers of %s.%s", t, n);
     char *drop =
         kind == MDB_POSTGRES
-            ? fmt("DROP TRIGGER IF EXISTS %s ON %s; DROP FUNCTION IF EXISTS %s()", name, t, name)
+            ? fmt("DROP TRIGGER IF EXISTS %s_i ON %s; DROP TRIGGER IF EXISTS %s_u ON %s; DROP "
+                  "FUNCTION IF EXISTS %s()",
+                  name, t, name, t, name)
             : fmt("DROP TRIGGER IF EXISTS %s_i; DROP TRIGGER IF EXISTS %s_o; DROP "
                   "TRIGGER IF EXISTS %s_n",
                   name, name, name);
