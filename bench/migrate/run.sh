@@ -71,7 +71,8 @@ baseline() { sleep 8; }
 read -r tps_base1 _ < <(pgbench_during 12 baseline)
 baton_rename() {
     BATON_DB=$PG_URL BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand \
-        --duty-percent "${BENCH_DUTY:-50}" 2>"$T_DIR/pg-migrate.log"
+        --duty-percent "${BENCH_DUTY:-50}" 2>"$T_DIR/pg-migrate.log" ||
+        { tail -3 "$T_DIR/pg-migrate.log" >&2; return 1; }
 }
 read -r tps_baton secs_baton < <(pgbench_during 170 baton_rename)
 p99_baton=$(sed -n 's/.*backfill stats:.* p99_ms=\([0-9.]*\).*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
@@ -126,7 +127,8 @@ sleep_5() { sleep 5; }
 WCOL=name
 read -r lp99_base lmax_base _ _ _ < <(writers_during sleep_5)
 lite_rename() {
-    BATON_DB=sqlite:$db BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand 2>"$T_DIR/lite-migrate.log"
+    BATON_DB=sqlite:$db BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand 2>"$T_DIR/lite-migrate.log" ||
+        { tail -3 "$T_DIR/lite-migrate.log" >&2; return 1; }
 }
 read -r lp99_baton lmax_baton lbusy_baton lerr_baton _ < <(writers_during lite_rename)
 lp99_batch=$(sed -n 's/.*backfill stats:.* p99_ms=\([0-9.]*\).*/\1/p' "$T_DIR/lite-migrate.log" | tail -1)

@@ -183,6 +183,10 @@ static int parse_args(int argc, char **argv, struct args *a, int *first_pos)
         case OPT_BATCH_SLEEP:
             num = &a->o.batch_sleep_ms;
             break;
+        case OPT_DUTY:
+            num = &a->o.duty_percent;
+            min = 1;
+            break;
         case OPT_LOG_LEVEL:
             if (log_level_parse(optarg, &a->level) < 0)
                 return usage_error("unknown log level", optarg);
@@ -196,6 +200,8 @@ static int parse_args(int argc, char **argv, struct args *a, int *first_pos)
         if (num && parse_int(optarg, min, num) < 0)
             return usage_error("invalid number", optarg);
     }
+    if (a->o.duty_percent > 100)
+        return usage_error("--duty-percent must be 1 to 100", NULL);
     *first_pos = optind;
     return 0;
 }

@@ -20,6 +20,14 @@ run() { "$BATON" migrate "$@" 2>>"$T_DIR/migrate.log"; }
 "$BATON" migrate >/dev/null 2>&1; [ $? = 2 ] || fail "no verb must exit 2"
 "$BATON" migrate frobnicate >/dev/null 2>&1; [ $? = 2 ] || fail "unknown verb must exit 2"
 "$BATON" migrate path --from 1.0 >/dev/null 2>&1; [ $? = 2 ] || fail "path without --to must exit 2"
+# every numeric option is accepted, before or after the verb
+for o in lease-ms wait-ms lock-timeout-ms retries batch-size batch-max time-target-ms duty-percent batch-sleep-ms; do
+    "$BATON" migrate status --$o 100 >/dev/null || fail "option --$o 100 refused"
+    "$BATON" migrate --$o 100 status >/dev/null || fail "option --$o 100 before the verb refused"
+done
+"$BATON" migrate status --batch-size x >/dev/null 2>&1; [ $? = 2 ] || fail "a bad number must exit 2"
+printf '[migrate]\nduty-percent = 30\nlog-level = warn\n' >"$T_DIR/migrate.ini"
+"$BATON" migrate --config "$T_DIR/migrate.ini" status >/dev/null || fail "--config refused"
 
 run expand --to 0002_add_email || fail "expand to 0002"
 sqlite3 "$T_DIR/app.db" "INSERT INTO users (name, age, legacy) VALUES ('ann', 30, 'l'), ('bob', 40, 'l')"
