@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# PostgreSQL DDL waits at most lock_timeout behind an app transaction, then retries with
-# jittered backoff: while a long transaction holds a lock on the table, `expand` keeps
-# retrying without blocking other sessions for long, and succeeds once the lock is gone.
+# PostgreSQL DDL: a step waits at most lock_timeout behind an app transaction, then
+# retries with jittered backoff, and succeeds once the lock is gone; `abort` of a
+# rename_column + add_index (CONCURRENTLY) + add_constraint expansion leaves the table
+# exactly as it was.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lib/common.sh"
 . "$here/../../lib/pg.sh"
@@ -25,3 +26,19 @@ wait $holder
 [ "$(sql "$PG_URL" "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'late'")" = 1 ] || fail "column not added"
 [ "$(ledger_phase "$PG_URL" 0001_late)" = backfilled ] || fail "ledger not backfilled"
 log "DDL retried after lock timeouts ($(grep -c retrying "$T_DIR/migrate.log") retries) and succeeded after $((SECONDS - start)) s"
+
+# abort: the schema is back exactly as before the expansion
+cat >"$T_DIR/m/0002_rename.migration" <<'M'
+rename_column items name title
+add_index items items_title title
+add_constraint items items_id_pos CHECK (id > 0)
+M
+describe() { psql -qX -c '\d items'; psql -qAtX -c "SELECT proname FROM pg_proc WHERE proname LIKE 'baton%'"; }
+before=$(describe)
+"$BATON" migrate expand 2>>"$T_DIR/migrate.log" || fail "expand of 0002 failed: $(tail -3 "$T_DIR/migrate.log")"
+[[ "$(describe)" == *items_title* ]] || fail "index not created"
+[ "$(sql "$PG_URL" "SELECT count(*) FROM items WHERE title IS DISTINCT FROM name")" = 0 ] || fail "title not backfilled"
+"$BATON" migrate abort 0002_rename 2>>"$T_DIR/migrate.log" || fail "abort failed: $(tail -3 "$T_DIR/migrate.log")"
+[ "$(describe)" = "$before" ] || fail "abort left changes: $(diff <(echo "$before") <(describe))"
+[ "$(ledger_phase "$PG_URL" 0002_rename)" = aborted ] || fail "0002 not aborted"
+log "abort restored the table exactly"
