@@ -333,6 +333,12 @@ static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_
         snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", s->key, s->table);
         if (mdb_query_i64(r->db, sql, &hi, &isnull, e) < 0)
             goto fail;
+        if (!isnull && hi == INT64_MIN) {
+            r->db->retryable = 0;
+            err_set(e, "key '%s.%s' holds the smallest integer; batches start after it",
+                    s->table, s->key);
+            goto fail;
+        }
         le->has_pos = 1;
         le->pos = isnull ? 0 : hi - 1;
     }

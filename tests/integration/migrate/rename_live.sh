@@ -31,14 +31,28 @@ M
     track $mig
     wait_for 60 bash -c "[ \"\$(. $HERE_MIGRATE/lib.sh; ledger_phase '$url' 0002_rename_name)\" = backfilling ] || [ \"\$(. $HERE_MIGRATE/lib.sh; ledger_phase '$url' 0002_rename_name)\" = backfilled ]" ||
         fail "$db: the rename never reached its backfill"
+    # while the backfill walks: every row at or below its stored position holds the same
+    # value in both columns (one statement, so one snapshot, reads position and rows)
+    local differ="name IS NOT full_name"
+    [ "$db" = postgres ] && differ="name IS DISTINCT FROM full_name"
+    (
+        while kill -0 $mig 2>/dev/null; do
+            sql "$url" "WITH p AS (SELECT coalesce(max(backfill_pos), 0) AS pos FROM baton_migrations WHERE id = '0002_rename_name' AND phase = 'backfilling') SELECT (SELECT count(*) FROM users, p WHERE $differ AND id <= p.pos) || ' ' || (SELECT pos FROM p)" 2>/dev/null
+            sleep 0.1
+        done
+    ) >"$T_DIR/sampler-$db.out" &
+    local sampler=$!
     # the new version is deployed once the expand phase is done
     "$T_DIR/writer" "$url" full_name 90 2000000 $rows 2000 >"$T_DIR/new-$db.out" 2>"$T_DIR/new-$db.err" &
     local new=$!
     track $new
     wait $mig || fail "$db: baton migrate expand failed: $(tail -3 "$T_DIR/migrate-$db.log")"
     [ "$(ledger_phase "$url" 0002_rename_name)" = backfilled ] || fail "$db: not backfilled"
-    local differ="name IS NOT full_name"
-    [ "$db" = postgres ] && differ="name IS DISTINCT FROM full_name"
+    wait $sampler
+    local samples
+    samples=$(grep -c '^0 [1-9]' "$T_DIR/sampler-$db.out")
+    [ "$samples" -ge 3 ] || fail "$db: only $samples samples inside the backfill: $(tail -3 "$T_DIR/sampler-$db.out")"
+    grep -qv '^0 ' "$T_DIR/sampler-$db.out" && fail "$db: rows behind the backfill position differ: $(sort "$T_DIR/sampler-$db.out" | uniq -c | tr '\n' ' ')"
     sleep 1
     local bad
     bad=$(sql "$url" "SELECT count(*) FROM users WHERE $differ")
@@ -67,5 +81,5 @@ M
         fail "$db: users.name still exists after contract"
     fi
     [ "$(ledger_phase "$url" 0002_rename_name)" = contracted ] || fail "$db: not contracted"
-    log "$db: rename_column under two app versions: 0 errors, $total rows, columns equal until contract"
+    log "$db: rename_column under two app versions: 0 errors, $total rows, columns equal until contract ($samples samples during the backfill)"
 }
