@@ -81,6 +81,25 @@ static json_t *entry_json(const struct ledger_entry *le, const char *release, co
     return o;
 }
 
+/* One line on the runner lease: who holds it and for how long. */
+static void print_lease(struct mdb *db, FILE *out)
+{
+    struct mdb_rows r;
+    struct err e;
+    if (mdb_query(db, "SELECT holder, token, expires_ms FROM baton_lock WHERE id = 1", &r, &e) < 0)
+        return; /* no lock table yet: nobody ever ran */
+    const char *holder = mdb_cell(&r, 0, 0);
+    long long expires = mdb_cell(&r, 0, 2) ? strtoll(mdb_cell(&r, 0, 2), NULL, 10) : 0;
+    long long left = expires - (long long)now_ms();
+    if (holder && left > 0)
+        fprintf(out, "lease: held by %s (token %s), expires in %lld ms\n", holder,
+                mdb_cell(&r, 0, 1), left);
+    else
+        fprintf(out, "lease: free (last token %s)\n",
+                mdb_cell(&r, 0, 1) ? mdb_cell(&r, 0, 1) : "0");
+    mdb_rows_free(&r);
+}
+
 int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
 {
     struct mset set;
@@ -133,6 +152,8 @@ int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
         free(s);
     }
     json_decref(arr);
+    if (!o->json)
+        print_lease(db, out);
     rc = 0;
 out:
     ledger_free(&led);

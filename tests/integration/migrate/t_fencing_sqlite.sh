@@ -19,7 +19,7 @@ INSERT INTO batch_log (item_id) SELECT id FROM items WHERE id > :lo AND id <= :h
 M
 export BATON_DB=$url BATON_MIGRATIONS=$T_DIR/m
 
-"$BATON" migrate expand --lease-ms 1000 --batch-size 10 --batch-max 10 --batch-sleep-ms 200 \
+"$BATON" migrate expand --lease-ms 3000 --batch-size 10 --batch-max 10 --batch-sleep-ms 200 \
     2>"$T_DIR/runner-a.log" &
 a=$!
 track $a
@@ -30,7 +30,12 @@ wait_for 30 bash -c "[ \"\$(sqlite3 $db \"SELECT count(*) FROM batch_log\" 2>/de
 wait_for 10 bash -c "read -r nr _ </proc/$a/syscall && [ \"\$nr\" = 230 ]" || fail "runner A never slept"
 kill -STOP $a
 before=$(sqlite3 "$db" "SELECT count(*) FROM batch_log")
-sleep 1.5
+# status shows the backfill's progress and the frozen holder's lease
+st=$("$BATON" migrate status)
+[[ "$st" == *"0001_copy "*"backfilling"*"step 1/1: id $before of $rows"* ]] || fail "status progress: $st"
+[[ "$st" == *"lease: held by "*":$a (token "* ]] || fail "status lease: $st"
+[ "$("$BATON" migrate status --json | jq -r '.[0].backfill_pos')" = "$before" ] || fail "status --json position"
+sleep 3.5
 "$BATON" migrate expand --lease-ms 1000 --batch-size 10 --batch-max 10 2>"$T_DIR/runner-b.log" ||
     fail "runner B failed: $(tail -3 "$T_DIR/runner-b.log")"
 kill -CONT $a
