@@ -1,0 +1,307 @@
+/* Whole-collection work: the sweep (every document brought to the latest version in
+ * throttled batches, its position saved after each batch so a crash resumes there),
+ * the per-version status, and an ordered walk over the stored texts.
+ *
+ * Sweep passes:  start (or saved pass P at position X)
+ *                  -> batches until the end of the collection
+ *                  -> if the pass upgraded something or began mid-way: a new pass from
+ *                     the start (catches documents added behind the cursor, keys a Redis
+ *                     SCAN missed) -> ... at most LAZY_SWEEP_PASSES passes
+ *                  -> saved position cleared. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lazy/lazy_int.h"
+
+#define LAZY_SWEEP_PASSES 5
+
+static void to_public(struct lazy_error *le, const struct err *e)
+{
+    if (le)
+        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps until `done` documents since `start` fit under `rate` per second. */
+static void throttle(double start, size_t done, double rate)
+{
+    if (rate <= 0)
+        return;
+    double wait = start + (double)done / rate - now_s();
+    if (wait <= 0)
+        return;
+    struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* All documents of the collection in id order, without repeats (a Redis SCAN may
+ * return a key twice): the scan, then a sort. Caller clears the batch. */
+static int cmp_raw(const void *a, const void *b)
+{
+    return strcmp(((const struct lazy_raw *)a)->id, ((const struct lazy_raw *)b)->id);
+}
+
+static int read_all(struct lazy_store *s, struct lazy_batch *all, struct err *e)
+{
+    struct lazy_batch b = {0};
+    char pos[sizeof(b.next)] = "";
+    int rc = 0;
+    for (;;) {
+        rc = s->ops->scan(s, pos, 1000, &b, e);
+        if (rc < 0)
+            break;
+        for (size_t i = 0; i < b.n && rc == 0; i++) {
+            rc = lazy_batch_push(all, b.items[i].id, b.items[i].text, b.items[i].rev, e);
+        }
+        snprintf(pos, sizeof(pos), "%s", b.next);
+        lazy_batch_clear(&b);
+        if (rc < 0 || !pos[0])
+            break;
+    }
+    free(b.items);
+    if (rc < 0)
+        return -1;
+    qsort(all->items, all->n, sizeof(*all->items), cmp_raw);
+    size_t w = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        if (w > 0 && strcmp(all->items[w - 1].id, all->items[i].id) == 0) {
+            lazy_raw_clear(&all->items[i]);
+            continue;
+        }
+        all->items[w++] = all->items[i];
+    }
+    all->n = w;
+    return 0;
+}
+
+int lazy_each(struct lazy_store *s, int (*fn)(const char *id, const char *text, void *arg),
+              void *arg, struct lazy_error *le)
+{
+    struct err e = {{0}};
+    struct lazy_batch all = {0};
+    int rc = read_all(s, &all, &e);
+    for (size_t i = 0; rc == 0 && i < all.n; i++)
+        if (fn(all.items[i].id, all.items[i].text, arg))
+            break;
+    lazy_batch_clear(&all);
+    free(all.items);
+    if (rc < 0)
+        to_public(le, &e);
+    return rc;
+}
+
+int lazy_status(struct lazy_store *s, const struct lazy_chain *c, json_t **out,
+                struct lazy_error *le)
+{
+    struct err e = {{0}};
+    struct lazy_batch all = {0};
+    *out = NULL;
+    int rc = read_all(s, &all, &e);
+    if (rc < 0)
+        goto out;
+    json_t *st = json_object(), *vers = json_object(), *bad = json_object();
+    int nv = lazy_chain_latest(c) - lazy_chain_base(c) + 1;
+    size_t *counts = calloc((size_t)nv, sizeof(*counts));
+    size_t nbad[4] = {0};
+    static const char *const kinds[4] = {"not_json", "no_version", "older", "newer"};
+    for (size_t i = 0; i < all.n; i++) {
+        json_t *doc;
+        int v = 0;
+        const char *kind = "not_json";
+        struct err de;
+        if (lazy_doc_parse(all.items[i].text, &doc, &de) == 0)
+            lazy_doc_version(c, doc, &v, &kind, &de);
+        else
+            doc = NULL;
+        json_decref(doc);
+        if (!kind && counts) {
+            counts[v - lazy_chain_base(c)]++;
+            continue;
+        }
+        for (int k = 0; k < 4; k++)
+            if (kind && strcmp(kind, kinds[k]) == 0)
+                nbad[k]++;
+    }
+    for (int i = 0; counts && i < nv; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "%d", lazy_chain_base(c) + i);
+        json_object_set_new(vers, key, json_integer((json_int_t)counts[i]));
+    }
+    for (int k = 0; k < 4; k++)
+        json_object_set_new(bad, kinds[k], json_integer((json_int_t)nbad[k]));
+    json_object_set_new(st, "collection", json_string(s->collection));
+    json_object_set_new(st, "base", json_integer(lazy_chain_base(c)));
+    json_object_set_new(st, "latest", json_integer(lazy_chain_latest(c)));
+    json_object_set_new(st, "total", json_integer((json_int_t)all.n));
+    json_object_set_new(st, "versions", vers);
+    json_object_set_new(st, "malformed", bad);
+    free(counts);
+    *out = st;
+out:
+    lazy_batch_clear(&all);
+    free(all.items);
+    if (rc < 0)
+        to_public(le, &e);
+    return rc;
+}
+
+/* Ids of documents already reported as malformed in this sweep, so that a later pass
+ * neither reports nor counts them again (capped: past the cap, repeats are possible). */
+struct seen {
+    char **ids;
+    size_t n, cap;
+};
+
+#define LAZY_SEEN_MAX 100000
+
+static int seen_add(struct seen *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return 0;
+    if (s->n == LAZY_SEEN_MAX)
+        return 1;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **ids = realloc(s->ids, cap * sizeof(*ids));
+        if (!ids)
+            return 1;
+        s->ids = ids;
+        s->cap = cap;
+    }
+    char *copy = strdup(id);
+    if (copy)
+        s->ids[s->n++] = copy;
+    return 1;
+}
+
+static void seen_free(struct seen *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->ids[i]);
+    free(s->ids);
+}
+
+/* Handles one document of a batch: skips malformed and current ones, upgrades the rest.
+ * Returns 0, or -1 on a store error that stops the sweep. */
+static int sweep_one(struct lazy_store *s, const struct lazy_chain *c,
+                     const struct lazy_sweep_opts *o, struct lazy_raw *raw,
+                     struct lazy_sweep_report *r, size_t *pass_upgraded, struct seen *bad,
+                     struct err *e)
+{
+    struct err de = {{0}};
+    json_t *doc;
+    int v = 0;
+    const char *kind = NULL;
+    r->examined++;
+    int rc = lazy_doc_parse(raw->text, &doc, &de);
+    if (rc == 0)
+        rc = lazy_doc_version(c, doc, &v, &kind, &de);
+    json_decref(doc);
+    if (rc == 0 && v == lazy_chain_latest(c)) {
+        r->current++;
+        return 0;
+    }
+    int wrote = 0;
+    if (rc == 0)
+        rc = lazy_rmw(s, c, raw->id, raw, NULL, NULL, NULL, &wrote, &r->conflicts, &de);
+    if (rc == 0) {
+        if (wrote) {
+            r->upgraded++;
+            (*pass_upgraded)++;
+        } else {
+            r->current++; /* upgraded by someone else meanwhile */
+        }
+        return 0;
+    }
+    if (rc == LAZY_ENOTFOUND)
+        return 0; /* deleted meanwhile */
+    if (rc == LAZY_EMALFORMED) {
+        if (!seen_add(bad, raw->id))
+            return 0;
+        r->malformed++;
+        if (o->on_skip)
+            o->on_skip(raw->id, de.msg, o->arg);
+        return 0;
+    }
+    err_set(e, "%s", de.msg);
+    return -1;
+}
+
+int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct lazy_sweep_opts *opts,
+               struct lazy_sweep_report *r, struct lazy_error *le)
+{
+    static const struct lazy_sweep_opts defaults = {0};
+    const struct lazy_sweep_opts *o = opts ? opts : &defaults;
+    struct err e = {{0}};
+    struct lazy_batch b = {0};
+    struct seen bad = {0};
+    size_t batch = o->batch ? o->batch : 500;
+    char pos[sizeof(b.next)] = "";
+    int pass = 0, rc = -1;
+    memset(r, 0, sizeof(*r));
+    if (batch > 100000)
+        batch = 100000;
+    if (s->ops->state_load(s, &pass, pos, sizeof(pos), &e) < 0)
+        goto out;
+    if (o->restart || pass <= 0) {
+        pass = 1;
+        pos[0] = 0;
+    } else {
+        r->resumed = 1;
+    }
+    int first_pass = pass;
+    int midway = pos[0] != 0;
+    size_t pass_upgraded = 0;
+    double start = now_s();
+    for (;;) {
+        if (s->ops->scan(s, pos, batch, &b, &e) < 0)
+            goto out;
+        for (size_t i = 0; i < b.n; i++)
+            if (sweep_one(s, c, o, &b.items[i], r, &pass_upgraded, &bad, &e) < 0)
+                goto out;
+        snprintf(pos, sizeof(pos), "%s", b.next);
+        lazy_batch_clear(&b);
+        int end = !pos[0];
+        if (end) {
+            r->passes++;
+            int again = (pass_upgraded > 0 || midway) && pass - first_pass + 1 < LAZY_SWEEP_PASSES;
+            if (!again) {
+                if (s->ops->state_save(s, 0, "", &e) < 0)
+                    goto out;
+                r->complete = 1;
+                if (o->on_batch)
+                    o->on_batch(r, o->arg);
+                break;
+            }
+            pass++;
+            midway = 0;
+            pass_upgraded = 0;
+        }
+        if (s->ops->state_save(s, pass, pos, &e) < 0)
+            goto out;
+        if (o->on_batch)
+            o->on_batch(r, o->arg);
+        if (o->max_docs && r->examined >= o->max_docs)
+            break;
+        throttle(start, r->examined, o->rate);
+    }
+    rc = 0;
+out:
+    lazy_batch_clear(&b);
+    free(b.items);
+    seen_free(&bad);
+    if (rc < 0)
+        to_public(le, &e);
+    return rc;
+}
