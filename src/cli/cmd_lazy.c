@@ -18,6 +18,7 @@ static const char usage_text[] =
     "       baton lazy get    --store URL --chain CHAIN ID\n"
     "       baton lazy put    --store URL [--raw] ID JSON\n"
     "       baton lazy dump   --store URL\n"
+    "       baton lazy load   --store URL [--raw] < FILE\n"
     "\n"
     "Versioned documents upgraded on read: each document carries `_version`, and the\n"
     "chain (a JSON file, see docs/lazy.md) lists the steps from one version to the next.\n"
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "  get       read one document, upgrade it, write it back if it changed; print it\n"
     "  put       write one document as given (--raw: even if it is not JSON)\n"
     "  dump      print every stored document as ID<TAB>TEXT, in id order, unchanged\n"
+    "  load      write documents read from stdin as ID<TAB>TEXT lines (dump's format)\n"
     "\n"
     "options:\n"
     "  --store URL         sqlite:PATH#TABLE, postgres://USER@HOST:PORT/DB#TABLE or\n"
@@ -40,7 +42,7 @@ static const char usage_text[] =
     "  --rate N            at most N documents per second (default: unthrottled)\n"
     "  --restart           sweep from the start, ignoring a saved position\n"
     "  --max-docs N        stop the sweep after about N documents (position saved)\n"
-    "  --raw               put: store the text even if it is not JSON\n"
+    "  --raw               put, load: store the text even if it is not JSON\n"
     "  --json              machine-readable output\n"
     "  -h, --help          this text\n"
     "\n"
@@ -309,6 +311,20 @@ out:
     return rc;
 }
 
+/* 1 when `text` is a JSON object; otherwise prints why (naming the id) and returns 0. */
+static int is_object(const char *id, const char *text)
+{
+    json_error_t je;
+    json_t *doc = json_loads(text, 0, &je);
+    int ok = json_is_object(doc);
+    if (!ok)
+        fprintf(stderr,
+                "baton lazy: document '%s' is not a JSON object (%s); --raw stores it anyway\n", id,
+                doc ? "another JSON value" : je.text);
+    json_decref(doc);
+    return ok;
+}
+
 static int cmd_put(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
@@ -316,18 +332,8 @@ static int cmd_put(const struct lazy_args *a)
     int rc = need(a, 1, 0);
     if (!rc && a->argc != 2)
         rc = usage_error("%s takes a document id and its JSON text", "put");
-    if (!rc && !a->raw) {
-        json_error_t je;
-        json_t *doc = json_loads(a->argv[1], 0, &je);
-        if (!json_is_object(doc)) {
-            fprintf(stderr,
-                    "baton lazy: document '%s' is not a JSON object (%s); --raw "
-                    "stores it anyway\n",
-                    a->argv[0], doc ? "another JSON value" : je.text);
-            rc = EXIT_USAGE;
-        }
-        json_decref(doc);
-    }
+    if (!rc && !a->raw && !is_object(a->argv[0], a->argv[1]))
+        rc = EXIT_USAGE;
     if (rc || (rc = open_both(a, &s, NULL)))
         goto out;
     if (lazy_put_text(s, a->argv[0], a->argv[1], &e) < 0) {
@@ -361,14 +367,60 @@ out:
     return rc;
 }
 
+#define LOAD_LINE_MAX (16u << 20)
+
+static int cmd_load(const struct lazy_args *a)
+{
+    struct lazy_store *s = NULL;
+    struct lazy_error e;
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t len;
+    int rc = need(a, 1, 0);
+    if (rc || (rc = open_both(a, &s, NULL)))
+        goto out;
+    for (long lineno = 1; (len = getline(&line, &cap, stdin)) >= 0; lineno++) {
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = 0;
+        if (len == 0)
+            continue;
+        char *tab = strchr(line, '\t');
+        if ((size_t)len > LOAD_LINE_MAX || !tab || tab == line) {
+            fprintf(stderr, "baton lazy: stdin:%ld: expected ID<TAB>TEXT (at most 16 MiB)\n",
+                    lineno);
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        *tab = 0;
+        if (!a->raw && !is_object(line, tab + 1)) {
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        if (lazy_put_text(s, line, tab + 1, &e) < 0) {
+            fprintf(stderr, "baton lazy: stdin:%ld: %s\n", lineno, e.msg);
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        n++;
+    }
+    if (a->json)
+        printf("{\"loaded\":%zu}\n", n);
+    else
+        printf("loaded %zu documents\n", n);
+out:
+    free(line);
+    lazy_store_close(s);
+    return rc;
+}
+
 int cmd_lazy(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(const struct lazy_args *a);
     } subs[] = {
-        {"check", cmd_check}, {"status", cmd_status}, {"sweep", cmd_sweep},
-        {"get", cmd_get},     {"put", cmd_put},       {"dump", cmd_dump},
+        {"check", cmd_check}, {"status", cmd_status}, {"sweep", cmd_sweep}, {"get", cmd_get},
+        {"put", cmd_put},     {"dump", cmd_dump},     {"load", cmd_load},
     };
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -395,5 +447,6 @@ int cmd_lazy(int argc, char **argv)
         fflush(stdout);
         return out;
     }
-    return usage_error("unknown sub-command '%s' (check, status, sweep, get, put, dump)", argv[1]);
+    return usage_error("unknown sub-command '%s' (check, status, sweep, get, put, dump, load)",
+                       argv[1]);
 }

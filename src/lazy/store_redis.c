@@ -132,7 +132,9 @@ static int rd_scan(struct lazy_store *s, const char *pos, size_t batch, struct l
     struct rd_store *r = (struct rd_store *)s;
     char cursor[32];
     snprintf(cursor, sizeof(cursor), "%s", pos[0] ? pos : "0");
-    redisReply *rep = redisCommand(r->c, "SCAN %s MATCH %s:* COUNT %zu", cursor, r->prefix, batch);
+    char count[24];
+    snprintf(count, sizeof(count), "%zu", batch);
+    redisReply *rep = redisCommand(r->c, "SCAN %s MATCH %s:* COUNT %s", cursor, r->prefix, count);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
         rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_ARRAY)
         return rd_fail(r, rep, e, "scan");

@@ -244,7 +244,9 @@ int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **ou
              table);
     snprintf(sql[3], sizeof(sql[3]),
              "SELECT id, doc, rev FROM \"%s\" WHERE id > ?1 ORDER BY id LIMIT ?2", table);
-    if (sq_exec(q, "PRAGMA journal_mode=WAL", e) < 0 || sq_ensure(q, table, e) < 0 ||
+    /* WAL: readers never block the writer; NORMAL sync is crash-safe in WAL mode */
+    if (sq_exec(q, "PRAGMA journal_mode=WAL", e) < 0 ||
+        sq_exec(q, "PRAGMA synchronous=NORMAL", e) < 0 || sq_ensure(q, table, e) < 0 ||
         sq_exec(q,
                 "CREATE TABLE IF NOT EXISTS baton_lazy_sweep (collection TEXT PRIMARY KEY, "
                 "pass INTEGER NOT NULL, position TEXT NOT NULL)",
