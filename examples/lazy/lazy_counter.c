@@ -3,6 +3,7 @@
  * Build: cc -o lazy_counter lazy_counter.c $(pkg-config --cflags --libs baton-lazy)
  * Usage: lazy_counter STORE_URL CHAIN N ID... : N increments of "counter" on IDs picked at
  * random; prints "ID COUNT" for each id it incremented. Exit 0, or 1 on the first error. */
+#define _POSIX_C_SOURCE 200809L /* rand_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

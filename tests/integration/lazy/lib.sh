@@ -37,9 +37,12 @@ lz_url() {
 lz_status() { "$BATON" lazy status --json --store "$1" --chain "${2:-$CHAIN}" 2>>"$T_DIR/baton.log"; }
 
 # Builds the example program (examples/lazy/lazy_counter.c) against build/rel's .so.
+# The .so's soname is libbaton-lazy.so.1, as installed; a link of that name in $T_DIR/lib.
 lz_build_counter() {
-    cc -std=c17 -O1 -I"$LZ_REPO/include" -o "$T_DIR/lazy_counter" \
+    mkdir -p "$T_DIR/lib"
+    ln -sf "$LZ_REPO/build/rel/libbaton-lazy.so" "$T_DIR/lib/libbaton-lazy.so.1"
+    cc -std=c17 -O1 -Wall -Werror -I"$LZ_REPO/include" -o "$T_DIR/lazy_counter" \
         "$LZ_REPO/examples/lazy/lazy_counter.c" -L"$LZ_REPO/build/rel" -lbaton-lazy \
-        -Wl,-rpath,"$LZ_REPO/build/rel" $(pkg-config --cflags --libs jansson) ||
+        -Wl,-rpath,"$T_DIR/lib" $(pkg-config --cflags --libs jansson) ||
         fail "cannot build examples/lazy/lazy_counter.c"
 }
