@@ -113,8 +113,15 @@ struct lazy_store_ops {
     /* Sweep position: pass number and position text; pass 0 = no sweep in progress. */
     int (*state_load)(struct lazy_store *s, int *pass, char *pos, size_t pos_size, struct err *e);
     int (*state_save)(struct lazy_store *s, int pass, const char *pos, struct err *e);
+    /* Optional (NULL in Redis): a transaction around a sweep batch, so that its writes
+     * and the saved position commit together; writes in it are still compare-and-set. */
+    int (*batch)(struct lazy_store *s, int what, struct err *e);
+    /* Optional: creates the collection (table) if missing, before a sweep starts. */
+    int (*ensure)(struct lazy_store *s, const char *collection, struct err *e);
     void (*close)(struct lazy_store *s);
 };
+
+enum { LAZY_BATCH_BEGIN, LAZY_BATCH_COMMIT, LAZY_BATCH_ROLLBACK };
 
 struct lazy_store {
     const struct lazy_store_ops *ops;

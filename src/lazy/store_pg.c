@@ -16,8 +16,9 @@ struct pg_store {
     PGconn *c;
     char table[LAZY_NAME_MAX + 1];
     char *sql_get, *sql_cas, *sql_put, *sql_scan;
-    char ensured[16][LAZY_NAME_MAX + 1]; /* child tables already created */
+    char ensured[16][LAZY_NAME_MAX + 1]; /* child tables known to exist */
     int nensured;
+    int in_tx; /* inside a sweep batch's transaction */
 };
 
 /* Runs a statement; returns the result (caller clears) or NULL with e filled. */
@@ -63,6 +64,31 @@ static int pg_ensure(struct pg_store *p, const char *table, struct err *e)
     return ok ? 0 : -1;
 }
 
+/* Creates a child table once per session. Inside a transaction a failed CREATE would
+ * abort it, so there the table is only looked up (the sweep creates them beforehand). */
+static int pg_ensure_cached(struct pg_store *p, const char *table, struct err *e)
+{
+    for (int i = 0; i < p->nensured; i++)
+        if (strcmp(p->ensured[i], table) == 0)
+            return 0;
+    if (p->in_tx) {
+        const char *args[1] = {table};
+        PGresult *res = pg_run(p, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1, args, e,
+                               "look up table");
+        if (!res)
+            return -1;
+        int exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (!exists)
+            return err_set(e, "postgres table '%s' is missing", table);
+    } else if (pg_ensure(p, table, e) < 0) {
+        return -1;
+    }
+    if (p->nensured < 16)
+        snprintf(p->ensured[p->nensured++], sizeof(p->ensured[0]), "%s", table);
+    return 0;
+}
+
 static int pg_get(struct lazy_store *s, const char *id, struct lazy_raw *out, struct err *e)
 {
     struct pg_store *p = (struct pg_store *)s;
@@ -91,23 +117,6 @@ static int pg_upsert(struct pg_store *p, const char *table, const char *id, cons
     const char *args[2] = {id, text};
     if (strcmp(table, p->table) == 0)
         return pg_do(p, p->sql_put, 2, args, e, "write");
-    int known = 0;
-    for (int i = 0; i < p->nensured; i++)
-        known |= strcmp(p->ensured[i], table) == 0;
-    if (!known) {
-        /* inside the caller's transaction: a failed CREATE would abort it, so check first */
-        const char *targ[1] = {table};
-        PGresult *res = pg_run(p, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1, targ, e,
-                               "look up table");
-        if (!res)
-            return -1;
-        int exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-        PQclear(res);
-        if (!exists)
-            return err_set(e, "postgres table '%s' is missing", table);
-        if (p->nensured < 16)
-            snprintf(p->ensured[p->nensured++], sizeof(p->ensured[0]), "%s", table);
-    }
     char sql[300];
     snprintf(sql, sizeof(sql),
              "INSERT INTO \"%s\"(id, doc) VALUES($1, $2::jsonb) ON CONFLICT(id) DO UPDATE "
@@ -120,10 +129,11 @@ static int pg_cas(struct lazy_store *s, const struct lazy_raw *old, const char *
                   const struct lazy_child *kids, size_t nkids, struct err *e)
 {
     struct pg_store *p = (struct pg_store *)s;
-    for (size_t i = 0; i < nkids; i++) /* outside the transaction: see pg_ensure */
-        if (strcmp(kids[i].collection, p->table) && pg_ensure(p, kids[i].collection, e) < 0)
+    for (size_t i = 0; i < nkids; i++)
+        if (strcmp(kids[i].collection, p->table) && pg_ensure_cached(p, kids[i].collection, e) < 0)
             return -1;
-    if (nkids && pg_do(p, "BEGIN", 0, NULL, e, "begin") < 0)
+    /* one transaction for the children and the parent; a savepoint in a sweep's batch */
+    if (nkids && pg_do(p, p->in_tx ? "SAVEPOINT lazy_kids" : "BEGIN", 0, NULL, e, "begin") < 0)
         return -1;
     for (size_t i = 0; i < nkids; i++)
         if (pg_upsert(p, kids[i].collection, kids[i].id, kids[i].text, e) < 0)
@@ -136,11 +146,18 @@ static int pg_cas(struct lazy_store *s, const struct lazy_raw *old, const char *
         goto fail;
     int conflict = strcmp(PQcmdTuples(res), "0") == 0;
     PQclear(res);
-    if (nkids && pg_do(p, conflict ? "ROLLBACK" : "COMMIT", 0, NULL, e, "commit") < 0)
+    if (nkids && p->in_tx) {
+        if (conflict && pg_do(p, "ROLLBACK TO SAVEPOINT lazy_kids", 0, NULL, e, "rollback") < 0)
+            goto fail;
+        if (pg_do(p, "RELEASE SAVEPOINT lazy_kids", 0, NULL, e, "release") < 0)
+            goto fail;
+    } else if (nkids && pg_do(p, conflict ? "ROLLBACK" : "COMMIT", 0, NULL, e, "commit") < 0) {
         goto fail;
+    }
     return conflict;
 fail:
-    if (nkids)
+    /* in a batch the caller rolls the whole transaction back */
+    if (nkids && !p->in_tx)
         PQclear(PQexec(p->c, "ROLLBACK"));
     return -1;
 }
@@ -218,8 +235,31 @@ static void pg_close(struct lazy_store *s)
     free(p);
 }
 
+static int pg_batch(struct lazy_store *s, int what, struct err *e)
+{
+    static const char *const sql[] = {"BEGIN", "COMMIT", "ROLLBACK"};
+    struct pg_store *p = (struct pg_store *)s;
+    int rc = pg_do(p, sql[what], 0, NULL, e, "transaction");
+    p->in_tx = what == LAZY_BATCH_BEGIN && rc == 0;
+    return rc;
+}
+
+static int pg_ensure_coll(struct lazy_store *s, const char *collection, struct err *e)
+{
+    return pg_ensure_cached((struct pg_store *)s, collection, e);
+}
+
 static const struct lazy_store_ops pg_ops = {
-    "postgres", pg_get, pg_cas, pg_put, pg_scan, pg_state_load, pg_state_save, pg_close,
+    .kind = "postgres",
+    .get = pg_get,
+    .cas = pg_cas,
+    .put = pg_put,
+    .scan = pg_scan,
+    .state_load = pg_state_load,
+    .state_save = pg_state_save,
+    .batch = pg_batch,
+    .ensure = pg_ensure_coll,
+    .close = pg_close,
 };
 
 int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **out, struct err *e)

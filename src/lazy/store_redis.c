@@ -219,7 +219,14 @@ static void rd_close(struct lazy_store *s)
 }
 
 static const struct lazy_store_ops rd_ops = {
-    "redis", rd_get, rd_cas, rd_put, rd_scan, rd_state_load, rd_state_save, rd_close,
+    .kind = "redis",
+    .get = rd_get,
+    .cas = rd_cas,
+    .put = rd_put,
+    .scan = rd_scan,
+    .state_load = rd_state_load,
+    .state_save = rd_state_save,
+    .close = rd_close,
 };
 
 int lazy_redis_open(const char *host, int port, const char *prefix, struct lazy_store **out,

@@ -103,7 +103,10 @@ static int sq_cas(struct lazy_store *s, const struct lazy_raw *old, const char *
                   const struct lazy_child *kids, size_t nkids, struct err *e)
 {
     struct sq_store *q = (struct sq_store *)s;
-    if (nkids && sq_exec(q, "BEGIN IMMEDIATE", e) < 0)
+    /* children and parent in one transaction: a savepoint inside a sweep's batch, else
+     * BEGIN IMMEDIATE (takes the write lock first: no failing lock upgrade in WAL mode) */
+    int own_tx = sqlite3_get_autocommit(q->db);
+    if (nkids && sq_exec(q, own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT lazy_kids", e) < 0)
         return -1;
     for (size_t i = 0; i < nkids; i++)
         if (sq_upsert(q, kids[i].collection, kids[i].id, kids[i].text, e) < 0)
@@ -121,13 +124,20 @@ static int sq_cas(struct lazy_store *s, const struct lazy_raw *old, const char *
     sqlite3_reset(st);
     int conflict = sqlite3_changes(q->db) == 0;
     if (nkids) {
-        if (sq_exec(q, conflict ? "ROLLBACK" : "COMMIT", e) < 0)
+        if (own_tx && sq_exec(q, conflict ? "ROLLBACK" : "COMMIT", e) < 0)
+            goto fail;
+        if (!own_tx && ((conflict && sq_exec(q, "ROLLBACK TO lazy_kids", e) < 0) ||
+                        sq_exec(q, "RELEASE lazy_kids", e) < 0))
             goto fail;
     }
     return conflict;
 fail:
-    if (nkids)
+    if (nkids && own_tx) {
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    } else if (nkids) {
+        sqlite3_exec(q->db, "ROLLBACK TO lazy_kids", NULL, NULL, NULL);
+        sqlite3_exec(q->db, "RELEASE lazy_kids", NULL, NULL, NULL);
+    }
     return -1;
 }
 
@@ -215,8 +225,28 @@ static void sq_close(struct lazy_store *s)
     free(q);
 }
 
+static int sq_batch(struct lazy_store *s, int what, struct err *e)
+{
+    static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+    return sq_exec((struct sq_store *)s, sql[what], e);
+}
+
+static int sq_ensure_coll(struct lazy_store *s, const char *collection, struct err *e)
+{
+    return sq_ensure((struct sq_store *)s, collection, e);
+}
+
 static const struct lazy_store_ops sq_ops = {
-    "sqlite", sq_get, sq_cas, sq_put, sq_scan, sq_state_load, sq_state_save, sq_close,
+    .kind = "sqlite",
+    .get = sq_get,
+    .cas = sq_cas,
+    .put = sq_put,
+    .scan = sq_scan,
+    .state_load = sq_state_load,
+    .state_save = sq_state_save,
+    .batch = sq_batch,
+    .ensure = sq_ensure_coll,
+    .close = sq_close,
 };
 
 int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **out, struct err *e)

@@ -238,6 +238,17 @@ static int sweep_one(struct lazy_store *s, const struct lazy_chain *c,
     return -1;
 }
 
+/* Makes sure the collections that move steps write to exist before any transaction. */
+static int prepare_moves(struct lazy_store *s, const struct lazy_chain *c, struct err *e)
+{
+    for (int i = 0; i < c->nv; i++)
+        for (int j = 0; j < c->v[i].nsteps; j++)
+            if (c->v[i].steps[j].op == LAZY_OP_MOVE && s->ops->ensure &&
+                s->ops->ensure(s, c->v[i].steps[j].collection, e) < 0)
+                return -1;
+    return 0;
+}
+
 int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct lazy_sweep_opts *opts,
                struct lazy_sweep_report *r, struct lazy_error *le)
 {
@@ -248,7 +259,7 @@ int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct la
     struct seen bad = {0};
     size_t batch = o->batch ? o->batch : 500;
     char pos[sizeof(b.next)] = "";
-    int pass = 0, rc = -1;
+    int pass = 0, rc = -1, in_batch = 0;
     memset(r, 0, sizeof(*r));
     if (batch > 100000)
         batch = 100000;
@@ -264,40 +275,48 @@ int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct la
     int midway = pos[0] != 0;
     size_t pass_upgraded = 0;
     double start = now_s();
+    if (prepare_moves(s, c, &e) < 0)
+        goto out;
     for (;;) {
         if (s->ops->scan(s, pos, batch, &b, &e) < 0)
             goto out;
+        /* a batch's writes and the position after it commit together */
+        if (s->ops->batch && s->ops->batch(s, LAZY_BATCH_BEGIN, &e) < 0)
+            goto out;
+        in_batch = s->ops->batch != NULL;
         for (size_t i = 0; i < b.n; i++)
             if (sweep_one(s, c, o, &b.items[i], r, &pass_upgraded, &bad, &e) < 0)
                 goto out;
         snprintf(pos, sizeof(pos), "%s", b.next);
         lazy_batch_clear(&b);
-        int end = !pos[0];
-        if (end) {
+        int done = 0;
+        if (!pos[0]) {
             r->passes++;
             int again = (pass_upgraded > 0 || midway) && pass - first_pass + 1 < LAZY_SWEEP_PASSES;
-            if (!again) {
-                if (s->ops->state_save(s, 0, "", &e) < 0)
-                    goto out;
-                r->complete = 1;
-                if (o->on_batch)
-                    o->on_batch(r, o->arg);
-                break;
+            if (again) {
+                pass++;
+                midway = 0;
+                pass_upgraded = 0;
+            } else {
+                done = 1;
             }
-            pass++;
-            midway = 0;
-            pass_upgraded = 0;
         }
-        if (s->ops->state_save(s, pass, pos, &e) < 0)
+        if (s->ops->state_save(s, done ? 0 : pass, done ? "" : pos, &e) < 0)
             goto out;
+        if (in_batch && s->ops->batch(s, LAZY_BATCH_COMMIT, &e) < 0)
+            goto out;
+        in_batch = 0;
+        r->complete = done;
         if (o->on_batch)
             o->on_batch(r, o->arg);
-        if (o->max_docs && r->examined >= o->max_docs)
+        if (done || (o->max_docs && r->examined >= o->max_docs))
             break;
         throttle(start, r->examined, o->rate);
     }
     rc = 0;
 out:
+    if (in_batch)
+        s->ops->batch(s, LAZY_BATCH_ROLLBACK, NULL);
     lazy_batch_clear(&b);
     free(b.items);
     seen_free(&bad);
