@@ -69,7 +69,7 @@ $(ASAN)/baton: $(call asan_obj,$(CLI_SRC)) $(ASAN_LIB_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 $(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
-	$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -Wl,--version-script=src/lazy/exports.map -o $@ $^ $(LIBS)
 
 $(REL)/libbaton-lazy.a: $(call rel_obj,$(LAZY_SRC))
 	rm -f $@ && ar rcs $@ $^

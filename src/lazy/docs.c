@@ -49,8 +49,8 @@ static int kids_build(json_t *moved, const char *id, struct lazy_child *kids, ch
 }
 
 int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
-             const struct lazy_raw *first, lazy_modify_fn fn, void *arg, json_t **out, int *wrote,
-             size_t *conflicts, struct err *e)
+             const struct lazy_raw *first, json_t *first_doc, lazy_modify_fn fn, void *arg,
+             json_t **out, int *wrote, size_t *conflicts, struct err *e)
 {
     struct lazy_raw raw = {0};
     json_t *doc = NULL, *moved = NULL;
@@ -72,7 +72,13 @@ int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
             if (rc < 0)
                 goto out;
         }
-        rc = lazy_doc_parse(cur->text, &doc, e);
+        if (attempt == 0 && first && first_doc) {
+            doc = first_doc;
+            first_doc = NULL;
+            rc = 0;
+        } else {
+            rc = lazy_doc_parse(cur->text, &doc, e);
+        }
         if (rc < 0) {
             err_wrap(e, "document '%s' in '%s'", id, s->collection);
             goto out;
@@ -140,6 +146,7 @@ int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
         doc = NULL;
     }
 out:
+    json_decref(first_doc);
     json_decref(doc);
     json_decref(moved);
     free(text);
@@ -165,7 +172,7 @@ int lazy_get(struct lazy_store *s, const struct lazy_chain *c, const char *id, j
     size_t conflicts = 0;
     int rc = id_ok(id, &e);
     if (rc == 0)
-        rc = lazy_rmw(s, c, id, NULL, NULL, NULL, out, &wrote, &conflicts, &e);
+        rc = lazy_rmw(s, c, id, NULL, NULL, NULL, NULL, out, &wrote, &conflicts, &e);
     if (rc < 0)
         to_public(le, &e);
     return rc;
@@ -180,7 +187,7 @@ int lazy_update(struct lazy_store *s, const struct lazy_chain *c, const char *id
     size_t conflicts = 0;
     int rc = id_ok(id, &e);
     if (rc == 0)
-        rc = lazy_rmw(s, c, id, NULL, fn, arg, NULL, &wrote, &conflicts, &e);
+        rc = lazy_rmw(s, c, id, NULL, NULL, fn, arg, NULL, &wrote, &conflicts, &e);
     if (rc < 0)
         to_public(le, &e);
     return rc;

@@ -139,12 +139,13 @@ int lazy_redis_open(const char *host, int port, const char *prefix, struct lazy_
 typedef int (*lazy_modify_fn)(json_t *doc, void *arg, char *msg, size_t msg_size);
 
 /* Read-upgrade-(modify)-write of one document by compare-and-set, redone on conflict.
- * `first` (may be NULL) is a copy already read, used for the first attempt. *wrote is set
+ * `first` (may be NULL) is a copy already read, used for the first attempt, and
+ * `first_doc` (may be NULL; taken over) its parsed form. *wrote is set
  * when a write happened, *conflicts counts retries; *out (may be NULL) gets the
  * document. Returns 0 or a LAZY_E code with e filled. */
 int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
-             const struct lazy_raw *first, lazy_modify_fn fn, void *arg, json_t **out, int *wrote,
-             size_t *conflicts, struct err *e);
+             const struct lazy_raw *first, json_t *first_doc, lazy_modify_fn fn, void *arg,
+             json_t **out, int *wrote, size_t *conflicts, struct err *e);
 
 /* Parses a stored text into a document; LAZY_EMALFORMED with the reason when it is not
  * a JSON object. */

@@ -207,14 +207,17 @@ static int sweep_one(struct lazy_store *s, const struct lazy_chain *c,
     int rc = lazy_doc_parse(raw->text, &doc, &de);
     if (rc == 0)
         rc = lazy_doc_version(c, doc, &v, &kind, &de);
-    json_decref(doc);
     if (rc == 0 && v == lazy_chain_latest(c)) {
+        json_decref(doc);
         r->current++;
         return 0;
     }
     int wrote = 0;
-    if (rc == 0)
-        rc = lazy_rmw(s, c, raw->id, raw, NULL, NULL, NULL, &wrote, &r->conflicts, &de);
+    if (rc == 0) {
+        rc = lazy_rmw(s, c, raw->id, raw, doc, NULL, NULL, NULL, &wrote, &r->conflicts, &de);
+        doc = NULL; /* taken over */
+    }
+    json_decref(doc);
     if (rc == 0) {
         if (wrote) {
             r->upgraded++;
