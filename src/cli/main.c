@@ -6,10 +6,9 @@
 
 #define BATON_VERSION "0.1.0"
 
-int cmd_lazy(int argc, char **argv); /* cli/cmd_lazy.c */
-
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
 const struct verb baton_verbs[] = {
+    {"load", cmd_load, "send HTTP load and report every failed request"},
     {"lazy", cmd_lazy, "versioned documents: check a chain, status, sweep, get, put"},
     {NULL, NULL, NULL},
 };
