@@ -190,7 +190,7 @@ static int open_both(const struct lazy_args *a, struct lazy_store **s, struct la
     return 0;
 }
 
-static int cmd_check(const struct lazy_args *a)
+static int lazy_sub_check(const struct lazy_args *a)
 {
     if (a->argc != 1)
         return usage_error("%s takes one chain file", "check");
@@ -207,7 +207,7 @@ static int cmd_check(const struct lazy_args *a)
     return EXIT_OK;
 }
 
-static int cmd_status(const struct lazy_args *a)
+static int lazy_sub_status(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_chain *c = NULL;
@@ -248,7 +248,7 @@ static void on_skip(const char *id, const char *why, void *arg)
     fprintf(stderr, "baton lazy: skipped document '%s': %s\n", id, why);
 }
 
-static int cmd_sweep(const struct lazy_args *a)
+static int lazy_sub_sweep(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_chain *c = NULL;
@@ -286,7 +286,7 @@ out:
     return rc;
 }
 
-static int cmd_get(const struct lazy_args *a)
+static int lazy_sub_get(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_chain *c = NULL;
@@ -325,7 +325,7 @@ static int is_object(const char *id, const char *text)
     return ok;
 }
 
-static int cmd_put(const struct lazy_args *a)
+static int lazy_sub_put(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_error e;
@@ -351,7 +351,7 @@ static int dump_one(const char *id, const char *text, void *arg)
     return 0;
 }
 
-static int cmd_dump(const struct lazy_args *a)
+static int lazy_sub_dump(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_error e;
@@ -369,7 +369,7 @@ out:
 
 #define LOAD_LINE_MAX (16u << 20)
 
-static int cmd_load(const struct lazy_args *a)
+static int lazy_sub_load(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_error e;
@@ -419,8 +419,9 @@ int cmd_lazy(int argc, char **argv)
         const char *name;
         int (*run)(const struct lazy_args *a);
     } subs[] = {
-        {"check", cmd_check}, {"status", cmd_status}, {"sweep", cmd_sweep}, {"get", cmd_get},
-        {"put", cmd_put},     {"dump", cmd_dump},     {"load", cmd_load},
+        {"check", lazy_sub_check}, {"status", lazy_sub_status}, {"sweep", lazy_sub_sweep},
+        {"get", lazy_sub_get},     {"put", lazy_sub_put},       {"dump", lazy_sub_dump},
+        {"load", lazy_sub_load},
     };
     if (argc < 2) {
         fputs(usage_text, stderr);
