@@ -21,10 +21,12 @@ struct lazy_error {
 
 /* Return codes (0 is success). */
 enum {
-    LAZY_EFAIL = -1,      /* any failure: bad chain, store error, failed callback */
+    LAZY_EFAIL = -1,      /* any failure: bad chain, store error, lazy_update callback */
     LAZY_ENOTFOUND = -2,  /* no document with that id */
-    LAZY_EMALFORMED = -3, /* document not JSON, without an integer _version, or at a
-                             version the chain does not know; never rewritten */
+    LAZY_EMALFORMED = -3, /* document not JSON, without an integer _version, at a
+                             version the chain does not know, or a step (a custom
+                             callback, a path through a non-object) failed on it;
+                             never rewritten */
     LAZY_ECONFLICT = -4,  /* compare-and-set kept losing (retry limit reached) */
 };
 

@@ -192,6 +192,20 @@ static void seen_free(struct seen *s)
     free(s->ids);
 }
 
+/* The reason alone: on_skip gets the id separately, so a leading "document 'ID': " or
+ * "document 'ID' in 'COLLECTION': " is left out. */
+static const char *without_subject(const char *msg, const char *id, const char *coll)
+{
+    char pre[LAZY_ID_MAX + LAZY_NAME_MAX + 32];
+    snprintf(pre, sizeof(pre), "document '%s': ", id);
+    if (strncmp(msg, pre, strlen(pre)) == 0)
+        return msg + strlen(pre);
+    snprintf(pre, sizeof(pre), "document '%s' in '%s': ", id, coll);
+    if (strncmp(msg, pre, strlen(pre)) == 0)
+        return msg + strlen(pre);
+    return msg;
+}
+
 /* Handles one document of a batch: skips malformed and current ones, upgrades the rest.
  * Returns 0, or -1 on a store error that stops the sweep. */
 static int sweep_one(struct lazy_store *s, const struct lazy_chain *c,
@@ -234,7 +248,7 @@ static int sweep_one(struct lazy_store *s, const struct lazy_chain *c,
             return 0;
         r->malformed++;
         if (o->on_skip)
-            o->on_skip(raw->id, de.msg, o->arg);
+            o->on_skip(raw->id, without_subject(de.msg, raw->id, s->collection), o->arg);
         return 0;
     }
     err_set(e, "%s", de.msg);

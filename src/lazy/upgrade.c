@@ -186,7 +186,7 @@ int lazy_upgrade(const struct lazy_chain *c, const char *id, json_t *doc, json_t
             if (step_apply(c, st, id, doc, mv, &e) < 0) {
                 err_wrap(&e, "step %d of version %d (%s:%d)", si + 1, v->version, c->name,
                          st->line);
-                rc = st->op == LAZY_OP_CUSTOM ? LAZY_EFAIL : LAZY_EMALFORMED;
+                rc = LAZY_EMALFORMED; /* this document cannot take the step: skip it */
                 goto out;
             }
         }

@@ -236,7 +236,7 @@ static void custom_steps_run_callbacks(void **state)
     assert_int_equal(calls, 1);
     json_decref(d);
     d = doc_of("{\"_version\": 1, \"email\": 5}");
-    assert_int_equal(lazy_upgrade(c, "y", d, NULL, &e), LAZY_EFAIL);
+    assert_int_equal(lazy_upgrade(c, "y", d, NULL, &e), LAZY_EMALFORMED);
     assert_string_equal(e.msg, "document 'y': step 1 of version 2 (c.json:2): custom step "
                                "'lower_email': 'email' is not a string");
     json_decref(d);
