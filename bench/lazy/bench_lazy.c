@@ -2,7 +2,8 @@
  * library): the cost of one upgrade step on a 1 KB document, and the read path's cost
  * when the document is already current compared with a plain read of the same store.
  *   bench_lazy steps            -> "steps NS_PER_STEP NS_PARSE_UPGRADE_SERIALIZE_PER_DOC"
- *   bench_lazy read URL CHAIN N -> "read NS_PLAIN NS_LAZY" (per read) */
+ *   bench_lazy read URL CHAIN N -> "read NS_PLAIN NS_LAZY" (per read)
+ *   bench_lazy sqlite PATH SQL  -> runs SQL on a SQLite file (the eager peer) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include <baton/lazy.h>
+#include <sqlite3.h>
 
 static double now_ns(void)
 {
@@ -176,12 +178,27 @@ static int reads(const char *url, const char *chain_path, int n)
     return 0;
 }
 
+static int sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+    if (!rc)
+        fprintf(stderr, "bench: sqlite '%s': %s\n", path, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "steps") == 0)
         return steps();
     if (argc == 5 && strcmp(argv[1], "read") == 0)
         return reads(argv[2], argv[3], atoi(argv[4]));
-    fprintf(stderr, "usage: bench_lazy steps | read URL CHAIN N\n");
+    if (argc == 4 && strcmp(argv[1], "sqlite") == 0)
+        return sqlite_exec(argv[2], argv[3]);
+    fprintf(stderr, "usage: bench_lazy steps | read URL CHAIN N | sqlite PATH SQL\n");
     return 2;
 }

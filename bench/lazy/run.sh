@@ -62,7 +62,7 @@ for store in sqlite postgres; do
     "$BUILD/baton" lazy sweep --batch 500 --store "$url" --chain "$CHAIN" >/dev/null || fail "sweep $store"
     t1=$(now)
     if [ $store = sqlite ]; then
-        sqlite3 "$T_DIR/sweep.db" "UPDATE eager SET rev = rev + 1, doc = json_set(json_remove(doc,
+        "$T_DIR/bench_lazy" sqlite "$T_DIR/sweep.db" "UPDATE eager SET rev = rev + 1, doc = json_set(json_remove(doc,
             '\$.name', '\$.legacy', '\$.tmp.cache'), '\$.full_name', json_extract(doc, '\$.name'),
             '\$.counter', 0, '\$._version', 3) WHERE json_extract(doc, '\$._version') = 1;" ||
             fail "eager sqlite"
