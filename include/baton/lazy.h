@@ -91,12 +91,13 @@ int lazy_put_text(struct lazy_store *s, const char *id, const char *text, struct
 /* Reads the stored text of a document without upgrading it. *out: caller frees. */
 int lazy_get_text(struct lazy_store *s, const char *id, char **out, struct lazy_error *e);
 
-/* Calls fn for every document in id order (Redis: key order) with its stored text;
- * fn returns non-zero to stop. For dumps and tests. */
+/* Calls fn for every document in id order with its stored text; fn returns non-zero to
+ * stop. Holds the whole collection in memory (to sort it): for dumps and tests. */
 int lazy_each(struct lazy_store *s, int (*fn)(const char *id, const char *text, void *arg),
               void *arg, struct lazy_error *e);
 
-/* How many documents sit at each version. Returns 0 and *out =
+/* How many documents sit at each version (one streaming scan; Redis keeps the ids to
+ * count a key SCAN returns twice only once). Returns 0 and *out =
  * {"collection": C, "base": B, "latest": L, "total": N, "versions": {"1": n, ...},
  *  "malformed": {"not_json": n, "no_version": n, "older": n, "newer": n}};
  * caller decrefs. */

@@ -100,6 +100,7 @@ struct lazy_batch {
 
 struct lazy_store_ops {
     const char *kind;
+    int scan_repeats; /* 1 when scan may return a document twice (Redis SCAN) */
     /* 0, or LAZY_ENOTFOUND, or -1. */
     int (*get)(struct lazy_store *s, const char *id, struct lazy_raw *out, struct err *e);
     /* Replaces the document if it is still `old`, and writes the children, atomically.

@@ -220,6 +220,7 @@ static void rd_close(struct lazy_store *s)
 
 static const struct lazy_store_ops rd_ops = {
     .kind = "redis",
+    .scan_repeats = 1,
     .get = rd_get,
     .cas = rd_cas,
     .put = rd_put,
