@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "baton/lazy.h"
+#include "lazy/lazy_int.h"
 
 static const char good_chain[] =
     "{\n"                                                                             /* 1 */
@@ -371,6 +372,79 @@ static void sweep_resumes_and_skips_malformed(void **state)
     lazy_chain_free(c);
 }
 
+/* A scan that returns every document of a batch twice, as a Redis SCAN may. */
+static struct lazy_store_ops dup_ops;
+static const struct lazy_store_ops *real_ops;
+
+static int dup_scan(struct lazy_store *s, const char *pos, size_t batch, struct lazy_batch *out,
+                    struct err *e)
+{
+    if (real_ops->scan(s, pos, batch, out, e) < 0)
+        return -1;
+    size_t n = out->n;
+    for (size_t i = 0; i < n; i++)
+        if (lazy_batch_push(out, out->items[i].id, out->items[i].text, out->items[i].rev, e) < 0)
+            return -1;
+    return 0;
+}
+
+static void sweep_survives_repeated_keys(void **state)
+{
+    struct lazy_error e;
+    struct lazy_chain *c = load(good_chain, &e);
+    struct lazy_store *s = open_store("dups");
+    real_ops = s->ops;
+    dup_ops = *s->ops;
+    dup_ops.scan = dup_scan;
+    dup_ops.scan_repeats = 1;
+    s->ops = &dup_ops;
+    char id[16], text[128];
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof(id), "k%02d", i);
+        snprintf(text, sizeof(text), "{\"_version\":1,\"name\":\"n%d\",\"street\":\"s%d\"}", i, i);
+        assert_int_equal(lazy_put_text(s, id, text, &e), 0);
+    }
+    assert_int_equal(lazy_put_text(s, "zz-bad", "{\"_version\":99}", &e), 0);
+    int skips = 0;
+    struct lazy_sweep_report r;
+    struct lazy_sweep_opts o = {.batch = 8, .on_skip = skipped, .arg = &skips};
+    assert_int_equal(lazy_sweep(s, c, &o, &r, &e), 0);
+    assert_true(r.complete);
+    assert_int_equal(r.upgraded, 30); /* each once, though each was read twice */
+    assert_int_equal(r.malformed, 1);
+    assert_int_equal(skips, 1);
+    json_t *st = NULL;
+    assert_int_equal(lazy_status(s, c, &st, &e), 0); /* each key counted once */
+    assert_int_equal(json_integer_value(json_object_get(st, "total")), 31);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "versions"), "3")), 30);
+    json_decref(st);
+    char *t = NULL;
+    assert_int_equal(lazy_get_text(s, "k07", &t, &e), 0);
+    json_t *d = doc_of(t);
+    assert_json(d, "{\"_version\":3,\"full_name\":\"n7\",\"prefs\":{\"theme\":\"dark\"}}");
+    json_decref(d);
+    free(t);
+    s->ops = real_ops;
+    lazy_store_close(s);
+    lazy_chain_free(c);
+}
+
+static void json_line_lookup(void **state)
+{
+    const char *t =
+        "{\n \"a\": \"x}\\\"]\",\n \"b\": [1,\n  {\"c\":\n   true}, [\"[\"]\n ],\n \"d\": 5}";
+    assert_int_equal(lazy_json_line(t, strlen(t), ""), 1);
+    assert_int_equal(lazy_json_line(t, strlen(t), "a"), 2);
+    assert_int_equal(lazy_json_line(t, strlen(t), "b"), 3);
+    assert_int_equal(lazy_json_line(t, strlen(t), "b/1"), 4);
+    assert_int_equal(lazy_json_line(t, strlen(t), "b/1/c"), 5);
+    assert_int_equal(lazy_json_line(t, strlen(t), "b/2"), 5);
+    assert_int_equal(lazy_json_line(t, strlen(t), "d"), 7);
+    assert_int_equal(lazy_json_line(t, strlen(t), "e"), 0);
+    assert_int_equal(lazy_json_line(t, strlen(t), "b/9"), 0);
+    assert_int_equal(lazy_json_line(t, 5, "b"), 0); /* cut short */
+}
+
 static void store_urls_are_checked(void **state)
 {
     struct lazy_store *s = NULL;
@@ -403,6 +477,8 @@ int main(void)
         cmocka_unit_test(custom_steps_run_callbacks),
         cmocka_unit_test(store_reads_upgrades_and_writes_back),
         cmocka_unit_test(sweep_resumes_and_skips_malformed),
+        cmocka_unit_test(sweep_survives_repeated_keys),
+        cmocka_unit_test(json_line_lookup),
         cmocka_unit_test(store_urls_are_checked),
     };
     return cmocka_run_group_tests_name("lazy", tests, setup_db, teardown_db);
