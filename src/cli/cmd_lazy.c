@@ -232,9 +232,14 @@ static int lazy_sub_status(const struct lazy_args *a)
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(st, "versions"), k, v)
+        {
             printf("  version %-6s %lld\n", k, json_integer_value(v));
-        json_object_foreach(json_object_get(st, "malformed"), k, v) if (json_integer_value(v))
-            printf("  malformed %-11s %lld\n", k, json_integer_value(v));
+        }
+        json_object_foreach(json_object_get(st, "malformed"), k, v)
+        {
+            if (json_integer_value(v))
+                printf("  malformed %-11s %lld\n", k, json_integer_value(v));
+        }
     }
 out:
     json_decref(st);
