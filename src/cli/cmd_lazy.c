@@ -279,11 +279,11 @@ static int lazy_sub_sweep(const struct lazy_args *a)
                r.examined, r.upgraded, r.current, r.malformed, r.conflicts, r.passes,
                r.resumed ? "true" : "false", r.complete ? "true" : "false");
     else
-        printf("sweep %s: %zu examined, %zu upgraded, %zu already current, %zu malformed "
-               "(skipped), %zu conflicts retried, %zu passes%s%s\n",
-               r.complete ? "complete" : "stopped", r.examined, r.upgraded, r.current, r.malformed,
-               r.conflicts, r.passes, r.resumed ? ", resumed" : "",
-               r.complete ? "" : " (run again to continue)");
+        printf("sweep %s%s: %zu upgraded, %zu malformed (skipped), %zu conflicts retried; "
+               "%zu reads in %zu passes%s\n",
+               r.complete ? "complete" : "stopped", r.resumed ? " (resumed)" : "", r.upgraded,
+               r.malformed, r.conflicts, r.examined, r.passes + !r.complete,
+               r.complete ? "" : "; run again to continue");
     rc = r.malformed ? EXIT_FAIL : EXIT_OK;
 out:
     lazy_store_close(s);
