@@ -2,6 +2,7 @@
 # the chain, the store URLs, dump normalization, and the example writer program.
 LZ_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LZ_REPO=$(cd "$LZ_HERE/../../.." && pwd)
+: "${BATON_REL:=$BATON}"            # release binary, when the runner gives one
 CHAIN=$LZ_HERE/chain.json          # v1 -> v4: rename + add, remove, move (split) + add
 CHAIN_REF=$LZ_HERE/chain_ref.json  # the same, moving into 'addresses_ref'
 
