@@ -2,7 +2,6 @@
  * hands them to the supervisor (src/supervise/run.h). */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +51,11 @@ static int parse_seconds(const char *s, const char *opt, uint64_t *ms)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 86400) {
+    if (errno || end == s || *end || v != v || v < 0 || v > 86400) {
         fprintf(stderr, "baton run: invalid %s '%s': expected seconds in 0..86400\n", opt, s);
         return -1;
     }
-    *ms = (uint64_t)llround(v * 1000);
+    *ms = (uint64_t)(v * 1000 + 0.5);
     return 0;
 }
 
