@@ -20,6 +20,7 @@ const struct verb baton_verbs[] = {
     {"status", cmd_status, "show the generations and workers of a running 'baton run'"},
     {"stop", cmd_stop, "drain every generation and stop 'baton run'"},
     {"reexec", cmd_reexec, "replace the 'baton run' master's binary in place (same pid)"},
+    {"load", cmd_load, "send HTTP load and report every failed request"},
     {NULL, NULL, NULL},
 };
 

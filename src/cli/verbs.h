@@ -16,6 +16,8 @@ struct verb {
     const char *summary;
 };
 
+int cmd_load(int argc, char **argv);
+
 /* The table of verbs, terminated by a NULL name (cli/main.c). */
 extern const struct verb baton_verbs[];
 
