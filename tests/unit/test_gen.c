@@ -68,11 +68,11 @@ static void impossible_events_are_refused(void **state)
         enum gen_state s;
         enum gen_event ev;
     } bad[] = {
-        {GEN_STARTING, GEV_PROMOTE},       {GEN_STARTING, GEV_DRAIN_TIMEOUT},
-        {GEN_STARTING, GEV_ALL_EXITED},    {GEN_READY, GEV_ALL_READY},
-        {GEN_SERVING, GEV_PROMOTE},        {GEN_SERVING, GEV_DRAIN_TIMEOUT},
-        {GEN_DRAINING, GEV_PROMOTE},       {GEN_EXITED, GEV_WORKER_EXIT},
-        {GEN_EXITED, GEV_ALL_EXITED},      {GEN_FAILED, GEV_PROMOTE},
+        {GEN_STARTING, GEV_PROMOTE},    {GEN_STARTING, GEV_DRAIN_TIMEOUT},
+        {GEN_STARTING, GEV_ALL_EXITED}, {GEN_READY, GEV_ALL_READY},
+        {GEN_SERVING, GEV_PROMOTE},     {GEN_SERVING, GEV_DRAIN_TIMEOUT},
+        {GEN_DRAINING, GEV_PROMOTE},    {GEN_EXITED, GEV_WORKER_EXIT},
+        {GEN_EXITED, GEV_ALL_EXITED},   {GEN_FAILED, GEV_PROMOTE},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         enum gen_state s = bad[i].s;

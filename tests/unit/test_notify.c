@@ -117,8 +117,8 @@ static void state_round_trip(void **state)
     s.gens[0].nslots = 2;
     s.gens[0].nworkers = 1;
     s.gens[0].workers = calloc(1, sizeof(struct state_worker));
-    s.gens[0].workers[0] = (struct state_worker){.pid = 99, .start_time = 12345, .slot = 1,
-                                                 .ready = 1};
+    s.gens[0].workers[0] =
+        (struct state_worker){.pid = 99, .start_time = 12345, .slot = 1, .ready = 1};
     char *text = state_dump(&s);
     assert_non_null(text);
     struct run_state t;

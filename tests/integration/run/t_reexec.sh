@@ -17,6 +17,9 @@ st=$(ctl status --json)
 [ "$(echo "$st" | jq .reexecs)" = 5 ] || fail "expected 5 re-execs: $st"
 [ "$(worker_pids 1 | sort | tr '\n' ' ')" = "$workers" ] || fail "the workers changed across re-exec"
 ctl upgrade -- "$APP" --version v2 >/dev/null || fail "upgrade after re-exec failed"
+# SIGUSR2 re-executes too.
+kill -USR2 "$MASTER"
+wait_for 10 sh -c "$BATON status --control $CTL --json | jq -e '.reexecs == 6'" || fail "SIGUSR2 did not re-exec"
 [ "$(version_now)" = v2 ] || fail "v2 does not serve"
 
 # Refused binaries: one that fails, one that is not baton. Nothing changes.
@@ -27,5 +30,5 @@ echo "$out" | grep -qE "refusing to re-execute '(/usr)?/bin/false': its self-che
     fail "unexpected message: $out"
 out=$(ctl reexec "$T_DIR/notbaton" 2>&1) && fail "reexec of a non-baton binary succeeded"
 echo "$out" | grep -q "printed 'hello', not 'baton VERSION'" || fail "unexpected message: $out"
-[ "$(ctl status --json | jq .reexecs)" = 5 ] || fail "a refused re-exec changed the master"
+[ "$(ctl status --json | jq .reexecs)" = 6 ] || fail "a refused re-exec changed the master"
 [ "$(version_now)" = v2 ] || fail "v2 does not serve after refused re-execs"
