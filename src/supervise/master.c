@@ -81,7 +81,15 @@ static void on_notify(struct loop *loop, struct watcher *watcher, uint32_t reven
             log_warn("notify from pid %d: %s", (int)pid, e.msg);
             continue;
         }
+        /* As systemd's NotifyAccess=all: a process forked by a worker speaks for it. */
         struct worker *w = worker_find(m, pid);
+        pid_t up = pid;
+        for (int i = 0; !w && i < 4; i++) {
+            up = proc_parent(up);
+            if (up <= 1)
+                break;
+            w = worker_find(m, up);
+        }
         if (!w) {
             log_debug("notify from pid %d, which is not a worker: ignored", (int)pid);
             continue;

@@ -365,23 +365,41 @@ int state_read_file(const char *path, char **text, size_t *len, struct err *e)
     return 0;
 }
 
-uint64_t proc_start_time(pid_t pid)
+/* Reads /proc/PID/stat and returns a pointer just after the command name (field 2),
+ * which may hold spaces and ')'; NULL when the process is gone. */
+static char *read_stat(pid_t pid, char *buf, size_t size)
 {
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        return NULL;
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return NULL;
     buf[n] = 0;
-    /* The command name (field 2) may hold spaces and ')': skip to the last ')'. */
     char *p = strrchr(buf, ')');
+    return p ? p + 1 : NULL;
+}
+
+pid_t proc_parent(pid_t pid)
+{
+    char buf[1024];
+    char *p = read_stat(pid, buf, sizeof(buf));
+    char state;
+    int ppid;
+    if (!p || sscanf(p, " %c %d", &state, &ppid) != 2 || ppid < 0)
+        return 0;
+    return (pid_t)ppid;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+    char buf[1024];
+    char *p = read_stat(pid, buf, sizeof(buf));
     if (!p)
         return 0;
-    p++;
     /* Fields from 3 on; the start time is field 22, so skip 19 more fields. A zombie
      * still has a start time, but its state (field 3) is 'Z': report it as gone. */
     char *save = NULL;

@@ -75,6 +75,9 @@ int state_read_file(const char *path, char **text, size_t *len, struct err *e);
  * the process does not exist. */
 uint64_t proc_start_time(pid_t pid);
 
+/* The parent pid of `pid` (/proc/PID/stat field 4), or 0 if unknown. */
+pid_t proc_parent(pid_t pid);
+
 /* Copies a NULL-terminated argv (caller frees with argv_free). */
 char **argv_dup(char *const *argv);
 void argv_free(char **argv);

@@ -168,6 +168,8 @@ static void state_refuses_bad_input(void **state)
 static void start_time_of_self(void **state)
 {
     assert_true(proc_start_time(getpid()) > 0);
+    assert_int_equal(proc_parent(getpid()), getppid());
+    assert_int_equal(proc_parent(4194304 - 1), 0);
     assert_int_equal(proc_start_time(4194304 - 1), 0);
 }
 

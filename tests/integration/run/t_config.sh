@@ -40,3 +40,20 @@ grep -qx "BATON_GENERATION=1" "$T_DIR/env.txt" || fail "BATON_GENERATION wrong"
 grep -q "^NOTIFY_SOCKET=$T_DIR/ctl/baton.notify$" "$T_DIR/env.txt" || fail "NOTIFY_SOCKET wrong"
 [ "$(curl -s --unix-socket "$T_DIR/admin.sock" http://x/ | head -1)" = v9 ] || fail "unix listener"
 ctl stop >/dev/null || fail "stop failed"
+
+# READY=1 sent by a process the worker forked counts for the worker (NotifyAccess=all).
+cat >"$T_DIR/notify.py" <<'PY'
+import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"READY=1", os.environ["NOTIFY_SOCKET"])
+time.sleep(0.5)  # as with systemd, the sender must still exist when the master reads
+PY
+"$BATON" run --listen "127.0.0.1:$PORT" --control "$CTL" --ready-timeout 10 \
+    -- sh -c 'python3 '"$T_DIR"'/notify.py; exec "$0" --version v10 --never-ready' "$APP" \
+    >>"$T_DIR/master.log" 2>&1 &
+MASTER=$!
+track "$MASTER"
+wait_for 20 sh -c "$BATON status --control $CTL --json | jq -e '.generations[0].state == \"serving\"'" ||
+    fail "READY=1 from a worker's child was not counted"
+[ "$(version_now)" = v10 ] || fail "v10 does not serve"
+ctl stop >/dev/null || fail "stop failed"
