@@ -61,3 +61,12 @@ out=$("$BATON" run --listen 127.0.0.1:$(free_port) --control "$CTL" -- "$APP" 2>
 [ $rc -eq 1 ] || fail "second master: exit $rc"
 echo "$out" | grep -q "is in use by a running baton" || fail "second master: $out"
 ctl status >/dev/null || fail "the master stopped answering"
+
+# A first generation that cannot start makes `baton run` exit 1 with the reason.
+out=$("$BATON" run --listen "127.0.0.1:$(free_port)" --control "$T_DIR/other.sock" \
+    -- "$T_DIR/no-such-app" 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "a master whose first generation fails exited $rc, expected 1"
+echo "$out" | grep -q "generation 1 failed: worker [0-9]* exited with status 127 before it was ready" ||
+    fail "no reason for the failed first generation: $out"
+echo "$out" | grep -q "cannot run '$T_DIR/no-such-app': No such file or directory" ||
+    fail "the exec failure was not reported: $out"
