@@ -98,6 +98,7 @@ int cmd_run(int argc, char **argv)
     }
     config_args_free(&cfg);
     struct run_opts *o = calloc(1, sizeof(*o));
+    char **self_argv = NULL;
     int rc = EXIT_USAGE;
     if (!o)
         goto out;
@@ -204,9 +205,29 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     o->command = merged.argv + optind;
-    o->self_argv = argv;
+    /* A re-exec runs the options as merged now, without --config: an edited or
+     * broken config file cannot stop the new image from taking over. */
+    self_argv = calloc((size_t)merged.argc + 1, sizeof(*self_argv));
+    if (!self_argv) {
+        fprintf(stderr, "baton run: out of memory\n");
+        goto out;
+    }
+    for (int i = 0, k = 0, opts_done = 0; i < merged.argc; i++) {
+        const char *a = merged.argv[i];
+        if (!opts_done && strcmp(a, "--") == 0)
+            opts_done = 1;
+        if (!opts_done && strcmp(a, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (!opts_done && strncmp(a, "--config=", 9) == 0)
+            continue;
+        self_argv[k++] = merged.argv[i];
+    }
+    o->self_argv = self_argv;
     rc = run_main(o) == 0 ? EXIT_OK : EXIT_FAIL;
 out:
+    free(self_argv);
     config_args_free(&merged);
     free(o);
     return rc;

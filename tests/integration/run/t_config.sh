@@ -22,6 +22,12 @@ kill -HUP "$MASTER"
 wait_for 10 sh -c "$BATON status --control $CTL --json | jq -e '.current_generation == 2'" ||
     fail "SIGHUP did not upgrade"
 grep -q "generation 2: readiness probe succeeded" "$T_DIR/master.log" || fail "probe not used"
+# A re-exec does not read the config file again: breaking it changes nothing.
+echo "wrokers = 3" >>"$T_DIR/run.ini"
+ctl reexec >/dev/null || fail "reexec after the config file changed failed"
+st=$(ctl status --json)
+[ "$(echo "$st" | jq .reexecs)" = 1 ] || fail "no re-exec: $st"
+[ "$(echo "$st" | jq '.generations[0].workers|length')" = 2 ] || fail "workers lost: $st"
 kill -TERM "$MASTER"
 wait "$MASTER"; rc=$?
 [ $rc -eq 0 ] || fail "SIGTERM stop exited $rc"
