@@ -7,22 +7,17 @@
 #define BATON_VERSION "0.1.0"
 
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
-int cmd_run(int argc, char **argv);
-int cmd_upgrade(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_stop(int argc, char **argv);
-int cmd_reexec(int argc, char **argv);
-
 const struct verb baton_verbs[] = {
-    {"run", cmd_run, "run a service's workers with inherited sockets; upgrade without downtime"},
-    {"upgrade", cmd_upgrade, "start a new generation of a running 'baton run'; stop the old"},
-    {"rollback", cmd_upgrade, "go back to the previous generation's command"},
-    {"status", cmd_status, "show the generations and workers of a running 'baton run'"},
-    {"stop", cmd_stop, "drain every generation and stop 'baton run'"},
-    {"reexec", cmd_reexec, "replace the 'baton run' master's binary in place (same pid)"},
-    {"load", cmd_load, "send HTTP load and report every failed request"},
-    {"lazy", cmd_lazy, "versioned documents: check a chain, status, sweep, get, put"},
-    {NULL, NULL, NULL},
+    {"run", cmd_run, NULL,
+     "run a service's workers with inherited sockets; upgrade without downtime"},
+    {"upgrade", cmd_upgrade, NULL, "start a new generation of a running 'baton run'; stop the old"},
+    {"rollback", cmd_upgrade, NULL, "go back to the previous generation's command"},
+    {"status", cmd_status, NULL, "show the generations and workers of a running 'baton run'"},
+    {"stop", cmd_stop, NULL, "drain every generation and stop 'baton run'"},
+    {"reexec", cmd_reexec, NULL, "replace the 'baton run' master's binary in place (same pid)"},
+    {"load", cmd_load, NULL, "send HTTP load and report every failed request"},
+    {"lazy", NULL, "lazy", "versioned documents: check a chain, status, sweep, get, put"},
+    {NULL, NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
@@ -52,7 +47,7 @@ int main(int argc, char **argv)
     }
     for (const struct verb *v = baton_verbs; v->name; v++)
         if (strcmp(v->name, verb) == 0)
-            return v->run(argc - 1, argv + 1);
+            return v->run ? v->run(argc - 1, argv + 1) : tool_exec(v->tool, argc - 1, argv + 1);
     fprintf(stderr, "baton: unknown verb '%s'; 'baton --help' lists the verbs\n", verb);
     return EXIT_USAGE;
 }
