@@ -8,9 +8,17 @@
 
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
 const struct verb baton_verbs[] = {
-    {"migrate", cmd_migrate, "forward-only expand / backfill / contract database migrations"},
-    {"load", cmd_load, "send HTTP load and report every failed request"},
-    {NULL, NULL, NULL},
+    {"run", cmd_run, NULL,
+     "run a service's workers with inherited sockets; upgrade without downtime"},
+    {"upgrade", cmd_upgrade, NULL, "start a new generation of a running 'baton run'; stop the old"},
+    {"rollback", cmd_upgrade, NULL, "go back to the previous generation's command"},
+    {"status", cmd_status, NULL, "show the generations and workers of a running 'baton run'"},
+    {"stop", cmd_stop, NULL, "drain every generation and stop 'baton run'"},
+    {"reexec", cmd_reexec, NULL, "replace the 'baton run' master's binary in place (same pid)"},
+    {"load", cmd_load, NULL, "send HTTP load and report every failed request"},
+    {"lazy", NULL, "lazy", "versioned documents: check a chain, status, sweep, get, put"},
+    {"migrate", NULL, "migrate", "forward-only expand / backfill / contract database migrations"},
+    {NULL, NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
@@ -40,7 +48,7 @@ int main(int argc, char **argv)
     }
     for (const struct verb *v = baton_verbs; v->name; v++)
         if (strcmp(v->name, verb) == 0)
-            return v->run(argc - 1, argv + 1);
+            return v->run ? v->run(argc - 1, argv + 1) : tool_exec(v->tool, argc - 1, argv + 1);
     fprintf(stderr, "baton: unknown verb '%s'; 'baton --help' lists the verbs\n", verb);
     return EXIT_USAGE;
 }
