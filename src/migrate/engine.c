@@ -160,12 +160,8 @@ static int step_begin(struct run *r, struct err *e)
         return -1;
     if (lease_fence(r->db, &r->lease, e) < 0)
         goto fail;
-    if (mdb_kind(r->db) == MDB_POSTGRES) {
-        char sql[64];
-        snprintf(sql, sizeof(sql), "SET LOCAL lock_timeout = %d", r->o->lock_timeout_ms);
-        if (mdb_exec(r->db, sql, e) < 0)
-            goto fail;
-    }
+    if (r->db->drv->set_lock_timeout(r->db, r->o->lock_timeout_ms, 1, e) < 0)
+        goto fail;
     return 0;
 fail:
     mdb_rollback(r->db);
@@ -245,9 +241,7 @@ static int sql_step_once(struct run *r, struct ledger_entry *le, const struct pl
 static int no_tx_step_once(struct run *r, struct ledger_entry *le, const struct plan_step *s,
                            int idx, void *arg, struct err *e)
 {
-    char sql[64];
-    snprintf(sql, sizeof(sql), "SET lock_timeout = %d", r->o->lock_timeout_ms);
-    if (mdb_exec(r->db, sql, e) < 0)
+    if (r->db->drv->set_lock_timeout(r->db, r->o->lock_timeout_ms, 0, e) < 0)
         return -1;
     int rc = 0;
     if (s->guard) {
@@ -264,7 +258,7 @@ static int no_tx_step_once(struct run *r, struct ledger_entry *le, const struct 
         rc = mdb_exec(r->db, s->sql, e);
     struct err ignored;
     int keep = r->db->retryable;
-    mdb_exec(r->db, "RESET lock_timeout", &ignored);
+    r->db->drv->set_lock_timeout(r->db, 0, 0, &ignored);
     r->db->retryable = keep;
     if (rc < 0)
         return err_wrap(e, "%s", s->desc);
@@ -335,8 +329,8 @@ static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_
             goto fail;
         if (!isnull && hi == INT64_MIN) {
             r->db->retryable = 0;
-            err_set(e, "key '%s.%s' holds the smallest integer; batches start after it",
-                    s->table, s->key);
+            err_set(e, "key '%s.%s' holds the smallest integer; batches start after it", s->table,
+                    s->key);
             goto fail;
         }
         le->has_pos = 1;

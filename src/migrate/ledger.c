@@ -78,21 +78,6 @@ int ledger_ensure(struct mdb *db, struct err *e)
     return 0;
 }
 
-static int ledger_table_exists(struct mdb *db, int *yes, struct err *e)
-{
-    const char *sql =
-        mdb_kind(db) == MDB_SQLITE
-            ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-              "'baton_migrations'"
-            : "SELECT count(*) FROM pg_class WHERE oid = to_regclass('baton_migrations')";
-    int64_t n;
-    int isnull;
-    if (mdb_query_i64(db, sql, &n, &isnull, e) < 0)
-        return -1;
-    *yes = n > 0;
-    return 0;
-}
-
 static void copy_cell(char *dst, size_t cap, const char *v)
 {
     snprintf(dst, cap, "%s", v ? v : "");
@@ -102,7 +87,7 @@ int ledger_load(struct mdb *db, struct ledger *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     int yes;
-    if (ledger_table_exists(db, &yes, e) < 0)
+    if (db->drv->table_exists(db, "baton_migrations", &yes, e) < 0)
         return -1;
     if (!yes)
         return 0;
@@ -233,7 +218,7 @@ static int lease_try(struct mdb *db, struct lease *l, struct err *e)
         token = strtoll(mdb_cell(&r, 0, 1) ? mdb_cell(&r, 0, 1) : "0", NULL, 10);
         int64_t expires = strtoll(mdb_cell(&r, 0, 2) ? mdb_cell(&r, 0, 2) : "0", NULL, 10);
         /* PostgreSQL: the advisory lock already proves the last holder's session is gone */
-        int live = mdb_kind(db) == MDB_SQLITE && holder && expires > now && holder_alive(holder);
+        int live = !db->drv->session_lock_fences && holder && expires > now && holder_alive(holder);
         if (live) {
             mdb_rows_free(&r);
             mdb_rollback(db);
@@ -315,7 +300,6 @@ void lease_release(struct mdb *db, struct lease *l)
         if (mdb_exec(db, sql, &e) < 0 || mdb_commit(db, &e) < 0)
             mdb_rollback(db);
     }
-    if (mdb_kind(db) == MDB_POSTGRES)
-        mdb_exec(db, "SELECT pg_advisory_unlock_all()", &e);
+    db->drv->release_session_lock(db);
     l->held = 0;
 }

@@ -3,6 +3,7 @@
 #ifndef BATON_MIGRATE_MDB_H
 #define BATON_MIGRATE_MDB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -35,6 +36,17 @@ struct migrate_driver {
     /* Tries the session-wide runner lock (PostgreSQL advisory lock; SQLite: always got,
      * the lease row does the work). */
     int (*try_session_lock)(struct mdb *db, int *got, struct err *e);
+    void (*release_session_lock)(struct mdb *db);
+    /* Whether holding the session lock proves the previous lease holder gone (its
+     * session ended); else a lease is taken over only when expired or its pid is dead. */
+    int session_lock_fences;
+    /* How long a statement waits for a lock: for the current transaction only (`local`)
+     * or the session; 0 restores the default. SQLite: nothing (its busy timeout). */
+    int (*set_lock_timeout)(struct mdb *db, int ms, int local, struct err *e);
+    int (*table_exists)(struct mdb *db, const char *table, int *yes, struct err *e);
+    /* The declared type of table.column; -1 if there is no such column. */
+    int (*column_type)(struct mdb *db, const char *table, const char *column, char *type,
+                       size_t cap);
 };
 
 /* Every driver's handle starts with this. `retryable` is set by a failed call whose

@@ -100,6 +100,57 @@ static int pg_try_session_lock(struct mdb *db, int *got, struct err *e)
     return 0;
 }
 
+static void pg_release_session_lock(struct mdb *db)
+{
+    struct err e;
+    pg_exec(db, "SELECT pg_advisory_unlock_all()", &e);
+}
+
+static int pg_set_lock_timeout(struct mdb *db, int ms, int local, struct err *e)
+{
+    char sql[64];
+    if (ms > 0)
+        snprintf(sql, sizeof(sql), "SET %slock_timeout = %d", local ? "LOCAL " : "", ms);
+    else
+        snprintf(sql, sizeof(sql), "RESET lock_timeout");
+    return pg_exec(db, sql, e);
+}
+
+static int pg_table_exists(struct mdb *db, const char *table, int *yes, struct err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT to_regclass('%s') IS NOT NULL", table);
+    struct mdb_rows r;
+    memset(&r, 0, sizeof(r));
+    if (pg_query(db, sql, &r, e) < 0)
+        return -1;
+    const char *v = mdb_cell(&r, 0, 0);
+    *yes = v && v[0] == 't';
+    mdb_rows_free(&r);
+    return 0;
+}
+
+static int pg_column_type(struct mdb *db, const char *table, const char *column, char *type,
+                          size_t cap)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+             "to_regclass('%s') AND attname = '%s' AND NOT attisdropped",
+             table, column);
+    struct mdb_rows r;
+    struct err e;
+    memset(&r, 0, sizeof(r));
+    if (pg_query(db, sql, &r, &e) < 0)
+        return -1;
+    const char *v = mdb_cell(&r, 0, 0);
+    int rc = v ? 0 : -1;
+    if (v)
+        snprintf(type, cap, "%s", v);
+    mdb_rows_free(&r);
+    return rc;
+}
+
 static int pg_open(const char *conninfo, struct mdb **out, struct err *e)
 {
     struct mdb_pg *p = calloc(1, sizeof(*p));
@@ -134,4 +185,9 @@ const struct migrate_driver mdb_postgres_driver = {
     .query = pg_query,
     .begin = pg_begin,
     .try_session_lock = pg_try_session_lock,
+    .release_session_lock = pg_release_session_lock,
+    .session_lock_fences = 1,
+    .set_lock_timeout = pg_set_lock_timeout,
+    .table_exists = pg_table_exists,
+    .column_type = pg_column_type,
 };

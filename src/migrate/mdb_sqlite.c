@@ -3,6 +3,7 @@
 #include "migrate/mdb.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,47 @@ static int sq_try_session_lock(struct mdb *db, int *got, struct err *e)
     return 0;
 }
 
+static void sq_release_session_lock(struct mdb *db)
+{
+    (void)db;
+}
+
+static int sq_set_lock_timeout(struct mdb *db, int ms, int local, struct err *e)
+{
+    return 0; /* the busy timeout set at open covers SQLite's one lock */
+}
+
+static int sq_table_exists(struct mdb *db, const char *table, int *yes, struct err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
+    int64_t n;
+    int isnull;
+    if (mdb_query_i64(db, sql, &n, &isnull, e) < 0)
+        return -1;
+    *yes = n > 0;
+    return 0;
+}
+
+static int sq_column_type(struct mdb *db, const char *table, const char *column, char *type,
+                          size_t cap)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT type FROM pragma_table_info('%s') WHERE name = '%s'", table,
+             column);
+    struct mdb_rows r;
+    struct err e;
+    if (mdb_query(db, sql, &r, &e) < 0)
+        return -1;
+    const char *v = mdb_cell(&r, 0, 0);
+    int rc = v ? 0 : -1;
+    if (v)
+        snprintf(type, cap, "%s", v[0] ? v : "TEXT");
+    mdb_rows_free(&r);
+    return rc;
+}
+
 static int sq_open(const char *path, struct mdb **out, struct err *e)
 {
     struct mdb_sqlite *s = calloc(1, sizeof(*s));
@@ -127,4 +169,9 @@ const struct migrate_driver mdb_sqlite_driver = {
     .query = sq_query,
     .begin = sq_begin,
     .try_session_lock = sq_try_session_lock,
+    .release_session_lock = sq_release_session_lock,
+    .session_lock_fences = 0,
+    .set_lock_timeout = sq_set_lock_timeout,
+    .table_exists = sq_table_exists,
+    .column_type = sq_column_type,
 };

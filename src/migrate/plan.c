@@ -380,23 +380,5 @@ void plan_free(struct plan *p)
 int plan_db_type(void *ctx, const char *table, const char *column, char *type, size_t cap)
 {
     struct mdb *db = ctx;
-    char sql[512];
-    if (mdb_kind(db) == MDB_SQLITE)
-        snprintf(sql, sizeof(sql), "SELECT type FROM pragma_table_info('%s') WHERE name = '%s'",
-                 table, column);
-    else
-        snprintf(sql, sizeof(sql),
-                 "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
-                 "to_regclass('%s') AND attname = '%s' AND NOT attisdropped",
-                 table, column);
-    struct mdb_rows r;
-    struct err e;
-    if (mdb_query(db, sql, &r, &e) < 0)
-        return -1;
-    const char *v = mdb_cell(&r, 0, 0);
-    int rc = v ? 0 : -1;
-    if (v)
-        snprintf(type, cap, "%s", v[0] ? v : "TEXT");
-    mdb_rows_free(&r);
-    return rc;
+    return db->drv->column_type(db, table, column, type, cap);
 }
