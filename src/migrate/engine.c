@@ -672,6 +672,14 @@ int migrate_abort(const struct migrate_opts *o, const char *id, struct err *e)
             goto out;
         }
     }
+    const struct mfile *m = r.set.m[idx];
+    if (m->expand.sql && !m->abort_.sql) {
+        err_set(e,
+                "cannot abort '%s': its raw [expand] section has no [abort] section saying how "
+                "to undo it; add one (it may run after a partial expand: use IF EXISTS)",
+                id);
+        goto out;
+    }
     struct ledger_entry *le = ledger_find(&r.led, id);
     if (!le || le->phase == PH_PENDING) {
         err_set(e, "cannot abort '%s': it has not been expanded", id);

@@ -39,7 +39,12 @@ schema | grep full_name >/dev/null || fail "rename did not add full_name"
 run abort 0003_rename_name || fail "abort 0003"
 [ "$(schema)" = "$before" ] || fail "abort left the schema changed: $(diff <(echo "$before") <(schema))"
 [ "$(ledger_phase "$url" 0003_rename_name)" = aborted ] || fail "0003 not aborted"
-out=$("$BATON" migrate abort 0001_create_users 2>&1); [ $? = 1 ] || fail "abort of a contracted-ready migration with later ones must fail"
+out=$("$BATON" migrate abort 0001_create_users 2>&1); [ $? = 1 ] || fail "abort of a migration with later expanded ones must fail"
+[[ "$out" == *"the later migration '0002_add_email' is backfilled; abort it first"* ]] || fail "abort message: $out"
+printf '[expand]\nCREATE TABLE t9 (id INTEGER);\n' >"$m/0009_raw.migration"
+out=$("$BATON" migrate abort 0009_raw 2>&1); [ $? = 1 ] || fail "abort of raw [expand] without [abort] must fail"
+[[ "$out" == *"has no [abort] section"* ]] || fail "abort message: $out"
+rm "$m/0009_raw.migration"
 
 # leap-frog: expanding 0004 (release 3.0) while checkpoint 2.0 is not contracted
 out=$("$BATON" migrate expand 2>&1); rc=$?
