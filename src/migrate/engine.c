@@ -29,6 +29,7 @@
 #include "migrate/mdb.h"
 #include "migrate/mset.h"
 #include "migrate/plan.h"
+#include "migrate/runner.h"
 
 enum cmd { CMD_EXPAND, CMD_BACKFILL, CMD_CONTRACT, CMD_ABORT, CMD_COUNT };
 enum act {
@@ -54,16 +55,6 @@ static const enum act action[PH_COUNT][CMD_COUNT] = {
     [PH_ABORTED] = {A_EXPAND, A_DONE, A_DONE, A_DONE},
 };
 
-struct run {
-    const struct migrate_opts *o;
-    struct mdb *db;
-    struct lease lease;
-    struct mset set;
-    struct ledger led;
-    double *batch_ms; /* durations of the current backfill step's batches */
-    int nbatch, capbatch;
-};
-
 void migrate_opts_init(struct migrate_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -81,7 +72,7 @@ void migrate_opts_init(struct migrate_opts *o)
     o->batch_sleep_ms = s ? atoi(s) : 0;
 }
 
-static double mono_ms(void)
+double run_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -154,7 +145,7 @@ static int check_checksum(const struct mfile *m, struct ledger_entry *le, struct
 }
 
 /* Opens a step's transaction: the write lock, the fence, and the lock timeout. */
-static int step_begin(struct run *r, struct err *e)
+int run_step_begin(struct run *r, struct err *e)
 {
     if (mdb_begin(r->db, e) < 0)
         return -1;
@@ -168,7 +159,7 @@ fail:
     return -1;
 }
 
-static int step_commit(struct run *r, struct ledger_entry *le, struct err *e)
+int run_step_commit(struct run *r, struct ledger_entry *le, struct err *e)
 {
     ledger_now(le->updated_at, sizeof(le->updated_at));
     if (ledger_put(r->db, le, e) < 0 || mdb_commit(r->db, e) < 0) {
@@ -178,14 +169,10 @@ static int step_commit(struct run *r, struct ledger_entry *le, struct err *e)
     return 0;
 }
 
-/* One try of a step: 0 done, -1 failed (db->retryable says whether to try again). */
-typedef int (*attempt_fn)(struct run *r, struct ledger_entry *le, const struct plan_step *s,
-                          int idx, void *arg, struct err *e);
-
 /* Retries `attempt` while it fails on a lock timeout or a busy database, with jittered
  * exponential backoff; the ledger row is restored before each try and after a failure. */
-static int with_retries(struct run *r, struct ledger_entry *le, attempt_fn attempt,
-                        const struct plan_step *s, int idx, void *arg, struct err *e)
+int run_with_retries(struct run *r, struct ledger_entry *le, attempt_fn attempt,
+                     const struct plan_step *s, int idx, void *arg, struct err *e)
 {
     struct ledger_entry saved = *le;
     int pause = 50;
@@ -213,7 +200,7 @@ static int column_exists(struct run *r, const char *table, const char *col)
 static int sql_step_once(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
                          void *arg, struct err *e)
 {
-    if (step_begin(r, e) < 0)
+    if (run_step_begin(r, e) < 0)
         return -1;
     int rc = 0;
     if (s->kind == STEP_ASSERT_ZERO) {
@@ -235,7 +222,7 @@ static int sql_step_once(struct run *r, struct ledger_entry *le, const struct pl
         return err_wrap(e, "%s", s->desc);
     }
     le->step = idx + 1;
-    return step_commit(r, le, e);
+    return run_step_commit(r, le, e);
 }
 
 static int no_tx_step_once(struct run *r, struct ledger_entry *le, const struct plan_step *s,
@@ -262,186 +249,17 @@ static int no_tx_step_once(struct run *r, struct ledger_entry *le, const struct 
     r->db->retryable = keep;
     if (rc < 0)
         return err_wrap(e, "%s", s->desc);
-    if (step_begin(r, e) < 0)
+    if (run_step_begin(r, e) < 0)
         return -1;
     le->step = idx + 1;
-    return step_commit(r, le, e);
-}
-
-/* Replaces the :lo and :hi parameters of a batch statement. Caller frees. */
-static char *subst_range(const char *tmpl, int64_t lo, int64_t hi)
-{
-    size_t cap = strlen(tmpl) * 3 + 64, n = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    for (const char *p = tmpl; *p;) {
-        int is_lo = strncmp(p, ":lo", 3) == 0, is_hi = strncmp(p, ":hi", 3) == 0;
-        char next = (is_lo || is_hi) ? p[3] : 0;
-        int word = (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
-                   (next >= '0' && next <= '9') || next == '_';
-        if ((is_lo || is_hi) && !word) {
-            if (cap - n < 32) {
-                cap = cap * 2;
-                char *v = realloc(out, cap);
-                if (!v)
-                    return free(out), NULL;
-                out = v;
-            }
-            n += (size_t)snprintf(out + n, cap - n, "%lld", (long long)(is_lo ? lo : hi));
-            p += 3;
-            continue;
-        }
-        if (cap - n < 32) {
-            cap = cap * 2;
-            char *v = realloc(out, cap);
-            if (!v)
-                return free(out), NULL;
-            out = v;
-        }
-        out[n++] = *p++;
-    }
-    out[n] = 0;
-    return out;
-}
-
-struct batch_arg {
-    int size;     /* rows to walk */
-    int finished; /* set when no row is left */
-};
-
-/* One batch in its own transaction, the new position recorded in the same one. */
-static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
-                      void *arg, struct err *e)
-{
-    struct batch_arg *ba = arg;
-    int size = ba->size;
-    int *finished = &ba->finished;
-    *finished = 0;
-    if (step_begin(r, e) < 0)
-        return -1;
-    char sql[512];
-    int64_t hi = 0;
-    int isnull = 0;
-    if (!le->has_pos) {
-        snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", s->key, s->table);
-        if (mdb_query_i64(r->db, sql, &hi, &isnull, e) < 0)
-            goto fail;
-        if (!isnull && hi == INT64_MIN) {
-            r->db->retryable = 0;
-            err_set(e, "key '%s.%s' holds the smallest integer; batches start after it", s->table,
-                    s->key);
-            goto fail;
-        }
-        le->has_pos = 1;
-        le->pos = isnull ? 0 : hi - 1;
-    }
-    snprintf(sql, sizeof(sql),
-             "SELECT max(%s) FROM (SELECT %s FROM %s WHERE %s > %lld ORDER BY %s LIMIT %d) b",
-             s->key, s->key, s->table, s->key, (long long)le->pos, s->key, size);
-    if (mdb_query_i64(r->db, sql, &hi, &isnull, e) < 0)
-        goto fail;
-    if (isnull) {
-        le->step = idx + 1;
-        le->has_pos = 0;
-        *finished = 1;
-        return step_commit(r, le, e);
-    }
-    char *q = subst_range(s->sql, le->pos, hi);
-    if (!q) {
-        err_set(e, "out of memory");
-        goto fail;
-    }
-    int rc = mdb_exec(r->db, q, e);
-    free(q);
-    if (rc < 0)
-        goto fail;
-    le->pos = hi;
-    le->batches++;
-    return step_commit(r, le, e);
-fail:
-    mdb_rollback(r->db);
-    return err_wrap(e, "%s", s->desc);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void batch_stats(struct run *r, const struct mfile *m, const struct plan_step *s)
-{
-    if (r->nbatch == 0)
-        return;
-    qsort(r->batch_ms, (size_t)r->nbatch, sizeof(double), cmp_double);
-    int i50 = r->nbatch / 2, i99 = (int)((double)r->nbatch * 0.99);
-    if (i99 >= r->nbatch)
-        i99 = r->nbatch - 1;
-    log_info("backfill stats: migration=%s batches=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f (%s)",
-             m->id, r->nbatch, r->batch_ms[i50], r->batch_ms[i99], r->batch_ms[r->nbatch - 1],
-             s->desc);
-    r->nbatch = 0;
-}
-
-static int run_batches(struct run *r, const struct mfile *m, struct ledger_entry *le,
-                       const struct plan_step *s, int idx, struct err *e)
-{
-    const struct migrate_opts *o = r->o;
-    int size = o->batch_size > 0 ? o->batch_size : 500;
-    int max = o->batch_max > 0 ? o->batch_max : 50000;
-    if (size > max)
-        size = max;
-    r->nbatch = 0;
-    double cost = 0; /* smoothed milliseconds per row */
-    for (;;) {
-        struct batch_arg ba = {.size = size};
-        double t0 = mono_ms();
-        if (with_retries(r, le, batch_once, s, idx, &ba, e) < 0)
-            return -1;
-        if (ba.finished)
-            break;
-        double took = mono_ms() - t0;
-        if (r->nbatch == r->capbatch && r->capbatch < (1 << 22)) {
-            int cap = r->capbatch ? r->capbatch * 2 : 1024;
-            double *v = realloc(r->batch_ms, (size_t)cap * sizeof(*v));
-            if (v) {
-                r->batch_ms = v;
-                r->capbatch = cap;
-            }
-        }
-        if (r->nbatch < r->capbatch)
-            r->batch_ms[r->nbatch++] = took;
-        /* aim at the time target from a smoothed cost per row; grow slowly (x1.25) and
-           shrink fast (down to a half at once) so a slow spell does not make long batches */
-        double per_row = took / (double)size;
-        cost = cost > 0 ? 0.7 * cost + 0.3 * per_row : per_row;
-        if (per_row > cost)
-            cost = per_row;
-        double want = (double)o->time_target_ms / (cost > 1e-6 ? cost : 1e-6);
-        if (want > size * 1.25)
-            want = size * 1.25;
-        if (want < size / 2.0)
-            want = size / 2.0;
-        size = (int)want;
-        if (size < 1)
-            size = 1;
-        if (size > max)
-            size = max;
-        int duty = o->duty_percent > 0 && o->duty_percent <= 100 ? o->duty_percent : 100;
-        int pause_ms = (int)(took * (100 - duty) / duty) + o->batch_sleep_ms;
-        if (pause_ms > 0)
-            jitter_sleep_ms(pause_ms);
-    }
-    batch_stats(r, m, s);
-    return 0;
+    return run_step_commit(r, le, e);
 }
 
 /* Records the end of a phase (`idx` carries the phase reached). */
 static int phase_done_once(struct run *r, struct ledger_entry *le, const struct plan_step *s,
                            int idx, void *arg, struct err *e)
 {
-    if (step_begin(r, e) < 0)
+    if (run_step_begin(r, e) < 0)
         return -1;
     le->phase = (enum mphase)idx;
     le->step = 0;
@@ -450,7 +268,7 @@ static int phase_done_once(struct run *r, struct ledger_entry *le, const struct 
         ledger_now(le->expanded_at, sizeof(le->expanded_at));
     if (le->phase == PH_CONTRACTED)
         ledger_now(le->contracted_at, sizeof(le->contracted_at));
-    return step_commit(r, le, e);
+    return run_step_commit(r, le, e);
 }
 
 /* Runs the steps of one phase from the ledger's step on, then records `done`. */
@@ -473,15 +291,15 @@ static int run_phase(struct run *r, const struct mfile *m, struct ledger_entry *
         log_info("%s: %s step %d: %s", m->id, plan_phase_name(pp), i + 1, s->desc);
         int rc;
         if (s->kind == STEP_BATCH)
-            rc = run_batches(r, m, le, s, i, e);
+            rc = backfill_run(r, m, le, s, i, e);
         else if (s->kind == STEP_SQL_NO_TX)
-            rc = with_retries(r, le, no_tx_step_once, s, i, NULL, e);
+            rc = run_with_retries(r, le, no_tx_step_once, s, i, NULL, e);
         else
-            rc = with_retries(r, le, sql_step_once, s, i, NULL, e);
+            rc = run_with_retries(r, le, sql_step_once, s, i, NULL, e);
         if (rc < 0)
             return -1;
     }
-    if (with_retries(r, le, phase_done_once, NULL, (int)done, NULL, e) < 0)
+    if (run_with_retries(r, le, phase_done_once, NULL, (int)done, NULL, e) < 0)
         return -1;
     log_info("%s: %s", m->id, ledger_phase_name(done));
     return 0;
