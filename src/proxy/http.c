@@ -1,0 +1,819 @@
+/* http mode: HTTP/1.1 between client and backend, parsed with http_parser, one
+ * exchange (request + response) at a time per client connection. The client
+ * connection and the backend connection are separate: after each response the
+ * backend connection is kept only if its backend still takes new work, so a drain or
+ * a pool switch moves keep-alive clients at their next request without an error.
+ *
+ * Per client connection:
+ *
+ *     HEAD --(head parsed)--> CONNECT --(backend ready)--> EXCHANGE --(response done,
+ *      ^                        |  (reused backend: skip)      |       keep-alive)--+
+ *      |                        +--(no backend: 503)--> CLOSING                      |
+ *      +-------------------------------------------------------------------------- +
+ *     EXCHANGE --(101 Switching Protocols)--> TUNNEL (raw bytes both ways)
+ *     any --(malformed request 400, head too big 431, header timeout 408)--> CLOSING
+ *
+ * Transition -> function: HEAD->CONNECT start_exchange(), CONNECT->EXCHANGE
+ * http_backend_ready(), EXCHANGE->HEAD finish_exchange(), ->CLOSING answer_error(),
+ * EXCHANGE->TUNNEL parse_response(). Every buffer has a fixed cap (header_max for
+ * heads, buffer_bytes for bodies): a full buffer stops reading from its source. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/conn.h"
+
+/* Exported by libhttp_parser 2.9 but missing from its header: whether a message's
+ * body ends only when the connection closes. */
+int http_message_needs_eof(const http_parser *parser);
+
+enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING };
+
+struct buf {
+    char *data;
+    size_t off, len, cap;
+};
+
+struct http_state {
+    enum hphase phase;
+    http_parser req, resp;
+    struct buf cin;    /* from the client, not parsed yet (or pipelined) */
+    struct buf bout;   /* to the backend */
+    struct buf bin;    /* from the backend, not parsed yet */
+    struct buf cout;   /* to the client */
+    struct buf replay; /* the request as sent, to resend after a stale backend connection */
+    int replayable;
+    int req_head_done, req_done, req_skip_lf;
+    int resp_head_done, resp_done, resp_skip_lf, resp_started;
+    int req_method;
+    int client_keepalive, close_after, stopping, backend_reused, tunnel_eof[2];
+    int backend_eof, client_eof;
+    uint64_t head_start_ms, last_active_ms;
+    struct timer timer;
+    unsigned requests;
+};
+
+static int on_req_headers(http_parser *hp);
+static int on_resp_headers(http_parser *hp);
+static int on_message_done(http_parser *hp);
+
+static const http_parser_settings req_settings = {.on_headers_complete = on_req_headers,
+                                                  .on_message_complete = on_message_done};
+static const http_parser_settings resp_settings = {.on_headers_complete = on_resp_headers,
+                                                   .on_message_complete = on_message_done};
+
+static int on_req_headers(http_parser *hp)
+{
+    http_parser_pause(hp, 1);
+    return 0;
+}
+
+static int on_resp_headers(http_parser *hp)
+{
+    struct conn *c = hp->data;
+    http_parser_pause(hp, 1);
+    /* a response to HEAD has no body whatever its headers say */
+    return c->h->req_method == HTTP_HEAD ? 1 : 0;
+}
+
+static int on_message_done(http_parser *hp)
+{
+    http_parser_pause(hp, 1);
+    return 0;
+}
+
+static int buf_init(struct buf *b, size_t cap)
+{
+    b->data = malloc(cap);
+    b->cap = cap;
+    b->off = b->len = 0;
+    return b->data ? 0 : -1;
+}
+
+static size_t buf_room(const struct buf *b)
+{
+    return b->cap - b->len;
+}
+
+static size_t buf_pending(const struct buf *b)
+{
+    return b->len - b->off;
+}
+
+static void buf_compact(struct buf *b)
+{
+    if (b->off == 0)
+        return;
+    memmove(b->data, b->data + b->off, b->len - b->off);
+    b->len -= b->off;
+    b->off = 0;
+}
+
+static void buf_consume(struct buf *b, size_t n)
+{
+    b->off += n;
+    if (b->off == b->len)
+        b->off = b->len = 0;
+}
+
+static int buf_append(struct buf *b, const char *p, size_t n)
+{
+    if (buf_room(b) < n)
+        buf_compact(b);
+    if (buf_room(b) < n)
+        return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* --- timers ------------------------------------------------------------------- */
+
+static void on_http_timer(struct loop *loop, struct timer *t);
+
+static void arm_timer(struct conn *c)
+{
+    struct http_state *h = c->h;
+    struct proxy *p = c->p;
+    uint64_t due;
+    if (h->phase == HP_HEAD && h->stopping && buf_pending(&h->cin) == 0)
+        due = h->last_active_ms + 1000; /* stopping: an idle client gets a short grace */
+    else if (h->phase == HP_HEAD && h->head_start_ms)
+        due = h->head_start_ms + (uint64_t)p->cfg.header_timeout_ms;
+    else
+        due = h->last_active_ms + (uint64_t)p->cfg.idle_timeout_ms;
+    uint64_t now = loop_now_ms(p->loop);
+    timer_start(p->loop, &h->timer, due > now ? due - now : 0, on_http_timer, c);
+}
+
+/* --- answering errors --------------------------------------------------------- */
+
+static void answer_error(struct conn *c, int status, const char *reason)
+{
+    struct http_state *h = c->h;
+    h->phase = HP_CLOSING;
+    h->close_after = 1;
+    conn_drop_backend(c);
+    if (h->resp_started) /* part of a response went out: only closing can tell */
+        return;
+    char msg[256];
+    int n = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s\n",
+                     status, reason, strlen(reason) + 1, reason);
+    h->cout.off = h->cout.len = 0;
+    buf_append(&h->cout, msg, (size_t)n);
+}
+
+static void on_http_timer(struct loop *loop, struct timer *t)
+{
+    struct conn *c = t->data;
+    struct http_state *h = c->h;
+    uint64_t now = loop_now_ms(loop);
+    if (h->phase == HP_HEAD && h->stopping && buf_pending(&h->cin) == 0 &&
+        now >= h->last_active_ms + 1000) {
+        conn_close(c);
+        return;
+    }
+    if (h->phase == HP_HEAD && h->head_start_ms &&
+        now >= h->head_start_ms + (uint64_t)c->p->cfg.header_timeout_ms) {
+        log_warn("proxy: client %s did not send a whole request head within %d ms; "
+                 "answering 408",
+                 c->peer, c->p->cfg.header_timeout_ms);
+        answer_error(c, 408, "Request Timeout");
+        shutdown(c->cfd, SHUT_RD);
+        /* one try to send the answer; the connection closes either way */
+        send(c->cfd, h->cout.data + h->cout.off, buf_pending(&h->cout), MSG_NOSIGNAL);
+        conn_close(c);
+        return;
+    }
+    if (now >= h->last_active_ms + (uint64_t)c->p->cfg.idle_timeout_ms) {
+        if (h->phase != HP_HEAD || buf_pending(&h->cin))
+            log_info("proxy: client %s idle for %d ms; closing", c->peer,
+                     c->p->cfg.idle_timeout_ms);
+        conn_close(c);
+        return;
+    }
+    arm_timer(c);
+}
+
+/* --- the exchange ------------------------------------------------------------- */
+
+static void reset_exchange(struct http_state *h)
+{
+    http_parser_init(&h->req, HTTP_REQUEST); /* keeps .data */
+    http_parser_init(&h->resp, HTTP_RESPONSE);
+    h->req_head_done = h->req_done = h->req_skip_lf = 0;
+    h->resp_head_done = h->resp_done = h->resp_skip_lf = h->resp_started = 0;
+    h->replay.off = h->replay.len = 0;
+    h->replayable = 1;
+    h->head_start_ms = 0;
+    h->backend_eof = 0;
+    h->phase = HP_HEAD;
+}
+
+static void set_parser_data(struct conn *c)
+{
+    c->h->req.data = c;
+    c->h->resp.data = c;
+}
+
+/* Queues bytes for the backend, keeping a copy for a resend while it fits. */
+static int to_backend(struct http_state *h, const char *p, size_t n)
+{
+    if (buf_append(&h->bout, p, n) < 0)
+        return -1;
+    if (h->replayable && buf_append(&h->replay, p, n) < 0)
+        h->replayable = 0;
+    return 0;
+}
+
+static int backend_usable(struct conn *c)
+{
+    return c->backend && c->bfd >= 0 && !c->bconnecting && !c->h->backend_eof &&
+           pool_eligible(c->p->table, c->backend);
+}
+
+static void start_exchange(struct conn *c)
+{
+    struct http_state *h = c->h;
+    h->requests++;
+    c->ntried = 0;
+    if (backend_usable(c)) {
+        h->backend_reused = 1;
+        h->phase = HP_EXCHANGE;
+        c->backend->total++;
+        return;
+    }
+    conn_drop_backend(c);
+    h->backend_reused = 0;
+    h->phase = HP_CONNECT;
+    if (conn_connect_backend(c) < 0) {
+        log_warn("proxy: no backend available for a request of client %s (active pool '%s'); "
+                 "answering 503",
+                 c->peer, pool_active(c->p->table));
+        answer_error(c, 503, "Service Unavailable");
+    }
+}
+
+/* Runs the request parser over client bytes; moves the head (rewritten) and body to
+ * the backend buffer as room allows. */
+static int parse_request(struct conn *c)
+{
+    struct http_state *h = c->h;
+    struct proxy *p = c->p;
+    int progress = 0;
+    while (!h->req_done && buf_pending(&h->cin) > 0 && h->phase != HP_CLOSING) {
+        if (!h->req_head_done) {
+            if (!h->head_start_ms)
+                h->head_start_ms = loop_now_ms(p->loop);
+            size_t avail = buf_pending(&h->cin);
+            size_t n = http_parser_execute(&h->req, &req_settings, h->cin.data + h->cin.off, avail);
+            enum http_errno err = HTTP_PARSER_ERRNO(&h->req);
+            if (err == HPE_PAUSED) {
+                /* paused on the head's last LF: the head is n + 1 bytes */
+                size_t head = n + 1;
+                h->req_method = h->req.method;
+                h->client_keepalive = http_should_keep_alive(&h->req) && !h->stopping;
+                if (h->req.method == HTTP_CONNECT) {
+                    log_warn("proxy: client %s sent CONNECT; answering 405", c->peer);
+                    answer_error(c, 405, "Method Not Allowed");
+                    return 1;
+                }
+                char extra[128] = "";
+                if (p->cfg.xff)
+                    snprintf(extra, sizeof(extra), "X-Forwarded-For: %s\r\n", c->peer);
+                buf_compact(&h->bout);
+                long m = http_head_rewrite(h->cin.data + h->cin.off, head, 0, extra,
+                                           h->bout.data + h->bout.len, buf_room(&h->bout));
+                if (m < 0 || (h->replayable &&
+                              buf_append(&h->replay, h->bout.data + h->bout.len, (size_t)m) < 0)) {
+                    log_warn("proxy: request head from client %s too large; answering 431",
+                             c->peer);
+                    answer_error(c, 431, "Request Header Fields Too Large");
+                    return 1;
+                }
+                h->bout.len += (size_t)m;
+                buf_consume(&h->cin, head - 1); /* the LF is parsed once more */
+                h->req_skip_lf = 1;
+                h->req_head_done = 1;
+                http_parser_pause(&h->req, 0);
+                start_exchange(c);
+                progress = 1;
+                continue;
+            }
+            if (err != HPE_OK) {
+                log_warn("proxy: malformed request from client %s: %s (%s); answering 400", c->peer,
+                         http_errno_name(err), http_errno_description(err));
+                answer_error(c, 400, "Bad Request");
+                return 1;
+            }
+            if (avail >= p->cfg.header_max_bytes) {
+                log_warn("proxy: request head from client %s longer than %zu bytes; "
+                         "answering 431",
+                         c->peer, p->cfg.header_max_bytes);
+                answer_error(c, 431, "Request Header Fields Too Large");
+                return 1;
+            }
+            return progress; /* need more bytes */
+        }
+        /* body: parse what fits in the backend buffer */
+        size_t avail = buf_pending(&h->cin);
+        size_t room = buf_room(&h->bout) + h->bout.off;
+        if (room == 0)
+            return progress;
+        if (avail > room + (size_t)h->req_skip_lf)
+            avail = room + (size_t)h->req_skip_lf;
+        const char *start = h->cin.data + h->cin.off;
+        size_t n = http_parser_execute(&h->req, &req_settings, start, avail);
+        enum http_errno err = HTTP_PARSER_ERRNO(&h->req);
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            log_warn("proxy: malformed request body from client %s: %s (%s)", c->peer,
+                     http_errno_name(err), http_errno_description(err));
+            answer_error(c, 400, "Bad Request");
+            return 1;
+        }
+        size_t skip = h->req_skip_lf && n > 0 ? 1 : 0;
+        if (n > skip && to_backend(h, start + skip, n - skip) < 0)
+            return progress; /* cannot happen: room was checked */
+        if (n > 0)
+            h->req_skip_lf = 0;
+        buf_consume(&h->cin, n);
+        progress = progress || n > 0;
+        if (err == HPE_PAUSED) {
+            h->req_done = 1;
+            http_parser_pause(&h->req, 0);
+        }
+        if (n == 0)
+            break;
+    }
+    return progress;
+}
+
+static void finish_exchange(struct conn *c);
+
+/* Runs the response parser over backend bytes into the client buffer. */
+static int parse_response(struct conn *c)
+{
+    struct http_state *h = c->h;
+    struct proxy *p = c->p;
+    int progress = 0;
+    while (!h->resp_done && buf_pending(&h->bin) > 0 && h->phase == HP_EXCHANGE) {
+        const char *start = h->bin.data + h->bin.off;
+        size_t avail = buf_pending(&h->bin);
+        if (!h->resp_head_done) {
+            size_t n = http_parser_execute(&h->resp, &resp_settings, start, avail);
+            enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
+            if (err == HPE_PAUSED) {
+                size_t head = n + 1;
+                int status = h->resp.status_code;
+                int upgrade = status == 101;
+                int interim = status >= 100 && status < 200;
+                if (!interim) {
+                    int needs_eof = http_message_needs_eof(&h->resp);
+                    h->close_after = h->close_after || !h->client_keepalive || needs_eof ||
+                                     h->stopping || !h->req_done || h->client_eof;
+                }
+                const char *extra = h->close_after           ? "Connection: close\r\n"
+                                    : h->req.http_minor == 0 ? "Connection: keep-alive\r\n"
+                                                             : "";
+                if (interim) {
+                    if (buf_append(&h->cout, start, head) < 0) {
+                        answer_error(c, 502, "Bad Gateway");
+                        return 1;
+                    }
+                } else {
+                    size_t cap = buf_room(&h->cout) + h->cout.off;
+                    buf_compact(&h->cout);
+                    long m =
+                        http_head_rewrite(start, head, 1, extra, h->cout.data + h->cout.len, cap);
+                    if (m < 0) {
+                        if (buf_pending(&h->cout) > 0)
+                            return progress; /* wait for room */
+                        log_warn("proxy: response head from backend '%s' too large; "
+                                 "answering 502",
+                                 c->backend ? c->backend->name : "?");
+                        answer_error(c, 502, "Bad Gateway");
+                        return 1;
+                    }
+                    h->cout.len += (size_t)m;
+                }
+                h->resp_started = 1;
+                buf_consume(&h->bin, head - 1);
+                h->resp_skip_lf = 1;
+                h->resp_head_done = 1;
+                http_parser_pause(&h->resp, 0);
+                progress = 1;
+                if (upgrade) {
+                    /* the parser stops at the end of the 101 head: the rest is raw */
+                    buf_consume(&h->bin, 1);
+                    h->phase = HP_TUNNEL;
+                    h->close_after = 1;
+                    /* client bytes after the request belong to the new protocol */
+                    if (buf_pending(&h->cin))
+                        to_backend(h, h->cin.data + h->cin.off, buf_pending(&h->cin));
+                    h->cin.off = h->cin.len = 0;
+                    return 1;
+                }
+                continue;
+            }
+            if (err != HPE_OK) {
+                log_warn("proxy: malformed response from backend '%s': %s (%s); answering 502",
+                         c->backend ? c->backend->name : "?", http_errno_name(err),
+                         http_errno_description(err));
+                answer_error(c, 502, "Bad Gateway");
+                return 1;
+            }
+            if (avail >= p->cfg.header_max_bytes) {
+                log_warn("proxy: response head from backend '%s' longer than %zu bytes; "
+                         "answering 502",
+                         c->backend ? c->backend->name : "?", p->cfg.header_max_bytes);
+                answer_error(c, 502, "Bad Gateway");
+                return 1;
+            }
+            return progress;
+        }
+        size_t room = buf_room(&h->cout) + h->cout.off;
+        if (room == 0)
+            return progress;
+        if (avail > room + (size_t)h->resp_skip_lf)
+            avail = room + (size_t)h->resp_skip_lf;
+        size_t n = http_parser_execute(&h->resp, &resp_settings, start, avail);
+        enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            log_warn("proxy: malformed response body from backend '%s': %s",
+                     c->backend ? c->backend->name : "?", http_errno_description(err));
+            answer_error(c, 502, "Bad Gateway");
+            return 1;
+        }
+        size_t skip = h->resp_skip_lf && n > 0 ? 1 : 0;
+        if (n > skip)
+            buf_append(&h->cout, start + skip, n - skip);
+        if (n > 0)
+            h->resp_skip_lf = 0;
+        buf_consume(&h->bin, n);
+        progress = progress || n > 0;
+        if (err == HPE_PAUSED) {
+            http_parser_pause(&h->resp, 0);
+            int status = h->resp.status_code;
+            if (status >= 100 && status < 200) {
+                /* an interim answer (100 Continue): the real one follows */
+                http_parser_init(&h->resp, HTTP_RESPONSE);
+                h->resp.data = c;
+                h->resp_head_done = 0;
+                continue;
+            }
+            h->resp_done = 1;
+        }
+        if (n == 0)
+            break;
+    }
+    return progress;
+}
+
+/* The backend closed (or failed) while an exchange was going on. */
+static void backend_gone(struct conn *c, int err)
+{
+    struct http_state *h = c->h;
+    struct backend *b = c->backend;
+    if (h->resp_head_done && !h->resp_done && !err) {
+        /* a response delimited by the close: the parser completes it on EOF */
+        http_parser_execute(&h->resp, &resp_settings, NULL, 0);
+        if (HTTP_PARSER_ERRNO(&h->resp) == HPE_PAUSED) {
+            h->resp_done = 1;
+            h->close_after = 1;
+            conn_drop_backend(c);
+            return;
+        }
+    }
+    if (!h->resp_started) {
+        /* nothing reached the client yet: a stale keep-alive connection or an
+         * idempotent request is sent again on another backend */
+        int idempotent = h->req_method == HTTP_GET || h->req_method == HTTP_HEAD ||
+                         h->req_method == HTTP_OPTIONS;
+        if (h->replayable && (h->backend_reused || idempotent) && b) {
+            if (!h->backend_reused) {
+                b->failures++;
+                health_passive_fail(c->p, b);
+            }
+            log_info("proxy: backend '%s' closed before answering client %s; sending the "
+                     "request again",
+                     b->name, c->peer);
+            conn_drop_backend(c);
+            h->bout.off = h->bout.len = 0;
+            buf_append(&h->bout, h->replay.data, h->replay.len);
+            h->bin.off = h->bin.len = 0;
+            http_parser_init(&h->resp, HTTP_RESPONSE);
+            h->resp.data = c;
+            h->backend_eof = 0;
+            h->backend_reused = 0;
+            h->phase = HP_CONNECT;
+            if (conn_connect_backend(c) < 0) {
+                log_warn("proxy: no other backend for client %s; answering 502", c->peer);
+                answer_error(c, 502, "Bad Gateway");
+            }
+            return;
+        }
+        log_warn("proxy: backend '%s' closed before answering client %s; answering 502",
+                 b ? b->name : "?", c->peer);
+        answer_error(c, 502, "Bad Gateway");
+        return;
+    }
+    log_warn("proxy: backend '%s' closed in the middle of a response to client %s",
+             b ? b->name : "?", c->peer);
+    h->phase = HP_CLOSING;
+    h->close_after = 1;
+    conn_drop_backend(c);
+}
+
+static void finish_exchange(struct conn *c)
+{
+    struct http_state *h = c->h;
+    int backend_keep = http_should_keep_alive(&h->resp) && !h->backend_eof;
+    if (!backend_keep || !backend_usable(c))
+        conn_drop_backend(c);
+    if (h->close_after) {
+        h->phase = HP_CLOSING;
+        return;
+    }
+    reset_exchange(h);
+    set_parser_data(c);
+}
+
+/* --- I/O ------------------------------------------------------------------------ */
+
+/* Reads into b; returns 1 on bytes, 0 on EAGAIN or no room, -1 on EOF/error. */
+static int read_into(int fd, struct buf *b)
+{
+    if (buf_room(b) == 0)
+        buf_compact(b);
+    if (buf_room(b) == 0)
+        return 0;
+    ssize_t n = recv(fd, b->data + b->len, buf_room(b), 0);
+    if (n > 0) {
+        b->len += (size_t)n;
+        return 1;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    return -1;
+}
+
+/* Writes b out; returns 1 on progress, 0 on EAGAIN or nothing, -1 on error. */
+static int write_from(int fd, struct buf *b)
+{
+    if (buf_pending(b) == 0)
+        return 0;
+    ssize_t n = send(fd, b->data + b->off, buf_pending(b), MSG_NOSIGNAL);
+    if (n > 0) {
+        buf_consume(b, (size_t)n);
+        return 1;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    return -1;
+}
+
+static void update_watch(struct conn *c)
+{
+    struct http_state *h = c->h;
+    uint32_t cev = 0, bev = 0;
+    int reading_client = (h->phase == HP_HEAD || (h->phase == HP_EXCHANGE && !h->req_done) ||
+                          (h->phase == HP_CONNECT && !h->req_done) || h->phase == HP_TUNNEL) &&
+                         !h->tunnel_eof[0];
+    if (reading_client && (buf_room(&h->cin) > 0 || h->cin.off > 0))
+        cev |= EPOLLIN;
+    if (buf_pending(&h->cout))
+        cev |= EPOLLOUT;
+    if (c->bfd >= 0 && !c->bconnecting) {
+        if (buf_pending(&h->bout))
+            bev |= EPOLLOUT;
+        if (!h->backend_eof && (buf_room(&h->bin) > 0 || h->bin.off > 0))
+            bev |= EPOLLIN | EPOLLRDHUP;
+        loop_rewatch(c->p->loop, &c->bw, bev, NULL);
+    }
+    loop_rewatch(c->p->loop, &c->cw, cev, NULL);
+}
+
+static void http_run(struct conn *c);
+
+static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    struct conn *c = w->data;
+    if (w == &c->bw && c->h->phase == HP_HEAD) {
+        /* a kept backend connection between requests: only its closing matters */
+        char tmp;
+        ssize_t n = recv(c->bfd, &tmp, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            conn_drop_backend(c);
+        return;
+    }
+    http_run(c);
+}
+
+/* The tunnel after 101: raw bytes both ways until both sides finished. */
+static int run_tunnel(struct conn *c)
+{
+    struct http_state *h = c->h;
+    int progress = 0, r = 0;
+    if (!h->tunnel_eof[0]) {
+        r = read_into(c->cfd, &h->bout);
+        if (r < 0) {
+            h->tunnel_eof[0] = 1;
+            if (buf_pending(&h->bout) == 0 && c->bfd >= 0)
+                shutdown(c->bfd, SHUT_WR);
+        }
+        progress |= r > 0;
+    }
+    if (c->bfd >= 0 && !h->backend_eof) {
+        r = read_into(c->bfd, &h->cout);
+        if (r < 0)
+            h->backend_eof = 1;
+        progress |= r > 0;
+    }
+    if (c->bfd >= 0 && (r = write_from(c->bfd, &h->bout)) < 0)
+        return -1;
+    progress |= r > 0;
+    if ((r = write_from(c->cfd, &h->cout)) < 0)
+        return -1;
+    progress |= r > 0;
+    if (h->tunnel_eof[0] && h->backend_eof && !buf_pending(&h->cout))
+        return -1; /* both sides done */
+    if (h->backend_eof && !buf_pending(&h->cout))
+        return -1;
+    return progress;
+}
+
+static void http_run(struct conn *c)
+{
+    struct http_state *h = c->h;
+    struct proxy *p = c->p;
+    for (int round = 0; round < 32; round++) {
+        int progress = 0, r;
+        if (h->phase == HP_TUNNEL) {
+            r = run_tunnel(c);
+            if (r < 0) {
+                conn_close(c);
+                return;
+            }
+            if (r > 0)
+                h->last_active_ms = loop_now_ms(p->loop);
+            if (!r)
+                break;
+            continue;
+        }
+        /* client -> proxy */
+        if (h->phase != HP_CLOSING && !h->req_done && !h->client_eof) {
+            r = read_into(c->cfd, &h->cin);
+            if (r < 0) {
+                /* the client left, or half-closed after a whole request: answer that
+                 * one and close */
+                if (h->phase == HP_HEAD || !h->req_done) {
+                    conn_close(c);
+                    return;
+                }
+                h->client_eof = 1;
+                h->close_after = 1;
+            }
+            if (r > 0) {
+                progress = 1;
+                h->last_active_ms = loop_now_ms(p->loop);
+            }
+        }
+        if (h->phase == HP_HEAD || h->phase == HP_EXCHANGE || h->phase == HP_CONNECT)
+            progress |= parse_request(c);
+        /* proxy -> backend */
+        if (h->phase == HP_EXCHANGE && c->bfd >= 0) {
+            r = write_from(c->bfd, &h->bout);
+            if (r < 0) {
+                h->backend_eof = 1;
+                backend_gone(c, 1);
+                progress = 1;
+                continue;
+            }
+            progress |= r;
+        }
+        /* backend -> proxy */
+        if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof) {
+            r = read_into(c->bfd, &h->bin);
+            if (r > 0) {
+                progress = 1;
+                h->last_active_ms = loop_now_ms(p->loop);
+            } else if (r < 0) {
+                h->backend_eof = 1;
+                progress = 1;
+            }
+        }
+        if (h->phase == HP_EXCHANGE)
+            progress |= parse_response(c);
+        if (h->phase == HP_EXCHANGE && h->backend_eof && !h->resp_done &&
+            buf_pending(&h->bin) == 0) {
+            backend_gone(c, 0);
+            progress = 1;
+        }
+        /* proxy -> client */
+        r = write_from(c->cfd, &h->cout);
+        if (r < 0) {
+            conn_close(c);
+            return;
+        }
+        progress |= r;
+        if (h->phase == HP_EXCHANGE && h->resp_done && (h->req_done || h->close_after) &&
+            buf_pending(&h->cout) == 0) {
+            finish_exchange(c);
+            progress = 1;
+        }
+        if (h->phase == HP_CLOSING && buf_pending(&h->cout) == 0) {
+            conn_close(c);
+            return;
+        }
+        if (!progress)
+            break;
+    }
+    update_watch(c);
+    arm_timer(c);
+}
+
+void http_backend_ready(struct conn *c, int ok)
+{
+    struct http_state *h = c->h;
+    timer_stop(c->p->loop, &c->timer);
+    if (!ok) {
+        log_warn("proxy: no backend could take a request of client %s; answering 503", c->peer);
+        answer_error(c, 503, "Service Unavailable");
+        http_run(c);
+        return;
+    }
+    h->phase = HP_EXCHANGE;
+    if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT, on_io, c, NULL) < 0) {
+        conn_close(c);
+        return;
+    }
+    http_run(c);
+}
+
+void http_backend_draining(struct conn *c)
+{
+    struct http_state *h = c->h;
+    if (h && h->phase == HP_HEAD)
+        conn_drop_backend(c);
+}
+
+void http_stop(struct conn *c)
+{
+    struct http_state *h = c->h;
+    if (!h)
+        return;
+    h->stopping = 1;
+    /* an idle keep-alive client gets a short grace for a request already on its way */
+    if (h->phase == HP_HEAD)
+        arm_timer(c);
+}
+
+int http_busy(const struct conn *c)
+{
+    return c->h && c->h->phase != HP_HEAD;
+}
+
+int http_conn_init(struct conn *c)
+{
+    struct proxy *p = c->p;
+    struct http_state *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -1;
+    c->h = h;
+    size_t in_cap = p->cfg.buffer_bytes > p->cfg.header_max_bytes ? p->cfg.buffer_bytes
+                                                                  : p->cfg.header_max_bytes;
+    size_t out_cap = in_cap + 512; /* a rewritten head grows by a few lines */
+    if (buf_init(&h->cin, in_cap) < 0 || buf_init(&h->bout, out_cap) < 0 ||
+        buf_init(&h->bin, in_cap) < 0 || buf_init(&h->cout, out_cap) < 0 ||
+        buf_init(&h->replay, p->cfg.buffer_bytes) < 0)
+        return -1;
+    reset_exchange(h);
+    set_parser_data(c);
+    h->last_active_ms = loop_now_ms(p->loop);
+    h->stopping = p->stopping;
+    if (loop_watch(p->loop, &c->cw, c->cfd, EPOLLIN, on_io, c, NULL) < 0)
+        return -1;
+    arm_timer(c);
+    return 0;
+}
+
+void http_conn_free(struct conn *c)
+{
+    struct http_state *h = c->h;
+    if (!h)
+        return;
+    timer_stop(c->p->loop, &h->timer);
+    free(h->cin.data);
+    free(h->bout.data);
+    free(h->bin.data);
+    free(h->cout.data);
+    free(h->replay.data);
+    free(h);
+    c->h = NULL;
+}
