@@ -134,6 +134,7 @@ static json_t *cmd_remove(struct proxy *p, json_t *req)
     log_info("proxy: backend '%s' removed (%llu connection%s left to finish)", b->name,
              (unsigned long long)b->conns, b->conns == 1 ? "" : "s");
     health_untrack(p, b);
+    proxy_idle_flush(p, b);
     pool_remove(p->table, b);
     proxy_state_changed(p);
     return r;

@@ -62,6 +62,7 @@ struct conn {
     struct backend *tried[CONN_TRIES_MAX];
     int ntried;
     int bconnecting;
+    int breused;           /* the backend connection came from the idle pool */
     char peer[64];         /* client address text, for logs and X-Forwarded-For */
     struct tcp_dir dir[2]; /* 0: client -> backend, 1: backend -> client */
     struct http_state *h;
@@ -70,8 +71,15 @@ struct conn {
 
 /* proxy.c */
 /* Chooses a backend not yet tried and starts a non-blocking connect; -1 when no
- * backend is left (the caller answers the client). */
+ * backend is left (the caller answers the client). In http mode an idle connection
+ * to the chosen backend is taken instead when there is one: then it returns 1 and
+ * the backend side is ready at once (c->breused set). */
 int conn_connect_backend(struct conn *c);
+/* http: gives the backend connection of c back to its backend's idle pool (or closes
+ * it if the backend takes no new work), and releases c's backend side. */
+void conn_release_backend(struct conn *c);
+/* Closes the idle connections of b (it drains, or is removed). */
+void proxy_idle_flush(struct proxy *p, struct backend *b);
 /* Releases the backend side (socket, accounting, reference). */
 void conn_drop_backend(struct conn *c);
 /* Closes the client connection and everything it holds. */
@@ -92,8 +100,6 @@ void http_conn_free(struct conn *c);
 /* The backend connect finished: ok or, after all retries, failed (answers 502/503). */
 void http_backend_ready(struct conn *c, int ok);
 void tcp_backend_ready(struct conn *c, int ok);
-/* The backend of c entered drain: an idle http connection lets it go now. */
-void http_backend_draining(struct conn *c);
 /* The proxy stops: answer the request in flight, then close. */
 void http_stop(struct conn *c);
 int http_busy(const struct conn *c);

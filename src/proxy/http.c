@@ -232,32 +232,36 @@ static int to_backend(struct http_state *h, const char *p, size_t n)
     return 0;
 }
 
-static int backend_usable(struct conn *c)
-{
-    return c->backend && c->bfd >= 0 && !c->bconnecting && !c->h->backend_eof &&
-           pool_eligible(c->p->table, c->backend);
-}
+static void on_io(struct loop *loop, struct watcher *w, uint32_t revents);
 
-static void start_exchange(struct conn *c)
+/* Chooses a backend for the request: an idle connection to it is used at once,
+ * else a connect starts (CONNECT until http_backend_ready). */
+static void route_request(struct conn *c)
 {
     struct http_state *h = c->h;
-    h->requests++;
-    c->ntried = 0;
-    if (backend_usable(c)) {
-        h->backend_reused = 1;
-        h->phase = HP_EXCHANGE;
-        c->backend->total++;
-        return;
-    }
-    conn_drop_backend(c);
-    h->backend_reused = 0;
     h->phase = HP_CONNECT;
-    if (conn_connect_backend(c) < 0) {
+    int rc = conn_connect_backend(c);
+    if (rc < 0) {
         log_warn("proxy: no backend available for a request of client %s (active pool '%s'); "
                  "answering 503",
                  c->peer, pool_active(c->p->table));
         answer_error(c, 503, "Service Unavailable");
+        return;
     }
+    h->backend_reused = c->breused;
+    if (rc == 1) {
+        h->phase = HP_EXCHANGE;
+        if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT | EPOLLIN, on_io, c, NULL) < 0)
+            answer_error(c, 502, "Bad Gateway");
+    }
+}
+
+static void start_exchange(struct conn *c)
+{
+    c->h->requests++;
+    c->ntried = 0;
+    conn_drop_backend(c);
+    route_request(c);
 }
 
 /* Runs the request parser over client bytes; moves the head (rewritten) and body to
@@ -510,12 +514,7 @@ static void backend_gone(struct conn *c, int err)
             http_parser_init(&h->resp, HTTP_RESPONSE);
             h->resp.data = c;
             h->backend_eof = 0;
-            h->backend_reused = 0;
-            h->phase = HP_CONNECT;
-            if (conn_connect_backend(c) < 0) {
-                log_warn("proxy: no other backend for client %s; answering 502", c->peer);
-                answer_error(c, 502, "Bad Gateway");
-            }
+            route_request(c);
             return;
         }
         log_warn("proxy: backend '%s' closed before answering client %s; answering 502",
@@ -533,8 +532,9 @@ static void backend_gone(struct conn *c, int err)
 static void finish_exchange(struct conn *c)
 {
     struct http_state *h = c->h;
-    int backend_keep = http_should_keep_alive(&h->resp) && !h->backend_eof;
-    if (!backend_keep || !backend_usable(c))
+    if (http_should_keep_alive(&h->resp) && !h->backend_eof && !h->tunnel_eof[0])
+        conn_release_backend(c);
+    else
         conn_drop_backend(c);
     if (h->close_after) {
         h->phase = HP_CLOSING;
@@ -603,16 +603,7 @@ static void http_run(struct conn *c);
 
 static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
-    struct conn *c = w->data;
-    if (w == &c->bw && c->h->phase == HP_HEAD) {
-        /* a kept backend connection between requests: only its closing matters */
-        char tmp;
-        ssize_t n = recv(c->bfd, &tmp, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            conn_drop_backend(c);
-        return;
-    }
-    http_run(c);
+    http_run(w->data);
 }
 
 /* The tunnel after 101: raw bytes both ways until both sides finished. */
@@ -749,18 +740,12 @@ void http_backend_ready(struct conn *c, int ok)
         return;
     }
     h->phase = HP_EXCHANGE;
+    h->backend_reused = c->breused;
     if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT, on_io, c, NULL) < 0) {
         conn_close(c);
         return;
     }
     http_run(c);
-}
-
-void http_backend_draining(struct conn *c)
-{
-    struct http_state *h = c->h;
-    if (h && h->phase == HP_HEAD)
-        conn_drop_backend(c);
 }
 
 void http_stop(struct conn *c)

@@ -56,6 +56,8 @@ struct backend {
     int64_t rr_current;   /* smooth weighted round robin */
     uint64_t drain_until; /* monotonic ms deadline that cuts its connections, 0 = none */
     void *conn_list;      /* owned by the proxy engine: its connections to this backend */
+    void *idle_list;      /* http: idle keep-alive connections to it, for any client */
+    int nidle;
     struct backend *next;
     void *health; /* owned by the health checker */
 };

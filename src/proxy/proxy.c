@@ -194,6 +194,103 @@ void conn_drop_backend(struct conn *c)
     pool_backend_unref(b);
 }
 
+/* --- idle backend connections (http mode) ------------------------------------ */
+
+#define IDLE_PER_BACKEND_MAX 256
+
+struct idle {
+    struct proxy *p;
+    struct backend *b;
+    struct watcher w;
+    struct idle *next, *prev;
+};
+
+/* Takes i out of its backend's pool; returns its fd, or closes it. */
+static int idle_unlink(struct idle *i, int keep_fd)
+{
+    struct backend *b = i->b;
+    if (i->prev)
+        i->prev->next = i->next;
+    else
+        b->idle_list = i->next;
+    if (i->next)
+        i->next->prev = i->prev;
+    b->nidle--;
+    loop_unwatch(i->p->loop, &i->w);
+    int fd = i->w.fd;
+    if (!keep_fd) {
+        close(fd);
+        fd = -1;
+    }
+    loop_defer_free(i->p->loop, i);
+    pool_backend_unref(b);
+    return fd;
+}
+
+static void on_idle_event(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    /* an idle connection has nothing to say: any event means the backend closed it */
+    idle_unlink(w->data, 0);
+}
+
+static int idle_take(struct proxy *p, struct backend *b)
+{
+    struct idle *i = b->idle_list;
+    return i ? idle_unlink(i, 1) : -1;
+}
+
+void conn_release_backend(struct conn *c)
+{
+    struct proxy *p = c->p;
+    struct backend *b = c->backend;
+    if (!b || c->bfd < 0 || c->bconnecting || !pool_eligible(p->table, b) ||
+        b->nidle >= IDLE_PER_BACKEND_MAX) {
+        conn_drop_backend(c);
+        return;
+    }
+    struct idle *i = calloc(1, sizeof(*i));
+    if (!i) {
+        conn_drop_backend(c);
+        return;
+    }
+    loop_unwatch(p->loop, &c->bw);
+    i->p = p;
+    i->b = b;
+    if (loop_watch(p->loop, &i->w, c->bfd, EPOLLIN | EPOLLRDHUP, on_idle_event, i, NULL) < 0) {
+        free(i);
+        conn_drop_backend(c);
+        return;
+    }
+    c->bfd = -1; /* now the pool's */
+    pool_backend_ref(b);
+    i->next = b->idle_list;
+    if (i->next)
+        i->next->prev = i;
+    b->idle_list = i;
+    b->nidle++;
+    conn_drop_backend(c);
+}
+
+void proxy_idle_flush(struct proxy *p, struct backend *b)
+{
+    pool_backend_ref(b);
+    while (b->idle_list)
+        idle_unlink(b->idle_list, 0);
+    pool_backend_unref(b);
+}
+
+/* After a failed connect: the next backend, or the mode's answer to no backend. */
+static void connect_next(struct conn *c)
+{
+    int rc = conn_connect_backend(c);
+    if (rc == 0)
+        return;
+    if (c->p->cfg.mode == PROXY_HTTP)
+        http_backend_ready(c, rc > 0);
+    else
+        tcp_backend_ready(c, rc > 0);
+}
+
 static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct conn *c = w->data;
@@ -212,12 +309,7 @@ static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t re
     log_warn("proxy: backend '%s': %s; trying another", b->name, e.msg);
     health_passive_fail(c->p, b);
     conn_drop_backend(c);
-    if (conn_connect_backend(c) < 0) {
-        if (c->p->cfg.mode == PROXY_HTTP)
-            http_backend_ready(c, 0);
-        else
-            tcp_backend_ready(c, 0);
-    }
+    connect_next(c);
 }
 
 int conn_connect_backend(struct conn *c)
@@ -230,6 +322,16 @@ int conn_connect_backend(struct conn *c)
             return -1;
         c->tried[c->ntried++] = b;
         struct err e;
+        if (p->cfg.mode == PROXY_HTTP) {
+            int idle = idle_take(p, b);
+            if (idle >= 0) {
+                c->bfd = idle;
+                c->breused = 1;
+                backend_link(c, b);
+                return 1;
+            }
+        }
+        c->breused = 0;
         int fd = addr_connect(&b->addr, &e);
         if (fd < 0) {
             b->failures++;
@@ -261,12 +363,7 @@ static void on_timer(struct loop *loop, struct timer *t)
                  b->name, b->addr.text, p->cfg.connect_timeout_ms);
         health_passive_fail(p, b);
         conn_drop_backend(c);
-        if (conn_connect_backend(c) < 0) {
-            if (p->cfg.mode == PROXY_HTTP)
-                http_backend_ready(c, 0);
-            else
-                tcp_backend_ready(c, 0);
-        }
+        connect_next(c);
         return;
     }
     uint64_t now = loop_now_ms(loop);
@@ -352,14 +449,7 @@ static void on_drain_timer(struct loop *loop, struct timer *t)
  * it go now; the deadline timer is re-armed. */
 void proxy_backend_drained(struct proxy *p, struct backend *b)
 {
-    if (p->cfg.mode == PROXY_HTTP) {
-        struct conn *c = b->conn_list;
-        while (c) {
-            struct conn *next = c->bnext;
-            http_backend_draining(c);
-            c = next;
-        }
-    }
+    proxy_idle_flush(p, b);
     drain_rearm(p);
 }
 
@@ -464,6 +554,8 @@ void proxy_free(struct proxy *p)
     timer_stop(p->loop, &p->drain_timer);
     timer_stop(p->loop, &p->accept_timer);
     timer_stop(p->loop, &p->stop_timer);
+    for (struct backend *b = pool_first(p->table); b; b = b->next)
+        proxy_idle_flush(p, b);
     health_free(p);
     pool_table_free(p->table);
     free(p);
