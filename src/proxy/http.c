@@ -12,6 +12,8 @@
  *      +-------------------------------------------------------------------------- +
  *     EXCHANGE --(101 Switching Protocols)--> TUNNEL (raw bytes both ways)
  *     any --(malformed request 400, head too big 431, header timeout 408)--> CLOSING
+ *     CLOSING --(answer sent, after an error)--> LINGER (read and drop what the client
+ *     still sends, so the close does not reset the answer away) --(EOF or 1 s)--> closed
  *
  * Transition -> function: HEAD->CONNECT start_exchange(), CONNECT->EXCHANGE
  * http_backend_ready(), EXCHANGE->HEAD finish_exchange(), ->CLOSING answer_error(),
@@ -31,7 +33,9 @@
  * body ends only when the connection closes. */
 int http_message_needs_eof(const http_parser *parser);
 
-enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING };
+enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING, HP_LINGER };
+
+#define LINGER_MS 1000
 
 struct buf {
     char *data;
@@ -48,10 +52,11 @@ struct http_state {
     struct buf replay; /* the request as sent, to resend after a stale backend connection */
     int replayable;
     int req_head_done, req_done, req_skip_lf;
+    size_t req_scanned, resp_scanned; /* head bytes already fed to the parser */
     int resp_head_done, resp_done, resp_skip_lf, resp_started;
     int req_method;
     int client_keepalive, close_after, stopping, backend_reused, tunnel_eof[2];
-    int backend_eof, client_eof;
+    int backend_eof, client_eof, linger;
     uint64_t head_start_ms, last_active_ms;
     struct timer timer;
     unsigned requests;
@@ -134,13 +139,16 @@ static int buf_append(struct buf *b, const char *p, size_t n)
 /* --- timers ------------------------------------------------------------------- */
 
 static void on_http_timer(struct loop *loop, struct timer *t);
+static void http_run(struct conn *c);
 
 static void arm_timer(struct conn *c)
 {
     struct http_state *h = c->h;
     struct proxy *p = c->p;
     uint64_t due;
-    if (h->phase == HP_HEAD && h->stopping && buf_pending(&h->cin) == 0)
+    if (h->phase == HP_LINGER)
+        due = h->last_active_ms + LINGER_MS;
+    else if (h->phase == HP_HEAD && h->stopping && buf_pending(&h->cin) == 0)
         due = h->last_active_ms + 1000; /* stopping: an idle client gets a short grace */
     else if (h->phase == HP_HEAD && h->head_start_ms)
         due = h->head_start_ms + (uint64_t)p->cfg.header_timeout_ms;
@@ -160,6 +168,7 @@ static void answer_error(struct conn *c, int status, const char *reason)
     conn_drop_backend(c);
     if (h->resp_started) /* part of a response went out: only closing can tell */
         return;
+    h->linger = 1;
     char msg[256];
     int n = snprintf(msg, sizeof(msg),
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
@@ -174,6 +183,10 @@ static void on_http_timer(struct loop *loop, struct timer *t)
     struct conn *c = t->data;
     struct http_state *h = c->h;
     uint64_t now = loop_now_ms(loop);
+    if (h->phase == HP_LINGER) {
+        conn_close(c);
+        return;
+    }
     if (h->phase == HP_HEAD && h->stopping && buf_pending(&h->cin) == 0 &&
         now >= h->last_active_ms + 1000) {
         conn_close(c);
@@ -185,10 +198,7 @@ static void on_http_timer(struct loop *loop, struct timer *t)
                  "answering 408",
                  c->peer, c->p->cfg.header_timeout_ms);
         answer_error(c, 408, "Request Timeout");
-        shutdown(c->cfd, SHUT_RD);
-        /* one try to send the answer; the connection closes either way */
-        send(c->cfd, h->cout.data + h->cout.off, buf_pending(&h->cout), MSG_NOSIGNAL);
-        conn_close(c);
+        http_run(c);
         return;
     }
     if (now >= h->last_active_ms + (uint64_t)c->p->cfg.idle_timeout_ms) {
@@ -208,8 +218,10 @@ static void reset_exchange(struct http_state *h)
     http_parser_init(&h->req, HTTP_REQUEST); /* keeps .data */
     http_parser_init(&h->resp, HTTP_RESPONSE);
     h->req_head_done = h->req_done = h->req_skip_lf = 0;
+    h->req_scanned = h->resp_scanned = 0;
     h->resp_head_done = h->resp_done = h->resp_skip_lf = h->resp_started = 0;
     h->replay.off = h->replay.len = 0;
+    h->bin.off = h->bin.len = 0;
     h->replayable = 1;
     h->head_start_ms = 0;
     h->backend_eof = 0;
@@ -276,11 +288,24 @@ static int parse_request(struct conn *c)
             if (!h->head_start_ms)
                 h->head_start_ms = loop_now_ms(p->loop);
             size_t avail = buf_pending(&h->cin);
-            size_t n = http_parser_execute(&h->req, &req_settings, h->cin.data + h->cin.off, avail);
+            if (avail == h->req_scanned)
+                return progress; /* nothing new (a zero length would mean EOF) */
+            size_t n = http_parser_execute(&h->req, &req_settings,
+                                           h->cin.data + h->cin.off + h->req_scanned,
+                                           avail - h->req_scanned);
             enum http_errno err = HTTP_PARSER_ERRNO(&h->req);
+            h->req_scanned += n;
             if (err == HPE_PAUSED) {
-                /* paused on the head's last LF: the head is n + 1 bytes */
-                size_t head = n + 1;
+                /* paused on the head's last LF: the head ends after it */
+                size_t head = h->req_scanned + 1;
+                h->req_scanned = 0;
+                if (head > p->cfg.header_max_bytes) {
+                    log_warn("proxy: request head from client %s longer than %zu bytes; "
+                             "answering 431",
+                             c->peer, p->cfg.header_max_bytes);
+                    answer_error(c, 431, "Request Header Fields Too Large");
+                    return 1;
+                }
                 h->req_method = h->req.method;
                 h->client_keepalive = http_should_keep_alive(&h->req) && !h->stopping;
                 if (h->req.method == HTTP_CONNECT) {
@@ -370,10 +395,14 @@ static int parse_response(struct conn *c)
         const char *start = h->bin.data + h->bin.off;
         size_t avail = buf_pending(&h->bin);
         if (!h->resp_head_done) {
-            size_t n = http_parser_execute(&h->resp, &resp_settings, start, avail);
+            if (avail == h->resp_scanned)
+                return progress;
+            size_t n = http_parser_execute(&h->resp, &resp_settings, start + h->resp_scanned,
+                                           avail - h->resp_scanned);
             enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
+            h->resp_scanned += n;
             if (err == HPE_PAUSED) {
-                size_t head = n + 1;
+                size_t head = h->resp_scanned + 1;
                 int status = h->resp.status_code;
                 int upgrade = status == 101;
                 int interim = status >= 100 && status < 200;
@@ -386,6 +415,7 @@ static int parse_response(struct conn *c)
                                     : h->req.http_minor == 0 ? "Connection: keep-alive\r\n"
                                                              : "";
                 if (interim) {
+                    h->resp_scanned = 0;
                     if (buf_append(&h->cout, start, head) < 0) {
                         answer_error(c, 502, "Bad Gateway");
                         return 1;
@@ -396,8 +426,12 @@ static int parse_response(struct conn *c)
                     long m =
                         http_head_rewrite(start, head, 1, extra, h->cout.data + h->cout.len, cap);
                     if (m < 0) {
-                        if (buf_pending(&h->cout) > 0)
-                            return progress; /* wait for room */
+                        if (buf_pending(&h->cout) > 0) {
+                            /* wait for room; the head is parsed again then */
+                            http_parser_init(&h->resp, HTTP_RESPONSE);
+                            h->resp_scanned = 0;
+                            return progress;
+                        }
                         log_warn("proxy: response head from backend '%s' too large; "
                                  "answering 502",
                                  c->backend ? c->backend->name : "?");
@@ -405,6 +439,7 @@ static int parse_response(struct conn *c)
                         return 1;
                     }
                     h->cout.len += (size_t)m;
+                    h->resp_scanned = 0;
                 }
                 h->resp_started = 1;
                 buf_consume(&h->bin, head - 1);
@@ -511,6 +546,7 @@ static void backend_gone(struct conn *c, int err)
             h->bout.off = h->bout.len = 0;
             buf_append(&h->bout, h->replay.data, h->replay.len);
             h->bin.off = h->bin.len = 0;
+            h->resp_scanned = 0;
             http_parser_init(&h->resp, HTTP_RESPONSE);
             h->resp.data = c;
             h->backend_eof = 0;
@@ -532,7 +568,9 @@ static void backend_gone(struct conn *c, int err)
 static void finish_exchange(struct conn *c)
 {
     struct http_state *h = c->h;
-    if (http_should_keep_alive(&h->resp) && !h->backend_eof && !h->tunnel_eof[0])
+    /* bytes after the response (a backend that sent a body to HEAD) would be read
+     * as the next answer: such a connection is not reused */
+    if (http_should_keep_alive(&h->resp) && !h->backend_eof && buf_pending(&h->bin) == 0)
         conn_release_backend(c);
     else
         conn_drop_backend(c);
@@ -585,7 +623,7 @@ static void update_watch(struct conn *c)
     int reading_client = (h->phase == HP_HEAD || (h->phase == HP_EXCHANGE && !h->req_done) ||
                           (h->phase == HP_CONNECT && !h->req_done) || h->phase == HP_TUNNEL) &&
                          !h->tunnel_eof[0];
-    if (reading_client && (buf_room(&h->cin) > 0 || h->cin.off > 0))
+    if ((reading_client && (buf_room(&h->cin) > 0 || h->cin.off > 0)) || h->phase == HP_LINGER)
         cev |= EPOLLIN;
     if (buf_pending(&h->cout))
         cev |= EPOLLOUT;
@@ -598,8 +636,6 @@ static void update_watch(struct conn *c)
     }
     loop_rewatch(c->p->loop, &c->cw, cev, NULL);
 }
-
-static void http_run(struct conn *c);
 
 static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
@@ -645,6 +681,17 @@ static void http_run(struct conn *c)
     struct proxy *p = c->p;
     for (int round = 0; round < 32; round++) {
         int progress = 0, r;
+        if (h->phase == HP_LINGER) {
+            h->cin.off = h->cin.len = 0;
+            r = read_into(c->cfd, &h->cin);
+            if (r < 0) {
+                conn_close(c);
+                return;
+            }
+            if (!r)
+                break;
+            continue;
+        }
         if (h->phase == HP_TUNNEL) {
             r = run_tunnel(c);
             if (r < 0) {
@@ -719,8 +766,13 @@ static void http_run(struct conn *c)
             progress = 1;
         }
         if (h->phase == HP_CLOSING && buf_pending(&h->cout) == 0) {
-            conn_close(c);
-            return;
+            if (!h->linger || shutdown(c->cfd, SHUT_WR) < 0) {
+                conn_close(c);
+                return;
+            }
+            h->phase = HP_LINGER;
+            h->last_active_ms = loop_now_ms(p->loop);
+            continue;
         }
         if (!progress)
             break;

@@ -138,7 +138,12 @@ int pool_parse_spec(const char *spec, struct backend **out, struct err *e)
         *opts++ = 0;
     if (addr_parse(name, 1, &b->addr, e) < 0) {
         free(b);
-        return err_wrap(e, "invalid backend '%s'", spec);
+        /* "invalid address 'X': why" -> "invalid backend 'SPEC': why" */
+        const char *why =
+            strncmp(e->msg, "invalid address '", 17) == 0 ? strstr(e->msg, "': ") : NULL;
+        char copy[ERR_MSG_MAX];
+        snprintf(copy, sizeof(copy), "%s", why ? why + 3 : e->msg);
+        return err_set(e, "invalid backend '%s': %s", spec, copy);
     }
     if (!b->addr.name[0]) {
         free(b);
