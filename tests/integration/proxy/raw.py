@@ -7,6 +7,7 @@
 #   raw.py flood PORT N SECS tcp|http  N connections writing as fast as they can
 #                                  (bytes, or pipelined GETs) and never reading
 #   raw.py listenfds PORT -- CMD   run CMD with a bound listener passed as LISTEN_FDS
+#   raw.py notify PATH OUT         receive sd_notify datagrams on PATH, append to OUT
 import hashlib, os, select, socket, sys, threading, time
 
 def cmd_send(port, text):
@@ -144,6 +145,14 @@ def cmd_listenfds(port, argv):
     _, status = os.waitpid(pid, 0)
     sys.exit(os.waitstatus_to_exitcode(status))
 
+def cmd_notify(path, out):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    while True:
+        d = s.recv(4096)
+        with open(out, "ab") as f:
+            f.write(d + b"\n")
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "send":
@@ -158,5 +167,7 @@ if __name__ == "__main__":
         hold(a[1], a[2], a[3], b"GET / HTTP/1.1\r\nHost: x\r\n", True)
     elif a[0] == "flood":
         cmd_flood(a[1], a[2], a[3], a[4])
+    elif a[0] == "notify":
+        cmd_notify(a[1], a[2])
     elif a[0] == "listenfds":
         cmd_listenfds(a[1], a[3:])
