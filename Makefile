@@ -56,42 +56,52 @@ deps:
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(REL_CFLAGS) -c $< -o $@
 
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 $(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
-	$(CC) -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LIBS)
 
 $(ASAN)/baton: $(call asan_obj,$(CLI_SRC)) $(ASAN_LIB_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 $(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
-	$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	@$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -o $@ $^ $(LIBS)
 
 $(REL)/libbaton-lazy.a: $(call rel_obj,$(LAZY_SRC))
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR      $@"
+	@rm -f $@ && ar rcs $@ $^
 
 $(REL)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
+	@echo "  CC      $<"
+	@$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
 
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
+	@echo "  TEST    $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
 
 # libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
                -fsanitize=fuzzer-no-link,address,undefined
 $(FUZZ)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -c $< -o $@
+	@echo "  CC fuzz $<"
+	@$(FUZZCC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC))
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)
+	@echo "  FUZZ    $@"
+	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

@@ -6,15 +6,12 @@
 
 #define BATON_VERSION "0.1.0"
 
-int cmd_proxy(int argc, char **argv);
-int cmd_backend(int argc, char **argv);
-int cmd_switch(int argc, char **argv);
-
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
 const struct verb baton_verbs[] = {
     {"proxy", cmd_proxy, "run a TCP/HTTP proxy with blue-green pools and a runtime API"},
     {"backend", cmd_backend, "list, add, drain, enable, remove or weight a proxy's backends"},
     {"switch", cmd_switch, "send a proxy's new connections to another pool; drain the old"},
+    {"load", cmd_load, "send HTTP load and report every failed request"},
     {NULL, NULL, NULL},
 };
 

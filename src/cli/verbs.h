@@ -16,6 +16,11 @@ struct verb {
     const char *summary;
 };
 
+int cmd_load(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+int cmd_backend(int argc, char **argv);
+int cmd_switch(int argc, char **argv);
+
 /* The table of verbs, terminated by a NULL name (cli/main.c). */
 extern const struct verb baton_verbs[];
 

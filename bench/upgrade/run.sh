@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Upgrade patterns compared in one run: baton (handoff), nginx binary upgrade
+# (USR2/WINCH/QUIT), nginx reload (HUP) and a plain kill-and-restart, each under a
+# keep-alive and a close load from `baton load`. Prints failed requests and the switch
+# time (upgrade command -> first answer by the new version), and the masters' RSS.
+set -u
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+BATON=$build/baton
+APP=$build/examples/httpapp
+N=${UPGRADES:-5}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+tmp=$(mktemp -d /tmp/baton-bench-upgrade.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+    [ -f "$tmp/nginx.pid" ] && kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
+    [ -f "$tmp/nginx.pid.oldbin" ] && kill -QUIT "$(cat "$tmp/nginx.pid.oldbin")" 2>/dev/null
+    "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    sleep 0.2
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || shuf -i 20000-60000 -n 1; }
+now_ms() { date +%s%3N; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+# --- the four upgrade methods: start VERSION / upgrade VERSION / stop / master pid ---
+baton_start() {
+    "$BATON" run --name bench --control "$tmp/baton.sock" --listen "127.0.0.1:$port" \
+        --drain-timeout 5 -- "$APP" --version "$1" 2>"$tmp/baton.log" &
+    pids+=($!)
+    wait_port "$port"
+}
+baton_upgrade() { "$BATON" upgrade --control "$tmp/baton.sock" -- "$APP" --version "$1" >/dev/null; }
+baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; sleep 0.3; }
+baton_master() { pgrep -f "baton run --name bench" | head -1; }
+
+nginx_conf() {
+    cat >"$tmp/nginx.conf" <<EOF
+worker_processes 1;
+daemon on;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/cb; proxy_temp_path $tmp/px; fastcgi_temp_path $tmp/fc;
+    uwsgi_temp_path $tmp/uw; scgi_temp_path $tmp/sc;
+    server {
+        listen 127.0.0.1:$port;
+        include $tmp/version.conf;
+        location / { default_type text/plain; add_header X-Version \$ver; return 200 "\$ver\n"; }
+    }
+}
+EOF
+}
+nginx_start() {
+    nginx_conf
+    echo "set \$ver $1;" >"$tmp/version.conf"
+    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log"
+    wait_port "$port"
+}
+nginx_reload() {
+    echo "set \$ver $1;" >"$tmp/version.conf"
+    kill -HUP "$(cat "$tmp/nginx.pid")"
+}
+nginx_binary() {
+    echo "set \$ver $1;" >"$tmp/version.conf"
+    local old
+    old=$(cat "$tmp/nginx.pid")
+    kill -USR2 "$old"
+    for _ in $(seq 200); do
+        [ -f "$tmp/nginx.pid.oldbin" ] && [ -s "$tmp/nginx.pid" ] && [ "$(cat "$tmp/nginx.pid")" != "$old" ] && break
+        sleep 0.01
+    done
+    kill -WINCH "$old"
+    sleep 0.1
+    kill -QUIT "$old"
+    for _ in $(seq 200); do kill -0 "$old" 2>/dev/null || break; sleep 0.01; done
+}
+nginx_stop() {
+    kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
+    for _ in $(seq 100); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
+    sleep 0.2
+}
+nginx_master() { cat "$tmp/nginx.pid"; }
+
+restart_start() {
+    PORT=$port "$APP" --version "$1" 2>>"$tmp/app.log" &
+    echo $! >"$tmp/app.pid"
+    pids+=($!)
+    wait_port "$port"
+}
+restart_upgrade() {
+    local old
+    old=$(cat "$tmp/app.pid")
+    kill -TERM "$old"
+    wait "$old" 2>/dev/null
+    PORT=$port "$APP" --version "$1" 2>>"$tmp/app.log" &
+    echo $! >"$tmp/app.pid"
+    pids+=($!)
+}
+restart_stop() { kill -TERM "$(cat "$tmp/app.pid")" 2>/dev/null; sleep 0.3; }
+restart_master() { cat "$tmp/app.pid"; }
+
+# run METHOD UPGRADE_FN MODE: N upgrades, one per second, under one load run.
+declare -A rss
+run() {
+    local method=$1 upgrade=$2 mode=$3
+    port=$(free_port)
+    "${method}_start" v0 || { printf '%-16s %-10s could not start\n' "$method/$upgrade" "$mode"; return; }
+    local flag=""
+    [ "$mode" = close ] && flag=--close
+    local dur=$((N + 2))
+    "$BATON" load "http://127.0.0.1:$port/" --duration "$dur" --connections 8 $flag --json \
+        >"$tmp/load.json" 2>/dev/null &
+    local load=$!
+    local t0s=()
+    sleep 1
+    rss[$method]=$(ps -o rss= -p "$("${method}_master")" 2>/dev/null | tr -d ' ')
+    for i in $(seq 1 "$N"); do
+        local slot=$(( $(now_ms) + 1000 ))
+        t0s+=("$(now_ms)")
+        "$upgrade" "v$i"
+        local left=$(( slot - $(now_ms) ))
+        [ $left -gt 0 ] && sleep "$(printf '0.%03d' "$left")"
+    done
+    wait "$load"
+    "${method}_stop"
+    local start failed requests switches=()
+    start=$(jq .start_unix_ms "$tmp/load.json")
+    failed=$(jq .failed "$tmp/load.json")
+    requests=$(jq .requests "$tmp/load.json")
+    for i in $(seq 1 "$N"); do
+        local first
+        first=$(jq ".versions.v$i.first_sent_ms // empty" "$tmp/load.json")
+        [ -n "$first" ] && switches+=($(( start + first - ${t0s[$((i - 1))]} )))
+    done
+    local median="-"
+    if [ ${#switches[@]} -gt 0 ]; then
+        median=$(printf '%s\n' "${switches[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    fi
+    printf '%-24s %-10s %9s %8s %12s\n' "$method/$upgrade" "$mode" "$requests" "$failed" "$median"
+    results+=("$method/$upgrade $mode $failed $median")
+}
+
+results=()
+echo "$N upgrades per row, one per second, 8 connections; switch = command -> first answer by the new version"
+printf '%-24s %-10s %9s %8s %12s\n' "method" "load" "requests" "failed" "switch ms"
+for mode in keepalive close; do
+    run baton baton_upgrade "$mode"
+    run nginx nginx_binary "$mode"
+    run nginx nginx_reload "$mode"
+    run restart restart_upgrade "$mode"
+done
+echo
+printf 'master RSS: baton %s kB, nginx %s kB (ratio %s)\n' "${rss[baton]:-?}" "${rss[nginx]:-?}" \
+    "$(awk -v a="${rss[baton]:-0}" -v b="${rss[nginx]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"

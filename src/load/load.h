@@ -1,0 +1,67 @@
+/* `baton load`: an HTTP/1.1 load generator that verifies zero downtime. It keeps N
+ * connections busy (keep-alive, or a new connection per request), classifies every
+ * failure, and records which version answered, per 100 ms, for the length of a run. */
+#ifndef BATON_LOAD_LOAD_H
+#define BATON_LOAD_LOAD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct load_opts {
+    const char *url;       /* http://HOST:PORT/PATH */
+    int connections;       /* concurrent connections (default 8) */
+    int close_each;        /* a new connection per request */
+    double duration_s;     /* run length (default 5) */
+    uint64_t max_requests; /* stop after this many requests (0 = no limit) */
+    int timeout_ms;        /* per request (default 5000) */
+};
+
+enum load_failure {
+    LOAD_FAIL_CONNECT,
+    LOAD_FAIL_RESET,
+    LOAD_FAIL_TIMEOUT,
+    LOAD_FAIL_PREMATURE_CLOSE,
+    LOAD_FAIL_BAD_STATUS,
+    LOAD_FAIL_KINDS
+};
+
+struct load_result;
+
+/* Runs the load to its end. *out (caller frees with load_result_free) holds the figures. */
+int load_run(const struct load_opts *opts, struct load_result **out, struct err *e);
+
+uint64_t load_result_failed(const struct load_result *r);
+/* The figures as JSON (new reference); the layout is documented in docs/load.md. */
+json_t *load_result_json(const struct load_result *r);
+/* A human-readable report. */
+void load_result_print(const struct load_result *r, FILE *out);
+void load_result_free(struct load_result *r);
+
+/* The HTTP response reader, exposed for its unit tests and fuzz target. It consumes bytes
+ * of one response; returns 1 when the response is complete, 0 when more bytes are needed,
+ * -1 on malformed input. */
+struct load_response {
+    int status;
+    int keep_alive;
+    int complete;
+    char version[32]; /* X-Version header, else the body's first line */
+    /* private to the reader */
+    void *parser;
+    int in_version_header, have_header_version, body_line_done;
+    size_t body_seen;
+    char field[32];
+    size_t field_len;
+};
+int load_response_init(struct load_response *r);
+int load_response_feed(struct load_response *r, const char *buf, size_t len, size_t *used);
+/* After EOF: completes a response whose end is marked by the close (no length). */
+int load_response_eof(struct load_response *r);
+void load_response_free(struct load_response *r);
+
+/* Splits an http:// URL; fills host_port ("HOST:PORT", port 80 if absent) and path. */
+int load_parse_url(const char *url, char *host_port, size_t hp_size, char *path, size_t path_size,
+                   struct err *e);
+
+#endif
