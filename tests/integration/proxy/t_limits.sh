@@ -47,12 +47,12 @@ done
 
 log "max-conns: connections beyond the limit wait in the kernel's queue"
 start_proxy --mode http --max-conns 20 --backend "b1=127.0.0.1:$BLUE"
-$RAW slowloris "$PX_PORT" 30 1 >/dev/null &
+$RAW slowloris "$PX_PORT" 30 2 >/dev/null &
 HOLD=$!
-sleep 0.7
+wait_for 5 grep -q "20 connections open (--max-conns); accepting paused" "$T_DIR/proxy.log" ||
+    fail "no log line for the pause"
 conns=$(ctl backend list --json | jq -r .connections)
 [ "$conns" -le 20 ] || fail "$conns client connections open with --max-conns 20"
-grep -q "20 connections open (--max-conns); accepting paused" "$T_DIR/proxy.log" || fail "no log line for the pause"
 wait $HOLD
 [ "$(curl -s --max-time 10 "http://127.0.0.1:$PX_PORT/")" = blue ] || fail "proxy did not resume accepting"
 stop_proxy

@@ -12,11 +12,11 @@ wait_for 5 port_open "$ECHO" || fail "echo server did not start"
 for relay in splice copy auto; do
     start_proxy --mode tcp --relay $relay --buffer-size 8192 --backend "e=127.0.0.1:$ECHO"
     before=$(backend_field e total) # start_proxy's probe connected once
-    out=$($RAW bulk "$PX_PORT" 8) || fail "$relay: $out"
+    out=$($RAW bulk "$PX_PORT" 4) || fail "$relay: $out"
     log "$relay: $out"
     # several at once
     pids=()
-    for i in 1 2 3 4; do $RAW bulk "$PX_PORT" 2 >"$T_DIR/bulk-$relay-$i.out" & pids+=($!); done
+    for i in 1 2 3 4; do $RAW bulk "$PX_PORT" 1 >"$T_DIR/bulk-$relay-$i.out" & pids+=($!); done
     for p in "${pids[@]}"; do wait "$p" || fail "$relay: a parallel transfer failed"; done
     [ "$(backend_field e total)" = $((before + 5)) ] || fail "$relay: expected 5 connections through the proxy"
     wait_for 5 [ "$(backend_field e connections)" = 0 ] || fail "$relay: connections left open"
