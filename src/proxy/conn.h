@@ -32,7 +32,9 @@ struct proxy {
     struct timer stop_timer;
     proxy_done_cb done;
     void *done_data;
-    void *health; /* health.c */
+    void *health;    /* health.c */
+    char *free_bufs; /* http buffers kept for reuse (linked through their first bytes) */
+    size_t nfree_bufs, buf_size;
     uint64_t accepted, refused_full;
 };
 
@@ -63,6 +65,7 @@ struct conn {
     int ntried;
     int bconnecting;
     int breused;           /* the backend connection came from the idle pool */
+    int parked;            /* http: kept between requests, not counted in backend->conns */
     char peer[64];         /* client address text, for logs and X-Forwarded-For */
     struct tcp_dir dir[2]; /* 0: client -> backend, 1: backend -> client */
     struct http_state *h;
@@ -78,8 +81,14 @@ int conn_connect_backend(struct conn *c);
 /* http: gives the backend connection of c back to its backend's idle pool (or closes
  * it if the backend takes no new work), and releases c's backend side. */
 void conn_release_backend(struct conn *c);
-/* Closes the idle connections of b (it drains, or is removed). */
+/* Closes the idle connections of b (it drains, or is removed), pooled or parked. */
 void proxy_idle_flush(struct proxy *p, struct backend *b);
+/* http: after a response, keeps c's backend connection for c's next request (it is no
+ * longer counted as busy); conn_connect_backend uses it if it picks that backend. */
+void conn_park_backend(struct conn *c);
+/* http buffers of p->buf_size bytes, recycled through a bounded free list. */
+char *proxy_buf_get(struct proxy *p);
+void proxy_buf_put(struct proxy *p, char *buf);
 /* Releases the backend side (socket, accounting, reference). */
 void conn_drop_backend(struct conn *c);
 /* Closes the client connection and everything it holds. */

@@ -37,9 +37,12 @@ enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING, HP_LINGER
 
 #define LINGER_MS 1000
 
+/* A buffer whose memory is taken from the proxy's free list only while it holds
+ * bytes, so an idle keep-alive client costs no buffer at all. */
 struct buf {
-    char *data;
+    char *data; /* NULL while empty and released */
     size_t off, len, cap;
+    struct proxy *owner; /* whose free list the memory comes from */
 };
 
 struct http_state {
@@ -91,12 +94,29 @@ static int on_message_done(http_parser *hp)
     return 0;
 }
 
-static int buf_init(struct buf *b, size_t cap)
+static void buf_init(struct buf *b, struct proxy *owner, size_t cap)
 {
-    b->data = malloc(cap);
+    b->owner = owner;
+    b->data = NULL;
     b->cap = cap;
     b->off = b->len = 0;
+}
+
+static int buf_ensure(struct buf *b)
+{
+    if (!b->data)
+        b->data = proxy_buf_get(b->owner);
     return b->data ? 0 : -1;
+}
+
+/* Gives the memory back when the buffer holds nothing. */
+static void buf_release(struct buf *b)
+{
+    if (b->data && b->off == b->len) {
+        proxy_buf_put(b->owner, b->data);
+        b->data = NULL;
+        b->off = b->len = 0;
+    }
 }
 
 static size_t buf_room(const struct buf *b)
@@ -111,7 +131,7 @@ static size_t buf_pending(const struct buf *b)
 
 static void buf_compact(struct buf *b)
 {
-    if (b->off == 0)
+    if (b->off == 0 || !b->data)
         return;
     memmove(b->data, b->data + b->off, b->len - b->off);
     b->len -= b->off;
@@ -127,6 +147,10 @@ static void buf_consume(struct buf *b, size_t n)
 
 static int buf_append(struct buf *b, const char *p, size_t n)
 {
+    if (n == 0)
+        return 0;
+    if (buf_ensure(b) < 0)
+        return -1;
     if (buf_room(b) < n)
         buf_compact(b);
     if (buf_room(b) < n)
@@ -263,7 +287,8 @@ static void route_request(struct conn *c)
     h->backend_reused = c->breused;
     if (rc == 1) {
         h->phase = HP_EXCHANGE;
-        if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT | EPOLLIN, on_io, c, NULL) < 0)
+        if (!c->bw.active &&
+            loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT | EPOLLIN, on_io, c, NULL) < 0)
             answer_error(c, 502, "Bad Gateway");
     }
 }
@@ -272,7 +297,8 @@ static void start_exchange(struct conn *c)
 {
     c->h->requests++;
     c->ntried = 0;
-    conn_drop_backend(c);
+    if (!c->parked)
+        conn_drop_backend(c);
     route_request(c);
 }
 
@@ -317,8 +343,10 @@ static int parse_request(struct conn *c)
                 if (p->cfg.xff)
                     snprintf(extra, sizeof(extra), "X-Forwarded-For: %s\r\n", c->peer);
                 buf_compact(&h->bout);
-                long m = http_head_rewrite(h->cin.data + h->cin.off, head, 0, extra,
-                                           h->bout.data + h->bout.len, buf_room(&h->bout));
+                long m = buf_ensure(&h->bout) < 0
+                             ? -1
+                             : http_head_rewrite(h->cin.data + h->cin.off, head, 0, extra,
+                                                 h->bout.data + h->bout.len, buf_room(&h->bout));
                 if (m < 0 || (h->replayable &&
                               buf_append(&h->replay, h->bout.data + h->bout.len, (size_t)m) < 0)) {
                     log_warn("proxy: request head from client %s too large; answering 431",
@@ -423,8 +451,10 @@ static int parse_response(struct conn *c)
                 } else {
                     size_t cap = buf_room(&h->cout) + h->cout.off;
                     buf_compact(&h->cout);
-                    long m =
-                        http_head_rewrite(start, head, 1, extra, h->cout.data + h->cout.len, cap);
+                    long m = buf_ensure(&h->cout) < 0
+                                 ? -1
+                                 : http_head_rewrite(start, head, 1, extra,
+                                                     h->cout.data + h->cout.len, cap);
                     if (m < 0) {
                         if (buf_pending(&h->cout) > 0) {
                             /* wait for room; the head is parsed again then */
@@ -571,9 +601,14 @@ static void finish_exchange(struct conn *c)
     /* bytes after the response (a backend that sent a body to HEAD) would be read
      * as the next answer: such a connection is not reused */
     if (http_should_keep_alive(&h->resp) && !h->backend_eof && buf_pending(&h->bin) == 0)
-        conn_release_backend(c);
+        conn_park_backend(c);
     else
         conn_drop_backend(c);
+    buf_release(&h->bout);
+    buf_release(&h->bin);
+    buf_release(&h->cout);
+    buf_release(&h->replay);
+    buf_release(&h->cin);
     if (h->close_after) {
         h->phase = HP_CLOSING;
         return;
@@ -587,6 +622,8 @@ static void finish_exchange(struct conn *c)
 /* Reads into b; returns 1 on bytes, 0 on EAGAIN or no room, -1 on EOF/error. */
 static int read_into(int fd, struct buf *b)
 {
+    if (buf_ensure(b) < 0)
+        return -1;
     if (buf_room(b) == 0)
         buf_compact(b);
     if (buf_room(b) == 0)
@@ -620,9 +657,11 @@ static void update_watch(struct conn *c)
 {
     struct http_state *h = c->h;
     uint32_t cev = 0, bev = 0;
-    int reading_client = (h->phase == HP_HEAD || (h->phase == HP_EXCHANGE && !h->req_done) ||
-                          (h->phase == HP_CONNECT && !h->req_done) || h->phase == HP_TUNNEL) &&
-                         !h->tunnel_eof[0];
+    /* the client stays watched while a response is awaited (pipelined bytes wait in
+     * cin), so a request costs no epoll change; a full cin stops it */
+    int reading_client = (h->phase == HP_HEAD || h->phase == HP_EXCHANGE ||
+                          h->phase == HP_CONNECT || h->phase == HP_TUNNEL) &&
+                         !h->tunnel_eof[0] && !h->client_eof;
     if ((reading_client && (buf_room(&h->cin) > 0 || h->cin.off > 0)) || h->phase == HP_LINGER)
         cev |= EPOLLIN;
     if (buf_pending(&h->cout))
@@ -639,7 +678,14 @@ static void update_watch(struct conn *c)
 
 static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
-    http_run(w->data);
+    struct conn *c = w->data;
+    if (w == &c->bw && c->parked) {
+        /* a parked backend connection has nothing to say: it closed, or misbehaves */
+        conn_drop_backend(c);
+        update_watch(c);
+        return;
+    }
+    http_run(c);
 }
 
 /* The tunnel after 101: raw bytes both ways until both sides finished. */
@@ -705,17 +751,17 @@ static void http_run(struct conn *c)
             continue;
         }
         /* client -> proxy */
-        if (h->phase != HP_CLOSING && !h->req_done && !h->client_eof) {
+        if (h->phase != HP_CLOSING && !h->client_eof) {
             r = read_into(c->cfd, &h->cin);
             if (r < 0) {
-                /* the client left, or half-closed after a whole request: answer that
-                 * one and close */
-                if (h->phase == HP_HEAD || !h->req_done) {
+                /* the client left, or half-closed after whole requests: answer those,
+                 * then close */
+                if ((h->phase == HP_HEAD && buf_pending(&h->cin) == 0) ||
+                    (h->phase != HP_HEAD && !h->req_done)) {
                     conn_close(c);
                     return;
                 }
                 h->client_eof = 1;
-                h->close_after = 1;
             }
             if (r > 0) {
                 progress = 1;
@@ -724,6 +770,11 @@ static void http_run(struct conn *c)
         }
         if (h->phase == HP_HEAD || h->phase == HP_EXCHANGE || h->phase == HP_CONNECT)
             progress |= parse_request(c);
+        if (h->phase == HP_HEAD && h->client_eof) {
+            /* half-closed and no whole request left */
+            conn_close(c);
+            return;
+        }
         /* proxy -> backend */
         if (h->phase == HP_EXCHANGE && c->bfd >= 0) {
             r = write_from(c->bfd, &h->bout);
@@ -823,13 +874,13 @@ int http_conn_init(struct conn *c)
     if (!h)
         return -1;
     c->h = h;
-    size_t in_cap = p->cfg.buffer_bytes > p->cfg.header_max_bytes ? p->cfg.buffer_bytes
-                                                                  : p->cfg.header_max_bytes;
-    size_t out_cap = in_cap + 512; /* a rewritten head grows by a few lines */
-    if (buf_init(&h->cin, in_cap) < 0 || buf_init(&h->bout, out_cap) < 0 ||
-        buf_init(&h->bin, in_cap) < 0 || buf_init(&h->cout, out_cap) < 0 ||
-        buf_init(&h->replay, p->cfg.buffer_bytes) < 0)
-        return -1;
+    /* p->buf_size leaves 512 bytes over the caps for the lines a rewrite adds */
+    size_t in_cap = p->buf_size - 512, out_cap = p->buf_size;
+    buf_init(&h->cin, p, in_cap);
+    buf_init(&h->bout, p, out_cap);
+    buf_init(&h->bin, p, in_cap);
+    buf_init(&h->cout, p, out_cap);
+    buf_init(&h->replay, p, p->cfg.buffer_bytes);
     reset_exchange(h);
     set_parser_data(c);
     h->last_active_ms = loop_now_ms(p->loop);
@@ -846,11 +897,11 @@ void http_conn_free(struct conn *c)
     if (!h)
         return;
     timer_stop(c->p->loop, &h->timer);
-    free(h->cin.data);
-    free(h->bout.data);
-    free(h->bin.data);
-    free(h->cout.data);
-    free(h->replay.data);
+    struct buf *bufs[] = {&h->cin, &h->bout, &h->bin, &h->cout, &h->replay};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        proxy_buf_put(c->p, bufs[i]->data);
+        bufs[i]->data = NULL;
+    }
     free(h);
     c->h = NULL;
 }

@@ -176,6 +176,7 @@ void conn_drop_backend(struct conn *c)
         c->bfd = -1;
     }
     c->bconnecting = 0;
+    c->parked = 0;
     if (!b)
         return;
     if (c->bprev)
@@ -276,7 +277,54 @@ void proxy_idle_flush(struct proxy *p, struct backend *b)
     pool_backend_ref(b);
     while (b->idle_list)
         idle_unlink(b->idle_list, 0);
+    struct conn *c = b->conn_list;
+    while (c) {
+        struct conn *next = c->bnext;
+        if (c->parked)
+            conn_drop_backend(c);
+        c = next;
+    }
     pool_backend_unref(b);
+}
+
+void conn_park_backend(struct conn *c)
+{
+    struct backend *b = c->backend;
+    if (!b || c->bfd < 0 || c->bconnecting || !pool_eligible(c->p->table, b)) {
+        conn_drop_backend(c);
+        return;
+    }
+    c->parked = 1;
+    if (c->counted) {
+        c->counted = 0;
+        pool_conn_closed(b);
+    }
+}
+
+#define FREE_BUFS_MAX 1024
+
+char *proxy_buf_get(struct proxy *p)
+{
+    char *b = p->free_bufs;
+    if (b) {
+        memcpy(&p->free_bufs, b, sizeof(char *));
+        p->nfree_bufs--;
+        return b;
+    }
+    return malloc(p->buf_size);
+}
+
+void proxy_buf_put(struct proxy *p, char *buf)
+{
+    if (!buf)
+        return;
+    if (p->nfree_bufs >= FREE_BUFS_MAX) {
+        free(buf);
+        return;
+    }
+    memcpy(buf, &p->free_bufs, sizeof(char *));
+    p->free_bufs = buf;
+    p->nfree_bufs++;
 }
 
 /* After a failed connect: the next backend, or the mode's answer to no backend. */
@@ -322,6 +370,18 @@ int conn_connect_backend(struct conn *c)
             return -1;
         c->tried[c->ntried++] = b;
         struct err e;
+        if (c->parked) {
+            if (c->backend == b) {
+                /* the connection kept from the previous request: no epoll change */
+                c->parked = 0;
+                c->breused = 1;
+                pool_conn_opened(b);
+                c->counted = 1;
+                return 1;
+            }
+            c->parked = 0;
+            conn_release_backend(c); /* to its backend's pool, for other clients */
+        }
         if (p->cfg.mode == PROXY_HTTP) {
             int idle = idle_take(p, b);
             if (idle >= 0) {
@@ -433,6 +493,7 @@ static void on_drain_timer(struct loop *loop, struct timer *t)
             continue;
         int cut = 0;
         pool_backend_ref(b);
+        proxy_idle_flush(p, b);
         while (b->conn_list) {
             conn_close(b->conn_list);
             cut++;
@@ -468,6 +529,9 @@ int proxy_new(struct proxy **out, struct loop *loop, const struct proxy_config *
     if (p->cfg.header_max_bytes < 256)
         p->cfg.header_max_bytes = 256;
     p->table = table;
+    p->buf_size = (p->cfg.buffer_bytes > p->cfg.header_max_bytes ? p->cfg.buffer_bytes
+                                                                 : p->cfg.header_max_bytes) +
+                  512;
     if (health_start(p, e) < 0) {
         free(p);
         return -1;
@@ -558,6 +622,11 @@ void proxy_free(struct proxy *p)
         proxy_idle_flush(p, b);
     health_free(p);
     pool_table_free(p->table);
+    while (p->free_bufs) {
+        char *b = p->free_bufs;
+        memcpy(&p->free_bufs, b, sizeof(char *));
+        free(b);
+    }
     free(p);
 }
 
