@@ -520,11 +520,20 @@ static int parse_response(struct conn *c)
             return 1;
         }
         size_t skip = h->resp_skip_lf && n > 0 ? 1 : 0;
-        if (n > skip)
-            buf_append(&h->cout, start + skip, n - skip);
+        if (n > skip && buf_pending(&h->cout) == 0 && n == buf_pending(&h->bin)) {
+            /* all of bin is body for the client and nothing waits before it: hand the
+             * buffer over instead of copying it (bulk downloads) */
+            struct buf t = h->cout;
+            h->cout = h->bin;
+            h->bin = t;
+            buf_consume(&h->cout, skip);
+        } else {
+            if (n > skip)
+                buf_append(&h->cout, start + skip, n - skip);
+            buf_consume(&h->bin, n);
+        }
         if (n > 0)
             h->resp_skip_lf = 0;
-        buf_consume(&h->bin, n);
         progress = progress || n > 0;
         if (err == HPE_PAUSED) {
             http_parser_pause(&h->resp, 0);
