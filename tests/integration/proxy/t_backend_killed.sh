@@ -43,3 +43,20 @@ failures=$(backend_field dead failures)
 grep -q "backend 'dead': cannot connect to '127.0.0.1:$DEAD': Connection refused; trying another" \
     "$T_DIR/proxy.log" || fail "no log line for the refused connect"
 stop_proxy
+rm -f "$PX_CTL"
+
+log "http health checks: a backend that does not answer GET PATH with 2xx/3xx is down"
+RAW="python3 $(dirname "$0")/raw.py"
+ECHO=$(free_port)
+$RAW echo "$ECHO" & track $!
+wait_for 5 port_open "$ECHO" || fail "echo server did not start"
+start_proxy --mode http --health http:/healthz --health-interval 200 \
+    --backend "a=127.0.0.1:$A" --backend "echo=127.0.0.1:$ECHO"
+wait_for 5 backend_is echo down || fail "a backend answering garbage to the check stays up"
+grep -q "backend 'echo' is down: GET /healthz got no HTTP answer" "$T_DIR/proxy.log" ||
+    fail "no log line naming the failed check"
+backend_is a up || fail "a healthy backend was marked down"
+for i in 1 2 3 4 5 6; do
+    [ "$(curl -s "http://127.0.0.1:$PX_PORT/")" = a ] || fail "a request went to the down backend"
+done
+stop_proxy
