@@ -35,6 +35,7 @@ struct proxy {
     void *health;    /* health.c */
     char *free_bufs; /* http buffers kept for reuse (linked through their first bytes) */
     size_t nfree_bufs, buf_size;
+    char *scratch; /* tcp copy path: buffer_bytes read and sent at once */
     uint64_t accepted, refused_full;
 };
 

@@ -532,9 +532,11 @@ int proxy_new(struct proxy **out, struct loop *loop, const struct proxy_config *
     p->buf_size = (p->cfg.buffer_bytes > p->cfg.header_max_bytes ? p->cfg.buffer_bytes
                                                                  : p->cfg.header_max_bytes) +
                   512;
-    if (health_start(p, e) < 0) {
+    p->scratch = malloc(p->cfg.buffer_bytes);
+    if (!p->scratch || health_start(p, e) < 0) {
+        free(p->scratch);
         free(p);
-        return -1;
+        return err_errno(e, ENOMEM, "cannot create proxy");
     }
     for (struct backend *b = pool_first(table); b; b = b->next)
         health_track(p, b);
@@ -627,6 +629,7 @@ void proxy_free(struct proxy *p)
         memcpy(&p->free_bufs, b, sizeof(char *));
         free(b);
     }
+    free(p->scratch);
     free(p);
 }
 

@@ -67,6 +67,8 @@ static int pump(struct conn *c, int d)
             if (t->off < t->len)
                 continue;
             t->off = t->len = 0;
+            proxy_buf_put(c->p, t->buf); /* an idle direction holds no buffer */
+            t->buf = NULL;
         }
         if (t->eof) {
             if (!t->shut) {
@@ -104,12 +106,10 @@ static int pump(struct conn *c, int d)
             t->in_pipe = (size_t)n;
             c->last_active_ms = loop_now_ms(c->p->loop);
         } else {
-            if (!t->buf) {
-                t->buf = malloc(c->p->cfg.buffer_bytes);
-                if (!t->buf)
-                    return -1;
-            }
-            ssize_t n = recv(src, t->buf, c->p->cfg.buffer_bytes, 0);
+            /* read into the proxy's scratch buffer and send at once; only bytes the
+             * destination cannot take now are kept, in a buffer of this direction */
+            char *scratch = c->p->scratch;
+            ssize_t n = recv(src, scratch, c->p->cfg.buffer_bytes, 0);
             if (n < 0) {
                 if (errno == EAGAIN)
                     return 0;
@@ -117,14 +117,27 @@ static int pump(struct conn *c, int d)
                     continue;
                 return -1;
             }
-            if (n == 0)
+            if (n == 0) {
                 t->eof = 1;
+                continue;
+            }
             drained = (size_t)n < c->p->cfg.buffer_bytes;
             if (!drained && c->p->cfg.relay == RELAY_AUTO)
                 t->splice = 1; /* a bulk transfer: splice from now on */
-            t->off = 0;
-            t->len = (size_t)n;
             c->last_active_ms = loop_now_ms(c->p->loop);
+            ssize_t w = send(dst, scratch, (size_t)n, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN && errno != EINTR)
+                return -1;
+            if (w < 0)
+                w = 0;
+            if (w < n) {
+                t->buf = proxy_buf_get(c->p);
+                if (!t->buf)
+                    return -1;
+                memcpy(t->buf, scratch + w, (size_t)(n - w));
+                t->off = 0;
+                t->len = (size_t)(n - w);
+            }
         }
     }
     return 0;
@@ -216,7 +229,7 @@ void tcp_free(struct conn *c)
                 close(t->pipe[i]);
                 t->pipe[i] = -1;
             }
-        free(t->buf);
+        proxy_buf_put(c->p, t->buf);
         t->buf = NULL;
     }
 }
