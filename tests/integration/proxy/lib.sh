@@ -53,3 +53,8 @@ load_ok() {
     failed=$(jq -r .failed "$f")
     [ "$failed" = 0 ] || fail "load saw $failed failed requests: $(jq -c .failures "$f")"
 }
+
+# Predicates for wait_for (evaluated at each poll, unlike a "[ "$(...)" = x ]" argument):
+backend_conns_are() { [ "$(backend_field "$1" connections)" = "$2" ]; }
+client_conns_are() { [ "$(ctl backend list --json | jq -r .connections)" = "$1" ]; }
+lines_are() { [ "$(grep -cx "$2" "$1" 2>/dev/null)" = "$3" ]; } # FILE LINE COUNT

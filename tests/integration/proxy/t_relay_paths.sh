@@ -19,6 +19,6 @@ for relay in splice copy auto; do
     for i in 1 2 3 4; do $RAW bulk "$PX_PORT" 1 >"$T_DIR/bulk-$relay-$i.out" & pids+=($!); done
     for p in "${pids[@]}"; do wait "$p" || fail "$relay: a parallel transfer failed"; done
     [ "$(backend_field e total)" = $((before + 5)) ] || fail "$relay: expected 5 connections through the proxy"
-    wait_for 5 [ "$(backend_field e connections)" = 0 ] || fail "$relay: connections left open"
+    wait_for 5 backend_conns_are e 0 || fail "$relay: connections left open"
     stop_proxy; rm -f "$PX_CTL"
 done

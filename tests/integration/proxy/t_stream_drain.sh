@@ -15,7 +15,7 @@ for mode in tcp http; do
     curl -sS --max-time 20 "http://127.0.0.1:$PX_PORT/stream?ms=2500" >"$T_DIR/stream-$mode.out" \
         2>"$T_DIR/curl-$mode.log" &
     CURL=$!
-    wait_for 5 [ "$(backend_field b1 connections)" = 1 ] || fail "$mode: stream not on blue"
+    wait_for 5 backend_conns_are b1 1 || fail "$mode: stream not on blue"
     ctl switch green >/dev/null || fail "$mode: switch failed"
     [ "$(backend_field b1 state)" = draining ] || fail "$mode: blue should be draining while the stream runs"
     [ "$(backend_field b1 connections)" = 1 ] || fail "$mode: the stream left blue"
@@ -31,7 +31,7 @@ for mode in tcp http; do
     curl -sS --max-time 20 "http://127.0.0.1:$PX_PORT/stream?ms=10000" >"$T_DIR/long-$mode.out" \
         2>/dev/null &
     CURL=$!
-    wait_for 5 [ "$(backend_field g1 connections)" = 1 ] || fail "$mode: stream not on green"
+    wait_for 5 backend_conns_are g1 1 || fail "$mode: stream not on green"
     t0=$SECONDS
     ctl switch blue --drain-timeout 1 >/dev/null || fail "$mode: switch back failed"
     rc=0
