@@ -20,6 +20,8 @@
  * EXCHANGE->TUNNEL parse_response(). Every buffer has a fixed cap (header_max for
  * heads, buffer_bytes for bodies): a full buffer stops reading from its source. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,10 @@ struct http_state {
     int req_method;
     int client_keepalive, close_after, stopping, backend_reused, tunnel_eof[2];
     int backend_eof, client_eof, linger;
+    /* a large Content-Length response body goes backend -> pipe -> client by splice */
+    int splicing;
+    int pipe[2];
+    size_t in_pipe;
     uint64_t head_start_ms, last_active_ms;
     struct timer timer;
     unsigned requests;
@@ -628,6 +634,67 @@ static void finish_exchange(struct conn *c)
 
 /* --- I/O ------------------------------------------------------------------------ */
 
+#define SPLICE_BODY_MIN   (64 * 1024) /* smaller bodies are copied */
+#define SPLICE_BODY_CHUNK (64 * 1024)
+
+/* Whether the rest of the response body can bypass user space: identity framing with
+ * a known length left, every byte before it already forwarded. */
+static int body_can_splice(const struct conn *c)
+{
+    const struct http_state *h = c->h;
+    if (h->splicing)
+        return 1;
+    return c->p->cfg.relay != RELAY_COPY && h->resp_head_done && !h->resp_done &&
+           !h->resp_skip_lf && buf_pending(&h->bin) == 0 && buf_pending(&h->cout) == 0 &&
+           !(h->resp.flags & F_CHUNKED) && h->resp.content_length != ULLONG_MAX &&
+           h->resp.content_length >= SPLICE_BODY_MIN && h->req_method != HTTP_HEAD;
+}
+
+/* Moves body bytes backend -> pipe -> client; the parser's remaining length is kept
+ * in step. Returns 1 on progress, 0 when waiting, -1 when the backend ended early or
+ * a socket failed. */
+static int splice_body(struct conn *c)
+{
+    struct http_state *h = c->h;
+    int progress = 0;
+    if (!h->splicing) {
+        if (h->pipe[0] < 0 && pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+            return 0; /* no pipe: the copy path goes on */
+        h->splicing = 1;
+        log_debug("proxy: splicing %llu bytes of response body to client %s",
+                  (unsigned long long)h->resp.content_length, c->peer);
+    }
+    for (int round = 0; round < 16; round++) {
+        if (h->in_pipe > 0) {
+            ssize_t n = splice(h->pipe[0], NULL, c->cfd, NULL, h->in_pipe,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? progress : -1;
+            h->in_pipe -= (size_t)n;
+            progress = 1;
+            if (h->in_pipe > 0)
+                continue;
+        }
+        if (h->resp.content_length == 0) {
+            h->splicing = 0;
+            h->resp_done = 1;
+            return 1;
+        }
+        size_t want = h->resp.content_length < SPLICE_BODY_CHUNK ? (size_t)h->resp.content_length
+                                                                 : SPLICE_BODY_CHUNK;
+        ssize_t n = splice(c->bfd, NULL, h->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n == 0)
+            return -1; /* the backend closed before the end of the body */
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? progress : -1;
+        h->in_pipe = (size_t)n;
+        h->resp.content_length -= (uint64_t)n;
+        h->last_active_ms = loop_now_ms(c->p->loop);
+        progress = 1;
+    }
+    return progress;
+}
+
 /* Reads into b; returns 1 on bytes, 0 on EAGAIN or no room, -1 on EOF/error. */
 static int read_into(int fd, struct buf *b)
 {
@@ -673,12 +740,13 @@ static void update_watch(struct conn *c)
                          !h->tunnel_eof[0] && !h->client_eof;
     if ((reading_client && (buf_room(&h->cin) > 0 || h->cin.off > 0)) || h->phase == HP_LINGER)
         cev |= EPOLLIN;
-    if (buf_pending(&h->cout))
+    if (buf_pending(&h->cout) || h->in_pipe > 0)
         cev |= EPOLLOUT;
     if (c->bfd >= 0 && !c->bconnecting) {
         if (buf_pending(&h->bout))
             bev |= EPOLLOUT;
-        if (!h->backend_eof && (buf_room(&h->bin) > 0 || h->bin.off > 0))
+        if (!h->backend_eof &&
+            (h->splicing ? h->in_pipe == 0 : buf_room(&h->bin) > 0 || h->bin.off > 0))
             bev |= EPOLLIN | EPOLLRDHUP;
         loop_rewatch(c->p->loop, &c->bw, bev, NULL);
     }
@@ -796,7 +864,17 @@ static void http_run(struct conn *c)
             progress |= r;
         }
         /* backend -> proxy */
-        if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof) {
+        if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof && body_can_splice(c)) {
+            r = splice_body(c);
+            if (r < 0) {
+                log_warn("proxy: backend '%s' or client %s went away in the middle of a "
+                         "response body",
+                         c->backend ? c->backend->name : "?", c->peer);
+                conn_close(c);
+                return;
+            }
+            progress |= r;
+        } else if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof) {
             r = read_into(c->bfd, &h->bin);
             if (r > 0) {
                 progress = 1;
@@ -890,6 +968,7 @@ int http_conn_init(struct conn *c)
     buf_init(&h->bin, p, in_cap);
     buf_init(&h->cout, p, out_cap);
     buf_init(&h->replay, p, p->cfg.buffer_bytes);
+    h->pipe[0] = h->pipe[1] = -1;
     reset_exchange(h);
     set_parser_data(c);
     h->last_active_ms = loop_now_ms(p->loop);
@@ -906,6 +985,9 @@ void http_conn_free(struct conn *c)
     if (!h)
         return;
     timer_stop(c->p->loop, &h->timer);
+    for (int i = 0; i < 2; i++)
+        if (h->pipe[i] >= 0)
+            close(h->pipe[i]);
     struct buf *bufs[] = {&h->cin, &h->bout, &h->bin, &h->cout, &h->replay};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
         proxy_buf_put(c->p, bufs[i]->data);
