@@ -4,6 +4,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 PCDIR   ?= $(LIBDIR)/pkgconfig
@@ -22,9 +23,16 @@ SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
 LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
 
-# Sources: everything under src/ is the library of the program; src/cli holds the verbs.
-LIB_SRC   := $(sort $(wildcard src/core/*.c src/supervise/*.c src/proxy/*.c src/migrate/*.c src/lazy/*.c src/load/*.c))
-CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+# Sources. The `baton` executable holds the supervisor, the proxy, the load generator
+# and their core; the verbs that link database clients (TOOLS) are companion
+# executables `baton-TOOL`, built from src/cli/tools/baton-TOOL.c, src/cli/cmd_TOOL.c
+# and src/TOOL/, so the master and the proxy never map libpq (docs/internals/binaries.md).
+# Unit tests and fuzz targets link everything.
+TOOLS     := $(patsubst src/cli/tools/baton-%.c,%,$(wildcard src/cli/tools/baton-*.c))
+CORE_SRC  := $(sort $(wildcard src/core/*.c))
+BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c))
+LIB_SRC   := $(BATON_LIB_SRC) $(sort $(foreach t,$(TOOLS),$(wildcard src/$(t)/*.c)))
+CLI_SRC   := $(filter-out $(foreach t,$(TOOLS),src/cli/cmd_$(t).c),$(sort $(wildcard src/cli/*.c)))
 LAZY_SRC  := $(sort $(wildcard src/lazy/*.c)) src/core/err.c
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -37,8 +45,9 @@ FUZZ := build/fuzz
 rel_obj  = $(patsubst %.c,$(REL)/%.o,$(1))
 asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
-REL_LIB_OBJ  := $(call rel_obj,$(LIB_SRC))
+REL_LIB_OBJ  := $(call rel_obj,$(BATON_LIB_SRC))
 ASAN_LIB_OBJ := $(call asan_obj,$(LIB_SRC))
+tool_src = src/cli/tools/baton-$(1).c src/cli/cmd_$(1).c $(wildcard src/$(1)/*.c) $(CORE_SRC)
 UNIT_BIN     := $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(UNIT_SRC))
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
@@ -46,9 +55,9 @@ EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
 .PHONY: all deps demo check test unit integration fuzz fuzz-build bench install uninstall \
         clean format lint asan
 
-all: $(REL)/baton $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
+all: $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t)) $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
 
-asan: $(ASAN)/baton $(UNIT_BIN)
+asan: $(ASAN)/baton $(foreach t,$(TOOLS),$(ASAN)/baton-$(t)) $(UNIT_BIN)
 
 # Installs the Debian packages that building and testing need (only the missing ones).
 deps:
@@ -68,13 +77,23 @@ $(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
 	@echo "  LINK    $@"
 	@$(CC) -o $@ $^ $(LIBS)
 
-$(ASAN)/baton: $(call asan_obj,$(CLI_SRC)) $(ASAN_LIB_OBJ)
+$(ASAN)/baton: $(call asan_obj,$(CLI_SRC) $(BATON_LIB_SRC))
 	@echo "  LINK    $@"
 	@$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
+define tool_rules
+$(REL)/baton-$(1): $(call rel_obj,$(call tool_src,$(1)))
+	@echo "  LINK    $$@"
+	@$$(CC) -o $$@ $$^ $$(LIBS)
+$(ASAN)/baton-$(1): $(call asan_obj,$(call tool_src,$(1)))
+	@echo "  LINK    $$@"
+	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+
 $(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
 	@echo "  LINK    $@"
-	@$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -o $@ $^ $(LIBS)
+	@$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -Wl,--version-script=src/lazy/exports.map -o $@ $^ $(LIBS)
 
 $(REL)/libbaton-lazy.a: $(call rel_obj,$(LAZY_SRC))
 	@echo "  AR      $@"
@@ -137,6 +156,8 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/baton $(DESTDIR)$(PCDIR)
 	install -m 0755 $(REL)/baton $(DESTDIR)$(BINDIR)/baton
+	install -d $(DESTDIR)$(LIBEXECDIR)/baton
+	for t in $(TOOLS); do install -m 0755 $(REL)/baton-$$t $(DESTDIR)$(LIBEXECDIR)/baton/; done
 	install -m 0755 $(REL)/libbaton-lazy.so $(DESTDIR)$(LIBDIR)/libbaton-lazy.so.1
 	ln -sf libbaton-lazy.so.1 $(DESTDIR)$(LIBDIR)/libbaton-lazy.so
 	install -m 0644 $(REL)/libbaton-lazy.a $(DESTDIR)$(LIBDIR)/libbaton-lazy.a
@@ -145,6 +166,7 @@ install: all
 	    scripts/baton-lazy.pc.in > $(DESTDIR)$(PCDIR)/baton-lazy.pc
 
 uninstall:
+	rm -rf $(DESTDIR)$(LIBEXECDIR)/baton
 	rm -f $(DESTDIR)$(BINDIR)/baton $(DESTDIR)$(LIBDIR)/libbaton-lazy.* \
 	      $(DESTDIR)$(PCDIR)/baton-lazy.pc
 	rm -rf $(DESTDIR)$(INCDIR)/baton

@@ -8,11 +8,19 @@
 
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
 const struct verb baton_verbs[] = {
-    {"proxy", cmd_proxy, "run a TCP/HTTP proxy with blue-green pools and a runtime API"},
-    {"backend", cmd_backend, "list, add, drain, enable, remove or weight a proxy's backends"},
-    {"switch", cmd_switch, "send a proxy's new connections to another pool; drain the old"},
-    {"load", cmd_load, "send HTTP load and report every failed request"},
-    {NULL, NULL, NULL},
+    {"run", cmd_run, NULL,
+     "run a service's workers with inherited sockets; upgrade without downtime"},
+    {"upgrade", cmd_upgrade, NULL, "start a new generation of a running 'baton run'; stop the old"},
+    {"rollback", cmd_upgrade, NULL, "go back to the previous generation's command"},
+    {"status", cmd_status, NULL, "show the generations and workers of a running 'baton run'"},
+    {"stop", cmd_stop, NULL, "drain every generation and stop 'baton run'"},
+    {"reexec", cmd_reexec, NULL, "replace the 'baton run' master's binary in place (same pid)"},
+    {"proxy", cmd_proxy, NULL, "run a TCP/HTTP proxy with blue-green pools and a runtime API"},
+    {"backend", cmd_backend, NULL, "list, add, drain, enable, remove or weight a proxy's backends"},
+    {"switch", cmd_switch, NULL, "send a proxy's new connections to another pool; drain the old"},
+    {"load", cmd_load, NULL, "send HTTP load and report every failed request"},
+    {"lazy", NULL, "lazy", "versioned documents: check a chain, status, sweep, get, put"},
+    {NULL, NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
@@ -42,7 +50,7 @@ int main(int argc, char **argv)
     }
     for (const struct verb *v = baton_verbs; v->name; v++)
         if (strcmp(v->name, verb) == 0)
-            return v->run(argc - 1, argv + 1);
+            return v->run ? v->run(argc - 1, argv + 1) : tool_exec(v->tool, argc - 1, argv + 1);
     fprintf(stderr, "baton: unknown verb '%s'; 'baton --help' lists the verbs\n", verb);
     return EXIT_USAGE;
 }

@@ -33,7 +33,7 @@ static char *read_line(char *buf, int size, void *user)
         int n = 0;
         while (n < size - 1 && st->text[n] && st->text[n] != '\n')
             n++;
-        if (st->text[n] == '\n' && n < size - 1)
+        if (n < size - 1 && st->text[n] == '\n')
             n++;
         memcpy(buf, st->text, (size_t)n);
         buf[n] = 0;

@@ -403,6 +403,8 @@ int ctl_call(const char *path, json_t *request, json_t **reply, int timeout_ms, 
         ssize_t w = send(fd, text + off, n + 1 - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && errno == EPIPE)
+            break; /* the server answered early (e.g. refused our uid): read its reply */
         if (w < 0) {
             err_errno(e, errno, "cannot send to '%s'", path);
             goto out;

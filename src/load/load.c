@@ -65,7 +65,7 @@ struct conn {
     enum conn_state state;
     size_t sent;
     uint64_t request_start_us;
-    uint64_t connected_us;
+    uint64_t connected_us; /* when connect() was called for this connection */
     struct load_response resp;
 };
 
@@ -289,7 +289,6 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
             conn_fail(c, LOAD_FAIL_CONNECT);
             return;
         }
-        c->connected_us = clock_now_us();
         c->state = CONN_SENDING;
         send_some(c);
         return;
@@ -310,6 +309,9 @@ static void conn_start(struct conn *c)
 {
     struct run *r = c->run;
     begin_request(c);
+    /* Stamped before connect(): a connection whose connect started after a moment T
+     * can only have been accepted by a server that was accepting after T. */
+    c->connected_us = clock_now_us();
     int fd = addr_connect(&r->addr, NULL);
     if (fd < 0) {
         struct bucket *b = bucket_at(r, clock_now_us());

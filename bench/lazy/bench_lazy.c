@@ -1,0 +1,204 @@
+/* Benchmark driver of libbaton-lazy (built by bench/lazy/run.sh against the static
+ * library): the cost of one upgrade step on a 1 KB document, and the read path's cost
+ * when the document is already current compared with a plain read of the same store.
+ *   bench_lazy steps            -> "steps NS_PER_STEP NS_PARSE_UPGRADE_SERIALIZE_PER_DOC"
+ *   bench_lazy read URL CHAIN N -> "read NS_PLAIN NS_LAZY" (per read)
+ *   bench_lazy sqlite PATH SQL  -> runs SQL on a SQLite file (the eager peer) */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <baton/lazy.h>
+#include <sqlite3.h>
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* A version-1 document of about 1 KB: 24 string fields plus the ones the steps use. */
+static json_t *doc_1k(void)
+{
+    json_t *d = json_pack("{s:i, s:s, s:b, s:{s:i, s:i}}", "_version", 1, "name", "Ann Example",
+                          "legacy", 1, "tmp", "cache", 7, "keep", 1);
+    for (int i = 0; i < 24; i++) {
+        char k[16], v[40];
+        snprintf(k, sizeof(k), "field_%02d", i);
+        snprintf(v, sizeof(v), "value number %02d of the document", i);
+        json_object_set_new(d, k, json_string(v));
+    }
+    return d;
+}
+
+/* A chain of `k` versions with one step each, cycling rename / add / copy / remove. */
+static struct lazy_chain *chain_of(int k)
+{
+    size_t cap = 256 + (size_t)k * 160;
+    char *t = malloc(cap);
+    size_t n = (size_t)snprintf(t, cap, "{\"versions\": [");
+    for (int i = 0; i < k; i++) {
+        const char *step;
+        char buf[128];
+        switch (i % 4) {
+        case 0:
+            snprintf(buf, sizeof(buf),
+                     "{\"step\":\"rename\",\"from\":\"field_%02d\",\"to\":\"r_%d\"}", i % 24, i);
+            break;
+        case 1:
+            snprintf(buf, sizeof(buf), "{\"step\":\"add\",\"field\":\"a_%d\",\"default\":0}", i);
+            break;
+        case 2:
+            snprintf(buf, sizeof(buf), "{\"step\":\"copy\",\"from\":\"name\",\"to\":\"c_%d\"}", i);
+            break;
+        default:
+            snprintf(buf, sizeof(buf), "{\"step\":\"remove\",\"field\":\"c_%d\"}", i - 1);
+            break;
+        }
+        step = buf;
+        n += (size_t)snprintf(t + n, cap - n, "%s{\"version\":%d,\"steps\":[%s]}", i ? "," : "",
+                              i + 2, step);
+    }
+    snprintf(t + n, cap - n, "]}");
+    struct lazy_chain *c = NULL;
+    struct lazy_error e;
+    if (lazy_chain_parse(t, strlen(t), "bench", NULL, &c, &e) < 0) {
+        fprintf(stderr, "bench chain: %s\n", e.msg);
+        exit(1);
+    }
+    free(t);
+    return c;
+}
+
+/* ns per document: deep copy + upgrade through `c` (+ decref). */
+static double time_upgrade(const struct lazy_chain *c, json_t *src, int iters)
+{
+    struct lazy_error e;
+    double best = 1e30;
+    for (int round = 0; round < 5; round++) {
+        double t0 = now_ns();
+        for (int i = 0; i < iters; i++) {
+            json_t *d = json_deep_copy(src);
+            if (lazy_upgrade(c, "id", d, NULL, &e) < 0) {
+                fprintf(stderr, "%s\n", e.msg);
+                exit(1);
+            }
+            json_decref(d);
+        }
+        double per = (now_ns() - t0) / iters;
+        if (per < best)
+            best = per;
+    }
+    return best;
+}
+
+static int steps(void)
+{
+    const int k = 40, iters = 20000;
+    json_t *src = doc_1k();
+    char *text = json_dumps(src, JSON_COMPACT);
+    struct lazy_chain *none = chain_of(0), *many = chain_of(k);
+    double base = time_upgrade(none, src, iters);
+    double full = time_upgrade(many, src, iters);
+    /* the whole job of one read: parse 1 KB, 4 steps, serialize */
+    struct lazy_chain *four = chain_of(4);
+    struct lazy_error e;
+    double t0 = now_ns();
+    for (int i = 0; i < iters; i++) {
+        json_error_t je;
+        json_t *d = json_loads(text, 0, &je);
+        lazy_upgrade(four, "id", d, NULL, &e);
+        free(json_dumps(d, JSON_COMPACT));
+        json_decref(d);
+    }
+    double whole = (now_ns() - t0) / iters;
+    printf("steps %.1f %.1f %zu\n", (full - base) / k, whole, strlen(text));
+    free(text);
+    json_decref(src);
+    lazy_chain_free(none);
+    lazy_chain_free(many);
+    lazy_chain_free(four);
+    return 0;
+}
+
+static int reads(const char *url, const char *chain_path, int n)
+{
+    struct lazy_error e;
+    struct lazy_store *s = NULL;
+    struct lazy_chain *c = NULL;
+    if (lazy_chain_load(chain_path, NULL, &c, &e) < 0 || lazy_store_open(url, &s, &e) < 0) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 1;
+    }
+    json_t *d = doc_1k();
+    json_object_set_new(d, "_version", json_integer(lazy_chain_latest(c)));
+    const int ndocs = 100;
+    for (int i = 0; i < ndocs; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "r%03d", i);
+        if (lazy_put(s, id, d, &e) < 0) {
+            fprintf(stderr, "bench: %s\n", e.msg);
+            return 1;
+        }
+    }
+    double plain = 1e30, lazy = 1e30;
+    for (int round = 0; round < 3; round++) {
+        double t0 = now_ns();
+        for (int i = 0; i < n; i++) {
+            char id[16], *text;
+            snprintf(id, sizeof(id), "r%03d", i % ndocs);
+            json_error_t je;
+            lazy_get_text(s, id, &text, &e);
+            json_decref(json_loads(text, 0, &je));
+            free(text);
+        }
+        double p = (now_ns() - t0) / n;
+        t0 = now_ns();
+        for (int i = 0; i < n; i++) {
+            char id[16];
+            json_t *out;
+            snprintf(id, sizeof(id), "r%03d", i % ndocs);
+            if (lazy_get(s, c, id, &out, &e) < 0) {
+                fprintf(stderr, "bench: %s\n", e.msg);
+                return 1;
+            }
+            json_decref(out);
+        }
+        double l = (now_ns() - t0) / n;
+        plain = p < plain ? p : plain;
+        lazy = l < lazy ? l : lazy;
+    }
+    printf("read %.0f %.0f\n", plain, lazy);
+    json_decref(d);
+    lazy_store_close(s);
+    lazy_chain_free(c);
+    return 0;
+}
+
+static int sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+    if (!rc)
+        fprintf(stderr, "bench: sqlite '%s': %s\n", path, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "steps") == 0)
+        return steps();
+    if (argc == 5 && strcmp(argv[1], "read") == 0)
+        return reads(argv[2], argv[3], atoi(argv[4]));
+    if (argc == 4 && strcmp(argv[1], "sqlite") == 0)
+        return sqlite_exec(argv[2], argv[3]);
+    fprintf(stderr, "usage: bench_lazy steps | read URL CHAIN N | sqlite PATH SQL\n");
+    return 2;
+}

@@ -1,0 +1,315 @@
+/* PostgreSQL store: one table (id text PRIMARY KEY, doc jsonb, rev bigint) per
+ * collection; compare-and-set is UPDATE ... WHERE id=$1 AND rev=$2 (re-checked by the
+ * server after a concurrent update commits), and a write with moved parts is one
+ * transaction. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "lazy/lazy_int.h"
+
+struct pg_store {
+    struct lazy_store base;
+    PGconn *c;
+    char table[LAZY_NAME_MAX + 1];
+    char *sql_get, *sql_cas, *sql_put, *sql_scan;
+    char ensured[16][LAZY_NAME_MAX + 1]; /* child tables known to exist */
+    int nensured;
+    int in_tx; /* inside a sweep batch's transaction */
+};
+
+/* Runs a statement; returns the result (caller clears) or NULL with e filled. */
+static PGresult *pg_run(struct pg_store *p, const char *sql, int n, const char *const *args,
+                        struct err *e, const char *what)
+{
+    PGresult *res = PQexecParams(p->c, sql, n, NULL, args, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(p->c);
+    char clean[300];
+    snprintf(clean, sizeof(clean), "%s", msg && *msg ? msg : "unknown error");
+    clean[strcspn(clean, "\n")] = 0;
+    err_set(e, "postgres '%s': %s: %s", p->base.collection, what, clean);
+    PQclear(res);
+    return NULL;
+}
+
+static int pg_do(struct pg_store *p, const char *sql, int n, const char *const *args, struct err *e,
+                 const char *what)
+{
+    PGresult *res = pg_run(p, sql, n, args, e, what);
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+/* CREATE TABLE IF NOT EXISTS can fail when two sessions race; the table then exists. */
+static int pg_ensure(struct pg_store *p, const char *table, struct err *e)
+{
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS \"%s\" (id text PRIMARY KEY, doc jsonb NOT NULL, "
+             "rev bigint NOT NULL DEFAULT 1)",
+             table);
+    if (pg_do(p, sql, 0, NULL, e, "create table") == 0)
+        return 0;
+    const char *args[1] = {table};
+    PGresult *res =
+        pg_run(p, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1, args, e, "create table");
+    int ok = res && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* Creates a child table once per session. Inside a transaction a failed CREATE would
+ * abort it, so there the table is only looked up (the sweep creates them beforehand). */
+static int pg_ensure_cached(struct pg_store *p, const char *table, struct err *e)
+{
+    for (int i = 0; i < p->nensured; i++)
+        if (strcmp(p->ensured[i], table) == 0)
+            return 0;
+    if (p->in_tx) {
+        const char *args[1] = {table};
+        PGresult *res = pg_run(p, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1, args, e,
+                               "look up table");
+        if (!res)
+            return -1;
+        int exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (!exists)
+            return err_set(e, "postgres table '%s' is missing", table);
+    } else if (pg_ensure(p, table, e) < 0) {
+        return -1;
+    }
+    if (p->nensured < 16)
+        snprintf(p->ensured[p->nensured++], sizeof(p->ensured[0]), "%s", table);
+    return 0;
+}
+
+static int pg_get(struct lazy_store *s, const char *id, struct lazy_raw *out, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    const char *args[1] = {id};
+    PGresult *res = pg_run(p, p->sql_get, 1, args, e, "read");
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return LAZY_ENOTFOUND;
+    }
+    out->id = strdup(id);
+    out->text = strdup(PQgetvalue(res, 0, 0));
+    out->rev = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    if (!out->id || !out->text) {
+        lazy_raw_clear(out);
+        return err_set(e, "out of memory");
+    }
+    return 0;
+}
+
+static int pg_upsert(struct pg_store *p, const char *table, const char *id, const char *text,
+                     struct err *e)
+{
+    const char *args[2] = {id, text};
+    if (strcmp(table, p->table) == 0)
+        return pg_do(p, p->sql_put, 2, args, e, "write");
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO \"%s\"(id, doc) VALUES($1, $2::jsonb) ON CONFLICT(id) DO UPDATE "
+             "SET doc = excluded.doc, rev = \"%s\".rev + 1",
+             table, table);
+    return pg_do(p, sql, 2, args, e, "write");
+}
+
+static int pg_cas(struct lazy_store *s, const struct lazy_raw *old, const char *text,
+                  const struct lazy_child *kids, size_t nkids, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    for (size_t i = 0; i < nkids; i++)
+        if (strcmp(kids[i].collection, p->table) && pg_ensure_cached(p, kids[i].collection, e) < 0)
+            return -1;
+    /* one transaction for the children and the parent; a savepoint in a sweep's batch */
+    if (nkids && pg_do(p, p->in_tx ? "SAVEPOINT lazy_kids" : "BEGIN", 0, NULL, e, "begin") < 0)
+        return -1;
+    for (size_t i = 0; i < nkids; i++)
+        if (pg_upsert(p, kids[i].collection, kids[i].id, kids[i].text, e) < 0)
+            goto fail;
+    char rev[24];
+    snprintf(rev, sizeof(rev), "%" PRId64, old->rev);
+    const char *args[3] = {text, old->id, rev};
+    PGresult *res = pg_run(p, p->sql_cas, 3, args, e, "write");
+    if (!res)
+        goto fail;
+    int conflict = strcmp(PQcmdTuples(res), "0") == 0;
+    PQclear(res);
+    if (nkids && p->in_tx) {
+        if (conflict && pg_do(p, "ROLLBACK TO SAVEPOINT lazy_kids", 0, NULL, e, "rollback") < 0)
+            goto fail;
+        if (pg_do(p, "RELEASE SAVEPOINT lazy_kids", 0, NULL, e, "release") < 0)
+            goto fail;
+    } else if (nkids && pg_do(p, conflict ? "ROLLBACK" : "COMMIT", 0, NULL, e, "commit") < 0) {
+        goto fail;
+    }
+    return conflict;
+fail:
+    /* in a batch the caller rolls the whole transaction back */
+    if (nkids && !p->in_tx)
+        PQclear(PQexec(p->c, "ROLLBACK"));
+    return -1;
+}
+
+static int pg_put(struct lazy_store *s, const char *id, const char *text, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    return pg_upsert(p, p->table, id, text, e);
+}
+
+static int pg_scan(struct lazy_store *s, const char *pos, size_t batch, struct lazy_batch *out,
+                   struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%zu", batch);
+    const char *args[2] = {pos, lim};
+    PGresult *res = pg_run(p, p->sql_scan, 2, args, e, "scan");
+    if (!res)
+        return -1;
+    out->next[0] = 0;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        if (lazy_batch_push(out, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                            strtoll(PQgetvalue(res, i, 2), NULL, 10), e) < 0) {
+            PQclear(res);
+            return -1;
+        }
+    PQclear(res);
+    if (out->n == batch && out->n > 0)
+        snprintf(out->next, sizeof(out->next), "%s", out->items[out->n - 1].id);
+    return 0;
+}
+
+static int pg_state_load(struct lazy_store *s, int *pass, char *pos, size_t size, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    const char *args[1] = {p->table};
+    *pass = 0;
+    pos[0] = 0;
+    PGresult *res = pg_run(p, "SELECT pass, position FROM baton_lazy_sweep WHERE collection=$1", 1,
+                           args, e, "read sweep position");
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 1) {
+        *pass = atoi(PQgetvalue(res, 0, 0));
+        snprintf(pos, size, "%s", PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int pg_state_save(struct lazy_store *s, int pass, const char *pos, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    char num[16];
+    snprintf(num, sizeof(num), "%d", pass);
+    const char *args[3] = {p->table, num, pos};
+    return pg_do(p,
+                 "INSERT INTO baton_lazy_sweep(collection, pass, position) VALUES($1, $2, $3) "
+                 "ON CONFLICT(collection) DO UPDATE SET pass = excluded.pass, "
+                 "position = excluded.position",
+                 3, args, e, "save sweep position");
+}
+
+static void pg_close(struct lazy_store *s)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    if (p->c)
+        PQfinish(p->c);
+    free(p->sql_get);
+    free(p->sql_cas);
+    free(p->sql_put);
+    free(p->sql_scan);
+    free(p);
+}
+
+static int pg_batch(struct lazy_store *s, int what, struct err *e)
+{
+    static const char *const sql[] = {"BEGIN", "COMMIT", "ROLLBACK"};
+    struct pg_store *p = (struct pg_store *)s;
+    int rc = pg_do(p, sql[what], 0, NULL, e, "transaction");
+    p->in_tx = what == LAZY_BATCH_BEGIN && rc == 0;
+    return rc;
+}
+
+static int pg_ensure_coll(struct lazy_store *s, const char *collection, struct err *e)
+{
+    return pg_ensure_cached((struct pg_store *)s, collection, e);
+}
+
+static const struct lazy_store_ops pg_ops = {
+    .kind = "postgres",
+    .get = pg_get,
+    .cas = pg_cas,
+    .put = pg_put,
+    .scan = pg_scan,
+    .state_load = pg_state_load,
+    .state_save = pg_state_save,
+    .batch = pg_batch,
+    .ensure = pg_ensure_coll,
+    .close = pg_close,
+};
+
+int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **out, struct err *e)
+{
+    struct pg_store *p = calloc(1, sizeof(*p));
+    if (!p)
+        return err_set(e, "out of memory");
+    p->base.ops = &pg_ops;
+    snprintf(p->base.collection, sizeof(p->base.collection), "%s", table);
+    snprintf(p->table, sizeof(p->table), "%s", table);
+    p->c = PQconnectdb(conninfo);
+    if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s", p->c ? PQerrorMessage(p->c) : "out of memory");
+        msg[strcspn(msg, "\n")] = 0;
+        err_set(e, "cannot connect to postgres for table '%s': %s", table, msg);
+        goto fail;
+    }
+    PQclear(PQexec(p->c, "SET client_min_messages = warning"));
+    if (asprintf(&p->sql_get, "SELECT doc::text, rev FROM \"%s\" WHERE id = $1", table) < 0 ||
+        asprintf(&p->sql_cas,
+                 "UPDATE \"%s\" SET doc = $1::jsonb, rev = rev + 1 WHERE id = $2 AND rev = $3",
+                 table) < 0 ||
+        asprintf(&p->sql_put,
+                 "INSERT INTO \"%s\"(id, doc) VALUES($1, $2::jsonb) ON CONFLICT(id) DO UPDATE "
+                 "SET doc = excluded.doc, rev = \"%s\".rev + 1",
+                 table, table) < 0 ||
+        asprintf(&p->sql_scan,
+                 "SELECT id, doc::text, rev FROM \"%s\" WHERE id > $1 ORDER BY id LIMIT $2",
+                 table) < 0) {
+        err_set(e, "out of memory");
+        goto fail;
+    }
+    if (pg_ensure(p, table, e) < 0)
+        goto fail;
+    if (pg_do(p,
+              "CREATE TABLE IF NOT EXISTS baton_lazy_sweep (collection text PRIMARY KEY, "
+              "pass integer NOT NULL, position text NOT NULL)",
+              0, NULL, e, "create table") < 0) {
+        /* a concurrent session may have created the sweep table: check once more */
+        const char *args[1] = {"baton_lazy_sweep"};
+        PGresult *res = pg_run(p, "SELECT to_regclass($1) IS NOT NULL", 1, args, e, "check");
+        int ok = res && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (!ok)
+            goto fail;
+    }
+    *out = &p->base;
+    return 0;
+fail:
+    pg_close(&p->base);
+    return -1;
+}

@@ -1,0 +1,137 @@
+/* Private to src/supervise: the master's live structures (generations, workers,
+ * upgrade operations) shared by master.c, worker.c, upgrade.c, control.c, handover.c. */
+#ifndef BATON_SUPERVISE_MASTER_H
+#define BATON_SUPERVISE_MASTER_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/ctl.h"
+#include "core/loop.h"
+#include "supervise/gen.h"
+#include "supervise/probe.h"
+#include "supervise/run.h"
+
+struct master;
+struct gen;
+
+struct worker {
+    struct master *m;
+    struct gen *g;
+    int slot;
+    pid_t pid;
+    int pidfd;
+    struct watcher w;
+    uint64_t proc_start; /* /proc start time, for the state file */
+    uint64_t started_ms; /* monotonic */
+    int child;           /* 0 for a worker recovered from a killed master */
+    int ready, stopping, killed;
+};
+
+struct slot {
+    struct gen *g;
+    int index;
+    struct worker *w; /* NULL while empty (exited, restart pending) */
+    struct timer restart;
+    unsigned fails; /* consecutive quick crashes, for the backoff */
+};
+
+struct gen {
+    struct master *m;
+    struct gen *next;
+    unsigned id;
+    enum gen_state state;
+    int orphan; /* recovered after a master was killed: not our children, never restarted */
+    int retired;
+    char **argv;
+    int nslots;
+    struct slot *slots;
+    int live; /* workers not yet exited */
+    struct timer ready_timer, hold_timer, after_timer, probe_timer, drain_timer;
+    struct probe *probe;
+    unsigned restarts;
+    uint64_t started_ms;
+    int64_t started_unix_ms;
+    int64_t drain_deadline_unix_ms;
+    char reason[320]; /* why it failed */
+};
+
+enum op_kind { OP_START, OP_UPGRADE, OP_ROLLBACK, OP_REEXEC };
+
+/* One queued request that changes generations (or re-executes the master); they run one
+ * at a time, in order. */
+struct op {
+    struct op *next;
+    enum op_kind kind;
+    char **argv;         /* the command for the new generation (NULL: the current one) */
+    struct ctl_req *req; /* where to reply, or NULL (signal, startup) */
+    struct gen *newg, *oldg;
+    int promoted;
+    char binary[PATH_MAX]; /* OP_REEXEC */
+    struct probe *check;   /* OP_REEXEC: the binary's self-check */
+};
+
+struct master {
+    struct run_opts *o;
+    struct loop *loop;
+    struct watcher sig_w;
+    struct watcher notify_w;
+    int notify_fd;
+    char notify_path[108];
+    char state_path[160];
+    struct ctl_server *ctl;
+    int nlisten;
+    int listen_fds[RUN_MAX_LISTEN];
+    struct gen *gens; /* oldest first */
+    struct gen *current;
+    unsigned next_gen;
+    char **prev_argv; /* the command of the generation the current one replaced */
+    struct op *op;    /* running */
+    struct op *queue; /* waiting */
+    int stopping;
+    int exit_code;
+    struct ctl_req *stop_reqs[8];
+    int nstop_reqs;
+    char self_exe[PATH_MAX];
+    int64_t started_unix_ms;
+    unsigned reexecs;
+    char last_reexec_error[256];
+};
+
+int64_t wall_ms(void);
+
+/* worker.c: spawning, exits, readiness, restarts. */
+int worker_spawn(struct gen *g, int slot, struct err *e);
+int worker_adopt(struct gen *g, int slot, pid_t pid, int child, struct err *e);
+void worker_signal(struct worker *w, int sig);
+struct worker *worker_find(struct master *m, pid_t pid);
+void gen_start_readiness(struct gen *g);
+void gen_check_ready(struct gen *g);
+int gen_stopped_accepting(const struct gen *g);
+
+/* upgrade.c: generations and operations. */
+struct gen *gen_create(struct master *m, char *const *argv, unsigned id, int nslots);
+void gen_event(struct gen *g, enum gen_event ev, struct slot *slot);
+void op_enqueue(struct master *m, enum op_kind kind, char **argv, struct ctl_req *req,
+                const char *binary);
+void op_check_switch(struct master *m);
+/* Ends the running operation `op` (its reply already sent) and starts the next one. */
+void op_done(struct master *m, struct op *op);
+void master_stop(struct master *m, struct ctl_req *req);
+
+/* control.c: the control socket's handler. */
+void control_handle(struct ctl_req *req, const char *cmd, json_t *msg, void *data);
+json_t *master_status(struct master *m);
+
+/* handover.c: state file, re-exec, recovery. */
+void state_save(struct master *m);
+int handover_restore(struct master *m, int state_fd, struct err *e);
+int handover_recover(struct master *m, struct err *e);
+void handover_reexec(struct master *m, struct op *op);
+void master_fail_op_reexec(struct master *m, struct op *op, const char *why);
+
+/* master.c */
+void master_listen_watchers(struct master *m);
+
+#endif

@@ -1,0 +1,49 @@
+/* `baton run`: the master that binds the listening sockets, starts generations of
+ * workers that inherit them (systemd socket activation), upgrades, rolls back,
+ * re-executes itself and recovers orphaned workers. Never touches traffic. */
+#ifndef BATON_SUPERVISE_RUN_H
+#define BATON_SUPERVISE_RUN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#define RUN_MAX_LISTEN 32
+
+enum ready_mode { READY_NOTIFY, READY_EXEC, READY_AFTER };
+
+struct run_opts {
+    char name[64];
+    char control[108]; /* control socket path */
+    struct addr listen[RUN_MAX_LISTEN];
+    int nlisten;
+    int workers;
+    enum ready_mode ready_mode;
+    char *ready_cmd; /* exec:CMD, run by /bin/sh -c */
+    uint64_t ready_after_ms;
+    uint64_t ready_timeout_ms;
+    uint64_t min_ready_ms; /* a new generation must stay up this long before the switch */
+    int stop_signal;
+    uint64_t drain_timeout_ms;
+    enum log_level log_level;
+    char **command;   /* the app: NULL-terminated argv */
+    char **self_argv; /* how to run this master again ("run" and its args), for reexec */
+};
+
+/* Parses "notify", "exec:CMD" or "after:MS" into o. */
+int run_parse_ready(const char *spec, struct run_opts *o, struct err *e);
+/* Parses a signal name ("TERM", "SIGTERM", "15"). Returns the number or -1. */
+int run_parse_signal(const char *name);
+
+/* Runs the master until it is stopped. Returns the process exit code (0 after a
+ * graceful stop, 1 when it could not start or its first generation failed). */
+int run_main(struct run_opts *o);
+
+/* Control verbs, client side: sends {"cmd":CMD,...extra} to the master at `control`
+ * and waits for its reply (*reply: new reference; stolen `extra` may be NULL). */
+int run_ctl(const char *control, const char *cmd, json_t *extra, json_t **reply, struct err *e);
+
+#endif

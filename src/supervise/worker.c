@@ -1,0 +1,273 @@
+/* Workers of a generation: fork/exec with the listening sockets at fds 3.. and the
+ * systemd environment (LISTEN_FDS, LISTEN_PID set in the child, LISTEN_FDNAMES,
+ * NOTIFY_SOCKET, BATON_GENERATION); exits seen through pidfds; readiness by notify,
+ * probe or delay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fdpass.h"
+#include "core/log.h"
+#include "supervise/master.h"
+#include "supervise/state.h"
+
+int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int env_is_ours(const char *kv)
+{
+    static const char *const keys[] = {
+        "LISTEN_PID=",     "LISTEN_FDS=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "BATON_GENERATION=",
+        "BATON_STATE_FD=", NULL};
+    for (const char *const *k = keys; *k; k++)
+        if (strncmp(kv, *k, strlen(*k)) == 0)
+            return 1;
+    return 0;
+}
+
+struct worker *worker_find(struct master *m, pid_t pid)
+{
+    for (struct gen *g = m->gens; g; g = g->next)
+        for (int i = 0; i < g->nslots; i++)
+            if (g->slots[i].w && g->slots[i].w->pid == pid)
+                return g->slots[i].w;
+    return NULL;
+}
+
+void worker_signal(struct worker *w, int sig)
+{
+    if (syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+        log_warn("cannot send signal %d to worker %d: %s", sig, (int)w->pid, strerror(errno));
+}
+
+int gen_stopped_accepting(const struct gen *g)
+{
+    for (int i = 0; i < g->nslots; i++) {
+        const struct worker *w = g->slots[i].w;
+        if (w && !w->stopping && !w->killed)
+            return 0;
+    }
+    return 1;
+}
+
+static void on_worker_exit(struct loop *loop, struct watcher *watcher, uint32_t revents)
+{
+    struct worker *w = watcher->data;
+    struct gen *g = w->g;
+    struct master *m = w->m;
+    char what[128] = "exited";
+    if (w->child) {
+        siginfo_t si = {0};
+        if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) < 0) {
+            if (errno != ECHILD)
+                return;
+        } else if (si.si_pid == 0) {
+            return; /* not yet */
+        } else {
+            describe_status(si.si_code, si.si_status, what, sizeof(what));
+        }
+    }
+    loop_unwatch(loop, &w->w);
+    close(w->pidfd);
+    struct slot *s = &g->slots[w->slot];
+    s->w = NULL;
+    g->live--;
+    uint64_t lived = loop_now_ms(loop) - w->started_ms;
+    if (lived > 10000)
+        s->fails = 0; /* it ran for a while: the next crash restarts quickly again */
+    int expected = g->state == GEN_DRAINING || g->state == GEN_FAILED;
+    if (expected)
+        log_info("generation %u: worker %d %s", g->id, (int)w->pid, what);
+    else
+        log_warn("generation %u: worker %d (slot %d) %s after %llu ms", g->id, (int)w->pid, w->slot,
+                 what, (unsigned long long)lived);
+    if (g->state == GEN_STARTING || g->state == GEN_READY)
+        snprintf(g->reason, sizeof(g->reason), "worker %d %s %s", (int)w->pid, what,
+                 g->state == GEN_STARTING ? "before it was ready"
+                                          : "during the --min-ready period");
+    loop_defer_free(loop, w);
+    gen_event(g, GEV_WORKER_EXIT, s);
+    state_save(m);
+    op_check_switch(m);
+}
+
+int worker_adopt(struct gen *g, int slot, pid_t pid, int child, struct err *e)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return err_errno(e, ENOMEM, "cannot track worker %d", (int)pid);
+    w->m = g->m;
+    w->g = g;
+    w->slot = slot;
+    w->pid = pid;
+    w->child = child;
+    w->started_ms = loop_now_ms(g->m->loop);
+    w->proc_start = proc_start_time(pid);
+    w->pidfd = loop_watch_pid(g->m->loop, &w->w, pid, on_worker_exit, w, e);
+    if (w->pidfd < 0) {
+        free(w);
+        return -1;
+    }
+    g->slots[slot].w = w;
+    g->live++;
+    return 0;
+}
+
+int worker_spawn(struct gen *g, int slot, struct err *e)
+{
+    struct master *m = g->m;
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 8, sizeof(*envp));
+    char fds[32], gen_s[48], pid_s[32] = "LISTEN_PID=0", notify[sizeof(m->notify_path) + 16];
+    char names[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
+    if (!envp)
+        return err_errno(e, ENOMEM, "cannot start a worker of generation %u", g->id);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!env_is_ours(environ[i]))
+            envp[k++] = environ[i];
+    snprintf(fds, sizeof(fds), "LISTEN_FDS=%d", m->nlisten);
+    snprintf(gen_s, sizeof(gen_s), "BATON_GENERATION=%u", g->id);
+    snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", m->notify_path);
+    size_t off = (size_t)snprintf(names, sizeof(names), "LISTEN_FDNAMES=");
+    for (int i = 0; i < m->nlisten; i++) {
+        const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
+        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "", nm);
+    }
+    envp[k++] = fds;
+    envp[k++] = pid_s;
+    envp[k++] = names;
+    envp[k++] = notify;
+    envp[k++] = gen_s;
+    envp[k] = NULL;
+    char **argv = g->argv;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        free(envp);
+        return err_errno(e, saved, "cannot fork a worker of generation %u", g->id);
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        /* Move the sockets out of the way of 3..3+n-1 first, then into place; dup2
+         * leaves the targets without FD_CLOEXEC, everything else of ours has it. */
+        int tmp[RUN_MAX_LISTEN];
+        for (int i = 0; i < m->nlisten; i++) {
+            tmp[i] = fcntl(m->listen_fds[i], F_DUPFD_CLOEXEC, 3 + m->nlisten);
+            if (tmp[i] < 0)
+                _exit(126);
+        }
+        for (int i = 0; i < m->nlisten; i++)
+            if (dup2(tmp[i], 3 + i) < 0)
+                _exit(126);
+        snprintf(pid_s, sizeof(pid_s), "LISTEN_PID=%d", (int)getpid());
+        execvpe(argv[0], argv, envp);
+        dprintf(2, "baton: cannot run '%s': %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(envp);
+    if (worker_adopt(g, slot, pid, 1, e) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0); /* just killed: returns at once */
+        return -1;
+    }
+    struct worker *w = g->slots[slot].w;
+    /* Workers restarted into a serving generation need no readiness gate. */
+    if (g->state != GEN_STARTING)
+        w->ready = 1;
+    log_info("generation %u: started worker %d (slot %d): %s", g->id, (int)pid, slot, argv[0]);
+    return 0;
+}
+
+/* --- readiness ------------------------------------------------------------------ */
+
+void gen_check_ready(struct gen *g)
+{
+    if (g->state != GEN_STARTING)
+        return;
+    for (int i = 0; i < g->nslots; i++)
+        if (!g->slots[i].w || !g->slots[i].w->ready)
+            return;
+    gen_event(g, GEV_ALL_READY, NULL);
+}
+
+static void mark_all_ready(struct gen *g)
+{
+    for (int i = 0; i < g->nslots; i++)
+        if (g->slots[i].w)
+            g->slots[i].w->ready = 1;
+    gen_check_ready(g);
+}
+
+static void on_after(struct loop *loop, struct timer *t)
+{
+    mark_all_ready(t->data);
+}
+
+static void start_probe(struct gen *g);
+
+static void on_probe_retry(struct loop *loop, struct timer *t)
+{
+    start_probe(t->data);
+}
+
+static void on_probe_done(struct probe *p, int ok, const char *what, const char *out, void *data)
+{
+    struct gen *g = data;
+    g->probe = NULL;
+    if (g->state != GEN_STARTING)
+        return;
+    if (ok) {
+        log_info("generation %u: readiness probe succeeded", g->id);
+        mark_all_ready(g);
+        return;
+    }
+    log_debug("generation %u: readiness probe %s; retrying", g->id, what);
+    timer_start(g->m->loop, &g->probe_timer, 200, on_probe_retry, g);
+}
+
+static void start_probe(struct gen *g)
+{
+    struct master *m = g->m;
+    char gen_s[48], pids[1024] = "BATON_WORKER_PIDS=";
+    snprintf(gen_s, sizeof(gen_s), "BATON_GENERATION=%u", g->id);
+    size_t off = strlen(pids);
+    for (int i = 0; i < g->nslots && off < sizeof(pids) - 16; i++)
+        if (g->slots[i].w)
+            off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%d", i ? " " : "",
+                                    (int)g->slots[i].w->pid);
+    char *env[] = {gen_s, pids, NULL};
+    char *argv[] = {"/bin/sh", "-c", m->o->ready_cmd, NULL};
+    struct err e;
+    if (probe_start(&g->probe, m->loop, argv, env, m->o->ready_timeout_ms, on_probe_done, g, &e) <
+        0) {
+        log_warn("generation %u: %s", g->id, e.msg);
+        timer_start(m->loop, &g->probe_timer, 200, on_probe_retry, g);
+    }
+}
+
+void gen_start_readiness(struct gen *g)
+{
+    struct master *m = g->m;
+    if (m->o->ready_mode == READY_AFTER)
+        timer_start(m->loop, &g->after_timer, m->o->ready_after_ms, on_after, g);
+    else if (m->o->ready_mode == READY_EXEC)
+        start_probe(g);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The master is killed with SIGKILL under load: its workers keep serving; a new
+# `baton run` with the same --control takes the listening socket back from a worker
+# (pidfd_getfd, no re-bind), starts a fresh generation and drains the orphans, with 0
+# failed requests.
+. "$(dirname "$0")/lib.sh"
+start_master --workers 2 --drain-timeout 3 -- "$APP" --version v1
+orphans=$(worker_pids 1)
+load_start load --duration 5 --connections 8 --close
+sleep 0.5
+kill -KILL "$MASTER"
+wait "$MASTER" 2>/dev/null
+sleep 0.5
+[ "$(version_now)" = v1 ] || fail "the orphaned workers do not serve"
+"$BATON" run --listen "127.0.0.1:$PORT" --control "$CTL" --workers 2 --drain-timeout 3 \
+    -- "$APP" --version v2 >>"$T_DIR/master2.log" 2>&1 &
+MASTER2=$!
+track "$MASTER2"
+wait_for 20 sh -c "[ \"\$(curl -s $URL | head -1)\" = v2 ]" || fail "the new master did not switch to v2"
+gone() { for p in $orphans; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+wait_for 10 gone || fail "orphaned workers were not drained: $orphans"
+load_check load
+grep -q "recovered listening socket 127.0.0.1:$PORT from worker" "$T_DIR/master2.log" ||
+    fail "the listening socket was not recovered from a worker"
+grep -q "listening on" "$T_DIR/master2.log" && fail "the new master bound the address again"
+st=$(ctl status --json)
+[ "$(echo "$st" | jq '[.generations[]|select(.state=="serving")]|length')" = 1 ] || fail "status: $st"
+echo "$st" | jq -e '.generations[]|select(.current)|.command|index("v2")' >/dev/null || fail "status: $st"
