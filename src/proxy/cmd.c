@@ -69,6 +69,8 @@ static json_t *cmd_list(struct proxy *p, json_t *req)
     json_object_del(t, "version");
     json_object_set_new(t, "mode", json_string(p->cfg.mode == PROXY_HTTP ? "http" : "tcp"));
     json_object_set_new(t, "connections", json_integer((json_int_t)p->nconns));
+    json_object_set_new(t, "accepted", json_integer((json_int_t)p->accepted));
+    json_object_set_new(t, "max_conns_reached", json_integer((json_int_t)p->refused_full));
     json_object_set_new(t, "stopping", json_boolean(p->stopping));
     return reply_ok(t);
 }

@@ -35,8 +35,8 @@ struct proxy {
     void *health;    /* health.c */
     char *free_bufs; /* http buffers kept for reuse (linked through their first bytes) */
     size_t nfree_bufs, buf_size;
-    char *scratch; /* tcp copy path: buffer_bytes read and sent at once */
-    uint64_t accepted, refused_full;
+    char *scratch;                   /* tcp copy path: buffer_bytes read and sent at once */
+    uint64_t accepted, refused_full; /* clients accepted; times max_conns paused accepting */
 };
 
 /* One direction of a tcp relay: bytes from `src` to `dst`, through a pipe (splice) or
@@ -94,7 +94,7 @@ void proxy_buf_put(struct proxy *p, char *buf);
 void conn_drop_backend(struct conn *c);
 /* Closes the client connection and everything it holds. */
 void conn_close(struct conn *c);
-/* Called when the backend connect finished (ok = 1) or failed for good (ok = 0). */
+/* Starts the idle deadline of a tcp connection (checked against last_active_ms). */
 void conn_arm_idle(struct conn *c);
 /* After a backend entered drain: idle http connections let it go; deadlines re-armed. */
 void proxy_backend_drained(struct proxy *p, struct backend *b);
@@ -112,7 +112,6 @@ void http_backend_ready(struct conn *c, int ok);
 void tcp_backend_ready(struct conn *c, int ok);
 /* The proxy stops: answer the request in flight, then close. */
 void http_stop(struct conn *c);
-int http_busy(const struct conn *c);
 
 /* health.c */
 int health_start(struct proxy *p, struct err *e);

@@ -184,7 +184,7 @@ void health_passive_fail(struct proxy *p, struct backend *b)
     k->oks = 0;
     k->fails = p->cfg.health_fall;
     backend_event(b, BEV_HEALTH_FAIL);
-    log_warn("proxy: backend '%s' is down: it refused a connection", b->name);
+    log_warn("proxy: backend '%s' is down: a connection to it failed", b->name);
 }
 
 void health_free(struct proxy *p)

@@ -949,11 +949,6 @@ void http_stop(struct conn *c)
         arm_timer(c);
 }
 
-int http_busy(const struct conn *c)
-{
-    return c->h && c->h->phase != HP_HEAD;
-}
-
 int http_conn_init(struct conn *c)
 {
     struct proxy *p = c->p;
