@@ -15,10 +15,13 @@
  *     CLOSING --(answer sent, after an error)--> LINGER (read and drop what the client
  *     still sends, so the close does not reset the answer away) --(EOF or 1 s)--> closed
  *
- * Transition -> function: HEAD->CONNECT start_exchange(), CONNECT->EXCHANGE
- * http_backend_ready(), EXCHANGE->HEAD finish_exchange(), ->CLOSING answer_error(),
- * EXCHANGE->TUNNEL parse_response(). Every buffer has a fixed cap (header_max for
- * heads, buffer_bytes for bodies): a full buffer stops reading from its source. */
+ * Transition -> function (events of http_next[][] below): HEAD->CONNECT EV_ROUTE
+ * route_request() (also EXCHANGE->CONNECT: a request sent again), CONNECT->EXCHANGE
+ * EV_BACKEND route_request()/http_backend_ready(), EXCHANGE->HEAD EV_KEEPALIVE
+ * finish_exchange(), ->CLOSING EV_CLOSE answer_error()/finish_exchange()/
+ * backend_gone(), EXCHANGE->TUNNEL EV_UPGRADE parse_response(), CLOSING->LINGER
+ * EV_ANSWERED http_run(). Every buffer has a fixed cap (header_max for heads,
+ * buffer_bytes for bodies): a full buffer stops reading from its source. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,6 +41,26 @@ int http_message_needs_eof(const http_parser *parser);
 enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING, HP_LINGER };
 
 #define LINGER_MS 1000
+
+enum hevent { EV_ROUTE, EV_BACKEND, EV_KEEPALIVE, EV_UPGRADE, EV_CLOSE, EV_ANSWERED, EV_N };
+
+/* next phase per [phase][event]; BAD marks a transition that must never happen */
+#define BAD (-1)
+static const int http_next[][EV_N] = {
+    /*            ROUTE       BACKEND      KEEPALIVE UPGRADE    CLOSE       ANSWERED */
+    [HP_HEAD] = {HP_CONNECT, BAD, HP_HEAD, BAD, HP_CLOSING, BAD},
+    [HP_CONNECT] = {HP_CONNECT, HP_EXCHANGE, BAD, BAD, HP_CLOSING, BAD},
+    [HP_EXCHANGE] = {HP_CONNECT, BAD, HP_HEAD, HP_TUNNEL, HP_CLOSING, BAD},
+    [HP_TUNNEL] = {BAD, BAD, BAD, BAD, HP_CLOSING, BAD},
+    [HP_CLOSING] = {BAD, BAD, BAD, BAD, HP_CLOSING, HP_LINGER},
+    [HP_LINGER] = {BAD, BAD, BAD, BAD, HP_LINGER, BAD},
+};
+
+static const char *const phase_names[] = {"HEAD",   "CONNECT", "EXCHANGE",
+                                          "TUNNEL", "CLOSING", "LINGER"};
+
+/* The only place the phase changes: looks the transition up in http_next. */
+static void set_phase(struct http_state *h, enum hevent ev);
 
 /* A buffer whose memory is taken from the proxy's free list only while it holds
  * bytes, so an idle keep-alive client costs no buffer at all. */
@@ -70,6 +93,17 @@ struct http_state {
     struct timer timer;
     unsigned requests;
 };
+
+static void set_phase(struct http_state *h, enum hevent ev)
+{
+    int next = http_next[h->phase][ev];
+    if (next == BAD) {
+        log_alert("proxy: http connection in phase %s got event %d; closing it",
+                  phase_names[h->phase], (int)ev);
+        next = HP_CLOSING;
+    }
+    h->phase = (enum hphase)next;
+}
 
 static int on_req_headers(http_parser *hp);
 static int on_resp_headers(http_parser *hp);
@@ -193,7 +227,7 @@ static void arm_timer(struct conn *c)
 static void answer_error(struct conn *c, int status, const char *reason)
 {
     struct http_state *h = c->h;
-    h->phase = HP_CLOSING;
+    set_phase(h, EV_CLOSE);
     h->close_after = 1;
     conn_drop_backend(c);
     if (h->resp_started) /* part of a response went out: only closing can tell */
@@ -255,7 +289,7 @@ static void reset_exchange(struct http_state *h)
     h->replayable = 1;
     h->head_start_ms = 0;
     h->backend_eof = 0;
-    h->phase = HP_HEAD;
+    set_phase(h, EV_KEEPALIVE);
 }
 
 static void set_parser_data(struct conn *c)
@@ -281,7 +315,7 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents);
 static void route_request(struct conn *c)
 {
     struct http_state *h = c->h;
-    h->phase = HP_CONNECT;
+    set_phase(h, EV_ROUTE);
     int rc = conn_connect_backend(c);
     if (rc < 0) {
         log_warn("proxy: no backend available for a request of client %s (active pool '%s'); "
@@ -292,7 +326,7 @@ static void route_request(struct conn *c)
     }
     h->backend_reused = c->breused;
     if (rc == 1) {
-        h->phase = HP_EXCHANGE;
+        set_phase(h, EV_BACKEND);
         if (!c->bw.active &&
             loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT | EPOLLIN, on_io, c, NULL) < 0)
             answer_error(c, 502, "Bad Gateway");
@@ -486,7 +520,7 @@ static int parse_response(struct conn *c)
                 if (upgrade) {
                     /* the parser stops at the end of the 101 head: the rest is raw */
                     buf_consume(&h->bin, 1);
-                    h->phase = HP_TUNNEL;
+                    set_phase(h, EV_UPGRADE);
                     h->close_after = 1;
                     /* client bytes after the request belong to the new protocol */
                     if (buf_pending(&h->cin))
@@ -605,7 +639,7 @@ static void backend_gone(struct conn *c, int err)
     }
     log_warn("proxy: backend '%s' closed in the middle of a response to client %s",
              b ? b->name : "?", c->peer);
-    h->phase = HP_CLOSING;
+    set_phase(h, EV_CLOSE);
     h->close_after = 1;
     conn_drop_backend(c);
 }
@@ -625,7 +659,7 @@ static void finish_exchange(struct conn *c)
     buf_release(&h->replay);
     buf_release(&h->cin);
     if (h->close_after) {
-        h->phase = HP_CLOSING;
+        set_phase(h, EV_CLOSE);
         return;
     }
     reset_exchange(h);
@@ -908,7 +942,7 @@ static void http_run(struct conn *c)
                 conn_close(c);
                 return;
             }
-            h->phase = HP_LINGER;
+            set_phase(h, EV_ANSWERED);
             h->last_active_ms = loop_now_ms(p->loop);
             continue;
         }
@@ -929,7 +963,7 @@ void http_backend_ready(struct conn *c, int ok)
         http_run(c);
         return;
     }
-    h->phase = HP_EXCHANGE;
+    set_phase(h, EV_BACKEND);
     h->backend_reused = c->breused;
     if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT, on_io, c, NULL) < 0) {
         conn_close(c);
