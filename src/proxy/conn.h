@@ -32,8 +32,8 @@ struct proxy {
     struct timer stop_timer;
     proxy_done_cb done;
     void *done_data;
-    void *health;    /* health.c */
-    char *free_bufs; /* http buffers kept for reuse (linked through their first bytes) */
+    void *health;               /* health.c */
+    struct free_buf *free_bufs; /* http buffers kept for reuse (linked through their start) */
     size_t nfree_bufs, buf_size;
     char *scratch;                   /* tcp copy path: buffer_bytes read and sent at once */
     uint64_t accepted, refused_full; /* clients accepted; times max_conns paused accepting */
@@ -52,6 +52,11 @@ struct tcp_dir {
 };
 
 struct http_state; /* http.c */
+
+/* A buffer on the free list: its first bytes link to the next one. */
+struct free_buf {
+    struct free_buf *next;
+};
 
 struct conn {
     struct proxy *p;

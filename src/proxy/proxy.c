@@ -305,11 +305,11 @@ void conn_park_backend(struct conn *c)
 
 char *proxy_buf_get(struct proxy *p)
 {
-    char *b = p->free_bufs;
-    if (b) {
-        memcpy(&p->free_bufs, b, sizeof(char *));
+    struct free_buf *f = p->free_bufs;
+    if (f) {
+        p->free_bufs = f->next;
         p->nfree_bufs--;
-        return b;
+        return (char *)f;
     }
     return malloc(p->buf_size);
 }
@@ -322,8 +322,9 @@ void proxy_buf_put(struct proxy *p, char *buf)
         free(buf);
         return;
     }
-    memcpy(buf, &p->free_bufs, sizeof(char *));
-    p->free_bufs = buf;
+    struct free_buf *f = (struct free_buf *)(void *)buf; /* malloc'd: aligned */
+    f->next = p->free_bufs;
+    p->free_bufs = f;
     p->nfree_bufs++;
 }
 
@@ -625,9 +626,9 @@ void proxy_free(struct proxy *p)
     health_free(p);
     pool_table_free(p->table);
     while (p->free_bufs) {
-        char *b = p->free_bufs;
-        memcpy(&p->free_bufs, b, sizeof(char *));
-        free(b);
+        struct free_buf *f = p->free_bufs;
+        p->free_bufs = f->next;
+        free(f);
     }
     free(p->scratch);
     free(p);
