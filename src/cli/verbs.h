@@ -26,6 +26,9 @@ int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_reexec(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+int cmd_backend(int argc, char **argv);
+int cmd_switch(int argc, char **argv);
 /* in the companion executables */
 int cmd_lazy(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Benchmarks `baton proxy` against its peers in one run (not a test: numbers only):
+# wrk through baton tcp/http, HAProxy tcp/http (1 thread) and nginx stream (1 worker),
+# and straight to the backend. Prints requests/s, p50/p99 latency, a 10 MB bulk
+# transfer in bytes/s, ratios against the peers, and RSS per 10k idle connections.
+# Usage: bench/proxy/run.sh [BUILD_DIR]   (default build/rel)
+set -u
+BUILD=$(cd "${1:-build/rel}" && pwd)
+BATON=$BUILD/baton
+APP=$BUILD/examples/httpapp
+DUR=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNECTIONS:-50}
+W=$(mktemp -d /tmp/baton-bench-proxy.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# idle connections held for the RSS figure (two fds each in a tcp proxy), scaled to 10k
+IDLE=$(( $(ulimit -n) / 3 )); [ "$IDLE" -gt 10000 ] && IDLE=10000
+
+free_port() {
+    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
+        shuf -i 20000-60000 -n 1
+}
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+for tool in wrk haproxy nginx; do command -v $tool >/dev/null || { echo "bench/proxy: $tool missing (make deps)"; exit 1; }; done
+
+# backends: httpapp for requests, nginx serving a 10 MB file for bulk transfers
+APP_PORT=$(free_port)
+PORT=$APP_PORT "$APP" --version bench 2>/dev/null & PIDS+=($!)
+BULK_PORT=$(free_port)
+mkdir -p "$W/www" "$W/nginx-bulk"
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$W/www/bulk"
+chmod 755 "$W" "$W/www" && chmod 644 "$W/www/bulk" # nginx's workers are not root
+cat >"$W/nginx-bulk/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $W/nginx-bulk/pid; error_log $W/nginx-bulk/error.log;
+events { worker_connections 4096; }
+http { access_log off; sendfile on; keepalive_requests 1000000;
+  client_body_temp_path $W/nginx-bulk; proxy_temp_path $W/nginx-bulk; fastcgi_temp_path $W/nginx-bulk;
+  uwsgi_temp_path $W/nginx-bulk; scgi_temp_path $W/nginx-bulk;
+  server { listen 127.0.0.1:$BULK_PORT; root $W/www; } }
+NGX
+nginx -c "$W/nginx-bulk/nginx.conf" -p "$W/nginx-bulk" 2>/dev/null & PIDS+=($!)
+wait_port "$APP_PORT" && wait_port "$BULK_PORT" || { echo "bench/proxy: backends did not start"; exit 1; }
+
+# the proxies: each listens on two ports, one to the app and one to the bulk server
+start_baton() { # MODE -> sets P_APP P_BULK
+    P_APP=$(free_port); P_BULK=$(free_port)
+    "$BATON" proxy --mode "$1" --listen "127.0.0.1:$P_APP" --backend "app=127.0.0.1:$APP_PORT" \
+        --control "$W/baton-$1-app.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
+    BATON_APP_PID=$!
+    "$BATON" proxy --mode "$1" --listen "127.0.0.1:$P_BULK" --backend "bulk=127.0.0.1:$BULK_PORT" \
+        --control "$W/baton-$1-bulk.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
+    wait_port "$P_APP" && wait_port "$P_BULK"
+}
+start_haproxy() { # MODE
+    P_APP=$(free_port); P_BULK=$(free_port)
+    cat >"$W/haproxy-$1.cfg" <<HAP
+global
+  nbthread 1
+  maxconn $((IDLE + 500))
+defaults
+  mode $1
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  $( [ "$1" = http ] && echo "option http-keep-alive" )
+listen app
+  bind 127.0.0.1:$P_APP
+  server s1 127.0.0.1:$APP_PORT
+listen bulk
+  bind 127.0.0.1:$P_BULK
+  server s1 127.0.0.1:$BULK_PORT
+HAP
+    haproxy -f "$W/haproxy-$1.cfg" 2>>"$W/haproxy.log" & PIDS+=($!)
+    HAPROXY_PID=$!
+    wait_port "$P_APP" && wait_port "$P_BULK"
+}
+STREAM_MOD=""
+for d in /usr/lib/nginx/modules /usr/share/nginx/modules; do
+    [ -f "$d/ngx_stream_module.so" ] && STREAM_MOD="$d/ngx_stream_module.so" && break
+done
+start_nginx_stream() {
+    P_APP=$(free_port); P_BULK=$(free_port)
+    mkdir -p "$W/nginx-stream"
+    cat >"$W/nginx-stream/nginx.conf" <<NGX
+load_module $STREAM_MOD;
+worker_processes 1; daemon off; pid $W/nginx-stream/pid; error_log $W/nginx-stream/error.log;
+events { worker_connections 20000; }
+stream {
+  server { listen 127.0.0.1:$P_APP; proxy_pass 127.0.0.1:$APP_PORT; }
+  server { listen 127.0.0.1:$P_BULK; proxy_pass 127.0.0.1:$BULK_PORT; } }
+NGX
+    nginx -c "$W/nginx-stream/nginx.conf" -p "$W/nginx-stream" 2>/dev/null & PIDS+=($!)
+    NGINX_STREAM_PID=$!
+    wait_port "$P_APP" && wait_port "$P_BULK"
+}
+stop_last() { # stops the proxies started last (two pids for baton, one otherwise)
+    local n=$1 i
+    for ((i = 0; i < n; i++)); do
+        local last=$((${#PIDS[@]} - 1))
+        kill -TERM "${PIDS[$last]}" 2>/dev/null; wait "${PIDS[$last]}" 2>/dev/null
+        unset "PIDS[$last]"; PIDS=("${PIDS[@]}")
+    done
+}
+
+# wrk -> "rps p50_ms p99_ms"
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}'; }
+measure_rps() { # PORT [PID] -> "rps p50 p99 cpu_us_per_request"
+    local out rps p50 p99 t0 t1 cpu=-
+    t0=$(cpu_ticks "${2:-0}")
+    out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$1/" 2>&1)
+    t1=$(cpu_ticks "${2:-0}")
+    rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out" | to_ms)
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms)
+    errs=$(awk '/Non-2xx|Socket errors/' <<<"$out" | tr -s ' ' | paste -sd' ')
+    total=$(awk '/requests in/ {print $1}' <<<"$out")
+    [ -n "${2:-}" ] && [ "${total:-0}" -gt 0 ] &&
+        cpu=$(awk -v t=$((t1 - t0)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+    echo "${rps:-0} ${p50:-0} ${p99:-0} $cpu ${errs:+($errs)}"
+}
+measure_bulk() { # PORT -> bytes/s of 10 MB GETs, one at a time (curl; wrk's parser
+    # would be the bottleneck), the best of 5 so that a noisy neighbour counts less
+    local best=0 i v
+    for i in 1 2 3 4 5; do
+        v=$(curl -s -o /dev/null -w '%{http_code} %{speed_download}' "http://127.0.0.1:$1/bulk")
+        [ "${v%% *}" = 200 ] || { echo "bench/proxy: bulk GET answered ${v%% *}" >&2; v="0 0"; }
+        v=$(cut -d' ' -f2 <<<"$v" | cut -d. -f1)
+        [ "${v:-0}" -gt "$best" ] && best=$v
+    done
+    echo "$best"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# RSS growth of PID per 10k idle client connections to PORT (tcp: each also holds a
+# backend connection; http: idle clients hold none)
+measure_rss10k() { # PID PORT
+    local before after
+    before=$(awk '/^VmRSS/ {print $2}' "/proc/$1/status")
+    python3 - "$2" "$W/hold.ready" "$IDLE" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(int(sys.argv[3])):
+    try:
+        socks.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5))
+    except OSError:
+        break
+open(sys.argv[2], "w").write(str(len(socks)))
+time.sleep(6)
+PY
+    local holder=$!
+    for _ in $(seq 200); do [ -s "$W/hold.ready" ] && break; sleep 0.1; done
+    sleep 1
+    after=$(awk '/^VmRSS/ {print $2}' "/proc/$1/status")
+    local n; n=$(cat "$W/hold.ready" 2>/dev/null || echo 0)
+    kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; rm -f "$W/hold.ready"
+    [ "${n:-0}" -gt 0 ] && echo "$(( (after - before) * 10000 / n / 1024 )) MB (from $n)" || echo "n/a"
+    sleep 1
+}
+
+declare -A RPS P50 P99 BULK RSS CPU
+run_case() { # NAME [PID] (proxy already started; P_APP, P_BULK set)
+    read -r rps p50 p99 cpu errs <<<"$(measure_rps "$P_APP" "${2:-}")"
+    RPS[$1]=$rps; P50[$1]=$p50; P99[$1]=$p99; CPU[$1]=$cpu
+    BULK[$1]=$(measure_bulk "$P_BULK")
+    [ -n "${errs:-}" ] && echo "  note: $1 wrk reported $errs"
+}
+
+echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp; bulk = a 10 MB GET from nginx (curl, best of 5)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
+P_APP=$APP_PORT P_BULK=$BULK_PORT run_case direct
+start_baton tcp;  run_case "baton-tcp" "$BATON_APP_PID";  RSS[baton-tcp]=$(measure_rss10k "$BATON_APP_PID" "$P_APP"); stop_last 2
+start_baton http; run_case "baton-http" "$BATON_APP_PID"; RSS[baton-http]=$(measure_rss10k "$BATON_APP_PID" "$P_APP"); stop_last 2
+start_haproxy tcp;  run_case "haproxy-tcp" "$HAPROXY_PID";  RSS[haproxy-tcp]=$(measure_rss10k "$HAPROXY_PID" "$P_APP"); stop_last 1
+start_haproxy http; run_case "haproxy-http" "$HAPROXY_PID"; RSS[haproxy-http]=$(measure_rss10k "$HAPROXY_PID" "$P_APP"); stop_last 1
+if [ -n "$STREAM_MOD" ]; then
+    start_nginx_stream
+    NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1)
+    run_case "nginx-stream" "$NGINX_WORKER"
+    RSS[nginx-stream]=$(measure_rss10k "$NGINX_WORKER" "$P_APP")
+    stop_last 1
+fi
+
+printf '\n%-14s %11s %8s %8s %13s %14s %20s\n' "proxy" "requests/s" "p50 ms" "p99 ms" "CPU us/req" "bulk bytes/s" "RSS per 10k idle"
+for k in direct baton-tcp baton-http haproxy-tcp haproxy-http nginx-stream; do
+    if [ "$k" = nginx-stream ] && [ -z "$STREAM_MOD" ]; then
+        printf '%-14s %11s\n' "$k" "not available (no ngx_stream_module.so; Debian: libnginx-mod-stream)"; continue
+    fi
+    printf '%-14s %11s %8s %8s %13s %14s %20s\n' "$k" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]:--}" "${BULK[$k]}" "${RSS[$k]:--}"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo
+echo "ratios (goal: requests/s >= 1.10x HAProxy in the same mode, p99 <= HAProxy's, bulk >= 0.90x direct)"
+echo "  baton-tcp  / haproxy-tcp   requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[haproxy-tcp]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[haproxy-tcp]}")x   CPU/request $(ratio "${CPU[baton-tcp]}" "${CPU[haproxy-tcp]}")x"
+echo "  baton-http / haproxy-http  requests/s $(ratio "${RPS[baton-http]}" "${RPS[haproxy-http]}")x   p99 $(ratio "${P99[baton-http]}" "${P99[haproxy-http]}")x   CPU/request $(ratio "${CPU[baton-http]}" "${CPU[haproxy-http]}")x"
+[ -n "$STREAM_MOD" ] && echo "  baton-tcp  / nginx-stream  requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[nginx-stream]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[nginx-stream]}")x"
+echo "  bulk: baton-tcp / direct $(ratio "${BULK[baton-tcp]}" "${BULK[direct]}")x, baton-http / direct $(ratio "${BULK[baton-http]}" "${BULK[direct]}")x, haproxy-tcp / direct $(ratio "${BULK[haproxy-tcp]}" "${BULK[direct]}")x"

@@ -1,0 +1,136 @@
+/* Internals shared by the proxy engine's files (proxy.c: accept, connect, retry,
+ * drain; tcp.c: the byte relay; http.c: the HTTP/1.1 mode; health.c: checks).
+ * Not for use outside src/proxy. */
+#ifndef BATON_PROXY_CONN_H
+#define BATON_PROXY_CONN_H
+
+#include <http_parser.h>
+#include <sys/socket.h>
+
+#include "proxy/proxy.h"
+
+#define CONN_TRIES_MAX 8
+
+struct listener {
+    struct watcher w;
+    struct proxy *p;
+    struct listener *next;
+};
+
+struct proxy {
+    struct loop *loop;
+    struct proxy_config cfg;
+    struct pool_table *table;
+    struct listener *listeners;
+    struct conn *conns; /* every live client connection */
+    size_t nconns;
+    struct timer drain_timer;  /* cuts connections of backends past drain_until */
+    struct timer accept_timer; /* re-enables accept after EMFILE or max_conns */
+    int accept_paused;
+    int stopping;
+    uint64_t stop_deadline;
+    struct timer stop_timer;
+    proxy_done_cb done;
+    void *done_data;
+    void *health;               /* health.c */
+    struct free_buf *free_bufs; /* http buffers kept for reuse (linked through their start) */
+    size_t nfree_bufs, buf_size;
+    char *scratch;                   /* tcp copy path: buffer_bytes read and sent at once */
+    uint64_t accepted, refused_full; /* clients accepted; times max_conns paused accepting */
+};
+
+/* One direction of a tcp relay: bytes from `src` to `dst`, through a pipe (splice) or
+ * a buffer (copy). */
+struct tcp_dir {
+    int pipe[2];
+    size_t in_pipe;
+    char *buf;
+    size_t off, len;
+    int splice; /* on the splice path (else copy) */
+    int eof;    /* src reached EOF */
+    int shut;   /* dst shut down for writing */
+};
+
+struct http_state; /* http.c */
+
+/* A buffer on the free list: its first bytes link to the next one. */
+struct free_buf {
+    struct free_buf *next;
+};
+
+struct conn {
+    struct proxy *p;
+    struct conn *next, *prev;   /* in p->conns */
+    struct conn *bnext, *bprev; /* in backend->conn_list */
+    struct backend *backend;    /* reference held while set */
+    int counted;                /* counted in backend->conns */
+    int cfd, bfd;
+    struct watcher cw, bw;
+    struct timer timer; /* connect, idle and header deadlines */
+    struct backend *tried[CONN_TRIES_MAX];
+    int ntried;
+    int bconnecting;
+    int breused;           /* the backend connection came from the idle pool */
+    int parked;            /* http: kept between requests, not counted in backend->conns */
+    char peer[64];         /* client address text, for logs and X-Forwarded-For */
+    struct tcp_dir dir[2]; /* 0: client -> backend, 1: backend -> client */
+    struct http_state *h;
+    uint64_t last_active_ms;
+};
+
+/* proxy.c */
+/* Chooses a backend not yet tried and starts a non-blocking connect; -1 when no
+ * backend is left (the caller answers the client). In http mode an idle connection
+ * to the chosen backend is taken instead when there is one: then it returns 1 and
+ * the backend side is ready at once (c->breused set). */
+int conn_connect_backend(struct conn *c);
+/* http: gives the backend connection of c back to its backend's idle pool (or closes
+ * it if the backend takes no new work), and releases c's backend side. */
+void conn_release_backend(struct conn *c);
+/* Closes the idle connections of b (it drains, or is removed), pooled or parked. */
+void proxy_idle_flush(struct proxy *p, struct backend *b);
+/* http: after a response, keeps c's backend connection for c's next request (it is no
+ * longer counted as busy); conn_connect_backend uses it if it picks that backend. */
+void conn_park_backend(struct conn *c);
+/* http buffers of p->buf_size bytes, recycled through a bounded free list. */
+char *proxy_buf_get(struct proxy *p);
+void proxy_buf_put(struct proxy *p, char *buf);
+/* Releases the backend side (socket, accounting, reference). */
+void conn_drop_backend(struct conn *c);
+/* Closes the client connection and everything it holds. */
+void conn_close(struct conn *c);
+/* Starts the idle deadline of a tcp connection (checked against last_active_ms). */
+void conn_arm_idle(struct conn *c);
+/* After a backend entered drain: idle http connections let it go; deadlines re-armed. */
+void proxy_backend_drained(struct proxy *p, struct backend *b);
+void proxy_check_done(struct proxy *p);
+
+/* tcp.c */
+int tcp_start(struct conn *c);
+void tcp_free(struct conn *c);
+
+/* http.c */
+int http_conn_init(struct conn *c);
+void http_conn_free(struct conn *c);
+/* The backend connect finished: ok or, after all retries, failed (answers 502/503). */
+void http_backend_ready(struct conn *c, int ok);
+void tcp_backend_ready(struct conn *c, int ok);
+/* The proxy stops: answer the request in flight, then close. */
+void http_stop(struct conn *c);
+
+/* health.c */
+int health_start(struct proxy *p, struct err *e);
+void health_track(struct proxy *p, struct backend *b);
+void health_untrack(struct proxy *p, struct backend *b);
+void health_free(struct proxy *p);
+/* A connect refused during traffic: counts as a failed check. */
+void health_passive_fail(struct proxy *p, struct backend *b);
+
+/* HTTP head rewriting (http_head.c): copies the head `in` (ending in CRLF CRLF) into
+ * `out` without its Connection headers when drop_connection, adding the `extra` lines
+ * (each ending in CRLF) before the blank line. Returns the length or -1 if out is
+ * too small. */
+long http_head_rewrite(const char *in, size_t len, int drop_connection, const char *extra,
+                       char *out, size_t cap);
+
+#endif

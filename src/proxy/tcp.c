@@ -1,0 +1,235 @@
+/* tcp mode: relays bytes both ways between client and backend. The splice path moves
+ * them through a pipe per direction without copying to user space; the copy path uses
+ * one bounded buffer per direction. --relay auto (the default) starts each direction
+ * on the copy path, cheaper for small messages, and moves it to splice once a read
+ * fills the whole buffer (a bulk transfer); --relay splice / copy force one path, and
+ * a socket that cannot splice falls back to copy. A full pipe or buffer stops reading its source
+ * (backpressure), so memory per connection is fixed. EOF on one side is passed on as
+ * shutdown(SHUT_WR). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/conn.h"
+
+#define SPLICE_CHUNK (64 * 1024)
+
+static int dir_src(const struct conn *c, int d)
+{
+    return d == 0 ? c->cfd : c->bfd;
+}
+
+static int dir_dst(const struct conn *c, int d)
+{
+    return d == 0 ? c->bfd : c->cfd;
+}
+
+static size_t dir_pending(const struct tcp_dir *t)
+{
+    return t->in_pipe + (t->len - t->off);
+}
+
+/* Moves what it can in direction d. Returns -1 on a hard error, else 0. */
+static int pump(struct conn *c, int d)
+{
+    struct tcp_dir *t = &c->dir[d];
+    int src = dir_src(c, d), dst = dir_dst(c, d);
+    int drained = 0; /* the last read returned less than asked: the socket is empty */
+    for (int round = 0; round < 16; round++) {
+        /* flush what is pending */
+        if (t->in_pipe > 0) {
+            ssize_t n =
+                splice(t->pipe[0], NULL, dst, NULL, t->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n < 0) {
+                if (errno == EAGAIN)
+                    return 0;
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            t->in_pipe -= (size_t)n;
+            if (t->in_pipe > 0)
+                continue;
+        } else if (t->off < t->len) {
+            ssize_t n = send(dst, t->buf + t->off, t->len - t->off, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN)
+                    return 0;
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            t->off += (size_t)n;
+            if (t->off < t->len)
+                continue;
+            t->off = t->len = 0;
+            proxy_buf_put(c->p, t->buf); /* an idle direction holds no buffer */
+            t->buf = NULL;
+        }
+        if (t->eof) {
+            if (!t->shut) {
+                shutdown(dst, SHUT_WR);
+                t->shut = 1;
+            }
+            return 0;
+        }
+        if (drained)
+            return 0; /* level-triggered epoll reports more data if it comes */
+        /* read more */
+        if (t->splice) {
+            if (t->pipe[0] < 0 && pipe2(t->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+                log_warn("proxy: cannot create a pipe (%s); relaying client %s by copy",
+                         strerror(errno), c->peer);
+                t->splice = 0;
+                continue;
+            }
+            ssize_t n = splice(src, NULL, t->pipe[1], NULL, SPLICE_CHUNK,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (n < 0) {
+                if (errno == EAGAIN)
+                    return 0;
+                if (errno == EINTR)
+                    continue;
+                if (errno == EINVAL || errno == ENOSYS) {
+                    t->splice = 0; /* this socket type cannot splice */
+                    continue;
+                }
+                return -1;
+            }
+            if (n == 0)
+                t->eof = 1;
+            drained = n < SPLICE_CHUNK;
+            t->in_pipe = (size_t)n;
+            c->last_active_ms = loop_now_ms(c->p->loop);
+        } else {
+            /* read into the proxy's scratch buffer and send at once; only bytes the
+             * destination cannot take now are kept, in a buffer of this direction */
+            char *scratch = c->p->scratch;
+            ssize_t n = recv(src, scratch, c->p->cfg.buffer_bytes, 0);
+            if (n < 0) {
+                if (errno == EAGAIN)
+                    return 0;
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            if (n == 0) {
+                t->eof = 1;
+                continue;
+            }
+            drained = (size_t)n < c->p->cfg.buffer_bytes;
+            if (!drained && c->p->cfg.relay == RELAY_AUTO)
+                t->splice = 1; /* a bulk transfer: splice from now on */
+            c->last_active_ms = loop_now_ms(c->p->loop);
+            ssize_t w = send(dst, scratch, (size_t)n, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN && errno != EINTR)
+                return -1;
+            if (w < 0)
+                w = 0;
+            if (w < n) {
+                t->buf = proxy_buf_get(c->p);
+                if (!t->buf)
+                    return -1;
+                memcpy(t->buf, scratch + w, (size_t)(n - w));
+                t->off = 0;
+                t->len = (size_t)(n - w);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Watches for what each direction waits on: its source readable when nothing is
+ * pending, its destination writable when something is. */
+static void rewatch(struct conn *c)
+{
+    uint32_t ev[2] = {0, 0}; /* [0] client fd, [1] backend fd */
+    for (int d = 0; d < 2; d++) {
+        struct tcp_dir *t = &c->dir[d];
+        int src_i = d == 0 ? 0 : 1, dst_i = d == 0 ? 1 : 0;
+        if (dir_pending(t) > 0)
+            ev[dst_i] |= EPOLLOUT;
+        else if (!t->eof)
+            ev[src_i] |= EPOLLIN;
+    }
+    loop_rewatch(c->p->loop, &c->cw, ev[0], NULL);
+    loop_rewatch(c->p->loop, &c->bw, ev[1], NULL);
+}
+
+static int finished(const struct conn *c)
+{
+    return c->dir[0].shut && c->dir[1].shut;
+}
+
+static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    struct conn *c = w->data;
+    int is_client = w == &c->cw;
+    /* IN on a fd feeds the direction it is the source of; OUT drains the one it is the
+     * destination of; errors and hang-ups run both so that they are noticed. */
+    int run[2] = {0, 0};
+    if (revents & (EPOLLERR | EPOLLHUP))
+        run[0] = run[1] = 1;
+    if (revents & EPOLLIN)
+        run[is_client ? 0 : 1] = 1;
+    if (revents & EPOLLOUT)
+        run[is_client ? 1 : 0] = 1;
+    for (int d = 0; d < 2; d++) {
+        if (run[d] && pump(c, d) < 0) {
+            conn_close(c);
+            return;
+        }
+    }
+    if (finished(c)) {
+        conn_close(c);
+        return;
+    }
+    rewatch(c);
+}
+
+void tcp_backend_ready(struct conn *c, int ok)
+{
+    if (!ok) {
+        log_warn("proxy: no backend could take client %s; closing it", c->peer);
+        conn_close(c);
+        return;
+    }
+    if (tcp_start(c) < 0)
+        conn_close(c);
+}
+
+int tcp_start(struct conn *c)
+{
+    struct proxy *p = c->p;
+    c->dir[0].splice = c->dir[1].splice = p->cfg.relay == RELAY_SPLICE;
+    conn_arm_idle(c);
+    if (loop_watch(p->loop, &c->cw, c->cfd, EPOLLIN, on_io, c, NULL) < 0)
+        return -1;
+    if (c->bw.active)
+        loop_unwatch(p->loop, &c->bw);
+    if (loop_watch(p->loop, &c->bw, c->bfd, EPOLLIN, on_io, c, NULL) < 0)
+        return -1;
+    /* bytes the client sent while we connected are waiting: move them now */
+    if (pump(c, 0) < 0)
+        return -1;
+    rewatch(c);
+    return 0;
+}
+
+void tcp_free(struct conn *c)
+{
+    for (int d = 0; d < 2; d++) {
+        struct tcp_dir *t = &c->dir[d];
+        for (int i = 0; i < 2; i++)
+            if (t->pipe[i] >= 0) {
+                close(t->pipe[i]);
+                t->pipe[i] = -1;
+            }
+        proxy_buf_put(c->p, t->buf);
+        t->buf = NULL;
+    }
+}
