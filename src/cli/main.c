@@ -20,6 +20,7 @@ const struct verb baton_verbs[] = {
     {"switch", cmd_switch, NULL, "send a proxy's new connections to another pool; drain the old"},
     {"load", cmd_load, NULL, "send HTTP load and report every failed request"},
     {"lazy", NULL, "lazy", "versioned documents: check a chain, status, sweep, get, put"},
+    {"migrate", NULL, "migrate", "forward-only expand / backfill / contract database migrations"},
     {NULL, NULL, NULL, NULL},
 };
 

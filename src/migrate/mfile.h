@@ -1,0 +1,68 @@
+/* Migration files (`NNNN_name.migration`): declarative operations, then raw SQL sections
+ * [expand], [backfill TABLE [KEY]], [contract] and [abort]. The parser is our own, small
+ * and line oriented; every limit is checked and every error names the file and line. */
+#ifndef BATON_MIGRATE_MFILE_H
+#define BATON_MIGRATE_MFILE_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+#define MFILE_MAX_BYTES (1024 * 1024)
+#define MFILE_IDENT_MAX 64
+#define MFILE_ID_MAX    128
+#define MFILE_OPS_MAX   64
+#define MFILE_REST_MAX  1024
+#define MFILE_SUFFIX    ".migration"
+
+enum mop_kind {
+    MOP_ADD_COLUMN,     /* add_column TABLE COL TYPE [DEFAULT ...] */
+    MOP_DROP_COLUMN,    /* drop_column TABLE COL */
+    MOP_RENAME_COLUMN,  /* rename_column TABLE OLD NEW [TYPE] */
+    MOP_ADD_INDEX,      /* add_index TABLE NAME [UNIQUE] COL[, COL...] */
+    MOP_ADD_CONSTRAINT, /* add_constraint TABLE NAME CHECK (EXPR) */
+    MOP_CHANGE_TYPE,    /* change_type TABLE COL NEWCOL TYPE */
+    MOP_KEY,            /* key TABLE COL: the integer key backfills walk (default "id") */
+};
+
+struct mop {
+    enum mop_kind kind;
+    int line;
+    char table[MFILE_IDENT_MAX];
+    char a[MFILE_IDENT_MAX]; /* column, old column, index or constraint name */
+    char b[MFILE_IDENT_MAX]; /* new column (rename_column, change_type) */
+    char *rest;              /* type, index columns, CHECK (...), new type; owned, may be "" */
+};
+
+struct msection {
+    char *sql;                                         /* NULL when the section is absent */
+    int line;                                          /* line of its header */
+    char table[MFILE_IDENT_MAX], key[MFILE_IDENT_MAX]; /* [backfill TABLE KEY] */
+};
+
+struct mfile {
+    char id[MFILE_ID_MAX]; /* file name without the suffix, e.g. "0003_rename_name" */
+    char checksum[32];     /* "fnv1a64:" + 16 hex digits, over the file's bytes */
+    struct mop ops[MFILE_OPS_MAX];
+    int nops;
+    struct msection expand, backfill, contract, abort_;
+};
+
+/* Parses `len` bytes of `text` as migration `id`. *out is allocated; caller frees it with
+ * mfile_free. Returns -1 with a message "ID:LINE: ..." on bad input. */
+int mfile_parse(const char *text, size_t len, const char *id, struct mfile **out, struct err *e);
+/* Reads and parses a file; the id is its base name without MFILE_SUFFIX. */
+int mfile_load(const char *path, struct mfile **out, struct err *e);
+void mfile_free(struct mfile *m);
+
+/* The key column backfills of `table` walk: a `key` line, else "id". */
+const char *mfile_key(const struct mfile *m, const char *table);
+/* Whether `s` is a valid identifier: [A-Za-z_][A-Za-z0-9_]*, shorter than MFILE_IDENT_MAX. */
+int mfile_ident_ok(const char *s);
+const char *mop_name(enum mop_kind k);
+
+/* The migration files of `dir`, sorted by name. *paths and each entry: caller frees. */
+int mfile_list(const char *dir, char ***paths, int *n, struct err *e);
+void mfile_list_free(char **paths, int n);
+
+#endif

@@ -1,0 +1,77 @@
+/* Loading the migrations directory and the releases manifest. */
+#include "migrate/mset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
+{
+    memset(s, 0, sizeof(*s));
+    if (!o->dir || !*o->dir)
+        return err_set(e, "no migrations directory: use --dir DIR or BATON_MIGRATIONS");
+    char **paths = NULL;
+    int n = 0;
+    if (mfile_list(o->dir, &paths, &n, e) < 0)
+        return -1;
+    s->m = calloc((size_t)(n ? n : 1), sizeof(*s->m));
+    if (!s->m) {
+        mfile_list_free(paths, n);
+        return err_set(e, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        if (mfile_load(paths[i], &s->m[s->n], e) < 0) {
+            mfile_list_free(paths, n);
+            mset_free(s);
+            return -1;
+        }
+        s->n++;
+    }
+    mfile_list_free(paths, n);
+    char def[4096];
+    const char *rel = o->releases;
+    if (!rel) {
+        snprintf(def, sizeof(def), "%s/releases.ini", o->dir);
+        if (access(def, F_OK) == 0)
+            rel = def;
+    }
+    if (rel) {
+        if (rel_load(rel, &s->rel, e) < 0) {
+            mset_free(s);
+            return -1;
+        }
+        s->has_rel = 1;
+        for (int i = 0; i < s->rel.n; i++)
+            for (int j = 0; j < s->rel.v[i].nmigs; j++)
+                if (mset_index(s, s->rel.v[i].migs[j]) < 0) {
+                    err_set(e,
+                            "releases '%s': release '%s' lists migration '%s', which has no "
+                            "file in '%s'",
+                            rel, s->rel.v[i].name, s->rel.v[i].migs[j], o->dir);
+                    mset_free(s);
+                    return -1;
+                }
+    }
+    return 0;
+}
+
+void mset_free(struct mset *s)
+{
+    for (int i = 0; i < s->n; i++)
+        mfile_free(s->m[i]);
+    free(s->m);
+    s->m = NULL;
+    s->n = 0;
+    if (s->has_rel)
+        rel_free(&s->rel);
+    s->has_rel = 0;
+}
+
+int mset_index(const struct mset *s, const char *id)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->m[i]->id, id) == 0)
+            return i;
+    return -1;
+}

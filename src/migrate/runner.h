@@ -1,0 +1,42 @@
+/* Internals shared by the phases engine (engine.c) and the backfill walker
+ * (backfill.c): one runner's state and its transaction helpers. Not a public header. */
+#ifndef BATON_MIGRATE_RUNNER_H
+#define BATON_MIGRATE_RUNNER_H
+
+#include "core/err.h"
+#include "migrate/ledger.h"
+#include "migrate/mdb.h"
+#include "migrate/mset.h"
+#include "migrate/plan.h"
+
+struct run {
+    const struct migrate_opts *o;
+    struct mdb *db;
+    struct lease lease;
+    struct mset set;
+    struct ledger led;
+    double *batch_ms; /* durations of the current backfill step's batches */
+    int nbatch, capbatch;
+};
+
+/* One try of a step: 0 done, -1 failed (db->retryable says whether to try again). */
+typedef int (*attempt_fn)(struct run *r, struct ledger_entry *le, const struct plan_step *s,
+                          int idx, void *arg, struct err *e);
+
+/* Opens a step's write transaction: the lock, the lease fence, the lock timeout. */
+int run_step_begin(struct run *r, struct err *e);
+/* Records `le` and commits the step's transaction (rolls back on failure). */
+int run_step_commit(struct run *r, struct ledger_entry *le, struct err *e);
+/* Retries `attempt` while it fails on a lock timeout or a busy database, with jittered
+ * exponential backoff; `le` is restored before each try and after a failure. */
+int run_with_retries(struct run *r, struct ledger_entry *le, attempt_fn attempt,
+                     const struct plan_step *s, int idx, void *arg, struct err *e);
+double run_mono_ms(void);
+
+/* Runs a STEP_BATCH step from the ledger's position to the end of its table: one short
+ * transaction per batch that also stores the new position, sized to the time target and
+ * paced by the duty cycle (backfill.c). */
+int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
+                 const struct plan_step *s, int idx, struct err *e);
+
+#endif

@@ -1,0 +1,44 @@
+/* libFuzzer target: migration files (migrate/mfile.c), and for the ones that parse, the
+ * planner and the linter for both databases; also the releases manifest parser. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate/lint.h"
+#include "migrate/mfile.h"
+#include "migrate/plan.h"
+#include "migrate/rel.h"
+
+static int fixed_type(void *ctx, const char *table, const char *column, char *type, size_t cap)
+{
+    snprintf(type, cap, "TEXT");
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct mfile *m;
+    struct err e;
+    if (mfile_parse((const char *)data, size, "0001_fuzz", &m, &e) == 0) {
+        for (int k = 0; k < 2; k++) {
+            struct plan p;
+            if (plan_build(m, k ? MDB_POSTGRES : MDB_SQLITE, fixed_type, NULL, &p, &e) == 0)
+                plan_free(&p);
+            struct lint_report r = {0};
+            lint_mfile(m, k ? MDB_POSTGRES : MDB_SQLITE, &r);
+            lint_report_free(&r);
+        }
+        mfile_free(m);
+    }
+    char *text = malloc(size + 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = 0;
+    struct releases rel;
+    if (rel_parse(text, "fuzz", &rel, &e) == 0)
+        rel_free(&rel);
+    free(text);
+    return 0;
+}

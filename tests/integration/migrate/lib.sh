@@ -1,0 +1,23 @@
+# Helpers shared by the migrate integration tests (source after tests/lib/common.sh).
+HERE_MIGRATE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Builds the writer helper (an "app version" writing one column) into $T_DIR/writer.
+build_writer() {
+    cc -O1 -o "$T_DIR/writer" "$HERE_MIGRATE/writer.c" \
+        $(pkg-config --cflags --libs sqlite3 libpq) >"$T_DIR/writer-build.out" 2>&1 ||
+        fail "cannot build writer: $(cat "$T_DIR/writer-build.out")"
+}
+
+# sql URL QUERY: runs one query on SQLite or PostgreSQL, prints rows (|-separated).
+sql() {
+    case "$1" in
+    sqlite:*) sqlite3 -cmd ".timeout 10000" "${1#sqlite:}" "$2" ;;
+    *) psql -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2" ;;
+    esac
+}
+
+# writer_result FILE FIELD: a field (ops, errors, busy, p99_ms...) of a writer's output line.
+writer_result() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
+
+# ledger_phase URL ID: the phase of a migration in the ledger ("" if none).
+ledger_phase() { sql "$1" "SELECT phase FROM baton_migrations WHERE id = '$2'" 2>/dev/null; }

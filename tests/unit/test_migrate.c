@@ -1,0 +1,215 @@
+/* Unit tests of src/migrate: the migration file parser (operations, sections, limits,
+ * error messages), the releases manifest, and the steps the planner writes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate/mfile.h"
+#include "migrate/plan.h"
+#include "migrate/rel.h"
+
+static struct mfile *parse_ok(const char *text)
+{
+    struct mfile *m = NULL;
+    struct err e;
+    int rc = mfile_parse(text, strlen(text), "0001_t", &m, &e);
+    if (rc < 0)
+        fprintf(stderr, "unexpected parse error: %s\n", e.msg);
+    assert_int_equal(rc, 0);
+    return m;
+}
+
+static void parse_fails(const char *text, const char *msg)
+{
+    struct mfile *m = NULL;
+    struct err e;
+    assert_int_equal(mfile_parse(text, strlen(text), "0001_t", &m, &e), -1);
+    assert_null(m);
+    if (!strstr(e.msg, msg))
+        fprintf(stderr, "message '%s' lacks '%s'\n", e.msg, msg);
+    assert_non_null(strstr(e.msg, msg));
+}
+
+static void parses_operations_and_sections(void **state)
+{
+    struct mfile *m = parse_ok("# comment\n"
+                               "-- another\n"
+                               "rename_column users name full_name\n"
+                               "add_column users email TEXT DEFAULT ''\n"
+                               "add_index users users_email UNIQUE email\n"
+                               "add_constraint users age_ok CHECK (age >= 0)\n"
+                               "change_type users age age_big BIGINT\n"
+                               "drop_column users legacy\n"
+                               "key users uid\n"
+                               "\n"
+                               "[expand]\n"
+                               "CREATE TABLE a (id INTEGER);\n"
+                               "[backfill a]\n"
+                               "UPDATE a SET x = 1 WHERE id > :lo AND id <= :hi;\n"
+                               "[contract]\n"
+                               "DROP TABLE b;\n"
+                               "[abort]\n"
+                               "DROP TABLE a;");
+    assert_int_equal(m->nops, 7);
+    assert_int_equal(m->ops[0].kind, MOP_RENAME_COLUMN);
+    assert_string_equal(m->ops[0].table, "users");
+    assert_string_equal(m->ops[0].a, "name");
+    assert_string_equal(m->ops[0].b, "full_name");
+    assert_string_equal(m->ops[0].rest, "");
+    assert_string_equal(m->ops[1].rest, "TEXT DEFAULT ''");
+    assert_string_equal(m->ops[2].rest, "UNIQUE email");
+    assert_string_equal(m->ops[4].b, "age_big");
+    assert_string_equal(m->ops[4].rest, "BIGINT");
+    assert_int_equal(m->ops[4].line, 7);
+    assert_string_equal(mfile_key(m, "users"), "uid");
+    assert_string_equal(mfile_key(m, "other"), "id");
+    assert_string_equal(m->expand.sql, "CREATE TABLE a (id INTEGER);\n");
+    assert_int_equal(m->expand.line, 11);
+    assert_string_equal(m->backfill.table, "a");
+    assert_string_equal(m->backfill.key, "id");
+    assert_string_equal(m->contract.sql, "DROP TABLE b;\n");
+    assert_string_equal(m->abort_.sql, "DROP TABLE a;");
+    assert_int_equal(strncmp(m->checksum, "fnv1a64:", 8), 0);
+    mfile_free(m);
+}
+
+static void checksum_follows_content(void **state)
+{
+    struct mfile *a = parse_ok("[expand]\nCREATE TABLE a (id INTEGER);\n");
+    struct mfile *b = parse_ok("[expand]\nCREATE TABLE a (id INTEGER);\n");
+    struct mfile *c = parse_ok("[expand]\nCREATE TABLE a (id BIGINT);\n");
+    assert_string_equal(a->checksum, b->checksum);
+    assert_string_not_equal(a->checksum, c->checksum);
+    mfile_free(a);
+    mfile_free(b);
+    mfile_free(c);
+}
+
+static void rejects_bad_files(void **state)
+{
+    parse_fails("frobnicate users x\n", "0001_t:1: unknown operation 'frobnicate'");
+    parse_fails("\nrename_column users name\n", "0001_t:2: 'rename_column' needs 3 names");
+    parse_fails("add_column users email\n", "'add_column' needs a type");
+    parse_fails("add_index users idx\n", "needs the indexed columns");
+    parse_fails("drop_column users x extra\n", "unexpected text after 'drop_column'");
+    parse_fails("drop_column users bad-name\n", "invalid name");
+    parse_fails("add_constraint users c UNIQUE (x)\n", "CHECK (EXPRESSION) only");
+    parse_fails("add_column users x TEXT; DROP TABLE users\n", "';' is not allowed");
+    parse_fails("[expand]\na\n[expand]\nb\n", "0001_t:3: section [expand] given twice");
+    parse_fails("[backfill]\nUPDATE a SET x = 1;\n", "[backfill TABLE [KEY]] needs the table");
+    parse_fails("[backfill a id]\nUPDATE a SET x = 1;\n", "must use :lo and :hi");
+    parse_fails("[backfill a id extra]\n", "unexpected text in section header");
+    char big[MFILE_REST_MAX + 200];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    memcpy(big, "add_column t c ", 15);
+    parse_fails(big, "line too long");
+    struct mfile *m;
+    struct err e;
+    assert_int_equal(mfile_parse("a\0b", 3, "0001_t", &m, &e), -1);
+    assert_non_null(strstr(e.msg, "NUL byte"));
+    char many[MFILE_OPS_MAX * 32 + 64] = "";
+    for (int i = 0; i <= MFILE_OPS_MAX; i++)
+        strcat(many, "drop_column t c\n");
+    parse_fails(many, "more than 64 operations");
+}
+
+static void releases_parse(void **state)
+{
+    struct releases r;
+    struct err e;
+    assert_int_equal(rel_parse("[1.0]\nmigrations = 0001_a\n[2.0]\nmigrations = 0002_b, "
+                               "0003_c\ncheckpoint = true\n[3.0]\nmigrations =\n",
+                               "rel", &r, &e),
+                     0);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.v[1].checkpoint, 1);
+    assert_int_equal(r.v[1].nmigs, 2);
+    assert_int_equal(rel_of_migration(&r, "0003_c"), 1);
+    assert_int_equal(rel_of_migration(&r, "0009_x"), -1);
+    assert_int_equal(rel_index(&r, "3.0"), 2);
+    assert_string_equal(rel_last_migration(&r, 2), "0003_c");
+    assert_string_equal(rel_last_migration(&r, 0), "0001_a");
+    rel_free(&r);
+    assert_int_equal(rel_parse("[1.0]\nmigrations = a\n[2.0]\nmigrations = a\n", "rel", &r, &e),
+                     -1);
+    assert_non_null(strstr(e.msg, "migration 'a' is listed by two releases"));
+    assert_int_equal(rel_parse("[1.0]\nfoo = 1\n", "rel", &r, &e), -1);
+    assert_non_null(strstr(e.msg, "unknown key 'foo'"));
+    assert_int_equal(rel_parse("[1.0]\ncheckpoint = maybe\n", "rel", &r, &e), -1);
+    assert_non_null(strstr(e.msg, "checkpoint must be true or false"));
+    assert_int_equal(rel_parse("migrations = a\n", "rel", &r, &e), -1);
+    assert_non_null(strstr(e.msg, "outside a [RELEASE] section"));
+    assert_int_equal(rel_parse("[bad name]\nmigrations = a\n", "rel", &r, &e), -1);
+    assert_non_null(strstr(e.msg, "invalid release name"));
+}
+
+static int fake_type(void *ctx, const char *table, const char *column, char *type, size_t cap)
+{
+    snprintf(type, cap, "TEXT");
+    return 0;
+}
+
+static int has_sql(const struct plan *p, enum plan_phase ph, const char *needle)
+{
+    for (int i = 0; i < p->n[ph]; i++)
+        if (strstr(p->steps[ph][i].sql, needle))
+            return 1;
+    return 0;
+}
+
+static void plan_writes_recipes(void **state)
+{
+    struct mfile *m = parse_ok("rename_column users name full_name\n"
+                               "add_index users users_mail email\n"
+                               "add_constraint users age_ok CHECK (age >= 0)\n"
+                               "[abort]\nSELECT 1;\n");
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_build(m, MDB_POSTGRES, fake_type, NULL, &p, &e), 0);
+    assert_true(has_sql(&p, PLAN_EXPAND, "ADD COLUMN IF NOT EXISTS full_name TEXT"));
+    assert_true(has_sql(&p, PLAN_EXPAND, "BEFORE UPDATE ON users FOR EACH ROW\n  WHEN (NEW.name IS DISTINCT FROM NEW.full_name)"));
+    assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_mail"));
+    assert_true(has_sql(&p, PLAN_EXPAND, "CHECK (age >= 0) NOT VALID"));
+    assert_true(has_sql(&p, PLAN_BACKFILL, "VALIDATE CONSTRAINT age_ok"));
+    assert_true(has_sql(&p, PLAN_BACKFILL, "WHERE id > :lo AND id <= :hi"));
+    assert_int_equal(p.steps[PLAN_EXPAND][2].kind, STEP_SQL_NO_TX);
+    assert_non_null(p.steps[PLAN_EXPAND][2].guard);
+    assert_true(has_sql(&p, PLAN_CONTRACT, "DROP COLUMN IF EXISTS name"));
+    /* abort: raw [abort] first, then the operations undone in reverse order */
+    assert_string_equal(p.steps[PLAN_ABORT][0].sql, "SELECT 1;\n");
+    assert_non_null(strstr(p.steps[PLAN_ABORT][1].sql, "DROP CONSTRAINT IF EXISTS age_ok"));
+    assert_non_null(strstr(p.steps[PLAN_ABORT][2].sql, "DROP INDEX CONCURRENTLY"));
+    assert_int_equal(p.n[PLAN_ABORT], 5);
+    /* bug: reversing every step dropped the new column before its triggers, which SQLite
+       refuses; each operation's undo keeps its own order */
+    assert_non_null(strstr(p.steps[PLAN_ABORT][3].sql, "DROP TRIGGER IF EXISTS"));
+    assert_non_null(strstr(p.steps[PLAN_ABORT][4].sql, "DROP COLUMN IF EXISTS full_name"));
+    plan_free(&p);
+    assert_int_equal(plan_build(m, MDB_SQLITE, fake_type, NULL, &p, &e), 0);
+    assert_true(has_sql(&p, PLAN_EXPAND, "AFTER UPDATE OF name ON users"));
+    assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX IF NOT EXISTS users_mail"));
+    assert_true(has_sql(&p, PLAN_EXPAND, "RAISE(ABORT"));
+    assert_int_equal(p.steps[PLAN_BACKFILL][1].kind, STEP_ASSERT_ZERO);
+    assert_int_equal(p.steps[PLAN_CONTRACT][1].kind, STEP_DROP_COLUMN);
+    plan_free(&p);
+    mfile_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parses_operations_and_sections),
+        cmocka_unit_test(checksum_follows_content),
+        cmocka_unit_test(rejects_bad_files),
+        cmocka_unit_test(releases_parse),
+        cmocka_unit_test(plan_writes_recipes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
