@@ -33,7 +33,13 @@ baton_start() {
     pids+=($!)
     wait_port "$port"
 }
-baton_upgrade() { "$BATON" upgrade --control "$tmp/baton.sock" -- "$APP" --version "$1" >/dev/null; }
+baton_upgrade() {
+    local t0 t1
+    t0=$(now_ms)
+    "$BATON" upgrade --control "$tmp/baton.sock" -- "$APP" --version "$1" >/dev/null
+    t1=$(now_ms)
+    echo $((t1 - t0)) >>"$tmp/upgrade-ms"
+}
 baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; sleep 0.3; }
 baton_master() { pgrep -f "baton run --name bench" | head -1; }
 
@@ -106,7 +112,7 @@ restart_stop() { kill -TERM "$(cat "$tmp/app.pid")" 2>/dev/null; sleep 0.3; }
 restart_master() { cat "$tmp/app.pid"; }
 
 # run METHOD UPGRADE_FN MODE: N upgrades, one per second, under one load run.
-declare -A rss
+declare -A rss pss
 run() {
     local method=$1 upgrade=$2 mode=$3
     port=$(free_port)
@@ -119,7 +125,10 @@ run() {
     local load=$!
     local t0s=()
     sleep 1
-    rss[$method]=$(ps -o rss= -p "$("${method}_master")" 2>/dev/null | tr -d ' ')
+    local mpid
+    mpid=$("${method}_master")
+    rss[$method]=$(ps -o rss= -p "$mpid" 2>/dev/null | tr -d ' ')
+    pss[$method]=$(awk '/^Pss:/ {print $2}' "/proc/$mpid/smaps_rollup" 2>/dev/null)
     for i in $(seq 1 "$N"); do
         local slot=$(( $(now_ms) + 1000 ))
         t0s+=("$(now_ms)")
@@ -156,5 +165,36 @@ for mode in keepalive close; do
     run restart restart_upgrade "$mode"
 done
 echo
-printf 'master RSS: baton %s kB, nginx %s kB (ratio %s)\n' "${rss[baton]:-?}" "${rss[nginx]:-?}" \
-    "$(awk -v a="${rss[baton]:-0}" -v b="${rss[nginx]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+printf 'master memory: RSS baton %s kB, nginx %s kB (%sx); own pages (Pss) baton %s kB, nginx %s kB (%sx)\n' \
+    "${rss[baton]:-?}" "${rss[nginx]:-?}" "$(ratio "${rss[baton]}" "${rss[nginx]}")" \
+    "${pss[baton]:-?}" "${pss[nginx]:-?}" "$(ratio "${pss[baton]}" "${pss[nginx]}")"
+
+# The switch overhead of baton beyond the app's own start: the median wall time of
+# `baton upgrade` (request, fork+exec, the app's start to READY=1, stop signal to the
+# old generation, its STOPPING=1, reply) minus the app's own exec -> READY=1 time.
+app_start=$(python3 - "$APP" <<'PY' 2>/dev/null
+import os, socket, subprocess, sys, tempfile, time
+d = tempfile.mkdtemp()
+path = os.path.join(d, "notify")
+times = []
+for i in range(9):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    l = socket.socket(); l.bind(("127.0.0.1", 0)); port = l.getsockname()[1]; l.close()
+    env = dict(os.environ, NOTIFY_SOCKET=path, PORT=str(port))
+    t0 = time.monotonic()
+    p = subprocess.Popen([sys.argv[1], "--version", "x"], env=env, stderr=subprocess.DEVNULL)
+    while b"READY=1" not in s.recv(4096):
+        pass
+    times.append((time.monotonic() - t0) * 1000)
+    p.terminate(); p.wait(); s.close(); os.unlink(path)
+times.sort()
+print("%.1f" % times[len(times) // 2])
+PY
+)
+up=$(sort -n "$tmp/upgrade-ms" 2>/dev/null | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}')
+if [ -n "$app_start" ] && [ -n "$up" ]; then
+    printf 'baton upgrade: median %s ms per upgrade; the app alone, exec -> READY=1: %s ms; overhead %s ms (goal <= 5 ms)\n' \
+        "$up" "$app_start" "$(awk -v a="$up" -v b="$app_start" 'BEGIN { printf "%.1f", a - b }')"
+fi
