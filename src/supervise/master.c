@@ -68,8 +68,8 @@ int run_parse_ready(const char *spec, struct run_opts *o, struct err *e)
         return 0;
     }
     return err_set(e,
-                   "invalid --ready '%s': expected notify, exec:CMD, after:MS, connect or "
-                   "http:/PATH",
+                   "invalid --ready '%s': expected notify, exec:CMD or after:MS (with --mode "
+                   "proxy also connect or http:/PATH)",
                    spec);
 }
 
