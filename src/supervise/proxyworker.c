@@ -18,7 +18,7 @@
 #include "supervise/master.h"
 #include "supervise/state.h"
 
-#define PXW_CALL_TIMEOUT_MS  2000
+#define PXW_CALL_TIMEOUT_MS  5000
 #define PXW_POLL_MS          100
 #define PXW_CHECK_TIMEOUT_MS 1000
 
