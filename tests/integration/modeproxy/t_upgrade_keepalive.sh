@@ -14,12 +14,10 @@ p1=$(gen_ports 1)
 ROUNDS=20
 load_start load --duration 14 --connections 16
 sleep 0.3
-ports="$p1"
 for i in $(seq 2 $((ROUNDS + 1))); do
     ctl upgrade --json -- "$APP" --version "v$i" >"$T_DIR/up$i.json" ||
         fail "upgrade to v$i failed: $(cat "$T_DIR/up$i.json")"
     [ "$(jget "$T_DIR/up$i.json" .generation)" = "$i" ] || fail "upgrade to v$i: $(cat "$T_DIR/up$i.json")"
-    ports="$ports $(gen_ports "$i")"
     sleep 0.15
 done
 load_check load
@@ -31,8 +29,12 @@ nv=$(jq '.versions|length' "$T_DIR/load.json")
 jq -e ".versions[\"v$((ROUNDS + 1))\"]" "$T_DIR/load.json" >/dev/null ||
     fail "the load ended before the last version served; lengthen it"
 [ "$(version_now)" = "v$((ROUNDS + 1))" ] || fail "the last version does not serve"
-[ "$(echo "$ports" | tr ' ' '\n' | sort -u | wc -l)" = "$((ROUNDS + 1))" ] ||
-    fail "generations shared private ports: $ports"
+# "generation N: started worker PID (slot 0, port P)": one port per generation, all
+# different.
+ports=$(sed -n 's/.*generation \([0-9]*\): started worker [0-9]* (slot 0, port \([0-9]*\)).*/\1:\2/p' "$T_DIR/master.log")
+[ "$(echo "$ports" | wc -l)" = "$((ROUNDS + 1))" ] || fail "expected $((ROUNDS + 1)) workers started: $ports"
+[ "$(echo "$ports" | cut -d: -f2 | sort -u | wc -l)" = "$((ROUNDS + 1))" ] ||
+    fail "generations shared private ports: $(echo $ports)"
 [ "$(proxy_pid)" = "$(echo "$st" | jq .proxy.pid)" ] || fail "the proxy worker changed during upgrades"
 wait_for 10 sh -c "$BATON status --control $CTL --json | jq -e '.generations|length == 1'" ||
     fail "old generations did not exit: $(ctl status --json | jq -c '[.generations[]|{id,state}]')"
