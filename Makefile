@@ -53,7 +53,7 @@ FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
 
 .PHONY: all deps demo check test unit integration fuzz fuzz-build bench install uninstall \
-        clean format lint asan
+        clean format lint style asan
 
 all: $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t)) $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
 
@@ -177,6 +177,10 @@ format:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	    -D_GNU_SOURCE -Isrc -Iinclude src include
+
+# Static checks run by `make check`: cppcheck, and every C file formatted by .clang-format.
+style:
+	@tests/style.sh
 
 clean:
 	rm -rf build

@@ -17,6 +17,7 @@ stage() {
     total_f=$((total_f + ${f:-0}))
     [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ] && total_f=$((total_f + 1))
 }
+stage make --no-print-directory style
 stage make --no-print-directory unit
 stage make --no-print-directory integration
 stage make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}"

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/buf.h"
 #include "proxy/conn.h"
 
 /* Exported by libhttp_parser 2.9 but missing from its header: whether a message's
@@ -61,14 +62,6 @@ static const char *const phase_names[] = {"HEAD",   "CONNECT", "EXCHANGE",
 
 /* The only place the phase changes: looks the transition up in http_next. */
 static void set_phase(struct http_state *h, enum hevent ev);
-
-/* A buffer whose memory is taken from the proxy's free list only while it holds
- * bytes, so an idle keep-alive client costs no buffer at all. */
-struct buf {
-    char *data; /* NULL while empty and released */
-    size_t off, len, cap;
-    struct proxy *owner; /* whose free list the memory comes from */
-};
 
 struct http_state {
     enum hphase phase;
@@ -131,72 +124,6 @@ static int on_resp_headers(http_parser *hp)
 static int on_message_done(http_parser *hp)
 {
     http_parser_pause(hp, 1);
-    return 0;
-}
-
-static void buf_init(struct buf *b, struct proxy *owner, size_t cap)
-{
-    b->owner = owner;
-    b->data = NULL;
-    b->cap = cap;
-    b->off = b->len = 0;
-}
-
-static int buf_ensure(struct buf *b)
-{
-    if (!b->data)
-        b->data = proxy_buf_get(b->owner);
-    return b->data ? 0 : -1;
-}
-
-/* Gives the memory back when the buffer holds nothing. */
-static void buf_release(struct buf *b)
-{
-    if (b->data && b->off == b->len) {
-        proxy_buf_put(b->owner, b->data);
-        b->data = NULL;
-        b->off = b->len = 0;
-    }
-}
-
-static size_t buf_room(const struct buf *b)
-{
-    return b->cap - b->len;
-}
-
-static size_t buf_pending(const struct buf *b)
-{
-    return b->len - b->off;
-}
-
-static void buf_compact(struct buf *b)
-{
-    if (b->off == 0 || !b->data)
-        return;
-    memmove(b->data, b->data + b->off, b->len - b->off);
-    b->len -= b->off;
-    b->off = 0;
-}
-
-static void buf_consume(struct buf *b, size_t n)
-{
-    b->off += n;
-    if (b->off == b->len)
-        b->off = b->len = 0;
-}
-
-static int buf_append(struct buf *b, const char *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (buf_ensure(b) < 0)
-        return -1;
-    if (buf_room(b) < n)
-        buf_compact(b);
-    if (buf_room(b) < n)
-        return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
     return 0;
 }
 
@@ -729,40 +656,6 @@ static int splice_body(struct conn *c)
     return progress;
 }
 
-/* Reads into b; returns 1 on bytes, 0 on EAGAIN or no room, -1 on EOF/error. */
-static int read_into(int fd, struct buf *b)
-{
-    if (buf_ensure(b) < 0)
-        return -1;
-    if (buf_room(b) == 0)
-        buf_compact(b);
-    if (buf_room(b) == 0)
-        return 0;
-    ssize_t n = recv(fd, b->data + b->len, buf_room(b), 0);
-    if (n > 0) {
-        b->len += (size_t)n;
-        return 1;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    return -1;
-}
-
-/* Writes b out; returns 1 on progress, 0 on EAGAIN or nothing, -1 on error. */
-static int write_from(int fd, struct buf *b)
-{
-    if (buf_pending(b) == 0)
-        return 0;
-    ssize_t n = send(fd, b->data + b->off, buf_pending(b), MSG_NOSIGNAL);
-    if (n > 0) {
-        buf_consume(b, (size_t)n);
-        return 1;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    return -1;
-}
-
 static void update_watch(struct conn *c)
 {
     struct http_state *h = c->h;
@@ -805,7 +698,7 @@ static int run_tunnel(struct conn *c)
     struct http_state *h = c->h;
     int progress = 0, r = 0;
     if (!h->tunnel_eof[0]) {
-        r = read_into(c->cfd, &h->bout);
+        r = buf_read(c->cfd, &h->bout);
         if (r < 0) {
             h->tunnel_eof[0] = 1;
             if (buf_pending(&h->bout) == 0 && c->bfd >= 0)
@@ -814,15 +707,15 @@ static int run_tunnel(struct conn *c)
         progress |= r > 0;
     }
     if (c->bfd >= 0 && !h->backend_eof) {
-        r = read_into(c->bfd, &h->cout);
+        r = buf_read(c->bfd, &h->cout);
         if (r < 0)
             h->backend_eof = 1;
         progress |= r > 0;
     }
-    if (c->bfd >= 0 && (r = write_from(c->bfd, &h->bout)) < 0)
+    if (c->bfd >= 0 && (r = buf_write(c->bfd, &h->bout)) < 0)
         return -1;
     progress |= r > 0;
-    if ((r = write_from(c->cfd, &h->cout)) < 0)
+    if ((r = buf_write(c->cfd, &h->cout)) < 0)
         return -1;
     progress |= r > 0;
     if (h->tunnel_eof[0] && h->backend_eof && !buf_pending(&h->cout))
@@ -840,7 +733,7 @@ static void http_run(struct conn *c)
         int progress = 0, r;
         if (h->phase == HP_LINGER) {
             h->cin.off = h->cin.len = 0;
-            r = read_into(c->cfd, &h->cin);
+            r = buf_read(c->cfd, &h->cin);
             if (r < 0) {
                 conn_close(c);
                 return;
@@ -863,7 +756,7 @@ static void http_run(struct conn *c)
         }
         /* client -> proxy */
         if (h->phase != HP_CLOSING && !h->client_eof) {
-            r = read_into(c->cfd, &h->cin);
+            r = buf_read(c->cfd, &h->cin);
             if (r < 0) {
                 /* the client left, or half-closed after whole requests: answer those,
                  * then close */
@@ -888,7 +781,7 @@ static void http_run(struct conn *c)
         }
         /* proxy -> backend */
         if (h->phase == HP_EXCHANGE && c->bfd >= 0) {
-            r = write_from(c->bfd, &h->bout);
+            r = buf_write(c->bfd, &h->bout);
             if (r < 0) {
                 h->backend_eof = 1;
                 backend_gone(c, 1);
@@ -909,7 +802,7 @@ static void http_run(struct conn *c)
             }
             progress |= r;
         } else if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof) {
-            r = read_into(c->bfd, &h->bin);
+            r = buf_read(c->bfd, &h->bin);
             if (r > 0) {
                 progress = 1;
                 h->last_active_ms = loop_now_ms(p->loop);
@@ -926,7 +819,7 @@ static void http_run(struct conn *c)
             progress = 1;
         }
         /* proxy -> client */
-        r = write_from(c->cfd, &h->cout);
+        r = buf_write(c->cfd, &h->cout);
         if (r < 0) {
             conn_close(c);
             return;
@@ -1018,10 +911,8 @@ void http_conn_free(struct conn *c)
         if (h->pipe[i] >= 0)
             close(h->pipe[i]);
     struct buf *bufs[] = {&h->cin, &h->bout, &h->bin, &h->cout, &h->replay};
-    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
-        proxy_buf_put(c->p, bufs[i]->data);
-        bufs[i]->data = NULL;
-    }
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        buf_free(bufs[i]);
     free(h);
     c->h = NULL;
 }

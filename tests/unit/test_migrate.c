@@ -174,7 +174,9 @@ static void plan_writes_recipes(void **state)
     struct err e;
     assert_int_equal(plan_build(m, MDB_POSTGRES, fake_type, NULL, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "ADD COLUMN IF NOT EXISTS full_name TEXT"));
-    assert_true(has_sql(&p, PLAN_EXPAND, "BEFORE UPDATE ON users FOR EACH ROW\n  WHEN (NEW.name IS DISTINCT FROM NEW.full_name)"));
+    assert_true(has_sql(
+        &p, PLAN_EXPAND,
+        "BEFORE UPDATE ON users FOR EACH ROW\n  WHEN (NEW.name IS DISTINCT FROM NEW.full_name)"));
     assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_mail"));
     assert_true(has_sql(&p, PLAN_EXPAND, "CHECK (age >= 0) NOT VALID"));
     assert_true(has_sql(&p, PLAN_BACKFILL, "VALIDATE CONSTRAINT age_ok"));

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Static checks of `make check`: cppcheck finds nothing, and every tracked C file is
+# formatted by the repo's .clang-format. Prints "style: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0
+if out=$(make --no-print-directory lint 2>&1); then
+    passed=$((passed + 1)); echo "PASS cppcheck"
+else
+    failed=$((failed + 1)); echo "FAIL cppcheck"; printf '%s\n' "$out" | tail -20
+fi
+files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests examples -name '*.[ch]')
+bad=$(for f in $files; do clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+if [ -z "$bad" ]; then
+    passed=$((passed + 1)); echo "PASS clang-format"
+else
+    failed=$((failed + 1)); echo "FAIL clang-format (run 'make format'):"; printf '  %s\n' $bad
+fi
+echo "style: $passed passed, $failed failed"
+[ $failed -eq 0 ]
