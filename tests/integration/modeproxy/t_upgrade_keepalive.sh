@@ -11,6 +11,10 @@ st=$(ctl status --json)
 p1=$(gen_ports 1)
 [ "$p1" -ge "$PRIV_LO" ] && [ "$p1" -le "$PRIV_HI" ] || fail "generation 1 port $p1 is outside $PRIV_LO-$PRIV_HI"
 [ "$(curl -s "http://127.0.0.1:$p1/" | head -1)" = v1 ] || fail "v1 does not answer on its private port $p1"
+text=$(ctl status)
+echo "$text" | grep -qE "^proxy worker $(echo "$st" | jq .proxy.pid) \(http mode(, ready)?\), 0 restarts" ||
+    fail "status does not show the proxy worker: $text"
+echo "$text" | grep -qE "^1 +serving .* [0-9]+:r@$p1 " || fail "status does not show generation 1's port: $text"
 ROUNDS=20
 load_start load --duration 14 --connections 16
 sleep 0.3
