@@ -124,7 +124,7 @@ int cmd_run(int argc, char **argv)
     o->proxy_http = 1;
     o->private_lo = 20000;
     o->private_hi = 29999;
-    int ready_given = 0;
+    int ready_given = 0, proxy_opts_given = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(merged.argc, merged.argv, "+", opts, NULL)) != -1) {
@@ -166,6 +166,7 @@ int cmd_run(int argc, char **argv)
                 goto out;
             }
             o->proxy_http = strcmp(optarg, "http") == 0;
+            proxy_opts_given = 1;
             break;
         case 'p': {
             int lo, hi, used = 0;
@@ -178,6 +179,7 @@ int cmd_run(int argc, char **argv)
                 goto out;
             }
             o->private_lo = lo;
+            proxy_opts_given = 1;
             o->private_hi = hi;
             break;
         }
@@ -245,6 +247,10 @@ int cmd_run(int argc, char **argv)
     }
     if (o->nlisten == 0) {
         fprintf(stderr, "baton run: give at least one --listen ADDR\n");
+        goto out;
+    }
+    if (o->mode != RUN_PROXY && proxy_opts_given) {
+        fprintf(stderr, "baton run: --proxy-mode and --private-ports need --mode proxy\n");
         goto out;
     }
     if (o->mode == RUN_PROXY && !ready_given)
