@@ -361,7 +361,9 @@ static void on_poll(struct loop *loop, struct timer *t)
         if (g->state != GEN_SERVING || g == m->current || g->orphan)
             continue;
         uint64_t waited = loop_now_ms(loop) - g->unswitched_ms;
-        int drained = !m->px.pid || (list && pool_drained(list, g));
+        /* A proxy worker not ready yet was started with the current generation's
+         * ports only: nothing of g is in it. */
+        int drained = !m->px.pid || !m->px.ready || (list && pool_drained(list, g));
         if (!drained && waited < m->o->drain_timeout_ms) {
             waiting++;
             continue;
