@@ -187,7 +187,14 @@ static void print_status(json_t *st)
         printf("listening on %s%s%s\n", name && *name ? name : "", name && *name ? "=" : "",
                json_string_value(json_object_get(v, "addr")));
     }
-    printf("%-5s %-9s %9s %8s  %s\n", "GEN", "STATE", "AGE", "RESTARTS", "WORKERS (pid:flags)");
+    json_t *px = json_object_get(st, "proxy");
+    if (px)
+        printf("proxy worker %lld (%s mode%s), %lld restarts, control %s\n", jint(px, "pid"),
+               json_string_value(json_object_get(px, "mode")),
+               json_is_true(json_object_get(px, "ready")) ? ", ready" : "", jint(px, "restarts"),
+               json_string_value(json_object_get(px, "control")));
+    printf("%-5s %-9s %9s %8s  %s\n", "GEN", "STATE", "AGE", "RESTARTS",
+           px ? "WORKERS (pid:flags@port)" : "WORKERS (pid:flags)");
     json_array_foreach(json_object_get(st, "generations"), i, v)
     {
         char age[32];
@@ -201,6 +208,8 @@ static void print_status(json_t *st)
             printf("%s%lld:%s%s", k ? " " : "", jint(w, "pid"),
                    json_is_true(json_object_get(w, "ready")) ? "r" : "-",
                    json_is_true(json_object_get(w, "stopping")) ? "s" : "");
+            if (json_object_get(w, "port"))
+                printf("@%lld", jint(w, "port"));
         }
         json_t *cmd = json_object_get(v, "command");
         printf("  %s%s\n", json_string_value(json_array_get(cmd, 0)),

@@ -23,8 +23,16 @@ static void usage(FILE *out)
             "options (each also a key of section [run] in --config FILE):\n"
             "  --listen [NAME=]ADDR   HOST:PORT, [IPv6]:PORT or unix:PATH (repeatable)\n"
             "  --workers N            workers per generation (default 1)\n"
+            "  --mode handoff|proxy   handoff (default): workers inherit the sockets;\n"
+            "                         proxy: each worker binds a private port given in PORT\n"
+            "                         and BATON_PORT, and a proxy worker ('baton proxy')\n"
+            "                         relays the public sockets to the current generation\n"
+            "  --proxy-mode http|tcp  relay of the proxy worker (default http)\n"
+            "  --private-ports LO-HI  where private ports are taken from (20000-29999)\n"
             "  --ready MODE           notify (default: READY=1 on NOTIFY_SOCKET),\n"
-            "                         exec:CMD (ready when CMD exits 0), after:MS\n"
+            "                         exec:CMD (ready when CMD exits 0), after:MS;\n"
+            "                         --mode proxy: connect (the default there: the port\n"
+            "                         accepts) or http:/PATH (answers 2xx or 3xx)\n"
             "  --ready-timeout S      a new generation not ready by then is rolled back (60)\n"
             "  --min-ready S          a new generation must stay up S seconds after it is\n"
             "                         ready before the old one is stopped (0)\n"
@@ -44,7 +52,8 @@ static void usage(FILE *out)
 
 static const char *const run_keys[] = {
     "listen",        "workers", "ready",   "ready-timeout", "min-ready", "stop-signal",
-    "drain-timeout", "name",    "control", "log-level",     NULL};
+    "drain-timeout", "name",    "control", "log-level",     "mode",      "proxy-mode",
+    "private-ports", NULL};
 
 static int parse_seconds(const char *s, const char *opt, uint64_t *ms)
 {
@@ -71,6 +80,9 @@ int cmd_run(int argc, char **argv)
                                          {"name", required_argument, 0, 'n'},
                                          {"control", required_argument, 0, 'c'},
                                          {"log-level", required_argument, 0, 'L'},
+                                         {"mode", required_argument, 0, 'm'},
+                                         {"proxy-mode", required_argument, 0, 'P'},
+                                         {"private-ports", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -109,6 +121,10 @@ int cmd_run(int argc, char **argv)
     o->drain_timeout_ms = 30000;
     o->stop_signal = 15;
     o->log_level = LOG_INFO;
+    o->proxy_http = 1;
+    o->private_lo = 20000;
+    o->private_hi = 29999;
+    int ready_given = 0, proxy_opts_given = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(merged.argc, merged.argv, "+", opts, NULL)) != -1) {
@@ -135,7 +151,40 @@ int cmd_run(int argc, char **argv)
             o->workers = (int)n;
             break;
         }
+        case 'm':
+            if (strcmp(optarg, "handoff") && strcmp(optarg, "proxy")) {
+                fprintf(stderr, "baton run: invalid --mode '%s': expected handoff or proxy\n",
+                        optarg);
+                goto out;
+            }
+            o->mode = strcmp(optarg, "proxy") == 0 ? RUN_PROXY : RUN_HANDOFF;
+            break;
+        case 'P':
+            if (strcmp(optarg, "http") && strcmp(optarg, "tcp")) {
+                fprintf(stderr, "baton run: invalid --proxy-mode '%s': expected http or tcp\n",
+                        optarg);
+                goto out;
+            }
+            o->proxy_http = strcmp(optarg, "http") == 0;
+            proxy_opts_given = 1;
+            break;
+        case 'p': {
+            int lo, hi, used = 0;
+            if (sscanf(optarg, "%d-%d%n", &lo, &hi, &used) != 2 || optarg[used] || lo < 1024 ||
+                hi > 65535 || lo > hi) {
+                fprintf(stderr,
+                        "baton run: invalid --private-ports '%s': expected LO-HI within "
+                        "1024-65535\n",
+                        optarg);
+                goto out;
+            }
+            o->private_lo = lo;
+            proxy_opts_given = 1;
+            o->private_hi = hi;
+            break;
+        }
         case 'r':
+            ready_given = 1;
             if (run_parse_ready(optarg, o, &e) < 0) {
                 fprintf(stderr, "baton run: %s\n", e.msg);
                 goto out;
@@ -198,6 +247,17 @@ int cmd_run(int argc, char **argv)
     }
     if (o->nlisten == 0) {
         fprintf(stderr, "baton run: give at least one --listen ADDR\n");
+        goto out;
+    }
+    if (o->mode != RUN_PROXY && proxy_opts_given) {
+        fprintf(stderr, "baton run: --proxy-mode and --private-ports need --mode proxy\n");
+        goto out;
+    }
+    if (o->mode == RUN_PROXY && !ready_given)
+        o->ready_mode = READY_CONNECT;
+    if (o->mode != RUN_PROXY && (o->ready_mode == READY_CONNECT || o->ready_mode == READY_HTTP)) {
+        fprintf(stderr, "baton run: --ready connect and http:PATH need --mode proxy (the app's "
+                        "private port is what they check)\n");
         goto out;
     }
     if (!o->control[0] && ctl_default_path(o->name, o->control, sizeof(o->control), &e) < 0) {

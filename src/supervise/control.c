@@ -27,9 +27,12 @@ json_t *master_status(struct master *m)
             struct worker *w = g->slots[i].w;
             if (!w)
                 continue;
-            json_array_append_new(ws, json_pack("{s:i,s:i,s:b,s:b,s:I}", "pid", (int)w->pid, "slot",
-                                                i, "ready", w->ready, "stopping", w->stopping,
-                                                "age_ms", (json_int_t)(now - w->started_ms)));
+            json_t *jw =
+                json_pack("{s:i,s:i,s:b,s:b,s:I}", "pid", (int)w->pid, "slot", i, "ready", w->ready,
+                          "stopping", w->stopping, "age_ms", (json_int_t)(now - w->started_ms));
+            if (m->o->mode == RUN_PROXY)
+                json_object_set_new(jw, "port", json_integer(g->slots[i].port));
+            json_array_append_new(ws, jw);
         }
         json_t *jg =
             json_pack("{s:i,s:s,s:o,s:I,s:I,s:i,s:i,s:b,s:b,s:o}", "id", (int)g->id, "state",
@@ -39,6 +42,12 @@ json_t *master_status(struct master *m)
                       "current", g == m->current, "orphan", g->orphan, "workers", ws);
         if (g->reason[0])
             json_object_set_new(jg, "reason", json_string(g->reason));
+        if (m->o->mode == RUN_PROXY) {
+            json_t *ps = json_array();
+            for (int i = 0; i < g->nslots; i++)
+                json_array_append_new(ps, json_integer(g->slots[i].port));
+            json_object_set_new(jg, "ports", ps);
+        }
         json_array_append_new(gens, jg);
     }
     json_t *ls = json_array();
@@ -55,6 +64,9 @@ json_t *master_status(struct master *m)
         m->self_exe, "listen", ls, "generations", gens, "current_generation",
         m->current ? (int)m->current->id : 0, "queued", queued, "stopping", m->stopping);
     json_object_set_new(st, "operation", m->op ? json_string(kinds[m->op->kind]) : json_null());
+    json_object_set_new(st, "mode", json_string(m->o->mode == RUN_PROXY ? "proxy" : "handoff"));
+    if (m->o->mode == RUN_PROXY)
+        json_object_set_new(st, "proxy", pxw_status(m));
     if (m->last_reexec_error[0])
         json_object_set_new(st, "last_reexec_error", json_string(m->last_reexec_error));
     return st;

@@ -22,7 +22,9 @@
  *   DRAINING|FAILED --DRAIN_TIMEOUT--> same        GACT_KILL     gen_kill
  *   DRAINING --ALL_EXITED--> EXITED    GACT_RETIRE   gen_retire
  *   FAILED   --ALL_EXITED--> FAILED    GACT_RETIRE   gen_retire
- * Any pair not listed is either a no-op (noted, e.g. STOP while DRAINING) or invalid. */
+ * Any pair not listed is either a no-op (noted, e.g. STOP while DRAINING) or invalid.
+ * In --mode proxy the replaced generation stays SERVING (no longer current) until the
+ * proxy worker reports its backends drained, and only then gets STOP (proxyworker.c). */
 #include "supervise/gen.h"
 
 #include <string.h>

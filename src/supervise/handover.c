@@ -27,6 +27,11 @@ static int build_state(struct master *m, struct run_state *s, int for_exec)
     s->reexecs = m->reexecs;
     s->started_unix_ms = m->started_unix_ms;
     s->prev_argv = m->prev_argv ? argv_dup(m->prev_argv) : NULL;
+    s->proxy_mode = m->o->mode == RUN_PROXY;
+    s->proxy_pid = m->px.pid;
+    s->proxy_start_time = m->px.pid ? m->px.proc_start : 0;
+    s->proxy_restarts = m->px.restarts;
+    s->proxy_ready = m->px.ready;
     for (int i = 0; i < m->nlisten && i < STATE_MAX_LISTEN; i++) {
         struct state_listen *l = &s->listen[s->nlisten++];
         snprintf(l->name, sizeof(l->name), "%s", m->o->listen[i].name);
@@ -47,6 +52,13 @@ static int build_state(struct master *m, struct run_state *s, int for_exec)
         sg->workers = calloc((size_t)(g->nslots ? g->nslots : 1), sizeof(*sg->workers));
         if (!sg->argv || !sg->workers)
             return -1;
+        if (s->proxy_mode) {
+            sg->ports = calloc((size_t)(g->nslots ? g->nslots : 1), sizeof(*sg->ports));
+            if (!sg->ports)
+                return -1;
+            for (int i = 0; i < g->nslots; i++)
+                sg->ports[i] = g->slots[i].port;
+        }
         for (int i = 0; i < g->nslots; i++) {
             struct worker *w = g->slots[i].w;
             if (!w)
@@ -243,6 +255,8 @@ static struct gen *adopt_gen(struct master *m, const struct state_gen *sg, int o
         return NULL;
     g->orphan = orphan;
     g->restarts = sg->restarts;
+    for (int i = 0; sg->ports && i < sg->nslots; i++)
+        g->slots[i].port = sg->ports[i];
     g->started_unix_ms = sg->started_unix_ms;
     int64_t age = wall_ms() - sg->started_unix_ms;
     if (age > 0 && (uint64_t)age < g->started_ms)
@@ -344,6 +358,18 @@ int handover_restore(struct master *m, int fd, struct err *e)
     }
     if (s.next_gen > m->next_gen)
         m->next_gen = s.next_gen;
+    if (s.proxy_mode != (m->o->mode == RUN_PROXY)) {
+        err_set(e,
+                "cannot take over after re-exec: the state is of --mode %s, the options say "
+                "--mode %s",
+                s.proxy_mode ? "proxy" : "handoff", m->o->mode == RUN_PROXY ? "proxy" : "handoff");
+        goto out;
+    }
+    m->px.restarts = s.proxy_restarts;
+    if (s.proxy_mode && pxw_adopt(m, s.proxy_pid, s.proxy_start_time, e) < 0)
+        goto out;
+    if (m->px.pid)
+        m->px.ready = s.proxy_ready;
     /* Workers that ended around the exec: restart (serving) or finish (draining). */
     for (struct gen *g = m->gens, *next; g; g = next) {
         next = g->next;
@@ -399,6 +425,18 @@ int handover_recover(struct master *m, struct err *e)
             else
                 w->start_time = 0; /* gone (or the pid was reused) */
         }
+    int proxy_alive =
+        s.proxy_pid && s.proxy_start_time && proc_start_time(s.proxy_pid) == s.proxy_start_time;
+    if ((s.proxy_mode || m->o->mode == RUN_PROXY) && (survivors || proxy_alive)) {
+        err_set(e,
+                "an earlier master (pid %d) left %d workers%s running; taking over after a "
+                "killed master is not supported with --mode proxy: stop them (see '%s') and "
+                "start again",
+                (int)s.master_pid, survivors, proxy_alive ? " and its proxy worker" : "",
+                m->state_path);
+        state_free(&s);
+        return -1;
+    }
     if (survivors == 0) {
         log_info("state file of an earlier master (pid %d) found; none of its workers is left",
                  (int)s.master_pid);

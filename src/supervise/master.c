@@ -57,7 +57,20 @@ int run_parse_ready(const char *spec, struct run_opts *o, struct err *e)
             return 0;
         }
     }
-    return err_set(e, "invalid --ready '%s': expected notify, exec:CMD or after:MS", spec);
+    if (strcmp(spec, "connect") == 0) {
+        o->ready_mode = READY_CONNECT;
+        return 0;
+    }
+    if (strncmp(spec, "http:", 5) == 0 && spec[5] == '/' && strlen(spec + 5) < RUN_READY_PATH_MAX &&
+        !strpbrk(spec + 5, " \r\n")) {
+        o->ready_mode = READY_HTTP;
+        snprintf(o->ready_path, sizeof(o->ready_path), "%s", spec + 5);
+        return 0;
+    }
+    return err_set(e,
+                   "invalid --ready '%s': expected notify, exec:CMD or after:MS (with --mode "
+                   "proxy also connect or http:/PATH)",
+                   spec);
 }
 
 /* --- notify socket ----------------------------------------------------------------- */
@@ -81,6 +94,8 @@ static void on_notify(struct loop *loop, struct watcher *watcher, uint32_t reven
             log_warn("notify from pid %d: %s", (int)pid, e.msg);
             continue;
         }
+        if (pxw_notify(m, pid, msg.ready, msg.stopping))
+            continue;
         /* As systemd's NotifyAccess=all: a process forked by a worker speaks for it. */
         struct worker *w = worker_find(m, pid);
         pid_t up = pid;
@@ -139,6 +154,12 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
 }
 
 /* --- set-up and tear-down -------------------------------------------------------------- */
+
+void master_maybe_exit(struct master *m)
+{
+    if (m->stopping && !m->gens && !m->px.pid)
+        loop_stop(m->loop);
+}
 
 /* NAME.notify and NAME.state beside the control socket NAME.sock. */
 static int sibling_path(const char *control, const char *suffix, char *buf, size_t size,
@@ -218,8 +239,10 @@ int run_main(struct run_opts *o)
         return 1;
     }
     if (sibling_path(o->control, ".notify", m->notify_path, sizeof(m->notify_path), &e) < 0 ||
-        sibling_path(o->control, ".state", m->state_path, sizeof(m->state_path), &e) < 0)
+        sibling_path(o->control, ".state", m->state_path, sizeof(m->state_path), &e) < 0 ||
+        sibling_path(o->control, ".proxy.sock", m->px.ctl_path, sizeof(m->px.ctl_path), &e) < 0)
         goto fail;
+    m->next_port = o->private_lo + (int)(getpid() % (o->private_hi - o->private_lo + 1));
     static const int sigs[] = {SIGHUP, SIGUSR2, SIGTERM, SIGINT};
     if (loop_watch_signals(m->loop, &m->sig_w, sigs, 4, on_signal, m, &e) < 0)
         goto fail;
@@ -253,7 +276,9 @@ int run_main(struct run_opts *o)
     log_info("baton run '%s' ready: control %s, %d listening sockets, %d workers per generation",
              o->name, o->control, m->nlisten, o->workers);
     state_save(m);
-    if (!(m->stopping && !m->gens) && loop_run(m->loop, &e) < 0) {
+    if (o->mode == RUN_PROXY)
+        pxw_resume(m);
+    if (!(m->stopping && !m->gens && !m->px.pid) && loop_run(m->loop, &e) < 0) {
         log_error("%s", e.msg);
         m->exit_code = 1;
     }

@@ -10,6 +10,7 @@
 #include "core/ctl.h"
 #include "core/loop.h"
 #include "supervise/gen.h"
+#include "supervise/portcheck.h"
 #include "supervise/probe.h"
 #include "supervise/run.h"
 
@@ -27,6 +28,8 @@ struct worker {
     uint64_t started_ms; /* monotonic */
     int child;           /* 0 for a worker recovered from a killed master */
     int ready, stopping, killed;
+    struct portcheck *check;             /* --mode proxy: readiness check in flight */
+    char check_what[PORTCHECK_WHAT_MAX]; /* the last failed check, for the reason */
 };
 
 struct slot {
@@ -35,6 +38,7 @@ struct slot {
     struct worker *w; /* NULL while empty (exited, restart pending) */
     struct timer restart;
     unsigned fails; /* consecutive quick crashes, for the backoff */
+    int port;       /* --mode proxy: the slot's private port ($PORT), kept across restarts */
 };
 
 struct gen {
@@ -54,7 +58,8 @@ struct gen {
     uint64_t started_ms;
     int64_t started_unix_ms;
     int64_t drain_deadline_unix_ms;
-    char reason[320]; /* why it failed */
+    char reason[320];       /* why it failed */
+    uint64_t unswitched_ms; /* --mode proxy: when the proxy switched away from it */
 };
 
 enum op_kind { OP_START, OP_UPGRADE, OP_ROLLBACK, OP_REEXEC };
@@ -68,8 +73,27 @@ struct op {
     struct ctl_req *req; /* where to reply, or NULL (signal, startup) */
     struct gen *newg, *oldg;
     int promoted;
-    char binary[PATH_MAX]; /* OP_REEXEC */
-    struct probe *check;   /* OP_REEXEC: the binary's self-check */
+    char binary[PATH_MAX];    /* OP_REEXEC */
+    struct probe *check;      /* OP_REEXEC: the binary's self-check */
+    int64_t switched_unix_ms; /* --mode proxy: the proxy's clock at the switch */
+};
+
+/* --mode proxy: the proxy worker (`baton proxy` with the public sockets by LISTEN_FDS,
+ * backends = the current generation's private ports, control socket NAME.proxy.sock). */
+struct proxy_worker {
+    pid_t pid; /* 0 while not running */
+    int pidfd;
+    struct watcher w;
+    uint64_t proc_start;
+    uint64_t started_ms;
+    int64_t started_unix_ms;
+    int ready, stopping, killed;
+    unsigned restarts;
+    unsigned fails;       /* consecutive quick crashes, for the backoff */
+    struct timer restart; /* pending restart */
+    struct timer poll;    /* watching old generations' backends drain */
+    struct timer kill;    /* SIGKILL at the drain timeout after the stop signal */
+    char ctl_path[108];
 };
 
 struct master {
@@ -97,6 +121,8 @@ struct master {
     int64_t started_unix_ms;
     unsigned reexecs;
     char last_reexec_error[256];
+    struct proxy_worker px;
+    int next_port; /* --mode proxy: where the search for a private port resumes */
 };
 
 int64_t wall_ms(void);
@@ -133,5 +159,25 @@ void master_fail_op_reexec(struct master *m, struct op *op, const char *why);
 
 /* master.c */
 void master_listen_watchers(struct master *m);
+/* Ends the loop once a stopping master has no generation and no proxy worker left. */
+void master_maybe_exit(struct master *m);
+
+/* proxyworker.c: --mode proxy. */
+/* A free private port for a worker slot (not held by a live slot), or -1. */
+int pxw_pick_port(struct master *m, struct err *e);
+/* `g` became current: starts the proxy worker (first generation) or switches it to
+ * g's ports; the previous generation is stopped once its backends drained. Sets
+ * *switched_unix_ms to the moment of the switch. */
+void pxw_promote(struct master *m, struct gen *g, struct gen *old, int64_t *switched_unix_ms);
+/* Re-arms the drain poll and restarts a missing proxy (after a re-exec). */
+void pxw_resume(struct master *m);
+/* Adopts a proxy worker pid recorded in the re-exec state (our child). */
+int pxw_adopt(struct master *m, pid_t pid, uint64_t proc_start, struct err *e);
+/* The notify message of `pid` if it is the proxy worker: returns 1 (handled) or 0. */
+int pxw_notify(struct master *m, pid_t pid, int ready, int stopping);
+void pxw_stop(struct master *m);
+json_t *pxw_status(struct master *m);
+/* Readiness of a worker by its port (--ready connect|http:PATH). */
+void pxw_check_worker(struct worker *w);
 
 #endif

@@ -13,7 +13,13 @@
 
 #define RUN_MAX_LISTEN 32
 
-enum ready_mode { READY_NOTIFY, READY_EXEC, READY_AFTER };
+enum ready_mode { READY_NOTIFY, READY_EXEC, READY_AFTER, READY_CONNECT, READY_HTTP };
+/* handoff: workers inherit the public sockets. proxy: each worker binds a private
+ * loopback port ($PORT) and a proxy worker (`baton proxy`) relays the public sockets to
+ * the current generation's ports. */
+enum run_mode { RUN_HANDOFF, RUN_PROXY };
+
+#define RUN_READY_PATH_MAX 256
 
 struct run_opts {
     char name[64];
@@ -24,6 +30,10 @@ struct run_opts {
     enum ready_mode ready_mode;
     char *ready_cmd; /* exec:CMD, run by /bin/sh -c */
     uint64_t ready_after_ms;
+    char ready_path[RUN_READY_PATH_MAX]; /* http:PATH */
+    enum run_mode mode;
+    int proxy_http;             /* --proxy-mode http (1) or tcp (0) */
+    int private_lo, private_hi; /* --private-ports LO-HI */
     uint64_t ready_timeout_ms;
     uint64_t min_ready_ms; /* a new generation must stay up this long before the switch */
     int stop_signal;
@@ -33,7 +43,7 @@ struct run_opts {
     char **self_argv; /* how to run this master again ("run" and its args), for reexec */
 };
 
-/* Parses "notify", "exec:CMD" or "after:MS" into o. */
+/* Parses "notify", "exec:CMD", "after:MS", "connect" or "http:PATH" into o. */
 int run_parse_ready(const char *spec, struct run_opts *o, struct err *e);
 /* Parses a signal name ("TERM", "SIGTERM", "15"). Returns the number or -1. */
 int run_parse_signal(const char *name);

@@ -82,8 +82,19 @@ char *state_dump(const struct run_state *s)
                           "started_unix_ms", (json_int_t)g->started_unix_ms,
                           "drain_deadline_unix_ms", (json_int_t)g->drain_deadline_unix_ms,
                           "restarts", (int)g->restarts, "slots", g->nslots, "workers", ws));
+        if (g->ports) {
+            json_t *ps = json_array();
+            for (int k = 0; k < g->nslots; k++)
+                json_array_append_new(ps, json_integer(g->ports[k]));
+            json_object_set_new(json_array_get(gs, json_array_size(gs) - 1), "ports", ps);
+        }
     }
     json_object_set_new(root, "generations", gs);
+    if (s->proxy_mode)
+        json_object_set_new(root, "proxy",
+                            json_pack("{s:i,s:I,s:i,s:b}", "pid", (int)s->proxy_pid, "start_time",
+                                      (json_int_t)s->proxy_start_time, "restarts",
+                                      (int)s->proxy_restarts, "ready", s->proxy_ready));
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return text;
@@ -96,8 +107,10 @@ void state_free(struct run_state *s)
     for (int i = 0; i < s->ngens; i++) {
         argv_free(s->gens[i].argv);
         free(s->gens[i].workers);
+        free(s->gens[i].ports);
         s->gens[i].argv = NULL;
         s->gens[i].workers = NULL;
+        s->gens[i].ports = NULL;
     }
     s->ngens = 0;
 }
@@ -206,6 +219,22 @@ static int parse_gen(json_t *jg, struct state_gen *g, struct err *e)
         w->stopping = json_is_true(json_object_get(jw, "stopping"));
         g->nworkers++;
     }
+    json_t *ps = json_object_get(jg, "ports");
+    if (!ps)
+        return 0;
+    if (!json_is_array(ps) || json_array_size(ps) != (size_t)g->nslots)
+        return err_set(e, "malformed state: generation %u ports must be an array of %d", g->id,
+                       g->nslots);
+    g->ports = calloc((size_t)(g->nslots ? g->nslots : 1), sizeof(*g->ports));
+    if (!g->ports)
+        return err_errno(e, ENOMEM, "cannot read state");
+    for (size_t i = 0; i < json_array_size(ps); i++) {
+        json_t *p = json_array_get(ps, i);
+        if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) > 65535)
+            return err_set(e, "malformed state: generation %u port %zu is not in 0..65535", g->id,
+                           i);
+        g->ports[i] = (int)json_integer_value(p);
+    }
     return 0;
 }
 
@@ -282,6 +311,24 @@ int state_parse(const char *buf, size_t len, struct run_state *s, struct err *e)
         s->ngens++;
         if (parse_gen(json_array_get(gs, i), &s->gens[i], e) < 0)
             goto out;
+    }
+    json_t *px = json_object_get(root, "proxy");
+    if (px) {
+        if (!json_is_object(px)) {
+            err_set(e, "malformed state: \"proxy\" is not an object");
+            goto out;
+        }
+        s->proxy_mode = 1;
+        if (get_int(px, "pid", 0, 4194304, &x, "proxy", e) < 0)
+            goto out;
+        s->proxy_pid = (pid_t)x;
+        if (get_int(px, "start_time", 0, INT64_MAX, &x, "proxy", e) < 0)
+            goto out;
+        s->proxy_start_time = (uint64_t)x;
+        if (get_int(px, "restarts", 0, 1000000000, &x, "proxy", e) < 0)
+            goto out;
+        s->proxy_restarts = (unsigned)x;
+        s->proxy_ready = json_is_true(json_object_get(px, "ready"));
     }
     rc = 0;
 out:

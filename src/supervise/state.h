@@ -43,6 +43,7 @@ struct state_gen {
     int nslots;
     int nworkers;
     struct state_worker *workers;
+    int *ports; /* --mode proxy: each slot's private port (nslots entries), or NULL */
 };
 
 struct run_state {
@@ -58,6 +59,11 @@ struct run_state {
     struct state_listen listen[STATE_MAX_LISTEN];
     int ngens;
     struct state_gen gens[STATE_MAX_GENS];
+    int proxy_mode;  /* written by a master in --mode proxy */
+    pid_t proxy_pid; /* its proxy worker, 0 = none */
+    uint64_t proxy_start_time;
+    unsigned proxy_restarts;
+    int proxy_ready;
 };
 
 /* Serializes `s`; caller frees the returned string. NULL on out of memory. */

@@ -58,6 +58,11 @@ static void stop_readiness(struct gen *g)
     timer_stop(l, &g->ready_timer);
     timer_stop(l, &g->after_timer);
     timer_stop(l, &g->probe_timer);
+    for (int i = 0; i < g->nslots; i++)
+        if (g->slots[i].w && g->slots[i].w->check) {
+            portcheck_cancel(g->slots[i].w->check);
+            g->slots[i].w->check = NULL;
+        }
     if (g->probe) {
         probe_cancel(g->probe);
         g->probe = NULL;
@@ -88,6 +93,14 @@ static void gen_promote(struct gen *g)
     if (old) {
         argv_free(m->prev_argv);
         m->prev_argv = argv_dup(old->argv);
+    }
+    if (m->o->mode == RUN_PROXY) {
+        /* The proxy moves new connections to g; `old` drains there, then stops. */
+        int64_t switched = 0;
+        pxw_promote(m, g, old, &switched);
+        if (op && op->newg == g)
+            op->switched_unix_ms = switched;
+    } else if (old) {
         gen_event(old, GEV_STOP, NULL);
     }
     op_check_switch(m);
@@ -234,8 +247,7 @@ static void gen_retire(struct gen *g)
     g->argv = NULL;
     loop_defer_free(l, g->slots);
     loop_defer_free(l, g);
-    if (m->stopping && !m->gens)
-        loop_stop(l);
+    master_maybe_exit(m);
 }
 
 void gen_event(struct gen *g, enum gen_event ev, struct slot *slot)
@@ -298,9 +310,11 @@ void op_check_switch(struct master *m)
     if (!op || !op->promoted)
         return;
     struct gen *old = op->oldg;
-    if (old && !old->retired && m->o->ready_mode == READY_NOTIFY && !gen_stopped_accepting(old))
+    int proxy_mode = m->o->mode == RUN_PROXY;
+    if (!proxy_mode && old && !old->retired && m->o->ready_mode == READY_NOTIFY &&
+        !gen_stopped_accepting(old))
         return;
-    int64_t switched = wall_ms();
+    int64_t switched = proxy_mode && op->switched_unix_ms ? op->switched_unix_ms : wall_ms();
     struct gen *g = m->current;
     log_info("switched to generation %u%s at %lld", g ? g->id : 0,
              old ? "; the previous one no longer accepts" : "", (long long)switched);
@@ -322,8 +336,13 @@ static void on_ready_timeout(struct loop *loop, struct timer *t)
     int ready = 0;
     for (int i = 0; i < g->nslots; i++)
         ready += g->slots[i].w && g->slots[i].w->ready;
-    snprintf(g->reason, sizeof(g->reason), "not ready within %llu ms (%d of %d workers ready)",
-             (unsigned long long)m->o->ready_timeout_ms, ready, g->nslots);
+    const char *last = NULL;
+    for (int i = 0; i < g->nslots; i++)
+        if (g->slots[i].w && !g->slots[i].w->ready && g->slots[i].w->check_what[0])
+            last = g->slots[i].w->check_what;
+    snprintf(g->reason, sizeof(g->reason), "not ready within %llu ms (%d of %d workers ready%s%s)",
+             (unsigned long long)m->o->ready_timeout_ms, ready, g->nslots,
+             last ? "; last check: " : "", last ? last : "");
     gen_event(g, GEV_READY_TIMEOUT, NULL);
 }
 
@@ -440,6 +459,6 @@ void master_stop(struct master *m, struct ctl_req *req)
         op_done(m, op);
     }
     op_next(m); /* fails the queued ones */
-    if (!m->gens)
-        loop_stop(m->loop);
+    pxw_stop(m);
+    master_maybe_exit(m);
 }

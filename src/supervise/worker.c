@@ -1,7 +1,8 @@
 /* Workers of a generation: fork/exec with the listening sockets at fds 3.. and the
  * systemd environment (LISTEN_FDS, LISTEN_PID set in the child, LISTEN_FDNAMES,
- * NOTIFY_SOCKET, BATON_GENERATION); exits seen through pidfds; readiness by notify,
- * probe or delay. */
+ * NOTIFY_SOCKET, BATON_GENERATION), or in --mode proxy with a private port in PORT and
+ * BATON_PORT instead of the sockets; exits seen through pidfds; readiness by notify,
+ * probe, delay or a check of the private port. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,8 +26,10 @@ int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int env_is_ours(const char *kv)
+static int env_is_ours(const char *kv, int proxy_mode)
 {
+    if (proxy_mode && (strncmp(kv, "PORT=", 5) == 0 || strncmp(kv, "BATON_PORT=", 11) == 0))
+        return 1;
     static const char *const keys[] = {
         "LISTEN_PID=",     "LISTEN_FDS=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "BATON_GENERATION=",
         "BATON_STATE_FD=", NULL};
@@ -80,6 +83,8 @@ static void on_worker_exit(struct loop *loop, struct watcher *watcher, uint32_t 
     }
     loop_unwatch(loop, &w->w);
     close(w->pidfd);
+    portcheck_cancel(w->check);
+    w->check = NULL;
     struct slot *s = &g->slots[w->slot];
     s->w = NULL;
     g->live--;
@@ -131,14 +136,25 @@ int worker_spawn(struct gen *g, int slot, struct err *e)
     size_t n = 0;
     while (environ[n])
         n++;
-    char **envp = calloc(n + 8, sizeof(*envp));
+    char **envp = calloc(n + 10, sizeof(*envp));
     char fds[32], gen_s[48], pid_s[32] = "LISTEN_PID=0", notify[sizeof(m->notify_path) + 16];
+    char port_s[32], bport_s[40];
+    int proxy_mode = m->o->mode == RUN_PROXY;
     char names[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
     if (!envp)
         return err_errno(e, ENOMEM, "cannot start a worker of generation %u", g->id);
+    struct slot *sl = &g->slots[slot];
+    if (proxy_mode && !sl->port) {
+        sl->port = pxw_pick_port(m, e);
+        if (sl->port < 0) {
+            sl->port = 0;
+            free(envp);
+            return -1;
+        }
+    }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!env_is_ours(environ[i]))
+        if (!env_is_ours(environ[i], proxy_mode))
             envp[k++] = environ[i];
     snprintf(fds, sizeof(fds), "LISTEN_FDS=%d", m->nlisten);
     snprintf(gen_s, sizeof(gen_s), "BATON_GENERATION=%u", g->id);
@@ -148,9 +164,16 @@ int worker_spawn(struct gen *g, int slot, struct err *e)
         const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
         off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "", nm);
     }
-    envp[k++] = fds;
-    envp[k++] = pid_s;
-    envp[k++] = names;
+    if (proxy_mode) {
+        snprintf(port_s, sizeof(port_s), "PORT=%d", sl->port);
+        snprintf(bport_s, sizeof(bport_s), "BATON_PORT=%d", sl->port);
+        envp[k++] = port_s;
+        envp[k++] = bport_s;
+    } else {
+        envp[k++] = fds;
+        envp[k++] = pid_s;
+        envp[k++] = names;
+    }
     envp[k++] = notify;
     envp[k++] = gen_s;
     envp[k] = NULL;
@@ -169,12 +192,12 @@ int worker_spawn(struct gen *g, int slot, struct err *e)
         /* Move the sockets out of the way of 3..3+n-1 first, then into place; dup2
          * leaves the targets without FD_CLOEXEC, everything else of ours has it. */
         int tmp[RUN_MAX_LISTEN];
-        for (int i = 0; i < m->nlisten; i++) {
+        for (int i = 0; !proxy_mode && i < m->nlisten; i++) {
             tmp[i] = fcntl(m->listen_fds[i], F_DUPFD_CLOEXEC, 3 + m->nlisten);
             if (tmp[i] < 0)
                 _exit(126);
         }
-        for (int i = 0; i < m->nlisten; i++)
+        for (int i = 0; !proxy_mode && i < m->nlisten; i++)
             if (dup2(tmp[i], 3 + i) < 0)
                 _exit(126);
         snprintf(pid_s, sizeof(pid_s), "LISTEN_PID=%d", (int)getpid());
@@ -192,7 +215,11 @@ int worker_spawn(struct gen *g, int slot, struct err *e)
     /* Workers restarted into a serving generation need no readiness gate. */
     if (g->state != GEN_STARTING)
         w->ready = 1;
-    log_info("generation %u: started worker %d (slot %d): %s", g->id, (int)pid, slot, argv[0]);
+    if (proxy_mode)
+        log_info("generation %u: started worker %d (slot %d, port %d): %s", g->id, (int)pid, slot,
+                 sl->port, argv[0]);
+    else
+        log_info("generation %u: started worker %d (slot %d): %s", g->id, (int)pid, slot, argv[0]);
     return 0;
 }
 
@@ -263,10 +290,27 @@ static void start_probe(struct gen *g)
     }
 }
 
+/* --ready connect|http:PATH: a round of checks every 100 ms until all are ready. */
+static void on_port_round(struct loop *loop, struct timer *t)
+{
+    struct gen *g = t->data;
+    if (g->state != GEN_STARTING)
+        return;
+    for (int i = 0; i < g->nslots; i++) {
+        struct worker *w = g->slots[i].w;
+        if (w && !w->ready && !w->check)
+            pxw_check_worker(w);
+    }
+    if (g->state == GEN_STARTING)
+        timer_start(loop, &g->probe_timer, 100, on_port_round, g);
+}
+
 void gen_start_readiness(struct gen *g)
 {
     struct master *m = g->m;
-    if (m->o->ready_mode == READY_AFTER)
+    if (m->o->ready_mode == READY_CONNECT || m->o->ready_mode == READY_HTTP)
+        timer_start(m->loop, &g->probe_timer, 50, on_port_round, g);
+    else if (m->o->ready_mode == READY_AFTER)
         timer_start(m->loop, &g->after_timer, m->o->ready_after_ms, on_after, g);
     else if (m->o->ready_mode == READY_EXEC)
         start_probe(g);
