@@ -76,6 +76,7 @@ struct op {
     char binary[PATH_MAX];    /* OP_REEXEC */
     struct probe *check;      /* OP_REEXEC: the binary's self-check */
     int64_t switched_unix_ms; /* --mode proxy: the proxy's clock at the switch */
+    int64_t started_unix_ms;  /* when it left the queue and began */
 };
 
 /* --mode proxy: the proxy worker (`baton proxy` with the public sockets by LISTEN_FDS,

@@ -323,6 +323,7 @@ void op_check_switch(struct master *m)
                                   (json_int_t)switched);
         if (old)
             json_object_set_new(extra, "previous_generation", json_integer(old->id));
+        json_object_set_new(extra, "started_unix_ms", json_integer(op->started_unix_ms));
         ctl_reply_ok(op->req, extra);
         op->req = NULL;
     }
@@ -400,6 +401,7 @@ static void op_next(struct master *m)
             continue;
         }
         m->op = op;
+        op->started_unix_ms = wall_ms();
         if (op->kind == OP_REEXEC)
             handover_reexec(m, op);
         else
