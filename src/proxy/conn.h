@@ -1,5 +1,5 @@
 /* Internals shared by the proxy engine's files (proxy.c: accept, connect, retry,
- * drain; tcp.c: the byte relay; http.c: the HTTP/1.1 mode; health.c: checks).
+ * drain; tcp.c: the byte relay; http*.c: the HTTP/1.1 mode; health.c: checks).
  * Not for use outside src/proxy. */
 #ifndef BATON_PROXY_CONN_H
 #define BATON_PROXY_CONN_H
@@ -51,7 +51,7 @@ struct tcp_dir {
     int shut;   /* dst shut down for writing */
 };
 
-struct http_state; /* http.c */
+struct http_state; /* http.h */
 
 /* A buffer on the free list: its first bytes link to the next one. */
 struct free_buf {

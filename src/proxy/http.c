@@ -16,15 +16,12 @@
  *     still sends, so the close does not reset the answer away) --(EOF or 1 s)--> closed
  *
  * Transition -> function (events of http_next[][] below): HEAD->CONNECT EV_ROUTE
- * route_request() (also EXCHANGE->CONNECT: a request sent again), CONNECT->EXCHANGE
- * EV_BACKEND route_request()/http_backend_ready(), EXCHANGE->HEAD EV_KEEPALIVE
- * finish_exchange(), ->CLOSING EV_CLOSE answer_error()/finish_exchange()/
- * backend_gone(), EXCHANGE->TUNNEL EV_UPGRADE parse_response(), CLOSING->LINGER
+ * http_route_request() (also EXCHANGE->CONNECT: a request sent again), CONNECT->EXCHANGE
+ * EV_BACKEND http_route_request()/http_backend_ready(), EXCHANGE->HEAD EV_KEEPALIVE
+ * finish_exchange(), ->CLOSING EV_CLOSE http_answer_error()/finish_exchange()/
+ * http_backend_gone(), EXCHANGE->TUNNEL EV_UPGRADE http_parse_response(), CLOSING->LINGER
  * EV_ANSWERED http_run(). Every buffer has a fixed cap (header_max for heads,
  * buffer_bytes for bodies): a full buffer stops reading from its source. */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +31,9 @@
 #include "core/log.h"
 #include "proxy/buf.h"
 #include "proxy/conn.h"
-
-/* Exported by libhttp_parser 2.9 but missing from its header: whether a message's
- * body ends only when the connection closes. */
-int http_message_needs_eof(const http_parser *parser);
-
-enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING, HP_LINGER };
+#include "proxy/http.h"
 
 #define LINGER_MS 1000
-
-enum hevent { EV_ROUTE, EV_BACKEND, EV_KEEPALIVE, EV_UPGRADE, EV_CLOSE, EV_ANSWERED, EV_N };
 
 /* next phase per [phase][event]; BAD marks a transition that must never happen */
 #define BAD (-1)
@@ -60,34 +50,7 @@ static const int http_next[][EV_N] = {
 static const char *const phase_names[] = {"HEAD",   "CONNECT", "EXCHANGE",
                                           "TUNNEL", "CLOSING", "LINGER"};
 
-/* The only place the phase changes: looks the transition up in http_next. */
-static void set_phase(struct http_state *h, enum hevent ev);
-
-struct http_state {
-    enum hphase phase;
-    http_parser req, resp;
-    struct buf cin;    /* from the client, not parsed yet (or pipelined) */
-    struct buf bout;   /* to the backend */
-    struct buf bin;    /* from the backend, not parsed yet */
-    struct buf cout;   /* to the client */
-    struct buf replay; /* the request as sent, to resend after a stale backend connection */
-    int replayable;
-    int req_head_done, req_done, req_skip_lf;
-    size_t req_scanned, resp_scanned; /* head bytes already fed to the parser */
-    int resp_head_done, resp_done, resp_skip_lf, resp_started;
-    int req_method;
-    int client_keepalive, close_after, stopping, backend_reused, tunnel_eof[2];
-    int backend_eof, client_eof, linger;
-    /* a large Content-Length response body goes backend -> pipe -> client by splice */
-    int splicing;
-    int pipe[2];
-    size_t in_pipe;
-    uint64_t head_start_ms, last_active_ms;
-    struct timer timer;
-    unsigned requests;
-};
-
-static void set_phase(struct http_state *h, enum hevent ev)
+void http_set_phase(struct http_state *h, enum hevent ev)
 {
     int next = http_next[h->phase][ev];
     if (next == BAD) {
@@ -102,10 +65,10 @@ static int on_req_headers(http_parser *hp);
 static int on_resp_headers(http_parser *hp);
 static int on_message_done(http_parser *hp);
 
-static const http_parser_settings req_settings = {.on_headers_complete = on_req_headers,
-                                                  .on_message_complete = on_message_done};
-static const http_parser_settings resp_settings = {.on_headers_complete = on_resp_headers,
-                                                   .on_message_complete = on_message_done};
+const http_parser_settings http_req_settings = {.on_headers_complete = on_req_headers,
+                                                .on_message_complete = on_message_done};
+const http_parser_settings http_resp_settings = {.on_headers_complete = on_resp_headers,
+                                                 .on_message_complete = on_message_done};
 
 static int on_req_headers(http_parser *hp)
 {
@@ -151,10 +114,10 @@ static void arm_timer(struct conn *c)
 
 /* --- answering errors --------------------------------------------------------- */
 
-static void answer_error(struct conn *c, int status, const char *reason)
+void http_answer_error(struct conn *c, int status, const char *reason)
 {
     struct http_state *h = c->h;
-    set_phase(h, EV_CLOSE);
+    http_set_phase(h, EV_CLOSE);
     h->close_after = 1;
     conn_drop_backend(c);
     if (h->resp_started) /* part of a response went out: only closing can tell */
@@ -188,7 +151,7 @@ static void on_http_timer(struct loop *loop, struct timer *t)
         log_warn("proxy: client %s did not send a whole request head within %d ms; "
                  "answering 408",
                  c->peer, c->p->cfg.header_timeout_ms);
-        answer_error(c, 408, "Request Timeout");
+        http_answer_error(c, 408, "Request Timeout");
         http_run(c);
         return;
     }
@@ -216,7 +179,7 @@ static void reset_exchange(struct http_state *h)
     h->replayable = 1;
     h->head_start_ms = 0;
     h->backend_eof = 0;
-    set_phase(h, EV_KEEPALIVE);
+    http_set_phase(h, EV_KEEPALIVE);
 }
 
 static void set_parser_data(struct conn *c)
@@ -225,352 +188,8 @@ static void set_parser_data(struct conn *c)
     c->h->resp.data = c;
 }
 
-/* Queues bytes for the backend, keeping a copy for a resend while it fits. */
-static int to_backend(struct http_state *h, const char *p, size_t n)
-{
-    if (buf_append(&h->bout, p, n) < 0)
-        return -1;
-    if (h->replayable && buf_append(&h->replay, p, n) < 0)
-        h->replayable = 0;
-    return 0;
-}
-
-static void on_io(struct loop *loop, struct watcher *w, uint32_t revents);
-
-/* Chooses a backend for the request: an idle connection to it is used at once,
- * else a connect starts (CONNECT until http_backend_ready). */
-static void route_request(struct conn *c)
-{
-    struct http_state *h = c->h;
-    set_phase(h, EV_ROUTE);
-    int rc = conn_connect_backend(c);
-    if (rc < 0) {
-        log_warn("proxy: no backend available for a request of client %s (active pool '%s'); "
-                 "answering 503",
-                 c->peer, pool_active(c->p->table));
-        answer_error(c, 503, "Service Unavailable");
-        return;
-    }
-    h->backend_reused = c->breused;
-    if (rc == 1) {
-        set_phase(h, EV_BACKEND);
-        if (!c->bw.active &&
-            loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT | EPOLLIN, on_io, c, NULL) < 0)
-            answer_error(c, 502, "Bad Gateway");
-    }
-}
-
-static void start_exchange(struct conn *c)
-{
-    c->h->requests++;
-    c->ntried = 0;
-    if (!c->parked)
-        conn_drop_backend(c);
-    route_request(c);
-}
-
-/* Runs the request parser over client bytes; moves the head (rewritten) and body to
- * the backend buffer as room allows. */
-static int parse_request(struct conn *c)
-{
-    struct http_state *h = c->h;
-    struct proxy *p = c->p;
-    int progress = 0;
-    while (!h->req_done && buf_pending(&h->cin) > 0 && h->phase != HP_CLOSING) {
-        if (!h->req_head_done) {
-            if (!h->head_start_ms)
-                h->head_start_ms = loop_now_ms(p->loop);
-            size_t avail = buf_pending(&h->cin);
-            if (avail == h->req_scanned)
-                return progress; /* nothing new (a zero length would mean EOF) */
-            size_t n = http_parser_execute(&h->req, &req_settings,
-                                           h->cin.data + h->cin.off + h->req_scanned,
-                                           avail - h->req_scanned);
-            enum http_errno err = HTTP_PARSER_ERRNO(&h->req);
-            h->req_scanned += n;
-            if (err == HPE_PAUSED) {
-                /* paused on the head's last LF: the head ends after it */
-                size_t head = h->req_scanned + 1;
-                h->req_scanned = 0;
-                if (head > p->cfg.header_max_bytes) {
-                    log_warn("proxy: request head from client %s longer than %zu bytes; "
-                             "answering 431",
-                             c->peer, p->cfg.header_max_bytes);
-                    answer_error(c, 431, "Request Header Fields Too Large");
-                    return 1;
-                }
-                h->req_method = h->req.method;
-                h->client_keepalive = http_should_keep_alive(&h->req) && !h->stopping;
-                if (h->req.method == HTTP_CONNECT) {
-                    log_warn("proxy: client %s sent CONNECT; answering 405", c->peer);
-                    answer_error(c, 405, "Method Not Allowed");
-                    return 1;
-                }
-                char extra[128] = "";
-                if (p->cfg.xff)
-                    snprintf(extra, sizeof(extra), "X-Forwarded-For: %s\r\n", c->peer);
-                buf_compact(&h->bout);
-                long m = buf_ensure(&h->bout) < 0
-                             ? -1
-                             : http_head_rewrite(h->cin.data + h->cin.off, head, 0, extra,
-                                                 h->bout.data + h->bout.len, buf_room(&h->bout));
-                if (m < 0 || (h->replayable &&
-                              buf_append(&h->replay, h->bout.data + h->bout.len, (size_t)m) < 0)) {
-                    log_warn("proxy: request head from client %s too large; answering 431",
-                             c->peer);
-                    answer_error(c, 431, "Request Header Fields Too Large");
-                    return 1;
-                }
-                h->bout.len += (size_t)m;
-                buf_consume(&h->cin, head - 1); /* the LF is parsed once more */
-                h->req_skip_lf = 1;
-                h->req_head_done = 1;
-                http_parser_pause(&h->req, 0);
-                start_exchange(c);
-                progress = 1;
-                continue;
-            }
-            if (err != HPE_OK) {
-                log_warn("proxy: malformed request from client %s: %s (%s); answering 400", c->peer,
-                         http_errno_name(err), http_errno_description(err));
-                answer_error(c, 400, "Bad Request");
-                return 1;
-            }
-            if (avail >= p->cfg.header_max_bytes) {
-                log_warn("proxy: request head from client %s longer than %zu bytes; "
-                         "answering 431",
-                         c->peer, p->cfg.header_max_bytes);
-                answer_error(c, 431, "Request Header Fields Too Large");
-                return 1;
-            }
-            return progress; /* need more bytes */
-        }
-        /* body: parse what fits in the backend buffer */
-        size_t avail = buf_pending(&h->cin);
-        size_t room = buf_room(&h->bout) + h->bout.off;
-        if (room == 0)
-            return progress;
-        if (avail > room + (size_t)h->req_skip_lf)
-            avail = room + (size_t)h->req_skip_lf;
-        const char *start = h->cin.data + h->cin.off;
-        size_t n = http_parser_execute(&h->req, &req_settings, start, avail);
-        enum http_errno err = HTTP_PARSER_ERRNO(&h->req);
-        if (err != HPE_OK && err != HPE_PAUSED) {
-            log_warn("proxy: malformed request body from client %s: %s (%s)", c->peer,
-                     http_errno_name(err), http_errno_description(err));
-            answer_error(c, 400, "Bad Request");
-            return 1;
-        }
-        size_t skip = h->req_skip_lf && n > 0 ? 1 : 0;
-        if (n > skip && to_backend(h, start + skip, n - skip) < 0)
-            return progress; /* cannot happen: room was checked */
-        if (n > 0)
-            h->req_skip_lf = 0;
-        buf_consume(&h->cin, n);
-        progress = progress || n > 0;
-        if (err == HPE_PAUSED) {
-            h->req_done = 1;
-            http_parser_pause(&h->req, 0);
-        }
-        if (n == 0)
-            break;
-    }
-    return progress;
-}
-
-static void finish_exchange(struct conn *c);
-
-/* Runs the response parser over backend bytes into the client buffer. */
-static int parse_response(struct conn *c)
-{
-    struct http_state *h = c->h;
-    struct proxy *p = c->p;
-    int progress = 0;
-    while (!h->resp_done && buf_pending(&h->bin) > 0 && h->phase == HP_EXCHANGE) {
-        const char *start = h->bin.data + h->bin.off;
-        size_t avail = buf_pending(&h->bin);
-        if (!h->resp_head_done) {
-            if (avail == h->resp_scanned)
-                return progress;
-            size_t n = http_parser_execute(&h->resp, &resp_settings, start + h->resp_scanned,
-                                           avail - h->resp_scanned);
-            enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
-            h->resp_scanned += n;
-            if (err == HPE_PAUSED) {
-                size_t head = h->resp_scanned + 1;
-                int status = h->resp.status_code;
-                int upgrade = status == 101;
-                int interim = status >= 100 && status < 200;
-                if (!interim) {
-                    int needs_eof = http_message_needs_eof(&h->resp);
-                    h->close_after = h->close_after || !h->client_keepalive || needs_eof ||
-                                     h->stopping || !h->req_done || h->client_eof;
-                }
-                const char *extra = h->close_after           ? "Connection: close\r\n"
-                                    : h->req.http_minor == 0 ? "Connection: keep-alive\r\n"
-                                                             : "";
-                if (interim) {
-                    h->resp_scanned = 0;
-                    if (buf_append(&h->cout, start, head) < 0) {
-                        answer_error(c, 502, "Bad Gateway");
-                        return 1;
-                    }
-                } else {
-                    size_t cap = buf_room(&h->cout) + h->cout.off;
-                    buf_compact(&h->cout);
-                    long m = buf_ensure(&h->cout) < 0
-                                 ? -1
-                                 : http_head_rewrite(start, head, 1, extra,
-                                                     h->cout.data + h->cout.len, cap);
-                    if (m < 0) {
-                        if (buf_pending(&h->cout) > 0) {
-                            /* wait for room; the head is parsed again then */
-                            http_parser_init(&h->resp, HTTP_RESPONSE);
-                            h->resp_scanned = 0;
-                            return progress;
-                        }
-                        log_warn("proxy: response head from backend '%s' too large; "
-                                 "answering 502",
-                                 c->backend ? c->backend->name : "?");
-                        answer_error(c, 502, "Bad Gateway");
-                        return 1;
-                    }
-                    h->cout.len += (size_t)m;
-                    h->resp_scanned = 0;
-                }
-                h->resp_started = 1;
-                buf_consume(&h->bin, head - 1);
-                h->resp_skip_lf = 1;
-                h->resp_head_done = 1;
-                http_parser_pause(&h->resp, 0);
-                progress = 1;
-                if (upgrade) {
-                    /* the parser stops at the end of the 101 head: the rest is raw */
-                    buf_consume(&h->bin, 1);
-                    set_phase(h, EV_UPGRADE);
-                    h->close_after = 1;
-                    /* client bytes after the request belong to the new protocol */
-                    if (buf_pending(&h->cin))
-                        to_backend(h, h->cin.data + h->cin.off, buf_pending(&h->cin));
-                    h->cin.off = h->cin.len = 0;
-                    return 1;
-                }
-                continue;
-            }
-            if (err != HPE_OK) {
-                log_warn("proxy: malformed response from backend '%s': %s (%s); answering 502",
-                         c->backend ? c->backend->name : "?", http_errno_name(err),
-                         http_errno_description(err));
-                answer_error(c, 502, "Bad Gateway");
-                return 1;
-            }
-            if (avail >= p->cfg.header_max_bytes) {
-                log_warn("proxy: response head from backend '%s' longer than %zu bytes; "
-                         "answering 502",
-                         c->backend ? c->backend->name : "?", p->cfg.header_max_bytes);
-                answer_error(c, 502, "Bad Gateway");
-                return 1;
-            }
-            return progress;
-        }
-        size_t room = buf_room(&h->cout) + h->cout.off;
-        if (room == 0)
-            return progress;
-        if (avail > room + (size_t)h->resp_skip_lf)
-            avail = room + (size_t)h->resp_skip_lf;
-        size_t n = http_parser_execute(&h->resp, &resp_settings, start, avail);
-        enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
-        if (err != HPE_OK && err != HPE_PAUSED) {
-            log_warn("proxy: malformed response body from backend '%s': %s",
-                     c->backend ? c->backend->name : "?", http_errno_description(err));
-            answer_error(c, 502, "Bad Gateway");
-            return 1;
-        }
-        size_t skip = h->resp_skip_lf && n > 0 ? 1 : 0;
-        if (n > skip && buf_pending(&h->cout) == 0 && n == buf_pending(&h->bin)) {
-            /* all of bin is body for the client and nothing waits before it: hand the
-             * buffer over instead of copying it (bulk downloads) */
-            struct buf t = h->cout;
-            h->cout = h->bin;
-            h->bin = t;
-            buf_consume(&h->cout, skip);
-        } else {
-            if (n > skip)
-                buf_append(&h->cout, start + skip, n - skip);
-            buf_consume(&h->bin, n);
-        }
-        if (n > 0)
-            h->resp_skip_lf = 0;
-        progress = progress || n > 0;
-        if (err == HPE_PAUSED) {
-            http_parser_pause(&h->resp, 0);
-            int status = h->resp.status_code;
-            if (status >= 100 && status < 200) {
-                /* an interim answer (100 Continue): the real one follows */
-                http_parser_init(&h->resp, HTTP_RESPONSE);
-                h->resp.data = c;
-                h->resp_head_done = 0;
-                continue;
-            }
-            h->resp_done = 1;
-        }
-        if (n == 0)
-            break;
-    }
-    return progress;
-}
-
-/* The backend closed (or failed) while an exchange was going on. */
-static void backend_gone(struct conn *c, int err)
-{
-    struct http_state *h = c->h;
-    struct backend *b = c->backend;
-    if (h->resp_head_done && !h->resp_done && !err) {
-        /* a response delimited by the close: the parser completes it on EOF */
-        http_parser_execute(&h->resp, &resp_settings, NULL, 0);
-        if (HTTP_PARSER_ERRNO(&h->resp) == HPE_PAUSED) {
-            h->resp_done = 1;
-            h->close_after = 1;
-            conn_drop_backend(c);
-            return;
-        }
-    }
-    if (!h->resp_started) {
-        /* nothing reached the client yet: a stale keep-alive connection or an
-         * idempotent request is sent again on another backend */
-        int idempotent = h->req_method == HTTP_GET || h->req_method == HTTP_HEAD ||
-                         h->req_method == HTTP_OPTIONS;
-        if (h->replayable && (h->backend_reused || idempotent) && b) {
-            if (!h->backend_reused) {
-                b->failures++;
-                health_passive_fail(c->p, b);
-            }
-            log_info("proxy: backend '%s' closed before answering client %s; sending the "
-                     "request again",
-                     b->name, c->peer);
-            conn_drop_backend(c);
-            h->bout.off = h->bout.len = 0;
-            buf_append(&h->bout, h->replay.data, h->replay.len);
-            h->bin.off = h->bin.len = 0;
-            h->resp_scanned = 0;
-            http_parser_init(&h->resp, HTTP_RESPONSE);
-            h->resp.data = c;
-            h->backend_eof = 0;
-            route_request(c);
-            return;
-        }
-        log_warn("proxy: backend '%s' closed before answering client %s; answering 502",
-                 b ? b->name : "?", c->peer);
-        answer_error(c, 502, "Bad Gateway");
-        return;
-    }
-    log_warn("proxy: backend '%s' closed in the middle of a response to client %s",
-             b ? b->name : "?", c->peer);
-    set_phase(h, EV_CLOSE);
-    h->close_after = 1;
-    conn_drop_backend(c);
-}
-
+/* A response went out whole: keeps or drops the backend connection, then waits for the
+ * next request or closes. */
 static void finish_exchange(struct conn *c)
 {
     struct http_state *h = c->h;
@@ -586,7 +205,7 @@ static void finish_exchange(struct conn *c)
     buf_release(&h->replay);
     buf_release(&h->cin);
     if (h->close_after) {
-        set_phase(h, EV_CLOSE);
+        http_set_phase(h, EV_CLOSE);
         return;
     }
     reset_exchange(h);
@@ -594,67 +213,6 @@ static void finish_exchange(struct conn *c)
 }
 
 /* --- I/O ------------------------------------------------------------------------ */
-
-#define SPLICE_BODY_MIN   (64 * 1024) /* smaller bodies are copied */
-#define SPLICE_BODY_CHUNK (64 * 1024)
-
-/* Whether the rest of the response body can bypass user space: identity framing with
- * a known length left, every byte before it already forwarded. */
-static int body_can_splice(const struct conn *c)
-{
-    const struct http_state *h = c->h;
-    if (h->splicing)
-        return 1;
-    return c->p->cfg.relay != RELAY_COPY && h->resp_head_done && !h->resp_done &&
-           !h->resp_skip_lf && buf_pending(&h->bin) == 0 && buf_pending(&h->cout) == 0 &&
-           !(h->resp.flags & F_CHUNKED) && h->resp.content_length != ULLONG_MAX &&
-           h->resp.content_length >= SPLICE_BODY_MIN && h->req_method != HTTP_HEAD;
-}
-
-/* Moves body bytes backend -> pipe -> client; the parser's remaining length is kept
- * in step. Returns 1 on progress, 0 when waiting, -1 when the backend ended early or
- * a socket failed. */
-static int splice_body(struct conn *c)
-{
-    struct http_state *h = c->h;
-    int progress = 0;
-    if (!h->splicing) {
-        if (h->pipe[0] < 0 && pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-            return 0; /* no pipe: the copy path goes on */
-        h->splicing = 1;
-        log_debug("proxy: splicing %llu bytes of response body to client %s",
-                  (unsigned long long)h->resp.content_length, c->peer);
-    }
-    for (int round = 0; round < 16; round++) {
-        if (h->in_pipe > 0) {
-            ssize_t n = splice(h->pipe[0], NULL, c->cfd, NULL, h->in_pipe,
-                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n < 0)
-                return errno == EAGAIN || errno == EINTR ? progress : -1;
-            h->in_pipe -= (size_t)n;
-            progress = 1;
-            if (h->in_pipe > 0)
-                continue;
-        }
-        if (h->resp.content_length == 0) {
-            h->splicing = 0;
-            h->resp_done = 1;
-            return 1;
-        }
-        size_t want = h->resp.content_length < SPLICE_BODY_CHUNK ? (size_t)h->resp.content_length
-                                                                 : SPLICE_BODY_CHUNK;
-        ssize_t n = splice(c->bfd, NULL, h->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n == 0)
-            return -1; /* the backend closed before the end of the body */
-        if (n < 0)
-            return errno == EAGAIN || errno == EINTR ? progress : -1;
-        h->in_pipe = (size_t)n;
-        h->resp.content_length -= (uint64_t)n;
-        h->last_active_ms = loop_now_ms(c->p->loop);
-        progress = 1;
-    }
-    return progress;
-}
 
 static void update_watch(struct conn *c)
 {
@@ -680,7 +238,7 @@ static void update_watch(struct conn *c)
     loop_rewatch(c->p->loop, &c->cw, cev, NULL);
 }
 
-static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
+void http_on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct conn *c = w->data;
     if (w == &c->bw && c->parked) {
@@ -773,7 +331,7 @@ static void http_run(struct conn *c)
             }
         }
         if (h->phase == HP_HEAD || h->phase == HP_EXCHANGE || h->phase == HP_CONNECT)
-            progress |= parse_request(c);
+            progress |= http_parse_request(c);
         if (h->phase == HP_HEAD && h->client_eof) {
             /* half-closed and no whole request left */
             conn_close(c);
@@ -784,15 +342,15 @@ static void http_run(struct conn *c)
             r = buf_write(c->bfd, &h->bout);
             if (r < 0) {
                 h->backend_eof = 1;
-                backend_gone(c, 1);
+                http_backend_gone(c, 1);
                 progress = 1;
                 continue;
             }
             progress |= r;
         }
         /* backend -> proxy */
-        if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof && body_can_splice(c)) {
-            r = splice_body(c);
+        if (h->phase == HP_EXCHANGE && c->bfd >= 0 && !h->backend_eof && http_body_can_splice(c)) {
+            r = http_splice_body(c);
             if (r < 0) {
                 log_warn("proxy: backend '%s' or client %s went away in the middle of a "
                          "response body",
@@ -812,10 +370,10 @@ static void http_run(struct conn *c)
             }
         }
         if (h->phase == HP_EXCHANGE)
-            progress |= parse_response(c);
+            progress |= http_parse_response(c);
         if (h->phase == HP_EXCHANGE && h->backend_eof && !h->resp_done &&
             buf_pending(&h->bin) == 0) {
-            backend_gone(c, 0);
+            http_backend_gone(c, 0);
             progress = 1;
         }
         /* proxy -> client */
@@ -835,7 +393,7 @@ static void http_run(struct conn *c)
                 conn_close(c);
                 return;
             }
-            set_phase(h, EV_ANSWERED);
+            http_set_phase(h, EV_ANSWERED);
             h->last_active_ms = loop_now_ms(p->loop);
             continue;
         }
@@ -852,13 +410,13 @@ void http_backend_ready(struct conn *c, int ok)
     timer_stop(c->p->loop, &c->timer);
     if (!ok) {
         log_warn("proxy: no backend could take a request of client %s; answering 503", c->peer);
-        answer_error(c, 503, "Service Unavailable");
+        http_answer_error(c, 503, "Service Unavailable");
         http_run(c);
         return;
     }
-    set_phase(h, EV_BACKEND);
+    http_set_phase(h, EV_BACKEND);
     h->backend_reused = c->breused;
-    if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT, on_io, c, NULL) < 0) {
+    if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT, http_on_io, c, NULL) < 0) {
         conn_close(c);
         return;
     }
@@ -895,7 +453,7 @@ int http_conn_init(struct conn *c)
     set_parser_data(c);
     h->last_active_ms = loop_now_ms(p->loop);
     h->stopping = p->stopping;
-    if (loop_watch(p->loop, &c->cw, c->cfd, EPOLLIN, on_io, c, NULL) < 0)
+    if (loop_watch(p->loop, &c->cw, c->cfd, EPOLLIN, http_on_io, c, NULL) < 0)
         return -1;
     arm_timer(c);
     return 0;

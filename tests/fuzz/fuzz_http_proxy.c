@@ -1,4 +1,4 @@
-/* libFuzzer target: the http mode end to end (src/proxy/http.c, http_head.c). The
+/* libFuzzer target: the http mode end to end (src/proxy/http*.c). The
  * input is split into what a client sends and what the backend answers; both go
  * through a real engine over unix sockets on an event loop, so request and response
  * parsing, head rewriting, framing, pipelining and error answers are all reached. */
