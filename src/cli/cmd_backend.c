@@ -1,15 +1,15 @@
 /* `baton backend list|add|drain|enable|remove|weight`: the runtime API of a running
  * `baton proxy`, one request over its control socket. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ctlcli.h"
 #include "cli/verbs.h"
-#include "proxy/client.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *verb)
 {
+    (void)verb;
     fprintf(out,
             "usage: baton backend list [--json]\n"
             "       baton backend add [POOL/]NAME=HOST:PORT[,weight=W]\n"
@@ -54,50 +54,16 @@ static void print_table(json_t *r)
 
 int cmd_backend(int argc, char **argv)
 {
-    enum { O_NAME = 256, O_CONTROL, O_JSON, O_TIMEOUT, O_HELP };
-    static const struct option opts[] = {
-        {"name", required_argument, 0, O_NAME}, {"control", required_argument, 0, O_CONTROL},
-        {"json", no_argument, 0, O_JSON},       {"timeout", required_argument, 0, O_TIMEOUT},
-        {"help", no_argument, 0, O_HELP},       {0, 0, 0, 0}};
-    const char *name = NULL, *control = NULL;
-    int json_out = 0, c;
-    long long timeout_ms = -1;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_NAME:
-            name = optarg;
-            break;
-        case O_CONTROL:
-            control = optarg;
-            break;
-        case O_JSON:
-            json_out = 1;
-            break;
-        case O_TIMEOUT: {
-            char *end;
-            double s = strtod(optarg, &end);
-            if (!*optarg || *end || s < 0 || s > 7 * 86400) {
-                fprintf(stderr, "baton backend: invalid --timeout '%s': expected seconds\n",
-                        optarg);
-                return EXIT_USAGE;
-            }
-            timeout_ms = (long long)(s * 1000);
-            break;
-        }
-        case O_HELP:
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    int nargs = argc - optind;
-    char **args = argv + optind;
+    static const struct ctlcli_spec spec = {
+        .verb = "backend", .optstring = "h", .usage = usage, .seconds_opt = "timeout"};
+    struct ctlcli o;
+    int rc;
+    if (ctlcli_parse(&spec, &o, argc, argv, &rc) < 0)
+        return rc;
+    int nargs = argc - o.first_arg;
+    char **args = argv + o.first_arg;
     if (nargs < 1) {
-        usage(stderr);
+        usage(stderr, NULL);
         return EXIT_USAGE;
     }
     const char *sub = args[0];
@@ -117,8 +83,8 @@ int cmd_backend(int argc, char **argv)
         snprintf(cmd, sizeof(cmd), "backend-%s", sub);
         if (nargs == 2)
             req = json_pack("{s:s,s:s}", "cmd", cmd, "name", args[1]);
-        if (req && timeout_ms >= 0 && strcmp(sub, "drain") == 0)
-            json_object_set_new(req, "timeout_ms", json_integer(timeout_ms));
+        if (req && o.seconds_ms >= 0 && strcmp(sub, "drain") == 0)
+            json_object_set_new(req, "timeout_ms", json_integer(o.seconds_ms));
     } else if (strcmp(sub, "weight") == 0) {
         want = 3;
         if (nargs == 3) {
@@ -140,23 +106,17 @@ int cmd_backend(int argc, char **argv)
     }
     if (nargs != want || !req) {
         fprintf(stderr, "baton backend %s: wrong number of arguments\n", sub);
-        usage(stderr);
+        usage(stderr, NULL);
         json_decref(req);
         return EXIT_USAGE;
     }
-    json_t *reply = NULL;
-    struct err e;
-    int rc = proxy_client_call(name, control, req, &reply, &e);
+    json_t *reply;
+    rc = ctlcli_proxy_call(&o, "backend", sub, req, &reply);
     json_decref(req);
-    if (rc < 0) {
-        fprintf(stderr, "baton backend %s: %s\n", sub, e.msg);
-        return EXIT_FAIL;
-    }
-    if (json_out) {
-        json_object_del(reply, "ok");
-        char *text = json_dumps(reply, JSON_COMPACT);
-        printf("%s\n", text ? text : "{}");
-        free(text);
+    if (rc != EXIT_OK)
+        return rc;
+    if (o.json) {
+        /* ctlcli_proxy_call printed the reply */
     } else if (strcmp(sub, "list") == 0) {
         print_table(reply);
     } else if (strcmp(sub, "drain") == 0) {

@@ -1,12 +1,12 @@
 /* The control verbs of a running `baton run` master: upgrade, rollback, status, stop,
  * reexec. Each sends one request over the control socket and prints the reply. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/ctlcli.h"
 #include "cli/verbs.h"
 #include "core/ctl.h"
 #include "supervise/run.h"
@@ -52,50 +52,26 @@ static void usage(FILE *out, const char *verb)
     }
 }
 
-/* Parses the common options; returns -1 (exit code in *rc) to stop. */
+/* Parses the common options and resolves the control socket (default: the master
+ * named baton); returns -1 (exit code in *rc) to stop. */
 static int parse_common(struct ctl_cli *c, int argc, char **argv, int *rc)
 {
-    static const struct option opts[] = {{"name", required_argument, 0, 'n'},
-                                         {"control", required_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *name = "baton";
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n':
-            name = optarg;
-            break;
-        case 'c':
-            if (strlen(optarg) >= sizeof(c->control)) {
-                fprintf(stderr, "baton %s: --control path is too long\n", c->verb);
-                *rc = EXIT_USAGE;
-                return -1;
-            }
-            snprintf(c->control, sizeof(c->control), "%s", optarg);
-            break;
-        case 'j':
-            c->json = 1;
-            break;
-        case 'h':
-            usage(stdout, c->verb);
-            *rc = EXIT_OK;
-            return -1;
-        default:
-            usage(stderr, c->verb);
-            *rc = EXIT_USAGE;
-            return -1;
-        }
-    }
+    const struct ctlcli_spec spec = {
+        .verb = c->verb, .optstring = "+", .usage = usage, .control_max = sizeof(c->control)};
+    struct ctlcli o;
+    if (ctlcli_parse(&spec, &o, argc, argv, rc) < 0)
+        return -1;
+    if (o.control)
+        snprintf(c->control, sizeof(c->control), "%s", o.control);
+    c->json = o.json;
     struct err e;
-    if (!c->control[0] && ctl_default_path(name, c->control, sizeof(c->control), &e) < 0) {
+    if (!c->control[0] &&
+        ctl_default_path(o.name ? o.name : "baton", c->control, sizeof(c->control), &e) < 0) {
         fprintf(stderr, "baton %s: %s\n", c->verb, e.msg);
         *rc = EXIT_USAGE;
         return -1;
     }
-    c->first_arg = optind;
+    c->first_arg = o.first_arg;
     return 0;
 }
 
@@ -218,7 +194,8 @@ static void print_status(json_t *st)
     (void)now_ms;
 }
 
-int cmd_status(int argc, char **argv)
+/* A verb without arguments: one request, its reply printed by `print` (unless --json). */
+static int call_no_args(int argc, char **argv, void (*print)(json_t *reply))
 {
     struct ctl_cli c = {.verb = argv[0]};
     int rc;
@@ -229,25 +206,25 @@ int cmd_status(int argc, char **argv)
     json_t *reply;
     rc = call(&c, NULL, &reply);
     if (rc == EXIT_OK && !c.json)
-        print_status(reply);
+        print(reply);
     json_decref(reply);
     return rc;
 }
 
+int cmd_status(int argc, char **argv)
+{
+    return call_no_args(argc, argv, print_status);
+}
+
+static void print_stopped(json_t *reply)
+{
+    (void)reply;
+    printf("stopped\n");
+}
+
 int cmd_stop(int argc, char **argv)
 {
-    struct ctl_cli c = {.verb = argv[0]};
-    int rc;
-    if (parse_common(&c, argc, argv, &rc) < 0)
-        return rc;
-    if (no_args(&c, argc) < 0)
-        return EXIT_USAGE;
-    json_t *reply;
-    rc = call(&c, NULL, &reply);
-    if (rc == EXIT_OK && !c.json)
-        printf("stopped\n");
-    json_decref(reply);
-    return rc;
+    return call_no_args(argc, argv, print_stopped);
 }
 
 int cmd_reexec(int argc, char **argv)

@@ -1,15 +1,15 @@
 /* `baton switch POOL`: makes POOL the active pool of a running `baton proxy`; new
  * connections (http: new requests) go to it, the old pool drains. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/ctlcli.h"
 #include "cli/verbs.h"
-#include "proxy/client.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *verb)
 {
+    (void)verb;
     fprintf(
         out,
         "usage: baton switch POOL [--drain-timeout S] [--json] [--name NAME | --control PATH]\n\n"
@@ -24,73 +24,30 @@ static void usage(FILE *out)
 
 int cmd_switch(int argc, char **argv)
 {
-    enum { O_NAME = 256, O_CONTROL, O_JSON, O_TIMEOUT, O_HELP };
-    static const struct option opts[] = {
-        {"name", required_argument, 0, O_NAME}, {"control", required_argument, 0, O_CONTROL},
-        {"json", no_argument, 0, O_JSON},       {"drain-timeout", required_argument, 0, O_TIMEOUT},
-        {"help", no_argument, 0, O_HELP},       {0, 0, 0, 0}};
-    const char *name = NULL, *control = NULL;
-    int json_out = 0, c;
-    long long timeout_ms = -1;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_NAME:
-            name = optarg;
-            break;
-        case O_CONTROL:
-            control = optarg;
-            break;
-        case O_JSON:
-            json_out = 1;
-            break;
-        case O_TIMEOUT: {
-            char *end;
-            double s = strtod(optarg, &end);
-            if (!*optarg || *end || s < 0 || s > 7 * 86400) {
-                fprintf(stderr, "baton switch: invalid --drain-timeout '%s': expected seconds\n",
-                        optarg);
-                return EXIT_USAGE;
-            }
-            timeout_ms = (long long)(s * 1000);
-            break;
-        }
-        case O_HELP:
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        usage(stderr);
+    static const struct ctlcli_spec spec = {
+        .verb = "switch", .optstring = "h", .usage = usage, .seconds_opt = "drain-timeout"};
+    struct ctlcli o;
+    int rc;
+    if (ctlcli_parse(&spec, &o, argc, argv, &rc) < 0)
+        return rc;
+    if (argc - o.first_arg != 1) {
+        usage(stderr, NULL);
         return EXIT_USAGE;
     }
-    const char *pool = argv[optind];
+    const char *pool = argv[o.first_arg];
     json_t *req = json_pack("{s:s,s:s}", "cmd", "switch", "pool", pool);
-    if (timeout_ms >= 0)
-        json_object_set_new(req, "drain_timeout_ms", json_integer(timeout_ms));
-    json_t *reply = NULL;
-    struct err e;
-    int rc = proxy_client_call(name, control, req, &reply, &e);
+    if (o.seconds_ms >= 0)
+        json_object_set_new(req, "drain_timeout_ms", json_integer(o.seconds_ms));
+    json_t *reply;
+    rc = ctlcli_proxy_call(&o, "switch", NULL, req, &reply);
     json_decref(req);
-    if (rc < 0) {
-        fprintf(stderr, "baton switch: %s\n", e.msg);
-        return EXIT_FAIL;
-    }
-    if (json_out) {
-        json_object_del(reply, "ok");
-        char *text = json_dumps(reply, JSON_COMPACT);
-        printf("%s\n", text ? text : "{}");
-        free(text);
-    } else {
+    if (rc != EXIT_OK)
+        return rc;
+    if (!o.json)
         printf("switched from pool '%s' to '%s' (%lld backend%s up)\n",
                json_string_value(json_object_get(reply, "previous")), pool,
                (long long)json_integer_value(json_object_get(reply, "backends_up")),
                json_integer_value(json_object_get(reply, "backends_up")) == 1 ? "" : "s");
-    }
     json_decref(reply);
     return EXIT_OK;
 }
