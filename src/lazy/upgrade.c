@@ -166,8 +166,8 @@ int lazy_upgrade(const struct lazy_chain *c, const char *id, json_t *doc, json_t
     rc = lazy_doc_version(c, doc, &from, &kind, &e);
     if (rc < 0)
         goto out;
-    int todo = lazy_chain_latest(c) - from;
-    if (todo == 0)
+    int steps_left = lazy_chain_latest(c) - from;
+    if (steps_left == 0)
         goto out;
     for (int vi = from - c->base; vi < c->nv; vi++) {
         const struct lazy_version *v = &c->v[vi];
@@ -192,7 +192,7 @@ int lazy_upgrade(const struct lazy_chain *c, const char *id, json_t *doc, json_t
         }
         json_object_set_new(doc, "_version", json_integer(v->version));
     }
-    rc = todo;
+    rc = steps_left;
     if (mv && json_object_size(mv) > 0 && moved) {
         *moved = mv;
         mv = NULL;
