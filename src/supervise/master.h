@@ -129,6 +129,13 @@ struct master {
 int64_t wall_ms(void);
 
 /* worker.c: spawning, exits, readiness, restarts. */
+/* Forks and execs argv (PATH searched) with the master's environment minus baton's own
+ * variables, plus `extra` (NULL-terminated, may be NULL) and NOTIFY_SOCKET; with
+ * pass_sockets, the listening sockets go to fds 3.. with LISTEN_FDS, LISTEN_PID and
+ * LISTEN_FDNAMES (systemd socket activation). `what` names the child in errors.
+ * Returns the child's pid, or -1. */
+pid_t master_spawn(struct master *m, char **argv, char *const *extra, int pass_sockets,
+                   const char *what, struct err *e);
 int worker_spawn(struct gen *g, int slot, struct err *e);
 int worker_adopt(struct gen *g, int slot, pid_t pid, int child, struct err *e);
 void worker_signal(struct worker *w, int sig);

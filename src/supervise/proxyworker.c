@@ -144,17 +144,9 @@ static int spawn_proxy(struct master *m, struct err *e)
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
     char **argv = calloc(nfixed + 2 * (size_t)g->nslots + 1, sizeof(*argv));
     char(*specs)[96] = calloc((size_t)g->nslots + 1, sizeof(*specs));
-    extern char **environ;
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **envp = calloc(n + 6, sizeof(*envp));
-    char fds[32], pid_s[32] = "LISTEN_PID=0", notify[sizeof(m->notify_path) + 16];
-    char names[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
-    if (!argv || !specs || !envp) {
+    if (!argv || !specs) {
         free(argv);
         free(specs);
-        free(envp);
         return err_errno(e, ENOMEM, "cannot start the proxy worker");
     }
     size_t k = 0;
@@ -167,53 +159,14 @@ static int spawn_proxy(struct master *m, struct err *e)
         argv[k++] = specs[i];
     }
     argv[k] = NULL;
-    k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LISTEN_", 7) != 0 && strncmp(environ[i], "NOTIFY_SOCKET=", 14) &&
-            strncmp(environ[i], "BATON_STATE_FD=", 15))
-            envp[k++] = environ[i];
-    snprintf(fds, sizeof(fds), "LISTEN_FDS=%d", m->nlisten);
-    snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", m->notify_path);
-    size_t off = (size_t)snprintf(names, sizeof(names), "LISTEN_FDNAMES=");
-    for (int i = 0; i < m->nlisten; i++) {
-        const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
-        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "", nm);
-    }
-    envp[k++] = fds;
-    envp[k++] = pid_s;
-    envp[k++] = names;
-    envp[k++] = notify;
-    envp[k] = NULL;
-    pid_t pid = fork();
+    pid_t pid = master_spawn(m, argv, NULL, 1, "the proxy worker", e);
     if (pid < 0) {
-        int saved = errno;
         free(argv);
         free(specs);
-        free(envp);
-        return err_errno(e, saved, "cannot fork the proxy worker");
-    }
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        int tmp[RUN_MAX_LISTEN];
-        for (int i = 0; i < m->nlisten; i++) {
-            tmp[i] = fcntl(m->listen_fds[i], F_DUPFD_CLOEXEC, 3 + m->nlisten);
-            if (tmp[i] < 0)
-                _exit(126);
-        }
-        for (int i = 0; i < m->nlisten; i++)
-            if (dup2(tmp[i], 3 + i) < 0)
-                _exit(126);
-        snprintf(pid_s, sizeof(pid_s), "LISTEN_PID=%d", (int)getpid());
-        execve(argv[0], argv, envp);
-        dprintf(2, "baton: cannot run the proxy worker '%s': %s\n", argv[0], strerror(errno));
-        _exit(127);
+        return -1;
     }
     free(argv);
     free(specs);
-    free(envp);
     if (watch_proxy(m, pid, e) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0); /* just killed: returns at once */

@@ -129,60 +129,45 @@ int worker_adopt(struct gen *g, int slot, pid_t pid, int child, struct err *e)
     return 0;
 }
 
-int worker_spawn(struct gen *g, int slot, struct err *e)
+pid_t master_spawn(struct master *m, char **argv, char *const *extra, int pass_sockets,
+                   const char *what, struct err *e)
 {
-    struct master *m = g->m;
     extern char **environ;
-    size_t n = 0;
+    size_t n = 0, nextra = 0;
     while (environ[n])
         n++;
-    char **envp = calloc(n + 10, sizeof(*envp));
-    char fds[32], gen_s[48], pid_s[32] = "LISTEN_PID=0", notify[sizeof(m->notify_path) + 16];
-    char port_s[32], bport_s[40];
-    int proxy_mode = m->o->mode == RUN_PROXY;
-    char names[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
+    while (extra && extra[nextra])
+        nextra++;
+    char **envp = calloc(n + nextra + 6, sizeof(*envp));
     if (!envp)
-        return err_errno(e, ENOMEM, "cannot start a worker of generation %u", g->id);
-    struct slot *sl = &g->slots[slot];
-    if (proxy_mode && !sl->port) {
-        sl->port = pxw_pick_port(m, e);
-        if (sl->port < 0) {
-            sl->port = 0;
-            free(envp);
-            return -1;
-        }
-    }
+        return err_errno(e, ENOMEM, "cannot start %s", what);
+    char fds[32], pid_s[32] = "LISTEN_PID=0", notify[sizeof(m->notify_path) + 16];
+    char names[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!env_is_ours(environ[i], proxy_mode))
+        if (!env_is_ours(environ[i], m->o->mode == RUN_PROXY))
             envp[k++] = environ[i];
-    snprintf(fds, sizeof(fds), "LISTEN_FDS=%d", m->nlisten);
-    snprintf(gen_s, sizeof(gen_s), "BATON_GENERATION=%u", g->id);
-    snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", m->notify_path);
-    size_t off = (size_t)snprintf(names, sizeof(names), "LISTEN_FDNAMES=");
-    for (int i = 0; i < m->nlisten; i++) {
-        const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
-        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "", nm);
-    }
-    if (proxy_mode) {
-        snprintf(port_s, sizeof(port_s), "PORT=%d", sl->port);
-        snprintf(bport_s, sizeof(bport_s), "BATON_PORT=%d", sl->port);
-        envp[k++] = port_s;
-        envp[k++] = bport_s;
-    } else {
+    for (size_t i = 0; i < nextra; i++)
+        envp[k++] = extra[i];
+    if (pass_sockets) {
+        snprintf(fds, sizeof(fds), "LISTEN_FDS=%d", m->nlisten);
+        size_t off = (size_t)snprintf(names, sizeof(names), "LISTEN_FDNAMES=");
+        for (int i = 0; i < m->nlisten; i++) {
+            const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
+            off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "", nm);
+        }
         envp[k++] = fds;
         envp[k++] = pid_s;
         envp[k++] = names;
     }
+    snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", m->notify_path);
     envp[k++] = notify;
-    envp[k++] = gen_s;
     envp[k] = NULL;
-    char **argv = g->argv;
     pid_t pid = fork();
     if (pid < 0) {
         int saved = errno;
         free(envp);
-        return err_errno(e, saved, "cannot fork a worker of generation %u", g->id);
+        return err_errno(e, saved, "cannot fork %s", what);
     }
     if (pid == 0) {
         sigset_t none;
@@ -192,12 +177,12 @@ int worker_spawn(struct gen *g, int slot, struct err *e)
         /* Move the sockets out of the way of 3..3+n-1 first, then into place; dup2
          * leaves the targets without FD_CLOEXEC, everything else of ours has it. */
         int tmp[RUN_MAX_LISTEN];
-        for (int i = 0; !proxy_mode && i < m->nlisten; i++) {
+        for (int i = 0; pass_sockets && i < m->nlisten; i++) {
             tmp[i] = fcntl(m->listen_fds[i], F_DUPFD_CLOEXEC, 3 + m->nlisten);
             if (tmp[i] < 0)
                 _exit(126);
         }
-        for (int i = 0; !proxy_mode && i < m->nlisten; i++)
+        for (int i = 0; pass_sockets && i < m->nlisten; i++)
             if (dup2(tmp[i], 3 + i) < 0)
                 _exit(126);
         snprintf(pid_s, sizeof(pid_s), "LISTEN_PID=%d", (int)getpid());
@@ -206,6 +191,36 @@ int worker_spawn(struct gen *g, int slot, struct err *e)
         _exit(127);
     }
     free(envp);
+    return pid;
+}
+
+int worker_spawn(struct gen *g, int slot, struct err *e)
+{
+    struct master *m = g->m;
+    char gen_s[48], port_s[32], bport_s[40];
+    char *extra[4] = {gen_s, NULL, NULL, NULL};
+    int proxy_mode = m->o->mode == RUN_PROXY;
+    struct slot *sl = &g->slots[slot];
+    if (proxy_mode && !sl->port) {
+        sl->port = pxw_pick_port(m, e);
+        if (sl->port < 0) {
+            sl->port = 0;
+            return -1;
+        }
+    }
+    snprintf(gen_s, sizeof(gen_s), "BATON_GENERATION=%u", g->id);
+    if (proxy_mode) {
+        snprintf(port_s, sizeof(port_s), "PORT=%d", sl->port);
+        snprintf(bport_s, sizeof(bport_s), "BATON_PORT=%d", sl->port);
+        extra[1] = port_s;
+        extra[2] = bport_s;
+    }
+    char **argv = g->argv;
+    char what[64];
+    snprintf(what, sizeof(what), "a worker of generation %u", g->id);
+    pid_t pid = master_spawn(m, argv, extra, !proxy_mode, what, e);
+    if (pid < 0)
+        return -1;
     if (worker_adopt(g, slot, pid, 1, e) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0); /* just killed: returns at once */
