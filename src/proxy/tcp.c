@@ -191,7 +191,9 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
     rewatch(c);
 }
 
-void tcp_backend_ready(struct conn *c, int ok)
+static int tcp_start(struct conn *c);
+
+static void tcp_backend_ready(struct conn *c, int ok)
 {
     if (!ok) {
         log_warn("proxy: no backend could take client %s; closing it", c->peer);
@@ -202,7 +204,7 @@ void tcp_backend_ready(struct conn *c, int ok)
         conn_close(c);
 }
 
-int tcp_start(struct conn *c)
+static int tcp_start(struct conn *c)
 {
     struct proxy *p = c->p;
     c->dir[0].splice = c->dir[1].splice = p->cfg.relay == RELAY_SPLICE;
@@ -220,7 +222,24 @@ int tcp_start(struct conn *c)
     return 0;
 }
 
-void tcp_free(struct conn *c)
+/* A client was accepted: its backend connect starts at once. */
+static int tcp_accepted(struct conn *c)
+{
+    c->dir[0].pipe[0] = c->dir[0].pipe[1] = c->dir[1].pipe[0] = c->dir[1].pipe[1] = -1;
+    if (conn_connect_backend(c) < 0) {
+        log_warn("proxy: no backend available for client %s (active pool '%s')", c->peer,
+                 pool_active(c->p->table));
+        return -1;
+    }
+    return 0;
+}
+
+/* The proxy stops: a tcp connection finishes on its own (or at the stop timeout). */
+static void tcp_stop(struct conn *c)
+{
+}
+
+static void tcp_free(struct conn *c)
 {
     for (int d = 0; d < 2; d++) {
         struct tcp_dir *t = &c->dir[d];
@@ -233,3 +252,12 @@ void tcp_free(struct conn *c)
         t->buf = NULL;
     }
 }
+
+const struct relay relay_tcp = {
+    .name = "tcp",
+    .pools_backends = 0,
+    .start = tcp_accepted,
+    .backend_ready = tcp_backend_ready,
+    .stop = tcp_stop,
+    .free = tcp_free,
+};
