@@ -62,21 +62,27 @@ int buf_append(struct buf *b, const char *p, size_t n)
     return 0;
 }
 
-int buf_read(int fd, struct buf *b)
+int buf_read(int fd, struct buf *b, int *drained)
 {
+    *drained = 0;
     if (buf_ensure(b) < 0)
         return -1;
     if (buf_room(b) == 0)
         buf_compact(b);
-    if (buf_room(b) == 0)
+    size_t room = buf_room(b);
+    if (room == 0)
         return 0;
-    ssize_t n = recv(fd, b->data + b->len, buf_room(b), 0);
+    ssize_t n = recv(fd, b->data + b->len, room, 0);
     if (n > 0) {
         b->len += (size_t)n;
+        *drained = (size_t)n < room;
         return 1;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        *drained = errno == EAGAIN;
         return 0;
+    }
+    *drained = 1;
     return -1;
 }
 

@@ -36,8 +36,11 @@ void buf_compact(struct buf *b);
 void buf_consume(struct buf *b, size_t n);
 /* Appends n bytes; -1 if they do not fit under the cap (nothing appended). */
 int buf_append(struct buf *b, const char *p, size_t n);
-/* Reads from fd into b: 1 on bytes, 0 on EAGAIN or no room, -1 on EOF or error. */
-int buf_read(int fd, struct buf *b);
+/* Reads from fd into b: 1 on bytes, 0 on EAGAIN or no room, -1 on EOF or error.
+ * *drained is set when the socket is known to hold no more bytes now (EAGAIN, or a
+ * read shorter than the room): the caller waits for the next readiness event instead
+ * of trying again (level-triggered epoll reports the socket while bytes wait). */
+int buf_read(int fd, struct buf *b, int *drained);
 /* Writes b's pending bytes to fd: 1 on progress, 0 on EAGAIN or nothing, -1 on error. */
 int buf_write(int fd, struct buf *b);
 

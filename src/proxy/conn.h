@@ -43,7 +43,7 @@ struct proxy {
  * a buffer (copy). */
 struct tcp_dir {
     int pipe[2];
-    size_t in_pipe;
+    size_t in_pipe, pipe_size;
     char *buf;
     size_t off, len;
     int splice; /* on the splice path (else copy) */
@@ -85,6 +85,10 @@ struct conn {
  * to the chosen backend is taken instead when there is one: then it returns 1 and
  * the backend side is ready at once (c->breused set). */
 int conn_connect_backend(struct conn *c);
+/* Watches c's backend socket for `events` with the relay's callback. The watcher still
+ * registered by a connect that just finished is changed in place (an epoll_ctl MOD at
+ * most, where unwatching and watching again would cost a DEL and an ADD). */
+int conn_watch_backend(struct conn *c, uint32_t events, watcher_cb cb);
 /* http: gives the backend connection of c back to its backend's idle pool (or closes
  * it if the backend takes no new work), and releases c's backend side. */
 void conn_release_backend(struct conn *c);
@@ -96,6 +100,11 @@ void conn_park_backend(struct conn *c);
 /* http buffers of p->buf_size bytes, recycled through a bounded free list. */
 char *proxy_buf_get(struct proxy *p);
 void proxy_buf_put(struct proxy *p, char *buf);
+/* A non-blocking pipe for splice(2), grown to PROXY_PIPE_BYTES where the system allows
+ * (fewer splice calls and wakeups per megabyte); returns its capacity, or 0 with errno
+ * set when no pipe could be made. */
+#define PROXY_PIPE_BYTES (1024 * 1024)
+size_t proxy_pipe(int fds[2]);
 /* Releases the backend side (socket, accounting, reference). */
 void conn_drop_backend(struct conn *c);
 /* Closes the client connection and everything it holds. */

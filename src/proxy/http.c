@@ -26,39 +26,46 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents);
 static void on_http_timer(struct loop *loop, struct timer *t);
 static void http_run(struct conn *c);
 
+/* When the connection's next deadline falls (what happens then: on_http_timer). */
+static uint64_t next_deadline(const struct conn *c)
+{
+    const struct http_state *h = c->h;
+    const struct proxy *p = c->p;
+    if (h->phase == HP_LINGER)
+        return h->last_active_ms + LINGER_MS;
+    if (h->phase == HP_HEAD && p->stopping && buf_pending(&h->cin) == 0)
+        return h->last_active_ms + 1000; /* stopping: an idle client gets a short grace */
+    if (h->phase == HP_HEAD && h->head_start_ms)
+        return h->head_start_ms + (uint64_t)p->cfg.header_timeout_ms;
+    return h->last_active_ms + (uint64_t)p->cfg.idle_timeout_ms;
+}
+
 static void arm_timer(struct conn *c)
 {
     struct http_state *h = c->h;
-    struct proxy *p = c->p;
-    uint64_t due;
-    if (h->phase == HP_LINGER)
-        due = h->last_active_ms + LINGER_MS;
-    else if (h->phase == HP_HEAD && c->p->stopping && buf_pending(&h->cin) == 0)
-        due = h->last_active_ms + 1000; /* stopping: an idle client gets a short grace */
-    else if (h->phase == HP_HEAD && h->head_start_ms)
-        due = h->head_start_ms + (uint64_t)p->cfg.header_timeout_ms;
-    else
-        due = h->last_active_ms + (uint64_t)p->cfg.idle_timeout_ms;
-    uint64_t now = loop_now_ms(p->loop);
-    timer_start(p->loop, &h->timer, due > now ? due - now : 0, on_http_timer, c);
+    struct loop *loop = c->p->loop;
+    uint64_t due = next_deadline(c);
+    /* armed to fire no later: then it finds nothing due and re-arms, so that a request
+     * costs no timer change */
+    if (timer_armed(&h->timer) && h->timer.when_ms <= due)
+        return;
+    uint64_t now = loop_now_ms(loop);
+    timer_start(loop, &h->timer, due > now ? due - now : 0, on_http_timer, c);
 }
 
 static void on_http_timer(struct loop *loop, struct timer *t)
 {
     struct conn *c = t->data;
     struct http_state *h = c->h;
-    uint64_t now = loop_now_ms(loop);
-    if (h->phase == HP_LINGER) {
+    if (loop_now_ms(loop) < next_deadline(c)) {
+        arm_timer(c);
+        return;
+    }
+    if (h->phase == HP_LINGER || (h->phase == HP_HEAD && c->p->stopping && !buf_pending(&h->cin))) {
         conn_close(c);
         return;
     }
-    if (h->phase == HP_HEAD && c->p->stopping && buf_pending(&h->cin) == 0 &&
-        now >= h->last_active_ms + 1000) {
-        conn_close(c);
-        return;
-    }
-    if (h->phase == HP_HEAD && h->head_start_ms &&
-        now >= h->head_start_ms + (uint64_t)c->p->cfg.header_timeout_ms) {
+    if (h->phase == HP_HEAD && h->head_start_ms) {
         log_warn("proxy: client %s did not send a whole request head within %d ms; "
                  "answering 408",
                  c->peer, c->p->cfg.header_timeout_ms);
@@ -66,14 +73,9 @@ static void on_http_timer(struct loop *loop, struct timer *t)
         http_run(c);
         return;
     }
-    if (now >= h->last_active_ms + (uint64_t)c->p->cfg.idle_timeout_ms) {
-        if (h->phase != HP_HEAD || buf_pending(&h->cin))
-            log_info("proxy: client %s idle for %d ms; closing", c->peer,
-                     c->p->cfg.idle_timeout_ms);
-        conn_close(c);
-        return;
-    }
-    arm_timer(c);
+    if (h->phase != HP_HEAD || buf_pending(&h->cin))
+        log_info("proxy: client %s idle for %d ms; closing", c->peer, c->p->cfg.idle_timeout_ms);
+    conn_close(c);
 }
 
 /* --- the exchange ------------------------------------------------------------- */
@@ -146,6 +148,11 @@ static void update_watch(struct conn *c)
 static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct conn *c = w->data;
+    int readable = (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    if (w == &c->cw)
+        c->h->client_readable |= readable;
+    else
+        c->h->backend_readable |= readable;
     if (w == &c->bw && c->parked) {
         /* a parked backend connection has nothing to say: it closed, or misbehaves */
         conn_drop_backend(c);
@@ -159,9 +166,10 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 static int run_tunnel(struct conn *c)
 {
     struct http_state *h = c->h;
-    int progress = 0, r = 0;
-    if (!h->client_eof) {
-        r = buf_read(c->cfd, &h->bout);
+    int progress = 0, r = 0, drained = 0;
+    if (!h->client_eof && h->client_readable) {
+        r = buf_read(c->cfd, &h->bout, &drained);
+        h->client_readable = !drained;
         if (r < 0) {
             h->client_eof = 1;
             if (buf_pending(&h->bout) == 0 && c->bfd >= 0)
@@ -169,8 +177,9 @@ static int run_tunnel(struct conn *c)
         }
         progress |= r > 0;
     }
-    if (c->bfd >= 0 && !h->backend_eof) {
-        r = buf_read(c->bfd, &h->cout);
+    if (c->bfd >= 0 && !h->backend_eof && h->backend_readable) {
+        r = buf_read(c->bfd, &h->cout, &drained);
+        h->backend_readable = !drained;
         if (r < 0)
             h->backend_eof = 1;
         progress |= r > 0;
@@ -196,6 +205,7 @@ static void route_request(struct conn *c)
 {
     struct http_state *h = c->h;
     http_set_phase(h, EV_ROUTE);
+    h->backend_readable = 0; /* nothing to read before the request went out */
     int rc = conn_connect_backend(c);
     if (rc < 0) {
         log_warn("proxy: no backend available for a request of client %s (active pool '%s'); "
@@ -278,8 +288,9 @@ static int run_client_in(struct conn *c)
 {
     struct http_state *h = c->h;
     int progress = 0;
-    if (h->phase < HP_ENDING && !h->client_eof) {
-        int r = buf_read(c->cfd, &h->cin);
+    if (h->phase < HP_ENDING && !h->client_eof && h->client_readable) {
+        int drained = 0, r = buf_read(c->cfd, &h->cin, &drained);
+        h->client_readable = !drained;
         if (r < 0)
             h->client_eof = 1; /* left, or half-closed after its requests: answer those */
         if (r > 0) {
@@ -332,8 +343,10 @@ static int run_backend(struct conn *c)
             return CLOSED;
         }
         progress |= r;
-    } else if (!h->backend_eof) {
-        r = buf_read(c->bfd, &h->bin);
+    } else if (!h->backend_eof && h->backend_readable) {
+        int drained = 0;
+        r = buf_read(c->bfd, &h->bin, &drained);
+        h->backend_readable = !drained;
         if (r > 0)
             h->last_active_ms = loop_now_ms(c->p->loop);
         if (r < 0)
@@ -388,7 +401,12 @@ static int run_raw(struct conn *c)
     int r;
     if (h->phase == HP_LINGER) {
         h->cin.off = h->cin.len = 0;
-        r = buf_read(c->cfd, &h->cin);
+        r = 0;
+        if (h->client_readable) {
+            int drained = 0;
+            r = buf_read(c->cfd, &h->cin, &drained);
+            h->client_readable = !drained;
+        }
     } else {
         r = run_tunnel(c);
         if (r > 0)
@@ -442,7 +460,7 @@ static void http_backend_ready(struct conn *c, int ok)
         return;
     }
     http_set_phase(h, EV_BACKEND);
-    if (loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT, on_io, c, NULL) < 0) {
+    if (conn_watch_backend(c, EPOLLOUT, on_io) < 0) {
         conn_close(c);
         return;
     }
@@ -474,6 +492,8 @@ static int http_start(struct conn *c)
     buf_init(&h->cout, p, out_cap);
     buf_init(&h->replay, p, p->cfg.buffer_bytes);
     h->pipe[0] = h->pipe[1] = -1;
+    if (p->cfg.xff)
+        snprintf(h->xff, sizeof(h->xff), "X-Forwarded-For: %s\r\n", c->peer);
     msg_init(&h->req, SIDE_REQUEST, &h->bout, &h->replay);
     msg_init(&h->resp, SIDE_RESPONSE, &h->cout, NULL);
     reset_exchange(h);

@@ -89,9 +89,13 @@ struct http_state {
     int client_keepalive, backend_keepalive;              /* what the heads said */
     int close_after;             /* this exchange is the connection's last */
     int backend_eof, client_eof; /* what the sockets said */
+    /* the socket may hold bytes: set by a readiness event, cleared once a read found it
+     * empty, so that a request costs no read that only returns EAGAIN */
+    int client_readable, backend_readable;
     int pipe[2];
-    size_t in_pipe;
+    size_t in_pipe, pipe_size;
     uint64_t head_start_ms, last_active_ms;
+    char xff[96]; /* "X-Forwarded-For: PEER\r\n", or "" with --no-xff */
     struct timer timer;
     unsigned requests;
 };

@@ -5,20 +5,46 @@
  * or repeated Host, Transfer-Encoding in HTTP/1.0, repeated framing fields. */
 #include "proxy/http_head.h"
 
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
-static int is_tchar(unsigned char c)
+/* Character classes, one table lookup per byte on the hot path. */
+enum { CC_TCHAR = 1, CC_TEXT = 2, CC_HOST = 4, CC_LINE = 8 };
+
+static unsigned char char_class[256];
+
+static void classes_init(void)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    static int ready;
+    if (ready)
+        return;
+    for (int c = 0; c < 256; c++) {
+        int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        unsigned char k = 0;
+        if (alnum || (c && strchr("!#$%&'*+-.^_`|~", c)))
+            k |= CC_TCHAR;
+        /* field-vchar, SP and HTAB: what a field value, a reason phrase or a trailer may
+         * hold */
+        if (c == '\t' || (c >= 0x20 && c != 0x7f))
+            k |= CC_TEXT;
+        if (alnum || (c && strchr("-._~%!$&'()*+,;=:[]", c)))
+            k |= CC_HOST;
+        if (c == '\r' || c == '\n' || c == 0)
+            k |= CC_LINE;
+        char_class[c] = k;
+    }
+    ready = 1;
 }
 
-/* field-vchar, SP and HTAB: what a field value, a reason phrase or a trailer may hold */
-static int is_text(unsigned char c)
+static inline int is_tchar(unsigned char c)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return char_class[c] & CC_TCHAR;
+}
+
+static inline int is_text(unsigned char c)
+{
+    return char_class[c] & CC_TEXT;
 }
 
 static int fail(struct http_head *h, int status, const char *why)
@@ -36,6 +62,8 @@ static int span_is(const char *raw, struct head_span s, const char *word)
 static const char *check_line_ends(const char *raw, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
+        if (!(char_class[(unsigned char)raw[i]] & CC_LINE))
+            continue;
         if (raw[i] == '\r' && (i + 1 >= len || raw[i + 1] != '\n'))
             return "bare CR in head";
         if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
@@ -141,12 +169,9 @@ static int parse_length(const char *v, size_t n, uint64_t *out)
 
 static int check_host(const char *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-              strchr("-._~%!$&'()*+,;=:[]", c)))
+    for (size_t i = 0; i < n; i++)
+        if (!(char_class[(unsigned char)v[i]] & CC_HOST))
             return -1;
-    }
     return 0;
 }
 
@@ -184,10 +209,10 @@ static int check_connection(const char *raw, size_t v, size_t n, struct http_hea
     return 0;
 }
 
-static int check_framing_field(const char *raw, struct head_span name, size_t v, size_t n,
+static int check_framing_field(const char *raw, enum head_field_kind kind, size_t v, size_t n,
                                struct http_head *h)
 {
-    if (span_is(raw, name, "content-length")) {
+    if (kind == HF_CONTENT_LENGTH) {
         if (h->framing == FRAME_LENGTH)
             return fail(h, 400, "several Content-Length fields");
         if (parse_length(raw + v, n, &h->length) < 0)
@@ -210,6 +235,32 @@ static int check_framing_field(const char *raw, struct head_span name, size_t v,
     return 0;
 }
 
+static enum head_field_kind field_kind(const char *name, size_t n)
+{
+    switch (n) {
+    case 2:
+        return strncasecmp(name, "te", 2) == 0 ? HF_TE : HF_OTHER;
+    case 4:
+        return strncasecmp(name, "host", 4) == 0 ? HF_HOST : HF_OTHER;
+    case 7:
+        return strncasecmp(name, "upgrade", 7) == 0   ? HF_UPGRADE
+               : strncasecmp(name, "trailer", 7) == 0 ? HF_TRAILER
+                                                      : HF_OTHER;
+    case 10:
+        return strncasecmp(name, "connection", 10) == 0   ? HF_CONNECTION
+               : strncasecmp(name, "keep-alive", 10) == 0 ? HF_KEEP_ALIVE
+                                                          : HF_OTHER;
+    case 14:
+        return strncasecmp(name, "content-length", 14) == 0 ? HF_CONTENT_LENGTH : HF_OTHER;
+    case 16:
+        return strncasecmp(name, "proxy-connection", 16) == 0 ? HF_PROXY_CONNECTION : HF_OTHER;
+    case 17:
+        return strncasecmp(name, "transfer-encoding", 17) == 0 ? HF_TRANSFER_ENCODING : HF_OTHER;
+    default:
+        return HF_OTHER;
+    }
+}
+
 /* One field line [pos, eol): name, colon, value without surrounding whitespace. */
 static int check_field(const char *raw, size_t pos, size_t eol, struct http_head *h)
 {
@@ -226,7 +277,8 @@ static int check_field(const char *raw, size_t pos, size_t eol, struct http_head
                                                     : "invalid character in field name");
     if (++h->nfields > HEAD_FIELDS_MAX)
         return fail(h, 431, "too many header fields");
-    struct head_span name = {(uint32_t)pos, (uint32_t)(i - pos)};
+    struct head_field *f = &h->field[h->nfields - 1];
+    f->name = (struct head_span){(uint32_t)pos, (uint32_t)(i - pos)};
     size_t v = i + 1, end = eol;
     while (v < end && (raw[v] == ' ' || raw[v] == '\t'))
         v++;
@@ -235,20 +287,27 @@ static int check_field(const char *raw, size_t pos, size_t eol, struct http_head
     for (size_t k = v; k < end; k++)
         if (!is_text((unsigned char)raw[k]))
             return fail(h, 400, "control character in field value");
-    if (span_is(raw, name, "content-length") || span_is(raw, name, "transfer-encoding"))
-        return check_framing_field(raw, name, v, end - v, h);
-    if (span_is(raw, name, "host")) {
+    f->value = (struct head_span){(uint32_t)v, (uint32_t)(end - v)};
+    f->kind = field_kind(raw + pos, i - pos);
+    switch (f->kind) {
+    case HF_CONTENT_LENGTH:
+    case HF_TRANSFER_ENCODING:
+        return check_framing_field(raw, f->kind, v, end - v, h);
+    case HF_HOST:
         if (h->has_host)
             return fail(h, 400, "several Host fields");
         h->has_host = 1;
         if (check_host(raw + v, end - v) < 0)
             return fail(h, 400, "malformed Host field");
-    } else if (span_is(raw, name, "connection")) {
+        return 0;
+    case HF_CONNECTION:
         return check_connection(raw, v, end - v, h);
-    } else if (span_is(raw, name, "upgrade")) {
+    case HF_UPGRADE:
         h->has_upgrade = 1;
+        return 0;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 static int check_message(struct http_head *h)
@@ -266,7 +325,8 @@ static int check_message(struct http_head *h)
 
 int http_head_check(enum head_kind kind, const char *raw, size_t len, struct http_head *h)
 {
-    memset(h, 0, sizeof(*h));
+    classes_init();
+    memset(h, 0, offsetof(struct http_head, field));
     h->kind = kind;
     h->len = len;
     const char *bad = check_line_ends(raw, len);
@@ -314,43 +374,55 @@ static void puts_(struct out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-static int dropped(const char *raw, const struct http_head *h, struct head_span name, int upgrade)
+/* Decimal digits of v. */
+static void put_u64(struct out *o, uint64_t v)
 {
-    static const char *const hop[] = {"connection", "keep-alive",        "proxy-connection", "te",
-                                      "trailer",    "transfer-encoding", "content-length"};
-    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-        if (span_is(raw, name, hop[i]))
-            return 1;
-    if (span_is(raw, name, "upgrade"))
-        return !upgrade;
-    if (span_is(raw, name, "host"))
+    char d[24];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, d + i, sizeof(d) - i);
+}
+
+/* Whether field f stays out of the forwarded head: hop-by-hop fields, the framing
+ * fields (one is written anew), Upgrade unless upgrading, and the fields the
+ * Connection field names (never Host). */
+static int dropped(const char *raw, const struct http_head *h, const struct head_field *f,
+                   int upgrade)
+{
+    switch (f->kind) {
+    case HF_HOST:
         return 0;
+    case HF_UPGRADE:
+        return !upgrade;
+    case HF_OTHER:
+        break;
+    default:
+        return 1; /* Connection, Keep-Alive, Proxy-Connection, TE, Trailer, framing */
+    }
     for (int i = 0; i < h->ntokens; i++)
-        if (name.len == h->conn_tokens[i].len &&
-            strncasecmp(raw + name.off, raw + h->conn_tokens[i].off, name.len) == 0)
+        if (f->name.len == h->conn_tokens[i].len &&
+            strncasecmp(raw + f->name.off, raw + h->conn_tokens[i].off, f->name.len) == 0)
             return 1;
     return 0;
 }
 
 static void put_fields(struct out *o, const char *raw, const struct http_head *h, int upgrade)
 {
-    size_t pos = h->fields, eol;
-    for (; pos < h->len - 2; pos = eol + 2) {
-        const char *nl = memchr(raw + pos, '\n', h->len - pos);
-        eol = (size_t)(nl - raw) - 1;
-        const char *colon = memchr(raw + pos, ':', eol - pos);
-        struct head_span name = {(uint32_t)pos, (uint32_t)(colon - raw - (long)pos)};
-        if (dropped(raw, h, name, upgrade))
+    for (int i = 0; i < h->nfields; i++) {
+        const struct head_field *f = &h->field[i];
+        if (dropped(raw, h, f, upgrade))
             continue;
-        size_t v = (size_t)(colon - raw) + 1, end = eol;
-        while (v < end && (raw[v] == ' ' || raw[v] == '\t'))
-            v++;
-        while (end > v && (raw[end - 1] == ' ' || raw[end - 1] == '\t'))
-            end--;
-        put(o, raw + pos, name.len);
-        put(o, end > v ? ": " : ":", end > v ? 2 : 1); /* no trailing space */
-        put(o, raw + v, end - v);
-        put(o, "\r\n", 2);
+        put(o, raw + f->name.off, f->name.len);
+        if (f->value.len) {
+            put(o, ": ", 2);
+            put(o, raw + f->value.off, f->value.len);
+            put(o, "\r\n", 2);
+        } else {
+            put(o, ":\r\n", 3); /* no trailing space */
+        }
     }
 }
 
@@ -358,22 +430,25 @@ long http_head_emit(const char *raw, const struct http_head *h, const struct hea
                     size_t cap)
 {
     struct out w = {out, 0, cap, 0};
-    char line[64];
     if (h->kind == HEAD_REQUEST) {
         put(&w, raw + h->method.off, h->method.len);
         put(&w, " ", 1);
         put(&w, raw + h->target.off, h->target.len);
         puts_(&w, h->minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
     } else {
-        snprintf(line, sizeof(line), "HTTP/1.1 %03d ", h->status);
-        puts_(&w, line);
+        char line[13] = "HTTP/1.1 000 ";
+        line[9] = (char)('0' + h->status / 100 % 10);
+        line[10] = (char)('0' + h->status / 10 % 10);
+        line[11] = (char)('0' + h->status % 10);
+        put(&w, line, sizeof(line));
         put(&w, raw + h->reason.off, h->reason.len);
         put(&w, "\r\n", 2);
     }
     put_fields(&w, raw, h, o->connection == CONN_UPGRADE);
     if (o->framing == FRAME_LENGTH) {
-        snprintf(line, sizeof(line), "Content-Length: %llu\r\n", (unsigned long long)o->length);
-        puts_(&w, line);
+        put(&w, "Content-Length: ", 16);
+        put_u64(&w, o->length);
+        put(&w, "\r\n", 2);
     } else if (o->framing == FRAME_CHUNKED) {
         puts_(&w, "Transfer-Encoding: chunked\r\n");
     }
@@ -390,6 +465,7 @@ long http_head_emit(const char *raw, const struct http_head *h, const struct hea
 
 long http_trailers_check(const char *raw, size_t len)
 {
+    classes_init();
     size_t pos = 0;
     while (pos < len) {
         const char *nl = memchr(raw + pos, '\n', len - pos);

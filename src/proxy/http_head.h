@@ -24,6 +24,26 @@ struct head_span {
     uint32_t off, len;
 };
 
+/* The fields whose name the proxy acts on; the others are end-to-end (HF_OTHER). */
+enum head_field_kind {
+    HF_OTHER,
+    HF_CONTENT_LENGTH,
+    HF_TRANSFER_ENCODING,
+    HF_HOST,
+    HF_CONNECTION,
+    HF_UPGRADE,
+    HF_KEEP_ALIVE,
+    HF_PROXY_CONNECTION,
+    HF_TE,
+    HF_TRAILER
+};
+
+/* One field line as checked: the name, the value without surrounding whitespace. */
+struct head_field {
+    struct head_span name, value;
+    enum head_field_kind kind;
+};
+
 /* What http_head_check found; spans are offsets into the checked bytes. */
 struct http_head {
     enum head_kind kind;
@@ -41,6 +61,8 @@ struct http_head {
     struct head_span conn_tokens[HEAD_CONN_TOKENS_MAX];
     int ntokens;
     const char *error; /* why it was rejected */
+    /* the first nfields field lines (last, so that a check clears only what is above) */
+    struct head_field field[HEAD_FIELDS_MAX];
 };
 
 /* Checks the head raw[0..len) (ending with the blank line). Returns 0, or the status

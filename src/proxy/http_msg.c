@@ -116,9 +116,16 @@ static int on_chunk_header(llhttp_t *p)
         return msg_event(m, ME_LAST) < 0 ? -1 : HPE_PAUSED;
     if (m->unchunk)
         return 0;
-    char line[24];
-    int n = snprintf(line, sizeof(line), "%llx\r\n", (unsigned long long)p->content_length);
-    return msg_put(m, line, (size_t)n) < 0 ? -1 : 0;
+    char line[24]; /* lower-case hex, then CRLF, written from the end */
+    size_t i = sizeof(line) - 2;
+    line[i] = '\r';
+    line[i + 1] = '\n';
+    uint64_t v = p->content_length;
+    do {
+        line[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    return msg_put(m, line + i, sizeof(line) - i) < 0 ? -1 : 0;
 }
 
 static int on_chunk_complete(llhttp_t *p)

@@ -41,10 +41,7 @@ static int forward_request_head(struct conn *c, size_t len)
     h->req_idempotent = m == HTTP_GET || m == HTTP_HEAD || m == HTTP_OPTIONS;
     h->req_upgrade = hd.conn_upgrade && hd.has_upgrade;
     h->client_keepalive = (hd.minor ? !hd.conn_close : hd.conn_keep_alive) && !p->stopping;
-    char extra[128] = "";
-    if (p->cfg.xff)
-        snprintf(extra, sizeof(extra), "X-Forwarded-For: %s\r\n", c->peer);
-    struct head_out o = {.framing = hd.framing, .length = hd.length, .extra = extra};
+    struct head_out o = {.framing = hd.framing, .length = hd.length, .extra = h->xff};
     o.connection = h->req_upgrade ? CONN_UPGRADE : hd.minor ? CONN_NONE : CONN_KEEP_ALIVE;
     buf_compact(&h->bout);
     long n = buf_ensure(&h->bout) < 0

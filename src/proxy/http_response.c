@@ -183,8 +183,7 @@ int http_parse_response(struct conn *c)
     return progress;
 }
 
-#define SPLICE_BODY_MIN   (64 * 1024) /* smaller bodies are copied */
-#define SPLICE_BODY_CHUNK (64 * 1024)
+#define SPLICE_BODY_MIN (64 * 1024) /* smaller bodies are copied */
 
 /* Whether the rest of the response body can bypass user space: a Content-Length body
  * with a long rest, every byte before it already forwarded. */
@@ -208,7 +207,7 @@ int http_splice_body(struct conn *c)
     struct http_state *h = c->h;
     int progress = 0;
     if (h->resp.phase != MP_SPLICE) {
-        if (h->pipe[0] < 0 && pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        if (h->pipe[0] < 0 && (h->pipe_size = proxy_pipe(h->pipe)) == 0)
             return 0; /* no pipe: the copy path goes on */
         h->resp.splice_left = h->resp.parser.content_length;
         msg_event(&h->resp, ME_SPLICE);
@@ -230,8 +229,8 @@ int http_splice_body(struct conn *c)
             msg_event(&h->resp, ME_DONE);
             return 1;
         }
-        size_t want = h->resp.splice_left < SPLICE_BODY_CHUNK ? (size_t)h->resp.splice_left
-                                                              : SPLICE_BODY_CHUNK;
+        size_t want =
+            h->resp.splice_left < h->pipe_size ? (size_t)h->resp.splice_left : h->pipe_size;
         ssize_t n = splice(c->bfd, NULL, h->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n == 0)
             return -1; /* the backend closed before the end of the body */

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -322,6 +323,16 @@ void proxy_buf_put(struct proxy *p, char *buf)
     p->nfree_bufs++;
 }
 
+size_t proxy_pipe(int fds[2])
+{
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+        return 0;
+    /* best effort: past the user's pipe quota the kernel refuses, the default stays */
+    fcntl(fds[1], F_SETPIPE_SZ, PROXY_PIPE_BYTES);
+    int size = fcntl(fds[1], F_GETPIPE_SZ);
+    return size > 0 ? (size_t)size : 65536;
+}
+
 /* After a failed connect: the next backend, or the relay's answer to no backend. */
 static void connect_next(struct conn *c)
 {
@@ -336,8 +347,7 @@ static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t re
     struct backend *b = c->backend;
     struct err e;
     if (addr_connect_result(c->bfd, &b->addr, &e) == 0) {
-        c->bconnecting = 0;
-        loop_unwatch(loop, &c->bw);
+        c->bconnecting = 0; /* the watcher stays: the relay takes it over */
         c->relay->backend_ready(c, 1);
         return;
     }
@@ -346,6 +356,17 @@ static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t re
     health_passive_fail(c->p, b);
     conn_drop_backend(c);
     connect_next(c);
+}
+
+int conn_watch_backend(struct conn *c, uint32_t events, watcher_cb cb)
+{
+    struct watcher *w = &c->bw;
+    if (w->active && w->fd == c->bfd) {
+        w->cb = cb;
+        w->data = c;
+        return loop_rewatch(c->p->loop, w, events, NULL);
+    }
+    return loop_watch(c->p->loop, w, c->bfd, events, cb, c, NULL);
 }
 
 int conn_connect_backend(struct conn *c)

@@ -16,8 +16,6 @@
 #include "core/log.h"
 #include "proxy/conn.h"
 
-#define SPLICE_CHUNK (64 * 1024)
-
 static int dir_src(const struct conn *c, int d)
 {
     return d == 0 ? c->cfd : c->bfd;
@@ -36,14 +34,14 @@ static size_t dir_pending(const struct tcp_dir *t)
 /* One read of direction t on the splice path: 1 to go on, 0 to wait, -1 on error. */
 static int read_splice(struct conn *c, struct tcp_dir *t, int src, int *drained)
 {
-    if (t->pipe[0] < 0 && pipe2(t->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+    if (t->pipe[0] < 0 && (t->pipe_size = proxy_pipe(t->pipe)) == 0) {
         log_warn("proxy: cannot create a pipe (%s); relaying client %s by copy", strerror(errno),
                  c->peer);
         t->splice = 0;
         return 1;
     }
     ssize_t n =
-        splice(src, NULL, t->pipe[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        splice(src, NULL, t->pipe[1], NULL, t->pipe_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0) {
         if (errno == EAGAIN)
             return 0;
@@ -53,7 +51,7 @@ static int read_splice(struct conn *c, struct tcp_dir *t, int src, int *drained)
     }
     if (n == 0)
         t->eof = 1;
-    *drained = n < SPLICE_CHUNK;
+    *drained = (size_t)n < t->pipe_size;
     t->in_pipe = (size_t)n;
     c->last_active_ms = loop_now_ms(c->p->loop);
     return 1;
@@ -210,11 +208,8 @@ static int tcp_start(struct conn *c)
     struct proxy *p = c->p;
     c->dir[0].splice = c->dir[1].splice = p->cfg.relay == RELAY_SPLICE;
     conn_arm_idle(c);
-    if (loop_watch(p->loop, &c->cw, c->cfd, EPOLLIN, on_io, c, NULL) < 0)
-        return -1;
-    if (c->bw.active)
-        loop_unwatch(p->loop, &c->bw);
-    if (loop_watch(p->loop, &c->bw, c->bfd, EPOLLIN, on_io, c, NULL) < 0)
+    if (loop_watch(p->loop, &c->cw, c->cfd, EPOLLIN, on_io, c, NULL) < 0 ||
+        conn_watch_backend(c, EPOLLIN, on_io) < 0)
         return -1;
     /* bytes the client sent while we connected are waiting: move them now */
     if (pump(c, 0) < 0)
