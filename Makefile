@@ -15,6 +15,10 @@ PKGS    := jansson inih sqlite3 libpq hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 HTTP_LIBS  := -lhttp_parser
+# libpg_query (PostgreSQL's parser, for `baton migrate lint`), linked statically and only
+# into baton-migrate, the unit tests and the fuzz targets (docs/internals/binaries.md).
+PGQUERY_LIBS := -l:libpg_query.a
+TOOL_LIBS_migrate := $(PGQUERY_LIBS)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
@@ -84,10 +88,10 @@ $(ASAN)/baton: $(call asan_obj,$(CLI_SRC) $(BATON_LIB_SRC))
 define tool_rules
 $(REL)/baton-$(1): $(call rel_obj,$(call tool_src,$(1)))
 	@echo "  LINK    $$@"
-	@$$(CC) -o $$@ $$^ $$(LIBS)
+	@$$(CC) -o $$@ $$^ $$(LIBS) $$(TOOL_LIBS_$(1))
 $(ASAN)/baton-$(1): $(call asan_obj,$(call tool_src,$(1)))
 	@echo "  LINK    $$@"
-	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS)
+	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
@@ -107,7 +111,7 @@ $(REL)/examples/%: examples/%.c
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
+	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) -lcmocka
 
 # libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
@@ -120,7 +124,7 @@ $(FUZZ)/obj/%.o: %.c
 $(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)
+	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

@@ -156,6 +156,25 @@ static int fake_type(void *ctx, const char *table, const char *column, char *typ
     return 0;
 }
 
+/* Every table has columns id (the primary key), name and score DEFAULT 0. */
+static int fake_columns(void *ctx, const char *table, struct plan_column **cols, int *n)
+{
+    static const struct {
+        const char *name, *dflt;
+        int pk;
+    } c[] = {{"id", NULL, 1}, {"name", NULL, 0}, {"score", "0", 0}};
+    *cols = calloc(3, sizeof(**cols));
+    for (int i = 0; i < 3; i++) {
+        (*cols)[i].name = strdup(c[i].name);
+        (*cols)[i].dflt = c[i].dflt ? strdup(c[i].dflt) : NULL;
+        (*cols)[i].pk = c[i].pk;
+    }
+    *n = 3;
+    return 0;
+}
+
+static const struct plan_lookup fake = {fake_type, fake_columns, NULL};
+
 static int has_sql(const struct plan *p, enum plan_phase ph, const char *needle)
 {
     for (int i = 0; i < p->n[ph]; i++)
@@ -172,7 +191,7 @@ static void plan_writes_recipes(void **state)
                                "[abort]\nSELECT 1;\n");
     struct plan p;
     struct err e;
-    assert_int_equal(plan_build(m, MDB_POSTGRES, fake_type, NULL, &p, &e), 0);
+    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "ADD COLUMN IF NOT EXISTS full_name TEXT"));
     assert_true(has_sql(
         &p, PLAN_EXPAND,
@@ -194,7 +213,7 @@ static void plan_writes_recipes(void **state)
     assert_non_null(strstr(p.steps[PLAN_ABORT][3].sql, "DROP TRIGGER IF EXISTS"));
     assert_non_null(strstr(p.steps[PLAN_ABORT][4].sql, "DROP COLUMN IF EXISTS full_name"));
     plan_free(&p);
-    assert_int_equal(plan_build(m, MDB_SQLITE, fake_type, NULL, &p, &e), 0);
+    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "AFTER UPDATE OF name ON users"));
     assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX IF NOT EXISTS users_mail"));
     assert_true(has_sql(&p, PLAN_EXPAND, "RAISE(ABORT"));
