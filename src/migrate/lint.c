@@ -145,7 +145,8 @@ int lint_table_is_cheap(struct lint_file *f, const char *schema, const char *tab
         schema = "";
     const struct lint_facts *facts = f->o->facts;
     if (!facts || !facts->table) {
-        snprintf(buf, cap, "no --db: assuming '%s%s%s' is large and in use", schema, dot, table);
+        snprintf(buf, cap, "no database: assuming '%s%s%s' is large and in use", schema, dot,
+                 table);
         *note = buf;
         return 0;
     }

@@ -109,7 +109,7 @@ static int may_be_volatile(const struct pg_stmt *s, json_t *expr, int depth, cha
                     : -1;
         if (v < 0)
             snprintf(note, cap, "%s: assuming %s is VOLATILE",
-                     facts ? "not found in the database" : "no --db", fn);
+                     facts ? "not found in the database" : "no database", fn);
         if (v != 0)
             return 1;
     }
@@ -249,7 +249,7 @@ void lint_pg_alter_column_type(const struct pg_stmt *s, const struct lint_rule *
         lint_hit(s->f, r, pg_line(s, coldef),
                  t.note           ? t.note
                  : s->f->o->facts ? NULL
-                                  : "no --db: the current type is unknown",
+                                  : "no database: the current type is unknown",
                  "ALTER COLUMN %s TYPE %s on %s", pg_str(cmd, "name"), pg_type_name(coldef),
                  t.disp);
     }

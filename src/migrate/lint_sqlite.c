@@ -152,8 +152,8 @@ static int stub_missing_column(struct sq *q, const char *table, const char *col)
 
 /* Makes the copy hold what a failed prepare said it lacks (or drops a stand-in the
  * statement creates for real); returns 1 when the statement should be tried again. */
-static int unstub(struct sq *q, const char *msg);
-static int stub_fix(struct sq *q, const char *msg)
+static int unstub(struct sq *q, const char *text, const char *msg);
+static int stub_fix(struct sq *q, const char *text, const char *msg)
 {
     char name[SQ_NAME_MAX], table[SQ_NAME_MAX];
     if (message_name(msg, "no such table: ", name, sizeof(name), table, sizeof(table))) {
@@ -195,7 +195,7 @@ static int stub_fix(struct sq *q, const char *msg)
     if (message_name(msg, "no such function: ", name, sizeof(name), table, sizeof(table)))
         return sqlite3_create_function_v2(q->db, name, -1, SQLITE_UTF8, NULL, stub_function, NULL,
                                           NULL, NULL) == SQLITE_OK;
-    return unstub(q, msg);
+    return unstub(q, text, msg);
 }
 
 /* A statement the parser or the schema refuses. */
@@ -238,7 +238,7 @@ static sqlite3_stmt *prepare(struct sq *q, const char *text, int line, const cha
                            "baton lints against");
             return NULL;
         }
-        if (!stub_fix(q, msg)) {
+        if (!stub_fix(q, text, msg)) {
             refused(q, text, line, msg, off);
             const char *semi =
                 off >= 0 && (size_t)off < strlen(text) ? strchr(text + off, ';') : NULL;
@@ -353,22 +353,48 @@ static void section(struct sq *q, const struct msection *sec, enum lint_sec whic
     free(v);
 }
 
-/* When a prepare failed because the statement creates for real what was a stand-in
- * ("table x already exists", "duplicate column name"), drops the stand-in; returns 1
- * when the statement should be tried again. */
-static int unstub(struct sq *q, const char *msg)
+/* An ADD COLUMN of a column the copy has (SQLite does not say on which table): the
+ * column is dropped from the first table, not given it by this migration, after which
+ * the statement prepares; each try is undone by a savepoint when it does not. */
+static int drop_duplicate_column(struct sq *q, const char *text, const char *col)
+{
+    sqlite3_stmt *t = NULL;
+    char *find = sqlite3_mprintf("SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) "
+                                 "c WHERE m.type = 'table' AND c.name = %Q",
+                                 col);
+    int fixed = 0;
+    if (!find || sqlite3_prepare_v2(q->db, find, -1, &t, NULL) != SQLITE_OK)
+        goto out;
+    while (!fixed && sqlite3_step(t) == SQLITE_ROW) {
+        char key[2 * SQ_NAME_MAX + 2], table[SQ_NAME_MAX];
+        snprintf(table, sizeof(table), "%s", (const char *)sqlite3_column_text(t, 0));
+        snprintf(key, sizeof(key), "%s.%s", table, col);
+        if (lint_names_has(&q->mine, "column", key) || quiet(q, "SAVEPOINT baton_try") < 0)
+            continue;
+        sqlite3_stmt *st = NULL;
+        fixed = quietf(q, "ALTER TABLE \"%w\" DROP COLUMN \"%w\"", table, col) == 0 &&
+                sqlite3_prepare_v2(q->db, text, -1, &st, NULL) == SQLITE_OK;
+        sqlite3_finalize(st);
+        if (!fixed)
+            quiet(q, "ROLLBACK TO baton_try");
+        quiet(q, "RELEASE baton_try");
+    }
+out:
+    sqlite3_finalize(t);
+    sqlite3_free(find);
+    return fixed;
+}
+
+/* When a prepare failed because the statement creates what the copy already holds
+ * ("table x already exists", "duplicate column name"), and this migration did not make
+ * it (a stand-in, or the database already has it: it is ahead of this file), removes it
+ * from the copy; returns 1 when the statement should be tried again. */
+static int unstub(struct sq *q, const char *text, const char *msg)
 {
     static const char *const kinds[] = {"table", "index", "view", "trigger", NULL};
     char name[SQ_NAME_MAX];
-    if (message_name(msg, "duplicate column name: ", name, sizeof(name), NULL, 0)) {
-        for (int i = 0; i < q->nacts; i++) {
-            char key[2 * SQ_NAME_MAX + 2];
-            snprintf(key, sizeof(key), "%s.%s", q->acts[i].b, name);
-            if (q->acts[i].code == SQLITE_ALTER_TABLE && stubbed(q, "column", key))
-                return quietf(q, "ALTER TABLE \"%w\" DROP COLUMN \"%w\"", q->acts[i].b, name) == 0;
-        }
-        return 0;
-    }
+    if (message_name(msg, "duplicate column name: ", name, sizeof(name), NULL, 0))
+        return drop_duplicate_column(q, text, name);
     for (const char *const *k = kinds; *k; k++) {
         char prefix[32];
         snprintf(prefix, sizeof(prefix), "%s ", *k);
@@ -377,7 +403,7 @@ static int unstub(struct sq *q, const char *msg)
             continue;
         snprintf(name, sizeof(name), "%.*s", (int)(end - msg - strlen(prefix)),
                  msg + strlen(prefix));
-        return stubbed(q, *k, name) && quietf(q, "DROP %s \"%w\"", *k, name) == 0;
+        return !lint_names_has(&q->mine, *k, name) && quietf(q, "DROP %s \"%w\"", *k, name) == 0;
     }
     return 0;
 }
@@ -492,6 +518,7 @@ int lint_sqlite_file(struct lint_file *f)
     section(&q, &f->m->abort_, SEC_ABORT);
     sqlite3_close(q.db);
     lint_names_free(&q.stubs);
+    lint_names_free(&q.mine);
     lint_names_free(&q.dropped);
     return f->added;
 }

@@ -23,6 +23,7 @@ struct sq {
     sqlite3 *db;               /* the in-memory copy */
     struct lint_names stubs;   /* stand-ins ("table", "column", "index"... . name) */
     struct lint_names dropped; /* tables dropped earlier in the section */
+    struct lint_names mine;    /* what this migration created ("table", "column"... . name) */
     int collecting;            /* the authorizer records into acts (during prepare only) */
     struct sq_act acts[SQ_ACTS_MAX];
     int nacts;

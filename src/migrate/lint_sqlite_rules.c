@@ -113,12 +113,28 @@ void lint_sqlite_stmt_free(struct sq_stmt *s)
 
 void lint_sqlite_track(const struct sq_stmt *s)
 {
+    static const struct {
+        int code;
+        const char *kind;
+    } creates[] = {{SQLITE_CREATE_TABLE, "table"},
+                   {SQLITE_CREATE_INDEX, "index"},
+                   {SQLITE_CREATE_VIEW, "view"},
+                   {SQLITE_CREATE_TRIGGER, "trigger"}};
     struct lint_file *f = s->f;
-    for (int i = 0; i < s->q->nacts; i++) {
-        if (s->q->acts[i].code == SQLITE_CREATE_TABLE)
-            lint_names_add(&f->created, NULL, s->q->acts[i].a);
-        if (s->q->acts[i].code == SQLITE_DROP_TABLE)
-            lint_names_add(&s->q->dropped, NULL, s->q->acts[i].a);
+    struct sq *q = s->q;
+    for (int i = 0; i < q->nacts; i++) {
+        if (q->acts[i].code == SQLITE_CREATE_TABLE)
+            lint_names_add(&f->created, NULL, q->acts[i].a);
+        if (q->acts[i].code == SQLITE_DROP_TABLE)
+            lint_names_add(&q->dropped, NULL, q->acts[i].a);
+        for (size_t k = 0; k < sizeof(creates) / sizeof(creates[0]); k++)
+            if (q->acts[i].code == creates[k].code)
+                lint_names_add(&q->mine, creates[k].kind, q->acts[i].a);
+    }
+    if (s->after && s->nafter == s->nbefore + 1) {
+        char key[2 * SQ_NAME_MAX + 2];
+        snprintf(key, sizeof(key), "%s.%s", s->altered, s->after[s->nafter - 1].name);
+        lint_names_add(&q->mine, "column", key);
     }
     if (s->renamed_to[0] && lint_table_is_new(f, NULL, s->altered))
         lint_names_add(&f->created, NULL, s->renamed_to);

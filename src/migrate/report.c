@@ -274,15 +274,23 @@ int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *o
     struct lint_facts facts;
     struct lint_opts lo = {NULL, o->small_table_rows, o->lint_style};
     if (o->db_url && *o->db_url) {
-        if (mdb_open(o->db_url, &db, e) < 0)
-            return -1;
-        kinds[0] = mdb_kind(db);
+        kinds[0] = mdb_url_kind(o->db_url);
         nk = 1;
-        facts = lint_facts_db(db);
-        lo.facts = &facts;
+        struct err oe;
+        if (mdb_open(o->db_url, &db, &oe) < 0)
+            fprintf(stderr, "baton migrate lint: %s; linting for %s without facts from it\n",
+                    oe.msg, kinds[0] == MDB_POSTGRES ? "postgres" : "sqlite");
+        else {
+            facts = lint_facts_db(db);
+            lo.facts = &facts;
+        }
     }
     struct lint_report rep = {0};
+    struct ledger led = {0};
+    struct err le_err;
     int bad = 0;
+    if (db && ledger_load(db, &led, &le_err) < 0)
+        led.n = 0;
     for (int i = 0; i < nfiles; i++) {
         struct mfile *m;
         struct err pe;
@@ -291,13 +299,20 @@ int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *o
             bad++;
             continue;
         }
-        for (int k = 0; k < nk; k++)
-            lint_mfile(m, (enum mdb_kind)kinds[k], &lo, &rep);
+        /* the database is already past this file: it never runs against it again */
+        const struct ledger_entry *le = ledger_find(&led, m->id);
+        if (le && le->phase != PH_PENDING && le->phase != PH_ABORTED)
+            fprintf(out, "%s%s: %s in this database, so not linted against it\n", m->id,
+                    MFILE_SUFFIX, ledger_phase_name(le->phase));
+        else
+            for (int k = 0; k < nk; k++)
+                lint_mfile(m, (enum mdb_kind)kinds[k], &lo, &rep);
         mfile_free(m);
     }
     lint_print(&rep, out);
     int n = rep.n + bad;
     lint_report_free(&rep);
+    ledger_free(&led);
     mdb_close(db);
     return n;
 }
