@@ -508,8 +508,17 @@ int migrate_new(const struct migrate_opts *o, const char *name, FILE *out, struc
         "#   add_index TABLE NAME [UNIQUE] COLUMN[, COLUMN...]\n"
         "#   add_constraint TABLE NAME CHECK (EXPRESSION)\n"
         "#   key TABLE COLUMN                         (integer key backfills walk; default id)\n"
+        "#   drop_index TABLE NAME                    (dropped at contract)\n"
+        "#   add_unique TABLE NAME COLUMN[, COLUMN...]\n"
+        "#   add_primary_key TABLE NAME COLUMN[, COLUMN...]\n"
+        "#   add_foreign_key TABLE NAME (COLUMNS) REFERENCES OTHER [(COLUMNS)] [ON DELETE ...]\n"
+        "#   reindex TABLE INDEX\n"
+        "#   set_not_null TABLE COLUMN\n"
+        "#   rename_table OLD NEW                     (OLD stays a writable view until contract)\n"
         "# Raw SQL goes in sections: [expand], [backfill TABLE [KEY]] (one statement using\n"
-        "# :lo and :hi, run per batch), [contract] and [abort] (undoes [expand]).\n",
+        "# :lo and :hi, run per batch), [contract] and [abort] (undoes [expand]); mark\n"
+        "# [expand no-transaction] (or contract, abort) to run each statement alone, outside\n"
+        "# a transaction (CREATE INDEX CONCURRENTLY...).\n",
         next, name);
     if (fclose(f) != 0)
         return err_errno(e, errno, "cannot write '%s'", path);

@@ -1,7 +1,9 @@
 /* Test helper: an "app version" that writes one column of `users` (INSERTs of new rows
  * and UPDATEs of existing ones) on SQLite or PostgreSQL for a bounded time and count,
  * then prints its operations, errors and write latency. Built by the migrate tests.
- * usage: writer URL COLUMN SECONDS ID_BASE EXISTING_ROWS PAUSE_US [MAX_OPS] */
+ * usage: writer URL COLUMN SECONDS ID_BASE EXISTING_ROWS PAUSE_US [MAX_OPS]
+ * env WRITER_TABLE: the table (default users); WRITER_READS=1: also reads back the row it
+ * inserted, every loop. */
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
     double secs = atof(argv[3]);
     long base = atol(argv[4]), rows = atol(argv[5]), pause_us = atol(argv[6]);
     long max_ops = argc > 7 ? atol(argv[7]) : 1000000;
+    const char *table = getenv("WRITER_TABLE") ? getenv("WRITER_TABLE") : "users";
+    int kinds = getenv("WRITER_READS") && atoi(getenv("WRITER_READS")) ? 3 : 2;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     sqlite3 *lite = NULL;
@@ -56,21 +60,24 @@ int main(int argc, char **argv)
         if (PQstatus(pg) != CONNECTION_OK)
             return fprintf(stderr, "writer: %s", PQerrorMessage(pg)), 1;
     }
-    double *lat = calloc((size_t)max_ops * 2 + 2, sizeof(double));
+    double *lat = calloc((size_t)max_ops * 3 + 3, sizeof(double));
     long ops = 0, errors = 0, busy = 0, n = 0;
     unsigned seed = (unsigned)getpid();
     double end = now_ms() + secs * 1000;
     char sql[256];
     while (!stop && now_ms() < end && ops < max_ops * 2) {
         long i = n++;
-        for (int kind = 0; kind < 2; kind++) {
+        for (int kind = 0; kind < kinds; kind++) {
             if (kind == 0)
-                snprintf(sql, sizeof(sql), "INSERT INTO users (id, %s) VALUES (%ld, 'w%ld')", col,
-                         base + i, base + i);
-            else
-                snprintf(sql, sizeof(sql), "UPDATE users SET %s = 'u%ld-%ld' WHERE id = %ld", col,
-                         base, i,
+                snprintf(sql, sizeof(sql), "INSERT INTO %s (id, %s) VALUES (%ld, 'w%ld')", table,
+                         col, base + i, base + i);
+            else if (kind == 1)
+                snprintf(sql, sizeof(sql), "UPDATE %s SET %s = 'u%ld-%ld' WHERE id = %ld", table,
+                         col, base, i,
                          rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
+            else
+                snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = %ld", col, table,
+                         base + i);
             double t0 = now_ms();
             int failed = 0;
             if (lite) {
@@ -85,7 +92,8 @@ int main(int argc, char **argv)
                 }
             } else {
                 PGresult *res = PQexec(pg, sql);
-                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+                    PQresultStatus(res) != PGRES_TUPLES_OK) {
                     failed = 1;
                     if (errors < 5)
                         fprintf(stderr, "writer %s: %s: %s", col, sql, PQerrorMessage(pg));
