@@ -33,6 +33,20 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Loop i's statement of `kind`: insert row base+i, update row `existing`, read row base+i. */
+static void one_statement(char *sql, size_t cap, int kind, const char *table, const char *col,
+                          long base, long i, long existing)
+{
+    if (kind == 0)
+        snprintf(sql, cap, "INSERT INTO %s (id, %s) VALUES (%ld, 'w%ld')", table, col, base + i,
+                 base + i);
+    else if (kind == 1)
+        snprintf(sql, cap, "UPDATE %s SET %s = 'u%ld-%ld' WHERE id = %ld", table, col, base, i,
+                 existing);
+    else
+        snprintf(sql, cap, "SELECT %s FROM %s WHERE id = %ld", col, table, base + i);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 7) {
@@ -68,16 +82,8 @@ int main(int argc, char **argv)
     while (!stop && now_ms() < end && ops < max_ops * 2) {
         long i = n++;
         for (int kind = 0; kind < kinds; kind++) {
-            if (kind == 0)
-                snprintf(sql, sizeof(sql), "INSERT INTO %s (id, %s) VALUES (%ld, 'w%ld')", table,
-                         col, base + i, base + i);
-            else if (kind == 1)
-                snprintf(sql, sizeof(sql), "UPDATE %s SET %s = 'u%ld-%ld' WHERE id = %ld", table,
-                         col, base, i,
-                         rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
-            else
-                snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = %ld", col, table,
-                         base + i);
+            one_statement(sql, sizeof(sql), kind, table, col, base, i,
+                          rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
             double t0 = now_ms();
             int failed = 0;
             if (lite) {
