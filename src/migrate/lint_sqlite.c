@@ -90,6 +90,20 @@ static int has_column(struct sq *q, const char *table, const char *col)
     return yes;
 }
 
+/* Whether `table` of the copy has a primary key (a missing table has none to check: 1). */
+static int has_key(struct sq *q, const char *table)
+{
+    char *sql = sqlite3_mprintf("SELECT count(*), max(pk) FROM pragma_table_info(%Q)", table);
+    sqlite3_stmt *st = NULL;
+    int yes = 1;
+    if (sql && sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
+        yes = sqlite3_column_int(st, 1) > 0;
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return yes;
+}
+
 static int stub_column(struct sq *q, const char *table, const char *col)
 {
     char key[2 * SQ_NAME_MAX + 2];
@@ -448,6 +462,13 @@ static void expand_op(struct sq *q, const struct mop *op)
                        op->table, op->a);
         break;
     case MOP_RENAME_TABLE:
+        if (!stubbed(q, "table", op->table) && !has_key(q, op->table)) {
+            lint_section_start(q->f, SEC_OPS, 0, op->line);
+            lint_hit_named(q->f, "sqlite-unsupported-alter", op->line,
+                           "rename_table %s %s: the table has no primary key, which the view's "
+                           "triggers need to find the rows they write",
+                           op->table, op->a);
+        }
         if (quietf(q, "SELECT 1 FROM \"%w\"", op->table) < 0 &&
             quietf(q, "CREATE TABLE \"%w\" (\"%w\")", op->table, STUB_TABLE) == 0)
             lint_names_add(&q->stubs, "table", op->table);

@@ -279,6 +279,20 @@ static char *sqlite_view_triggers(const char *name, const char *old, const char 
     return sql;
 }
 
+/* The columns of `table` into *cols (caller frees); returns whether it has a primary key. */
+static int table_columns(const struct plan_ctx *c, const char *table, struct plan_column **cols,
+                         int *n)
+{
+    *cols = NULL;
+    *n = 0;
+    if (!c->look->columns_of || c->look->columns_of(c->look->ctx, table, cols, n) < 0)
+        return 0;
+    int has_key = 0;
+    for (int i = 0; i < *n; i++)
+        has_key |= (*cols)[i].pk > 0;
+    return has_key;
+}
+
 /* The expand step of rename_table: rename, then the old name as a writable view. */
 static char *rename_table_sql(const struct plan_ctx *c, const struct mop *op)
 {
@@ -297,13 +311,21 @@ static char *rename_table_sql(const struct plan_ctx *c, const struct mop *op)
             "END $baton$;",
             old, new, old, new, new, old);
     struct plan_column *cols = NULL;
-    int n = 0, has_key = 0;
-    if (c->look->columns_of && c->look->columns_of(c->look->ctx, old, &cols, &n) < 0) {
-        c->p->unresolved = 1;
-        n = 0;
+    int n = 0, has_key = table_columns(c, old, &cols, &n);
+    if (!has_key && n > 0) { /* OLD is already the view: expand ran, NEW is the table */
+        struct plan_column *renamed = NULL;
+        int nr = 0;
+        if (table_columns(c, new, &renamed, &nr)) {
+            plan_columns_free(cols, n);
+            cols = renamed;
+            n = nr;
+            has_key = 1;
+        } else {
+            plan_columns_free(renamed, nr);
+        }
     }
-    for (int i = 0; i < n; i++)
-        has_key |= cols[i].pk > 0;
+    if (n == 0)
+        c->p->unresolved = 1;
     char name[64];
     plan_object_name(name, sizeof(name), "view", c->m, op);
     char *triggers = NULL;
