@@ -374,6 +374,26 @@ static int section_finish(struct mfile *m, struct msection *s, const char *start
     return 0;
 }
 
+/* rename_table turns its table into a view at expand, so any other operation of the same
+ * migration on that table (or on the new name) would meet the view in a later phase. */
+static int check_rename_table(const struct mfile *m, struct err *e)
+{
+    for (int i = 0; i < m->nops; i++) {
+        const struct mop *r = &m->ops[i];
+        if (r->kind != MOP_RENAME_TABLE)
+            continue;
+        for (int k = 0; k < m->nops; k++)
+            if (k != i && m->ops[k].kind != MOP_KEY &&
+                (strcmp(m->ops[k].table, r->table) == 0 || strcmp(m->ops[k].table, r->a) == 0))
+                return err_set(e,
+                               "%s:%d: '%s' on table '%s' in the migration that renames it: "
+                               "after expand the old name is a view; put rename_table in a "
+                               "migration of its own",
+                               m->id, m->ops[k].line, mop_name(m->ops[k].kind), m->ops[k].table);
+    }
+    return 0;
+}
+
 static uint64_t fnv1a64(const char *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -436,6 +456,8 @@ int mfile_parse(const char *text, size_t len, const char *id, struct mfile **out
     }
     if (rc == 0 && cur)
         rc = section_finish(m, cur, body, end, e);
+    if (rc == 0)
+        rc = check_rename_table(m, e);
     if (rc < 0) {
         mfile_free(m);
         return -1;

@@ -240,7 +240,7 @@ static void parses_new_operations(void **state)
                                "(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED\n"
                                "reindex users users_age\n"
                                "set_not_null users email\n"
-                               "rename_table users people\n"
+                               "rename_table accounts people\n"
                                "[expand no-transaction]\n"
                                "CREATE INDEX CONCURRENTLY IF NOT EXISTS a ON b (c);\n"
                                "[contract no-transaction]\n"
@@ -250,7 +250,7 @@ static void parses_new_operations(void **state)
     assert_string_equal(m->ops[1].rest, "email, tenant");
     assert_int_equal(m->ops[3].kind, MOP_ADD_FOREIGN_KEY);
     assert_int_equal(m->ops[6].kind, MOP_RENAME_TABLE);
-    assert_string_equal(m->ops[6].table, "users");
+    assert_string_equal(m->ops[6].table, "accounts");
     assert_string_equal(m->ops[6].a, "people");
     assert_int_equal(m->expand.no_tx, 1);
     assert_int_equal(m->contract.no_tx, 1);
@@ -266,6 +266,8 @@ static void parses_new_operations(void **state)
     parse_fails("set_not_null users email extra\n", "unexpected text after 'set_not_null'");
     parse_fails("[expand notx]\nSELECT 1;\n", "only 'no-transaction' may follow");
     parse_fails("bogus_op t x\n", "known: add_column, drop_column");
+    parse_fails("set_not_null users email\nrename_table users people\n",
+                "0001_t:1: 'set_not_null' on table 'users' in the migration that renames it");
 }
 
 /* The index of the first step of phase `ph` whose SQL holds `needle`, or -1. */
@@ -286,7 +288,7 @@ static void plan_writes_new_operations_pg(void **state)
                                "set_not_null users email\n"
                                "reindex users users_age\n"
                                "drop_index users users_old\n"
-                               "rename_table users people\n"
+                               "rename_table accounts people\n"
                                "[backfill users]\nUPDATE users SET email = '' WHERE email IS NULL "
                                "AND id > :lo AND id <= :hi;\n");
     struct plan p;
@@ -323,11 +325,12 @@ static void plan_writes_new_operations_pg(void **state)
                [step_with(&p, PLAN_CONTRACT, "DROP INDEX CONCURRENTLY IF EXISTS users_old")]
                    .kind,
         STEP_SQL_NO_TX);
-    i = step_with(&p, PLAN_EXPAND,
-                  "ALTER TABLE users RENAME TO people;\nCREATE VIEW users AS SELECT * FROM people");
+    i = step_with(
+        &p, PLAN_EXPAND,
+        "ALTER TABLE accounts RENAME TO people;\nCREATE VIEW accounts AS SELECT * FROM people");
     assert_true(i >= 0);
-    assert_true(step_with(&p, PLAN_CONTRACT, "DROP VIEW IF EXISTS users") >= 0);
-    i = step_with(&p, PLAN_ABORT, "DROP VIEW users; ALTER TABLE people RENAME TO users");
+    assert_true(step_with(&p, PLAN_CONTRACT, "DROP VIEW IF EXISTS accounts") >= 0);
+    i = step_with(&p, PLAN_ABORT, "DROP VIEW accounts; ALTER TABLE people RENAME TO accounts");
     assert_non_null(strstr(p.steps[PLAN_ABORT][i].only_if, "relkind = 'v'"));
     plan_free(&p);
     mfile_free(m);
@@ -339,7 +342,7 @@ static void plan_writes_new_operations_sqlite(void **state)
                                "set_not_null users email\n"
                                "reindex users users_age\n"
                                "drop_index users users_old\n"
-                               "rename_table users people\n");
+                               "rename_table accounts people\n");
     struct plan p;
     struct err e;
     assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
@@ -351,10 +354,10 @@ static void plan_writes_new_operations_sqlite(void **state)
     assert_true(step_with(&p, PLAN_EXPAND, "REINDEX users_age") >= 0);
     assert_true(step_with(&p, PLAN_CONTRACT, "DROP INDEX IF EXISTS users_old") >= 0);
     /* the old name stays writable: INSTEAD OF triggers by the primary key, defaults kept */
-    int i = step_with(&p, PLAN_EXPAND, "CREATE VIEW users AS SELECT * FROM people");
+    int i = step_with(&p, PLAN_EXPAND, "CREATE VIEW accounts AS SELECT * FROM people");
     assert_true(i >= 0);
     const char *sql = p.steps[PLAN_EXPAND][i].sql;
-    assert_non_null(strstr(sql, "INSTEAD OF INSERT ON users BEGIN INSERT INTO people (\"id\", "
+    assert_non_null(strstr(sql, "INSTEAD OF INSERT ON accounts BEGIN INSERT INTO people (\"id\", "
                                 "\"name\", \"score\") VALUES (NEW.\"id\", NEW.\"name\", "
                                 "coalesce(NEW.\"score\", 0));"));
     assert_non_null(strstr(sql, "WHERE \"id\" = OLD.\"id\"; END;"));

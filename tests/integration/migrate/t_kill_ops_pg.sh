@@ -13,9 +13,9 @@ rows=${KILL_OPS_ROWS:-60000}
 pg_start
 sql "$PG_URL" "CREATE DATABASE seed" >/dev/null || fail "createdb"
 seed_url="postgres://baton@127.0.0.1:$PGPORT/seed"
-sql "$seed_url" "CREATE TABLE owners (id INTEGER PRIMARY KEY);
+sql "$seed_url" "CREATE TABLE owners (id INTEGER PRIMARY KEY, label TEXT);
 CREATE TABLE items (id INTEGER NOT NULL, name TEXT, qty INTEGER, owner INTEGER);
-INSERT INTO owners SELECT g FROM generate_series(1, 50) g;
+INSERT INTO owners SELECT g, 'o' || g FROM generate_series(1, 50) g;
 INSERT INTO items SELECT g, 'item' || g, g % 97, g % 50 + 1 FROM generate_series(1, $rows) g;
 CREATE INDEX items_name ON items (name)" >/dev/null || fail "seed"
 
@@ -25,7 +25,7 @@ write_ops_migrations() {
 add_primary_key items items_pkey id
 add_unique items items_name_key name
 add_foreign_key items items_owner_fk (owner) REFERENCES owners (id)
-set_not_null items qty
+set_not_null owners label
 reindex items items_name
 M
     cat >"$1/0002_shape.migration" <<'M'
@@ -45,7 +45,8 @@ ops_dump() {
     local url=$1
     sql "$url" "SELECT conname || ':' || contype || ':' || convalidated FROM pg_constraint WHERE conrelid = 'things'::regclass ORDER BY 1"
     sql "$url" "SELECT c.relname || ':' || i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'things'::regclass ORDER BY 1"
-    sql "$url" "SELECT attname || ':' || attnotnull FROM pg_attribute WHERE attrelid = 'things'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+    sql "$url" "SELECT attrelid::regclass || '.' || attname || ':' || attnotnull FROM pg_attribute WHERE attrelid IN ('things'::regclass, 'owners'::regclass) AND attnum > 0 AND NOT attisdropped ORDER BY 1"
+    sql "$url" "SELECT conname || ':' || contype FROM pg_constraint WHERE conrelid = 'owners'::regclass ORDER BY 1"
     echo "items left: $(sql "$url" "SELECT count(*) FROM pg_class WHERE relname = 'items'")"
     echo "invalid indexes: $(sql "$url" "SELECT count(*) FROM pg_index WHERE NOT indisvalid")"
     echo "rows: $(sql "$url" "SELECT count(*) || ' ' || sum(qty) || ' ' || sum(owner) FROM things")"
