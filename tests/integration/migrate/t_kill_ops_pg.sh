@@ -27,9 +27,9 @@ add_unique items items_name_key name
 add_foreign_key items items_owner_fk (owner) REFERENCES owners (id)
 set_not_null owners label
 reindex items items_name
+drop_index items items_name
 M
     cat >"$1/0002_shape.migration" <<'M'
-drop_index items items_name
 rename_table items things
 [expand no-transaction]
 CREATE INDEX CONCURRENTLY IF NOT EXISTS things_qty ON things (qty);
@@ -43,10 +43,10 @@ M
 # What a finished run must hold: constraints, indexes, NOT NULLs, rows, and no leftover.
 ops_dump() {
     local url=$1
-    sql "$url" "SELECT conname || ':' || contype || ':' || convalidated FROM pg_constraint WHERE conrelid = 'things'::regclass ORDER BY 1"
+    sql "$url" "SELECT conname || ':' || contype::text || ':' || convalidated FROM pg_constraint WHERE conrelid = 'things'::regclass ORDER BY 1"
     sql "$url" "SELECT c.relname || ':' || i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'things'::regclass ORDER BY 1"
     sql "$url" "SELECT attrelid::regclass || '.' || attname || ':' || attnotnull FROM pg_attribute WHERE attrelid IN ('things'::regclass, 'owners'::regclass) AND attnum > 0 AND NOT attisdropped ORDER BY 1"
-    sql "$url" "SELECT conname || ':' || contype FROM pg_constraint WHERE conrelid = 'owners'::regclass ORDER BY 1"
+    sql "$url" "SELECT conname || ':' || contype::text FROM pg_constraint WHERE conrelid = 'owners'::regclass ORDER BY 1"
     echo "items left: $(sql "$url" "SELECT count(*) FROM pg_class WHERE relname = 'items'")"
     echo "invalid indexes: $(sql "$url" "SELECT count(*) FROM pg_index WHERE NOT indisvalid")"
     echo "rows: $(sql "$url" "SELECT count(*) || ' ' || sum(qty) || ' ' || sum(owner) FROM things")"
