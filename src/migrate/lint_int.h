@@ -33,6 +33,34 @@ struct lint_file {
     struct lint_names locked;
 };
 
+/* The rules both dialects share, word for word: {name, style, hazard, recipe}. */
+#define LINT_RULE_SYNTAX_ERROR                                                                     \
+    {                                                                                              \
+        "syntax-error", 0, NULL, "fix the statement; expand refuses a migration with findings"     \
+    }
+#define LINT_RULE_UNCHECKED                                                                        \
+    {                                                                                              \
+        "unchecked", 0, "baton could not check this statement", "write it more simply or split it" \
+    }
+#define LINT_RULE_DROP_COLUMN                                                                      \
+    {                                                                                              \
+        "drop-column-in-expand", 0,                                                                \
+            "the app version still running reads and writes the column until contract",            \
+            "use 'drop_column TABLE COLUMN' (dropped at contract), or move it to [contract]"       \
+    }
+#define LINT_RULE_DROP_TABLE                                                                       \
+    {                                                                                              \
+        "drop-table-in-expand", 0, "the app version still running uses the table until contract",  \
+            "move it to [contract]"                                                                \
+    }
+#define LINT_RULE_RENAME_COLUMN                                                                    \
+    {                                                                                              \
+        "rename-column", 0,                                                                        \
+            "the app version still running uses the old name, and every query naming it fails",    \
+            "use 'rename_column TABLE OLD NEW' (a new column kept equal by triggers, batched "     \
+            "backfill, the old one dropped at contract)"                                           \
+    }
+
 /* Starts linting a section (or, with SEC_OPS, the operations). */
 void lint_section_start(struct lint_file *f, enum lint_sec sec, int no_tx, int line0);
 

@@ -475,10 +475,8 @@ struct pg_rule {
 /* The PostgreSQL rules: name, style, hazard, safe recipe, and the function over a
  * statement. "syntax-error" and "unchecked" are reported by the reader (lint_pg.c). */
 static const struct pg_rule rules[] = {
-    {{"syntax-error", 0, NULL, "fix the statement; expand refuses a migration with findings"},
-     NULL},
-    {{"unchecked", 0, "baton could not check this statement", "write it more simply or split it"},
-     NULL},
+    {LINT_RULE_SYNTAX_ERROR, NULL},
+    {LINT_RULE_UNCHECKED, NULL},
     {{"transaction-in-section", 0,
       "baton runs each section in one transaction with the ledger step that records it; a COMMIT "
       "or ROLLBACK inside ends that transaction early, so a kill can apply part of the section "
@@ -497,23 +495,14 @@ static const struct pg_rule rules[] = {
       "make it safe to run twice (IF NOT EXISTS, IF EXISTS, OR REPLACE, ON CONFLICT), or move it "
       "to a section that runs in a transaction"},
      not_idempotent_outside_tx},
-    {{"drop-column-in-expand", 0,
-      "the app version still running reads and writes the column until contract",
-      "use 'drop_column TABLE COLUMN' (dropped at contract), or move it to [contract]"},
-     drop_column_in_expand},
-    {{"drop-table-in-expand", 0, "the app version still running uses the table until contract",
-      "move it to [contract]"},
-     drop_table_in_expand},
+    {LINT_RULE_DROP_COLUMN, drop_column_in_expand},
+    {LINT_RULE_DROP_TABLE, drop_table_in_expand},
     {{"drop-object-in-expand", 0,
       "it removes what the app version still running may use or count on (an object, a default, a "
       "constraint, an identity, a trigger)",
       "move it to [contract], which runs once that version is gone"},
      drop_object_in_expand},
-    {{"rename-column", 0,
-      "the app version still running uses the old name, and every query naming it fails",
-      "use 'rename_column TABLE OLD NEW' (a new column kept equal by triggers, batched backfill, "
-      "the old one dropped at contract)"},
-     rename_column},
+    {LINT_RULE_RENAME_COLUMN, rename_column},
     {{"rename-table", 0,
       "the app version still running uses the old name, and every query naming it fails",
       "use 'rename_table OLD NEW' (the table takes the new name and a writable view keeps the old "

@@ -355,10 +355,8 @@ struct sq_rule {
  * The reader (lint_sqlite.c) reports "syntax-error", "unchecked", "statement-fails",
  * "not-idempotent-outside-transaction" and "sqlite-unsupported-alter" itself. */
 static const struct sq_rule rules[] = {
-    {{"syntax-error", 0, NULL, "fix the statement; expand refuses a migration with findings"},
-     NULL},
-    {{"unchecked", 0, "baton could not check this statement", "write it more simply or split it"},
-     NULL},
+    {LINT_RULE_SYNTAX_ERROR, NULL},
+    {LINT_RULE_UNCHECKED, NULL},
     {{"statement-fails", 0, "SQLite refuses to run it against the schema it would meet",
       "fix the statement"},
      NULL},
@@ -377,22 +375,13 @@ static const struct sq_rule rules[] = {
       "write it with IF NOT EXISTS / IF EXISTS, or move it to a section that runs in a "
       "transaction"},
      NULL},
-    {{"drop-column-in-expand", 0,
-      "the app version still running reads and writes the column until contract",
-      "use 'drop_column TABLE COLUMN' (dropped at contract), or move it to [contract]"},
-     drop_column_in_expand},
-    {{"drop-table-in-expand", 0, "the app version still running uses the table until contract",
-      "move it to [contract]"},
-     drop_table_in_expand},
+    {LINT_RULE_DROP_COLUMN, drop_column_in_expand},
+    {LINT_RULE_DROP_TABLE, drop_table_in_expand},
     {{"drop-object-in-expand", 0,
       "it removes what the app version still running may use or count on",
       "move it to [contract], which runs once that version is gone"},
      drop_object_in_expand},
-    {{"rename-column", 0,
-      "the app version still running uses the old name, and every query naming it fails",
-      "use 'rename_column TABLE OLD NEW' (a new column kept equal by triggers, batched backfill, "
-      "the old one dropped at contract)"},
-     rename_column},
+    {LINT_RULE_RENAME_COLUMN, rename_column},
     {{"rename-table", 0,
       "the app version still running uses the old name, and every query naming it fails",
       "use 'rename_table OLD NEW' (the table takes the new name and a view with INSTEAD OF "

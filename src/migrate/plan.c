@@ -36,13 +36,19 @@ static struct plan_step *add_step(struct plan *p, enum plan_phase ph, enum step_
     return s;
 }
 
+char *plan_vfmt(const char *f, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, f, ap) < 0)
+        s = NULL;
+    return s;
+}
+
 char *plan_fmt(const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    char *s = NULL;
-    if (vasprintf(&s, f, ap) < 0)
-        s = NULL;
+    char *s = plan_vfmt(f, ap);
     va_end(ap);
     return s;
 }

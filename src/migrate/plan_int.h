@@ -3,6 +3,8 @@
 #ifndef BATON_MIGRATE_PLAN_INT_H
 #define BATON_MIGRATE_PLAN_INT_H
 
+#include <stdarg.h>
+
 #include "migrate/plan.h"
 
 /* What an operation's writer gets: where its steps go, and `late`, the backfill steps
@@ -15,7 +17,9 @@ struct plan_ctx {
     struct err *e; /* for refusals: an operation the dialect cannot do */
 };
 
+/* A printf-formatted string; NULL on allocation failure. Caller frees. */
 char *plan_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+char *plan_vfmt(const char *f, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Adds a step owning `sql` (freed on failure); -1 on allocation failure. */
 int plan_step(struct plan *p, enum plan_phase ph, enum step_kind kind, const char *desc, char *sql);
 struct plan_step *plan_last(struct plan *p, enum plan_phase ph);

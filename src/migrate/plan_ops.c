@@ -228,9 +228,7 @@ static void append(char **sql, const char *f, ...)
         return;
     va_list ap;
     va_start(ap, f);
-    char *more = NULL;
-    if (vasprintf(&more, f, ap) < 0)
-        more = NULL;
+    char *more = plan_vfmt(f, ap);
     va_end(ap);
     char *next = more ? plan_fmt("%s%s", *sql, more) : NULL;
     free(more);

@@ -5,7 +5,7 @@
 # reads and writes the table: the app sees 0 errors, no row is lost, and a probe
 # transaction on the table under a 1 s lock_timeout is never blocked that long (baton's
 # own lock_timeout is 200 ms). A control at the end shows the probe does catch a lock held
-# too long.
+# too long, and an index build interrupted by a lock timeout is dropped before the retry.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lib/common.sh"
 . "$here/../../lib/pg.sh"
@@ -72,9 +72,32 @@ migrate() {
 }
 q() { sql "$PG_URL" "$1"; }
 
+# expand_past_snapshot ID: expands ID while a transaction holds an old snapshot, which a
+# CONCURRENTLY build must wait for: the build times out after baton's lock_timeout and
+# leaves an invalid index; once baton has retried, the snapshot is let go, and the retry
+# that succeeds must first have dropped the invalid leftover.
+expand_past_snapshot() {
+    psql -qX -c "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM orgs; SELECT pg_sleep(120); COMMIT;" >/dev/null 2>&1 &
+    track $!
+    wait_for 30 bash -c "[ \"\$(psql -qAtX -c \"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()\")\" -ge 1 ]" ||
+        fail "$1: the snapshot holder did not start"
+    local before
+    before=$(grep -c "lock timeout; retrying" "$T_DIR/migrate.log")
+    "$BATON" migrate expand --to "$1" --lock-timeout-ms 200 2>>"$T_DIR/migrate.log" &
+    local mig=$!
+    track $mig
+    wait_for 120 bash -c "[ \$(grep -c 'lock timeout; retrying' '$T_DIR/migrate.log') -gt $before ]" ||
+        fail "$1: the index build never waited for the old snapshot: $(tail -3 "$T_DIR/migrate.log")"
+    psql -qAtX -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" >/dev/null
+    wait $mig || fail "$1: expand failed: $(tail -3 "$T_DIR/migrate.log")"
+}
+
 for id in 0001_pk 0002_unique 0003_fk 0004_not_null 0005_reindex 0006_drop_index 0007_no_tx; do
     probe_start users "$id"
-    migrate "$id" expand
+    case $id in
+    0002_unique | 0005_reindex) expand_past_snapshot "$id" ;;
+    *) migrate "$id" expand ;;
+    esac
     migrate "$id" contract
     probe_check "$id"
     [ "$(ledger_phase "$PG_URL" "$id")" = contracted ] || fail "$id: not contracted"
@@ -88,6 +111,10 @@ done
 [ "$(q "SELECT count(*) FROM pg_class WHERE relname IN ('users_name_old', 'users_org')")" = 0 ] || fail "an index was left"
 [ "$(q "SELECT count(*) FROM pg_index WHERE NOT indisvalid")" = 0 ] || fail "an invalid index was left"
 grep -q "rebuild index users_name_old" "$T_DIR/migrate.log" || fail "reindex did not run"
+grep -q "first removing what a killed run left behind: DROP INDEX CONCURRENTLY IF EXISTS users_email_key" "$T_DIR/migrate.log" ||
+    fail "add_unique's interrupted build was not dropped before the retry: $(grep -i 'retry\|removing' "$T_DIR/migrate.log" | head -3)"
+grep -q "first removing what a killed run left behind: DROP INDEX CONCURRENTLY IF EXISTS users_name_old_ccnew" "$T_DIR/migrate.log" ||
+    fail "reindex's interrupted copy was not dropped before the retry: $(grep -i 'retry\|removing' "$T_DIR/migrate.log" | head -3)"
 
 # rename_table: the old app keeps writing users (now a view), a new app writes people
 probe_start users 0008-expand
