@@ -23,6 +23,10 @@ LLHTTP_C   := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 PKG_CFLAGS += -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC)
 LLHTTP_CFLAGS = -std=c17 -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC) -g -fPIC -w -MMD -MP
 llhttp_obj = $(patsubst $(LLHTTP_DIR)/%.c,$(1)/llhttp/%.o,$(LLHTTP_C))
+# libpg_query (PostgreSQL's parser, for `baton migrate lint`), linked statically and only
+# into baton-migrate, the unit tests and the fuzz targets (docs/internals/binaries.md).
+PGQUERY_LIBS := -l:libpg_query.a
+TOOL_LIBS_migrate := $(PGQUERY_LIBS)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
@@ -109,10 +113,10 @@ $(ASAN)/baton: $(call asan_obj,$(CLI_SRC) $(BATON_LIB_SRC))
 define tool_rules
 $(REL)/baton-$(1): $(call rel_obj,$(call tool_src,$(1)))
 	@echo "  LINK    $$@"
-	@$$(CC) -o $$@ $$^ $$(LIBS)
+	@$$(CC) -o $$@ $$^ $$(LIBS) $$(TOOL_LIBS_$(1))
 $(ASAN)/baton-$(1): $(call asan_obj,$(call tool_src,$(1)))
 	@echo "  LINK    $$@"
-	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS)
+	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
@@ -132,7 +136,7 @@ $(REL)/examples/%: examples/%.c
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(call llhttp_obj,$(ASAN))
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
+	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) -lcmocka
 
 # libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
@@ -145,7 +149,7 @@ $(FUZZ)/obj/%.o: %.c
 $(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(call llhttp_obj,$(FUZZ))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)
+	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

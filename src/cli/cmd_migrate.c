@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  --duty-percent N      share of time backfill batches may keep the database busy;\n"
     "                        after a batch of T ms baton pauses T*(100-N)/N ms (50)\n"
     "  --batch-sleep-ms MS   extra pause between batches (0; env BATON_MIGRATE_BATCH_SLEEP_MS)\n"
+    "  --small-table-rows N  lint: a table the database says has fewer rows may be locked\n"
+    "                        briefly (1000)\n"
+    "  --lint-style          lint: also the style rules (text over varchar, bigint...)\n"
     "  --log-level LEVEL     debug, info, warn, error (info)\n"
     "\n"
     "exit codes: 0 done (check: compatible), 1 failed (check: not compatible; lint and\n"
@@ -68,6 +71,8 @@ enum {
     OPT_BATCH_SLEEP,
     OPT_DUTY,
     OPT_LOG_LEVEL,
+    OPT_SMALL_ROWS,
+    OPT_LINT_STYLE,
 };
 
 static const struct option long_opts[] = {
@@ -89,14 +94,29 @@ static const struct option long_opts[] = {
     {"batch-sleep-ms", required_argument, NULL, OPT_BATCH_SLEEP},
     {"duty-percent", required_argument, NULL, OPT_DUTY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"small-table-rows", required_argument, NULL, OPT_SMALL_ROWS},
+    {"lint-style", no_argument, NULL, OPT_LINT_STYLE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 static const char *const config_keys[] = {
-    "db",        "dir",        "releases",  "lease-ms",       "wait-ms",        "lock-timeout-ms",
-    "retries",   "batch-size", "batch-max", "time-target-ms", "batch-sleep-ms", "duty-percent",
-    "log-level", NULL,
+    "db",
+    "dir",
+    "releases",
+    "lease-ms",
+    "wait-ms",
+    "lock-timeout-ms",
+    "retries",
+    "batch-size",
+    "batch-max",
+    "time-target-ms",
+    "batch-sleep-ms",
+    "duty-percent",
+    "log-level",
+    "small-table-rows",
+    "lint-style",
+    NULL,
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -186,6 +206,12 @@ static int parse_args(int argc, char **argv, struct args *a, int *first_pos)
         case OPT_DUTY:
             num = &a->o.duty_percent;
             min = 1;
+            break;
+        case OPT_SMALL_ROWS:
+            num = &a->o.small_table_rows;
+            break;
+        case OPT_LINT_STYLE:
+            a->o.lint_style = 1;
             break;
         case OPT_LOG_LEVEL:
             if (log_level_parse(optarg, &a->level) < 0)
@@ -297,8 +323,10 @@ int cmd_migrate(int argc, char **argv)
             goto out;
         }
         r = migrate_lint(&a.o, pos + 1, np - 1, stdout, &e);
-        rc = r == 0 ? EXIT_OK : EXIT_FAIL;
-        goto out;
+        if (r >= 0) {
+            rc = r == 0 ? EXIT_OK : EXIT_FAIL;
+            goto out;
+        }
     } else if (strcmp(verb, "path") == 0 && np == 1) {
         if (!a.from || !a.to) {
             rc = usage_error("usage: baton migrate path --from RELEASE --to RELEASE", NULL);
