@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/fdpass.h"
+#include "core/spawn.h"
 #include "core/log.h"
 #include "supervise/master.h"
 #include "supervise/state.h"
@@ -24,19 +25,6 @@ int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int env_is_ours(const char *kv, int proxy_mode)
-{
-    if (proxy_mode && (strncmp(kv, "PORT=", 5) == 0 || strncmp(kv, "BATON_PORT=", 11) == 0))
-        return 1;
-    static const char *const keys[] = {
-        "LISTEN_PID=",     "LISTEN_FDS=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "BATON_GENERATION=",
-        "BATON_STATE_FD=", NULL};
-    for (const char *const *k = keys; *k; k++)
-        if (strncmp(kv, *k, strlen(*k)) == 0)
-            return 1;
-    return 0;
 }
 
 struct worker *worker_find(struct master *m, pid_t pid)
@@ -132,23 +120,15 @@ int worker_adopt(struct gen *g, int slot, pid_t pid, int child, struct err *e)
 pid_t master_spawn(struct master *m, char **argv, char *const *extra, int pass_sockets,
                    const char *what, struct err *e)
 {
-    extern char **environ;
-    size_t n = 0, nextra = 0;
-    while (environ[n])
-        n++;
-    while (extra && extra[nextra])
-        nextra++;
-    char **envp = calloc(n + nextra + 6, sizeof(*envp));
-    if (!envp)
-        return err_errno(e, ENOMEM, "cannot start %s", what);
-    char fds[32], pid_s[32] = "LISTEN_PID=0", notify[sizeof(m->notify_path) + 16];
+    static const char *const ours[] = {
+        "PORT=",          "BATON_PORT=",       "LISTEN_PID=",     "LISTEN_FDS=", "LISTEN_FDNAMES=",
+        "NOTIFY_SOCKET=", "BATON_GENERATION=", "BATON_STATE_FD=", NULL};
+    char fds[32], notify[sizeof(m->notify_path) + 16];
     char names[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
+    char *env[16];
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!env_is_ours(environ[i], m->o->mode == RUN_PROXY))
-            envp[k++] = environ[i];
-    for (size_t i = 0; i < nextra; i++)
-        envp[k++] = extra[i];
+    for (size_t i = 0; extra && extra[i] && k < 12; i++)
+        env[k++] = extra[i];
     if (pass_sockets) {
         snprintf(fds, sizeof(fds), "LISTEN_FDS=%d", m->nlisten);
         size_t off = (size_t)snprintf(names, sizeof(names), "LISTEN_FDNAMES=");
@@ -156,41 +136,25 @@ pid_t master_spawn(struct master *m, char **argv, char *const *extra, int pass_s
             const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
             off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "", nm);
         }
-        envp[k++] = fds;
-        envp[k++] = pid_s;
-        envp[k++] = names;
+        env[k++] = fds;
+        env[k++] = names;
     }
     snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", m->notify_path);
-    envp[k++] = notify;
-    envp[k] = NULL;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int saved = errno;
-        free(envp);
-        return err_errno(e, saved, "cannot fork %s", what);
-    }
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        /* Move the sockets out of the way of 3..3+n-1 first, then into place; dup2
-         * leaves the targets without FD_CLOEXEC, everything else of ours has it. */
-        int tmp[RUN_MAX_LISTEN];
-        for (int i = 0; pass_sockets && i < m->nlisten; i++) {
-            tmp[i] = fcntl(m->listen_fds[i], F_DUPFD_CLOEXEC, 3 + m->nlisten);
-            if (tmp[i] < 0)
-                _exit(126);
-        }
-        for (int i = 0; pass_sockets && i < m->nlisten; i++)
-            if (dup2(tmp[i], 3 + i) < 0)
-                _exit(126);
-        snprintf(pid_s, sizeof(pid_s), "LISTEN_PID=%d", (int)getpid());
-        execvpe(argv[0], argv, envp);
-        dprintf(2, "baton: cannot run '%s': %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    free(envp);
+    env[k++] = notify;
+    env[k] = NULL;
+    /* PORT and BATON_PORT are ours only in proxy mode; elsewhere the app may use them. */
+    struct spawn sp = {.argv = argv,
+                       .env_add = env,
+                       .env_drop = m->o->mode == RUN_PROXY ? ours : ours + 2,
+                       .fds = pass_sockets ? m->listen_fds : NULL,
+                       .nfds = pass_sockets ? m->nlisten : 0,
+                       .listen_pid = pass_sockets};
+    int exec_errno;
+    pid_t pid = spawn_start(&sp, &exec_errno, e);
+    if (pid < 0)
+        return err_wrap(e, "cannot start %s", what);
+    if (exec_errno)
+        log_error("%s: cannot run '%s': %s", what, argv[0], strerror(exec_errno));
     return pid;
 }
 
