@@ -75,6 +75,7 @@ struct op {
     int promoted;
     char binary[PATH_MAX];    /* OP_REEXEC */
     struct probe *check;      /* OP_REEXEC: the binary's self-check */
+    int switching;            /* --mode proxy: waiting for the proxy worker's switch */
     int64_t switched_unix_ms; /* --mode proxy: the proxy's clock at the switch */
     int64_t started_unix_ms;  /* when it left the queue and began */
 };
@@ -95,6 +96,12 @@ struct proxy_worker {
     struct timer poll;    /* watching old generations' backends drain */
     struct timer kill;    /* SIGKILL at the drain timeout after the stop signal */
     char ctl_path[108];
+    struct pxcall *calls;     /* queued control calls, the first one in flight */
+    struct ctlcall *inflight; /* the first call's request on the loop */
+    int dispatching;
+    int switching; /* a promotion's backend-add/switch calls are under way */
+    unsigned switch_gen, switch_old;
+    pid_t switch_pid; /* the proxy worker they go to */
 };
 
 struct master {
@@ -150,6 +157,8 @@ void gen_event(struct gen *g, enum gen_event ev, struct slot *slot);
 void op_enqueue(struct master *m, enum op_kind kind, char **argv, struct ctl_req *req,
                 const char *binary);
 void op_check_switch(struct master *m);
+/* --mode proxy: the proxy worker switched (at the proxy's clock `switched_unix_ms`). */
+void pxw_switched(struct master *m, int64_t switched_unix_ms);
 /* Ends the running operation `op` (its reply already sent) and starts the next one. */
 void op_done(struct master *m, struct op *op);
 void master_stop(struct master *m, struct ctl_req *req);
@@ -174,9 +183,9 @@ void master_maybe_exit(struct master *m);
 /* A free private port for a worker slot (not held by a live slot), or -1. */
 int pxw_pick_port(struct master *m, struct err *e);
 /* `g` became current: starts the proxy worker (first generation) or switches it to
- * g's ports; the previous generation is stopped once its backends drained. Sets
- * *switched_unix_ms to the moment of the switch. */
-void pxw_promote(struct master *m, struct gen *g, struct gen *old, int64_t *switched_unix_ms);
+ * g's ports (calls on the loop); the previous generation is stopped once its backends
+ * drained. pxw_switched() reports the moment of the switch, maybe before this returns. */
+void pxw_promote(struct master *m, struct gen *g, struct gen *old);
 /* Re-arms the drain poll and restarts a missing proxy (after a re-exec). */
 void pxw_resume(struct master *m);
 /* Adopts a proxy worker pid recorded in the re-exec state (our child). */

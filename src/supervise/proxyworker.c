@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "supervise/ctlcall.h"
 #include "supervise/master.h"
 #include "supervise/state.h"
 
@@ -76,20 +77,6 @@ void pxw_check_worker(struct worker *w)
 }
 
 /* --- the proxy worker process ------------------------------------------------------------ */
-
-static int call(struct master *m, json_t *req, json_t **reply, struct err *e)
-{
-    json_t *r = NULL;
-    int rc = ctl_call(m->px.ctl_path, req, &r, PXW_CALL_TIMEOUT_MS, e);
-    json_decref(req);
-    if (rc == 0 && ctl_reply_check(r, e) < 0)
-        rc = -1;
-    if (rc == 0 && reply)
-        *reply = r;
-    else
-        json_decref(r);
-    return rc;
-}
 
 static const char *level_name(enum log_level l)
 {
@@ -267,18 +254,140 @@ static void proxy_replace(struct master *m, const char *why)
     proxy_signal(m, SIGKILL);
 }
 
+/* --- calls to the proxy worker's control socket, one at a time on the loop ------------- */
+
+enum call_kind { CALL_ADD, CALL_SWITCH, CALL_LIST, CALL_REMOVE };
+
+struct pxcall {
+    struct pxcall *next;
+    enum call_kind kind;
+    json_t *req;
+    unsigned gen; /* CALL_SWITCH: the generation switched to */
+};
+
+static void call_next(struct master *m);
+
+static void call_free(struct pxcall *c)
+{
+    json_decref(c->req);
+    free(c);
+}
+
+/* Queues `req` (stolen); calls go out in order, each after the previous one's reply. */
+static void call(struct master *m, enum call_kind kind, unsigned gen, json_t *req)
+{
+    struct pxcall *c = calloc(1, sizeof(*c));
+    if (!c || !req) {
+        free(c);
+        json_decref(req);
+        log_error("proxy worker: cannot queue a control call: out of memory");
+        return;
+    }
+    c->kind = kind;
+    c->gen = gen;
+    c->req = req;
+    struct pxcall **tail = &m->px.calls;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    call_next(m);
+}
+
+static void switch_failed(struct master *m, const char *why);
+static void switch_done(struct master *m, json_t *reply);
+static void on_list(struct master *m, json_t *list);
+
+static void call_finished(struct master *m, struct pxcall *c, json_t *reply, const char *error)
+{
+    if (error)
+        log_debug("proxy worker: %s", error);
+    switch (c->kind) {
+    case CALL_ADD:
+        if (error && m->px.switching)
+            switch_failed(m, error);
+        break;
+    case CALL_SWITCH:
+        if (!m->px.switching)
+            break;
+        if (error)
+            switch_failed(m, error);
+        else
+            switch_done(m, reply);
+        break;
+    case CALL_LIST:
+        on_list(m, reply);
+        break;
+    case CALL_REMOVE:
+        break;
+    }
+}
+
+static void on_call_done(json_t *reply, const char *error, void *data)
+{
+    struct master *m = data;
+    struct pxcall *c = m->px.calls;
+    m->px.inflight = NULL;
+    m->px.calls = c->next;
+    call_finished(m, c, reply, error);
+    call_free(c);
+    call_next(m);
+}
+
+static void call_next(struct master *m)
+{
+    struct proxy_worker *px = &m->px;
+    if (px->dispatching)
+        return;
+    px->dispatching = 1;
+    while (!px->inflight && px->calls) {
+        struct pxcall *c = px->calls;
+        struct err e;
+        int skip = (c->kind == CALL_ADD || c->kind == CALL_SWITCH) && !px->switching;
+        if (!skip && px->pid &&
+            ctlcall_start(&px->inflight, m->loop, px->ctl_path, c->req, PXW_CALL_TIMEOUT_MS,
+                          on_call_done, m, &e) == 0)
+            break;
+        if (!skip && !px->pid)
+            snprintf(e.msg, sizeof(e.msg), "the proxy worker is not running");
+        px->inflight = NULL;
+        px->calls = c->next;
+        if (!skip)
+            call_finished(m, c, NULL, e.msg);
+        call_free(c);
+    }
+    px->dispatching = 0;
+}
+
+/* Drops every queued call (the master stops). */
+static void calls_drop(struct master *m)
+{
+    ctlcall_cancel(m->px.inflight);
+    m->px.inflight = NULL;
+    while (m->px.calls) {
+        struct pxcall *c = m->px.calls;
+        m->px.calls = c->next;
+        call_free(c);
+    }
+}
+
 /* --- switching and draining ------------------------------------------------------------- */
 
 static void on_poll(struct loop *loop, struct timer *t);
+
+static struct gen *gen_by_id(struct master *m, unsigned id)
+{
+    for (struct gen *g = m->gens; g; g = g->next)
+        if (g->id == id)
+            return g;
+    return NULL;
+}
 
 static void remove_backends(struct master *m, struct gen *g)
 {
     for (int i = 0; m->px.pid && i < g->nslots; i++) {
         char name[48];
-        struct err e;
         snprintf(name, sizeof(name), "gen%u-w%d", g->id, i);
-        if (call(m, json_pack("{s:s,s:s}", "cmd", "backend-remove", "name", name), NULL, &e) < 0)
-            log_debug("proxy worker: %s", e.msg);
+        call(m, CALL_REMOVE, g->id, json_pack("{s:s,s:s}", "cmd", "backend-remove", "name", name));
     }
 }
 
@@ -299,21 +408,16 @@ static int pool_drained(json_t *list, const struct gen *g)
     return 1;
 }
 
-static void on_poll(struct loop *loop, struct timer *t)
+/* The proxy's backend list arrived (NULL when the call failed): stops each replaced
+ * generation whose backends drained, or whose drain timeout passed. */
+static void on_list(struct master *m, json_t *list)
 {
-    struct master *m = t->data;
-    json_t *list = NULL;
-    struct err e;
     int waiting = 0;
-    if (m->px.pid && call(m, json_pack("{s:s}", "cmd", "backend-list"), &list, &e) < 0) {
-        log_debug("proxy worker: %s", e.msg);
-        list = NULL;
-    }
     for (struct gen *g = m->gens, *next; g; g = next) {
         next = g->next;
         if (g->state != GEN_SERVING || g == m->current || g->orphan)
             continue;
-        uint64_t waited = loop_now_ms(loop) - g->unswitched_ms;
+        uint64_t waited = loop_now_ms(m->loop) - g->unswitched_ms;
         /* A proxy worker not ready yet was started with the current generation's
          * ports only: nothing of g is in it. */
         int drained = !m->px.pid || !m->px.ready || (list && pool_drained(list, g));
@@ -331,55 +435,76 @@ static void on_poll(struct loop *loop, struct timer *t)
         remove_backends(m, g);
         gen_event(g, GEV_STOP, NULL);
     }
-    json_decref(list);
-    if (waiting)
-        timer_start(loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
+    if (waiting && !m->stopping)
+        timer_start(m->loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
 }
 
-void pxw_promote(struct master *m, struct gen *g, struct gen *old, int64_t *switched_unix_ms)
+static void on_poll(struct loop *loop, struct timer *t)
+{
+    struct master *m = t->data;
+    if (m->px.pid)
+        call(m, CALL_LIST, 0, json_pack("{s:s}", "cmd", "backend-list"));
+    else
+        on_list(m, NULL);
+}
+
+/* The switch is over (or failed, or was given up): the replaced generation drains in
+ * the proxy, or stops at once when no proxy relays to it any more. */
+static void switch_end(struct master *m, int64_t switched_unix_ms, int drain_in_proxy)
+{
+    m->px.switching = 0;
+    struct gen *old = gen_by_id(m, m->px.switch_old);
+    if (old && drain_in_proxy) {
+        old->unswitched_ms = loop_now_ms(m->loop);
+        timer_start(m->loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
+    } else if (old) {
+        gen_event(old, GEV_STOP, NULL);
+    }
+    pxw_switched(m, switched_unix_ms ? switched_unix_ms : wall_ms());
+}
+
+static void switch_done(struct master *m, json_t *reply)
+{
+    int64_t t = json_integer_value(json_object_get(reply, "switched_unix_ms"));
+    log_info("proxy worker %d switched to generation %u", (int)m->px.pid, m->px.switch_gen);
+    switch_end(m, t, 1);
+}
+
+static void switch_failed(struct master *m, const char *why)
+{
+    if (m->px.pid && m->px.pid == m->px.switch_pid)
+        proxy_replace(m, why);
+    switch_end(m, 0, 0); /* the proxy that relayed to the old generation is gone */
+}
+
+void pxw_promote(struct master *m, struct gen *g, struct gen *old)
 {
     struct err e;
-    *switched_unix_ms = 0;
     if (!m->px.pid) {
         if (!timer_armed(&m->px.restart) && !m->stopping && spawn_proxy(m, &e) < 0) {
             log_error("proxy worker: %s; retrying in 1 s", e.msg);
             timer_start(m->loop, &m->px.restart, 1000, on_restart, m);
         }
-        *switched_unix_ms = wall_ms();
         if (old)
             gen_event(old, GEV_STOP, NULL); /* no proxy relays to it any more */
+        pxw_switched(m, wall_ms());
         return;
     }
+    m->px.switching = 1;
+    m->px.switch_gen = g->id;
+    m->px.switch_old = old ? old->id : 0;
+    m->px.switch_pid = m->px.pid;
     for (int i = 0; i < g->nslots; i++) {
         char spec[96];
         snprintf(spec, sizeof(spec), "gen%u/gen%u-w%d=127.0.0.1:%d", g->id, g->id, i,
                  g->slots[i].port);
-        if (call(m, json_pack("{s:s,s:s}", "cmd", "backend-add", "spec", spec), NULL, &e) < 0)
-            goto failed;
+        call(m, CALL_ADD, g->id, json_pack("{s:s,s:s}", "cmd", "backend-add", "spec", spec));
     }
     char pool[32];
     snprintf(pool, sizeof(pool), "gen%u", g->id);
-    json_t *reply = NULL;
-    if (call(m,
-             json_pack("{s:s,s:s,s:I}", "cmd", "switch", "pool", pool, "drain_timeout_ms",
-                       (json_int_t)m->o->drain_timeout_ms),
-             &reply, &e) < 0)
-        goto failed;
-    *switched_unix_ms = json_integer_value(json_object_get(reply, "switched_unix_ms"));
-    json_decref(reply);
-    if (!*switched_unix_ms)
-        *switched_unix_ms = wall_ms();
-    log_info("proxy worker %d switched to generation %u", (int)m->px.pid, g->id);
-    if (old) {
-        old->unswitched_ms = loop_now_ms(m->loop);
-        timer_start(m->loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
-    }
-    return;
-failed:
-    proxy_replace(m, e.msg);
-    *switched_unix_ms = wall_ms();
-    if (old)
-        gen_event(old, GEV_STOP, NULL); /* the proxy that relayed to it is gone */
+    call(m, CALL_SWITCH, g->id,
+         json_pack("{s:s,s:s,s:I}", "cmd", "switch", "pool", pool, "drain_timeout_ms",
+                   (json_int_t)m->o->drain_timeout_ms));
 }
 
 void pxw_resume(struct master *m)
@@ -405,6 +530,9 @@ void pxw_stop(struct master *m)
 {
     timer_stop(m->loop, &m->px.restart);
     timer_stop(m->loop, &m->px.poll);
+    calls_drop(m);
+    if (m->px.switching)
+        switch_end(m, 0, 0);
     if (!m->px.pid)
         return;
     log_info("proxy worker %d: stopping (kill after %llu ms)", (int)m->px.pid,

@@ -96,10 +96,9 @@ static void gen_promote(struct gen *g)
     }
     if (m->o->mode == RUN_PROXY) {
         /* The proxy moves new connections to g; `old` drains there, then stops. */
-        int64_t switched = 0;
-        pxw_promote(m, g, old, &switched);
         if (op && op->newg == g)
-            op->switched_unix_ms = switched;
+            op->switching = 1;
+        pxw_promote(m, g, old);
     } else if (old) {
         gen_event(old, GEV_STOP, NULL);
     }
@@ -307,7 +306,7 @@ void gen_event(struct gen *g, enum gen_event ev, struct slot *slot)
 void op_check_switch(struct master *m)
 {
     struct op *op = m->op;
-    if (!op || !op->promoted)
+    if (!op || !op->promoted || op->switching)
         return;
     struct gen *old = op->oldg;
     int proxy_mode = m->o->mode == RUN_PROXY;
@@ -328,6 +327,16 @@ void op_check_switch(struct master *m)
         op->req = NULL;
     }
     op_done(m, op);
+}
+
+void pxw_switched(struct master *m, int64_t switched_unix_ms)
+{
+    struct op *op = m->op;
+    if (op && op->switching) {
+        op->switching = 0;
+        op->switched_unix_ms = switched_unix_ms;
+    }
+    op_check_switch(m);
 }
 
 static void on_ready_timeout(struct loop *loop, struct timer *t)
