@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/spawn.h"
+#include "supervise/proc.h"
 
 struct probe {
     struct loop *loop;
@@ -27,16 +28,6 @@ struct probe {
     probe_done done; /* NULL once cancelled */
     void *data;
 };
-
-void describe_status(int code, int status, char *buf, size_t size)
-{
-    if (code == CLD_EXITED)
-        snprintf(buf, size, "exited with status %d", status);
-    else if (code == CLD_KILLED || code == CLD_DUMPED)
-        snprintf(buf, size, "was killed by signal %d (%s)", status, strsignal(status));
-    else
-        snprintf(buf, size, "ended (code %d, status %d)", code, status);
-}
 
 static void probe_free(struct probe *p)
 {
@@ -69,7 +60,7 @@ static void on_exit_cb(struct loop *loop, struct watcher *w, uint32_t revents)
         snprintf(what, sizeof(what), "exited with status 127 (cannot run '%s': %s)", p->name,
                  strerror(p->exec_errno));
     else
-        describe_status(si.si_code, si.si_status, what, sizeof(what));
+        proc_describe_exit(si.si_code, si.si_status, what, sizeof(what));
     int ok = !p->timed_out && si.si_code == CLD_EXITED && si.si_status == 0;
     probe_done done = p->done;
     void *data = p->data;

@@ -1,6 +1,7 @@
 /* Unit tests of what `baton run --mode proxy` adds to the supervisor: the connect and
- * http:PATH readiness specs, the proxy worker and private ports in the master state,
- * and the private port checks (supervise/portcheck.c) against real loopback sockets. */
+ * http:PATH readiness specs, the private port checks (supervise/portcheck.c) against
+ * real loopback sockets, and the master's calls to its proxy worker on the loop
+ * (supervise/ctlcall.c). The proxy worker's record in the state: test_supervise_state.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -21,7 +22,6 @@
 #include "supervise/ctlcall.h"
 #include "supervise/portcheck.h"
 #include "supervise/run.h"
-#include "supervise/state.h"
 
 static void parses_port_readiness(void **state)
 {
@@ -41,77 +41,6 @@ static void parses_port_readiness(void **state)
     memset(longpath + 6, 'a', sizeof(longpath) - 7);
     longpath[sizeof(longpath) - 1] = 0;
     assert_int_equal(run_parse_ready(longpath, &o, &e), -1);
-}
-
-static void state_keeps_proxy_and_ports(void **state)
-{
-    struct run_state s = {0};
-    s.master_pid = 10;
-    s.next_gen = 3;
-    s.current_gen = 2;
-    s.proxy_mode = 1;
-    s.proxy_pid = 77;
-    s.proxy_start_time = 555;
-    s.proxy_restarts = 4;
-    s.proxy_ready = 1;
-    s.ngens = 1;
-    char *cmd[] = {"app", NULL};
-    s.gens[0].id = 2;
-    s.gens[0].state = 2;
-    s.gens[0].argv = argv_dup(cmd);
-    s.gens[0].nslots = 2;
-    s.gens[0].workers = calloc(1, sizeof(struct state_worker));
-    s.gens[0].ports = calloc(2, sizeof(int));
-    s.gens[0].ports[0] = 20001;
-    s.gens[0].ports[1] = 20002;
-    char *text = state_dump(&s);
-    assert_non_null(text);
-    struct run_state t;
-    struct err e;
-    assert_int_equal(state_parse(text, strlen(text), &t, &e), 0);
-    assert_true(t.proxy_mode);
-    assert_int_equal(t.proxy_pid, 77);
-    assert_int_equal(t.proxy_start_time, 555);
-    assert_int_equal(t.proxy_restarts, 4);
-    assert_true(t.proxy_ready);
-    assert_non_null(t.gens[0].ports);
-    assert_int_equal(t.gens[0].ports[1], 20002);
-    state_free(&t);
-    state_free(&s);
-    free(text);
-
-    /* A handoff-mode state has neither. */
-    struct run_state h = {0};
-    h.master_pid = 10;
-    h.next_gen = 1;
-    text = state_dump(&h);
-    assert_int_equal(state_parse(text, strlen(text), &t, &e), 0);
-    assert_false(t.proxy_mode);
-    state_free(&t);
-    free(text);
-}
-
-static void state_refuses_bad_ports(void **state)
-{
-    const char *head = "{\"format\":1,\"master_pid\":5,\"notify_fd\":-1,\"control_fd\":-1,"
-                       "\"next_gen\":2,\"current_gen\":1,\"reexecs\":0,\"started_unix_ms\":0,"
-                       "\"listen\":[],";
-    const char *bad[] = {
-        "\"generations\":[{\"id\":1,\"state\":2,\"started_unix_ms\":0,\"drain_deadline_unix_ms\":0,"
-        "\"restarts\":0,\"slots\":1,\"command\":[\"a\"],\"workers\":[],\"ports\":[70000]}]}",
-        "\"generations\":[{\"id\":1,\"state\":2,\"started_unix_ms\":0,\"drain_deadline_unix_ms\":0,"
-        "\"restarts\":0,\"slots\":1,\"command\":[\"a\"],\"workers\":[],\"ports\":[1,2]}]}",
-        "\"generations\":[],\"proxy\":[]}",
-        "\"generations\":[],\"proxy\":{\"pid\":-3,\"start_time\":0,\"restarts\":0}}",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char doc[1024];
-        snprintf(doc, sizeof(doc), "%s%s", head, bad[i]);
-        struct run_state t;
-        struct err e;
-        assert_int_equal(state_parse(doc, strlen(doc), &t, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
-    }
 }
 
 /* A loopback listener on a kernel-chosen port. */
@@ -343,9 +272,10 @@ static void refuses_bad_replies(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_port_readiness),   cmocka_unit_test(state_keeps_proxy_and_ports),
-        cmocka_unit_test(state_refuses_bad_ports), cmocka_unit_test(checks_ports),
-        cmocka_unit_test(calls_on_the_loop),       cmocka_unit_test(refuses_bad_replies),
+        cmocka_unit_test(parses_port_readiness),
+        cmocka_unit_test(checks_ports),
+        cmocka_unit_test(calls_on_the_loop),
+        cmocka_unit_test(refuses_bad_replies),
     };
     return cmocka_run_group_tests_name("modeproxy", tests, NULL, NULL);
 }
