@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "supervise/proc.h"
@@ -142,13 +141,6 @@ int gen_state_parse(const char *name)
 
 static void gen_event(struct gen *g, enum gen_event ev, struct slot *slot);
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void note(struct gen *g, enum run_note n)
 {
     ctx_note(g->ctx, n, g, NULL);
@@ -195,7 +187,7 @@ static void stop_workers(struct gen *g)
         if (g->slots[i].w)
             worker_signal(g->slots[i].w, o->stop_signal);
     }
-    g->drain_deadline_unix_ms = wall_ms() + (int64_t)o->drain_timeout_ms;
+    g->drain_deadline_unix_ms = ctx_wall_ms() + (int64_t)o->drain_timeout_ms;
     timer_start(g->ctx->loop, &g->drain_timer, o->drain_timeout_ms, on_drain_timeout, g);
 }
 
@@ -455,7 +447,7 @@ struct gen *gen_new(struct gen_owner *owner, struct run_ctx *ctx, char *const *a
         slots[i].index = i;
     }
     g->started_ms = loop_now_ms(ctx->loop);
-    g->started_unix_ms = wall_ms();
+    g->started_unix_ms = ctx_wall_ms();
     return g;
 }
 
@@ -609,7 +601,7 @@ int gen_from_json(struct gen_owner *owner, struct run_ctx *ctx, json_t *jg, stru
     g->started_unix_ms = started;
     g->drain_deadline_unix_ms = deadline;
     g->restarts = (unsigned)restarts;
-    int64_t age = wall_ms() - started;
+    int64_t age = ctx_wall_ms() - started;
     if (age > 0 && (uint64_t)age < g->started_ms)
         g->started_ms -= (uint64_t)age;
     if (slots_from_json(g->slots, g->nslots, json_object_get(jg, "workers"),
@@ -635,7 +627,7 @@ void gen_resume(struct gen *g)
             g->live += slot_watch(s, g->ctx->loop, g->id, on_worker_exit);
     }
     if (g->state == GEN_DRAINING || g->state == GEN_FAILED) {
-        int64_t left = g->drain_deadline_unix_ms - wall_ms();
+        int64_t left = g->drain_deadline_unix_ms - ctx_wall_ms();
         timer_start(g->ctx->loop, &g->drain_timer, left > 0 ? (uint64_t)left : 0, on_drain_timeout,
                     g);
     }

@@ -10,7 +10,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/ctl.h"
@@ -42,13 +41,6 @@ struct master {
     int nstop_reqs;
     int64_t started_unix_ms;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- the state file ------------------------------------------------------------------ */
 
@@ -397,7 +389,7 @@ static int master_init(struct master *m, struct run_opts *o, struct err *e)
     *m = (struct master){.o = o, .notify_fd = -1};
     for (int i = 0; i < RUN_MAX_LISTEN; i++)
         m->listen_fds[i] = -1;
-    m->started_unix_ms = wall_ms();
+    m->started_unix_ms = ctx_wall_ms();
     struct run_ctx *c = &m->ctx;
     *c = (struct run_ctx){.o = o,
                           .listen_fds = m->listen_fds,

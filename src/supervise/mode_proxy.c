@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -52,13 +51,6 @@ struct mode_proxy {
     int ndrains;
     int next_port; /* where the search for a private port resumes */
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- private ports ------------------------------------------------------------------- */
 
@@ -341,7 +333,7 @@ static void on_poll(struct loop *loop, struct timer *t)
 static void switch_end(struct mode_proxy *mp, int64_t switched_unix_ms, int drain_in_proxy)
 {
     mp->switching = 0;
-    mp->switched_unix_ms = switched_unix_ms ? switched_unix_ms : wall_ms();
+    mp->switched_unix_ms = switched_unix_ms ? switched_unix_ms : ctx_wall_ms();
     struct gen *old = mp->switch_old ? gens_find(mp->gs, mp->switch_old) : NULL;
     if (old && drain_in_proxy) {
         drain_forget(mp, gen_id(old));

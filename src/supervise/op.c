@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -44,13 +43,6 @@ struct ops {
     op_exec_fn exec;
     void *exec_data;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void op_free(struct op *op)
 {
@@ -157,7 +149,7 @@ void op_check_switch(struct ops *q)
     if (!op || !op->promoted || !q->md->ops->switched(q->md, op->oldg, &switched))
         return;
     if (!switched)
-        switched = wall_ms();
+        switched = ctx_wall_ms();
     struct gen *g = gens_current(q->gs);
     log_info("switched to generation %u%s at %lld", g ? gen_id(g) : 0,
              op->old_id ? "; the previous one no longer accepts" : "", (long long)switched);
@@ -263,7 +255,7 @@ static void op_next(struct ops *q)
             continue;
         }
         q->running = op;
-        op->started_unix_ms = wall_ms();
+        op->started_unix_ms = ctx_wall_ms();
         if (op->kind == OP_REEXEC)
             start_reexec(q, op);
         else
