@@ -1,6 +1,6 @@
-/* Generations: the state machine as one table, action[state][event], with its actions
- * beside it; the generations of one master; their slots and workers; their part of the
- * state file and of `status`. Readiness checks are in ready.c.
+/* A generation: the state machine as one table, action[state][event], with its actions
+ * beside it; its slots and workers (slot.c, worker.c) and readiness (ready.c); its
+ * record in the state file and its part of `status`. The set of them is gens.c.
  *
  *                 ALL_READY            PROMOTE
  *   STARTING ---------------> READY -------------> SERVING ---- WORKER_EXIT: RESTART
@@ -35,7 +35,6 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "supervise/proc.h"
 #include "supervise/ready.h"
 #include "supervise/slot.h"
 #include "supervise/state.h"
