@@ -310,7 +310,10 @@ static void on_list(struct mode_proxy *mp, json_t *list)
         if (g && draining_in_proxy(mp, g))
             waiting += check_drained(mp, g, list);
     }
-    int retry = waiting || !ids; /* out of memory: look again next round */
+    for (int i = mp->ndrains - 1; i >= 0; i--)
+        if (!gens_find(mp->gs, mp->drains[i].id))
+            drain_forget(mp, mp->drains[i].id); /* gone another way (stopped with the master) */
+    int retry = waiting || !ids;                /* out of memory: look again next round */
     free(ids);
     if (retry && !mp->ctx->stopping)
         timer_start(mp->ctx->loop, &mp->poll, PROXY_POLL_MS, on_poll, mp);

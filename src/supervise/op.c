@@ -296,8 +296,8 @@ void op_stopping(struct ops *q)
 void op_stopped(struct ops *q)
 {
     /* The running operation ended with its new generation (STOP -> FAILED), unless it
-     * had none yet. */
-    if (q->running && !q->running->newg)
+     * had none yet; one that was promoted ends when the mode's switch does. */
+    if (q->running && !q->running->newg && !q->running->promoted)
         fail(q, q->running, "baton is stopping");
     op_next(q); /* fails the queued ones */
 }
