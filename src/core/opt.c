@@ -429,6 +429,10 @@ static int parse_merged(const struct opt_verb *v, void *opts, struct opt_result 
 static int check_args(const struct opt_verb *v, struct opt_result *r, struct err *e)
 {
     const char *syn = v->synopsis ? v->synopsis : "";
+    for (int i = 0; v->opts && v->opts[i].name; i++)
+        if ((v->opts[i].flags & OPT_REQUIRED) && !r->given[i])
+            return err_set(e, "missing --%s %s; 'baton %s --help' shows the usage", v->opts[i].name,
+                           v->opts[i].arg ? v->opts[i].arg : "VALUE", v->name);
     if (v->args == OPT_ARGS_COMMAND && !r->command)
         return err_set(e, "missing '-- COMMAND [ARG...]'%s",
                        v->section ? " (or 'command' in --config)" : "");

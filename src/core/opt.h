@@ -53,10 +53,11 @@ enum opt_kind {
 };
 
 /* Flags of an option. */
-#define OPT_REPEAT   0x1 /* may be given more than once (each use reaches parse) */
-#define OPT_CLI_ONLY 0x2 /* not a key of the config file */
-#define OPT_HIDDEN   0x4 /* accepted, not listed in --help (compatibility spellings) */
-#define OPT_NEGATE   0x8 /* OPT_FLAG: sets its field to 0 (`--no-xff` clears xff) */
+#define OPT_REPEAT   0x1  /* may be given more than once (each use reaches parse) */
+#define OPT_CLI_ONLY 0x2  /* not a key of the config file */
+#define OPT_HIDDEN   0x4  /* accepted, not listed in --help (compatibility spellings) */
+#define OPT_NEGATE   0x8  /* OPT_FLAG: sets its field to 0 (`--no-xff` clears xff) */
+#define OPT_REQUIRED 0x10 /* must be given (config or command line) */
 
 /* Where an option's value lives in the verb's options struct: offset and size. */
 #define OPT_AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)

@@ -50,9 +50,10 @@ static void put_indented(const char *text, int indent, FILE *out)
     }
 }
 
-/* "  LABEL   help (default DEF)", the help starting at column `col` (on the next line
- * after a long label), the default on a line of its own when it would pass column 79. */
-static void help_line(const char *label, const char *help, const char *def, int col, FILE *out)
+/* "  LABEL   help (NOTE)", the help starting at column `col` (on the next line after a
+ * long label), the note ("default 30s") on a line of its own when it would pass column
+ * 79. */
+static void help_line(const char *label, const char *help, const char *note, int col, FILE *out)
 {
     int n = fprintf(out, "  %s", label);
     if (n >= col)
@@ -63,10 +64,10 @@ static void help_line(const char *label, const char *help, const char *def, int 
     put_indented(help, col, out);
     const char *last = strrchr(help, '\n');
     int used = col + (int)strlen(last ? last + 1 : help);
-    if (def && used + (int)strlen(def) + 11 > 79)
-        fprintf(out, "\n%*s(default %s)", col, "", def);
-    else if (def)
-        fprintf(out, " (default %s)", def);
+    if (note && used + (int)strlen(note) + 3 > 79)
+        fprintf(out, "\n%*s(%s)", col, "", note);
+    else if (note)
+        fprintf(out, " (%s)", note);
     fputc('\n', out);
 }
 
@@ -137,7 +138,7 @@ static void units_note(const struct opt_verb *v, FILE *out)
 static void synopsis(const struct opt_verb *v, char *buf, size_t cap)
 {
     const char *syn = v->synopsis ? v->synopsis : "";
-    int options = v->opts && strncmp(syn, "[OPTIONS]", 9) != 0;
+    int options = v->opts && !strstr(syn, "[OPTIONS]");
     snprintf(buf, cap, "%s%s%s", options ? "[OPTIONS]" : "", options && *syn ? " " : "", syn);
 }
 
@@ -146,6 +147,18 @@ static void usage_line(const struct opt_verb *v, FILE *out)
     char syn[512];
     synopsis(v, syn, sizeof(syn));
     fprintf(out, "usage: baton%s%s%s%s\n", v->name[0] ? " " : "", v->name, *syn ? " " : "", syn);
+}
+
+/* What --help shows after an option's text in parentheses: "default 30s", "required". */
+static const char *default_text(const struct opt *o)
+{
+    static char buf[128];
+    if (o->flags & OPT_REQUIRED)
+        return "required";
+    if (!o->def || o->kind == OPT_FLAG)
+        return NULL;
+    snprintf(buf, sizeof(buf), "default %s", o->def);
+    return buf;
 }
 
 /* "expand [--to ID]": a sub-command and its synopsis, as its parent lists it; the
@@ -184,7 +197,7 @@ void opt_help(const struct opt_verb *v, FILE *out)
         if (o->flags & OPT_HIDDEN)
             continue;
         opt_label(o, label, sizeof(label));
-        help_line(label, o->help, o->kind == OPT_FLAG ? NULL : o->def, HELP_COL, out);
+        help_line(label, o->help, default_text(o), HELP_COL, out);
     }
     if (v->opts && v->section)
         help_line("--config FILE", "INI file; the command line wins", NULL, HELP_COL, out);
@@ -256,15 +269,15 @@ static void man_head(const struct opt_verb *v, const char *source, const char *d
     }
 }
 
-static void man_item(const char *label, const char *text, const char *def, FILE *out)
+static void man_item(const char *label, const char *text, const char *note, FILE *out)
 {
     fputs(".TP\n.B ", out);
     roff(label, "", out);
     roff_text(text ? text : "", ".br", 1, out);
-    if (def) {
-        fputs(" (default \\fB", out);
-        roff_text(def, "", 0, out);
-        fputs("\\fR)", out);
+    if (note) {
+        fputs(" (", out);
+        roff_text(note, "", 0, out);
+        fputs(")", out);
     }
     fputc('\n', out);
 }
@@ -285,7 +298,7 @@ static void man_options(const struct opt_verb *v, FILE *out)
         if (o->flags & OPT_HIDDEN)
             continue;
         opt_label(o, label, sizeof(label));
-        man_item(label, o->help, o->kind == OPT_FLAG ? NULL : o->def, out);
+        man_item(label, o->help, default_text(o), out);
     }
     if (v->section)
         man_item("--config FILE", "INI file; the command line wins", NULL, out);

@@ -242,7 +242,7 @@ static void help_and_man_come_from_the_table(void **state)
     opt_man(&demo_cmd, "baton 0.1.0", "2026-12-01", out);
     fclose(out);
     assert_non_null(strstr(buf, ".TH BATON-DEMO 1 \"2026-12-01\""));
-    assert_non_null(strstr(buf, ".B \\-\\-workers N\nworkers (default \\fB1\\fR)\n"));
+    assert_non_null(strstr(buf, ".B \\-\\-workers N\nworkers (default 1)\n"));
     free(buf);
 }
 
@@ -455,6 +455,33 @@ static void table_mistakes_are_caught(void **state)
     assert_string_equal(e.msg, "invalid weight '-3': expected 0..1000");
 }
 
+static void required_options(void **state)
+{
+    static const struct opt req_opts[] = {{.name = "store",
+                                           .kind = OPT_TEXT,
+                                           OPT_AT(struct wide, store),
+                                           .arg = "URL",
+                                           .flags = OPT_REQUIRED,
+                                           .help = "where"},
+                                          {0}};
+    static const struct opt_verb req_cmd = {.name = "lz status", .opts = req_opts};
+    struct wide w = {0};
+    struct opt_result r;
+    struct err e;
+    assert_int_equal(PARSE(&req_cmd, &w, &r, &e, "status"), OPT_ERROR);
+    assert_string_equal(e.msg, "missing --store URL; 'baton lz status --help' shows the usage");
+    opt_result_free(&r);
+    assert_int_equal(PARSE(&req_cmd, &w, &r, &e, "status", "--store=x"), OPT_RUN);
+    opt_result_free(&r);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    opt_help(&req_cmd, out);
+    fclose(out);
+    assert_non_null(strstr(buf, "  --store URL             where (required)\n"));
+    free(buf);
+}
+
 static char *capture(void (*write)(const struct opt_verb *, FILE *), const struct opt_verb *v)
 {
     char *buf = NULL;
@@ -509,6 +536,7 @@ int main(void)
         cmocka_unit_test(command_may_be_absent),
         cmocka_unit_test(sub_commands_after_options),
         cmocka_unit_test(table_mistakes_are_caught),
+        cmocka_unit_test(required_options),
         cmocka_unit_test(sub_commands_in_help_man_and_completion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
