@@ -149,15 +149,20 @@ static void usage_line(const struct opt_verb *v, FILE *out)
     fprintf(out, "usage: baton%s%s%s%s\n", v->name[0] ? " " : "", v->name, *syn ? " " : "", syn);
 }
 
-/* What --help shows after an option's text in parentheses: "default 30s", "required". */
-static const char *default_text(const struct opt *o)
+/* What --help shows after an option's text in parentheses: "default 30s", "required",
+ * "command line only" (not a key of v's config section). */
+static const char *default_text(const struct opt_verb *v, const struct opt *o)
 {
-    static char buf[128];
+    static char buf[160];
+    int cli_only = v->section && (o->flags & OPT_CLI_ONLY);
     if (o->flags & OPT_REQUIRED)
-        return "required";
-    if (!o->def || o->kind == OPT_FLAG)
+        snprintf(buf, sizeof(buf), "required%s", cli_only ? "; command line only" : "");
+    else if (o->def && o->kind != OPT_FLAG)
+        snprintf(buf, sizeof(buf), "default %s%s", o->def, cli_only ? "; command line only" : "");
+    else if (cli_only)
+        snprintf(buf, sizeof(buf), "command line only");
+    else
         return NULL;
-    snprintf(buf, sizeof(buf), "default %s", o->def);
     return buf;
 }
 
@@ -197,7 +202,7 @@ void opt_help(const struct opt_verb *v, FILE *out)
         if (o->flags & OPT_HIDDEN)
             continue;
         opt_label(o, label, sizeof(label));
-        help_line(label, o->help, default_text(o), HELP_COL, out);
+        help_line(label, o->help, default_text(v, o), HELP_COL, out);
     }
     if (v->opts && v->section)
         help_line("--config FILE", "INI file; the command line wins", NULL, HELP_COL, out);
@@ -298,7 +303,7 @@ static void man_options(const struct opt_verb *v, FILE *out)
         if (o->flags & OPT_HIDDEN)
             continue;
         opt_label(o, label, sizeof(label));
-        man_item(label, o->help, default_text(o), out);
+        man_item(label, o->help, default_text(v, o), out);
     }
     if (v->section)
         man_item("--config FILE", "INI file; the command line wins", NULL, out);
