@@ -32,7 +32,7 @@ struct verb {
 
 /* Each verb: its table and its main function (argv[0] is the verb). */
 extern const struct opt_verb run_verb, upgrade_verb, rollback_verb, status_verb, stop_verb,
-    reexec_verb, proxy_verb, backend_verb, switch_verb;
+    reexec_verb, proxy_verb, backend_verb, switch_verb, load_verb;
 int verb_run(int argc, char **argv);
 int verb_upgrade(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
@@ -42,10 +42,11 @@ int verb_reexec(int argc, char **argv);
 int verb_proxy(int argc, char **argv);
 int verb_backend(int argc, char **argv);
 int verb_switch(int argc, char **argv);
-int cmd_load(int argc, char **argv);
+int verb_load(int argc, char **argv);
 /* in the companion executables */
-int cmd_lazy(int argc, char **argv);
-int cmd_migrate(int argc, char **argv);
+extern const struct opt_verb lazy_verb, migrate_verb;
+int verb_lazy(int argc, char **argv);
+int verb_migrate(int argc, char **argv);
 
 /* Replaces this process with the companion executable `baton-TOOL`, passing argv
  * (argv[0] is the verb). Searched in $BATON_EXEC_PATH, beside this executable, then in
