@@ -8,8 +8,6 @@
 /* Stand-ins for the verbs of the companion executables (their tables live there). */
 static const struct opt_verb lazy_stand_in = {
     .name = "lazy", .summary = "versioned documents: check a chain, status, sweep, get, put"};
-static const struct opt_verb load_stand_in = {
-    .name = "load", .summary = "send HTTP load and report every failed request"};
 static const struct opt_verb migrate_stand_in = {
     .name = "migrate", .summary = "forward-only expand / backfill / contract database migrations"};
 
@@ -19,7 +17,7 @@ static const struct verb verbs[] = {
     {&rollback_verb, verb_rollback, NULL}, {&status_verb, verb_status, NULL},
     {&stop_verb, verb_stop, NULL},         {&reexec_verb, verb_reexec, NULL},
     {&proxy_verb, verb_proxy, NULL},       {&backend_verb, verb_backend, NULL},
-    {&switch_verb, verb_switch, NULL},     {&load_stand_in, cmd_load, NULL},
+    {&switch_verb, verb_switch, NULL},     {&load_verb, verb_load, NULL},
     {&lazy_stand_in, NULL, "lazy"},        {&migrate_stand_in, NULL, "migrate"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
