@@ -95,7 +95,7 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
 # Man pages and bash completion, written by the executables from their verbs' option
 # tables (hidden options --man-dir and --completion); dated by the last commit.
-DOC_BINS  := $(REL)/baton
+DOC_BINS  := $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t))
 DOC_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
 $(REL)/man/baton.1: $(DOC_BINS)
 	@echo "  MAN     $(REL)/man"

@@ -19,5 +19,7 @@ page_words() {
 
 # The long options a verb's --help lists (--config and --help included), one a line.
 help_options() { # help_options WORD...
-    "$REL" "$@" --help | grep -oE '^  --[a-z0-9-]+' | sed 's/^ *//' | sort -u
+    local text
+    text=$("$REL" "$@" --help) || return 1
+    grep -oE '^  --[a-z0-9-]+' <<<"$text" | sed 's/^ *//' | sort -u || true
 }

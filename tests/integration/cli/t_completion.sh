@@ -9,7 +9,7 @@ complete_words() { # complete_words WORD... (the last one is completed): prints 
     bash --norc --noprofile -c '
         . "$1"; shift
         COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-        _baton; printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@" | sort
+        _baton; [ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@" | sort
 }
 expect() { # expect "WANTED WORDS" WORD...
     local want=$1; shift
@@ -29,6 +29,12 @@ expect "drain" baton backend --name drain d
 expect "--timeout" baton backend drain --t
 expect "--drain-timeout" baton switch blue --d
 expect "" baton run --listen :8080 -- ap
+expect "expand" baton migrate --db sqlite:x.db exp
+expect "--batch-sleep" baton migrate expand --batch-sl
+expect "--rate" baton lazy sweep --ra
+expect "--raw" baton lazy put --ra
+expect "status sweep" baton lazy s
+expect "--timeout" baton load URL --time
 verbs=$("$REL" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//')
 expect "$verbs" baton ""
 

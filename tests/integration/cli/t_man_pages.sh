@@ -9,7 +9,7 @@
 verbs=$("$REL" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
 [ "$(wc -l <<<"$verbs")" -ge 12 ] || fail "baton --help lists too few verbs: $verbs"
 for v in $verbs; do
-    [ -f "$MAN_DIR/baton-$v.1" ] || [ "$v" = load ] || [ "$v" = lazy ] || [ "$v" = migrate ] || fail "no page for verb '$v'"
+    [ -f "$MAN_DIR/baton-$v.1" ] || fail "no page for verb '$v'"
 done
 n=0
 for page in "$MAN_DIR"/*.1; do
@@ -24,7 +24,6 @@ for page in "$MAN_DIR"/*.1; do
     grep -qE "^ +$name +- +[a-z]" <<<"$text" || fail "$name: NAME line: $(grep -A1 '^NAME' <<<"$text")"
     if [ ${#words[@]} -gt 0 ]; then
         want=$(help_options "${words[@]}") || fail "$name: --help failed"
-        [ -n "$want" ] || fail "$name: its --help lists no option"
         got=$(grep -oE '^ {7}--[a-z0-9-]+' <<<"$text" | sed 's/^ *//' | sort -u)
         [ "$got" = "$want" ] || fail "$name: options of the page differ from --help: $(diff <(echo "$want") <(echo "$got") | tr '\n' ' ')"
     fi
