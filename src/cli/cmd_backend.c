@@ -29,62 +29,28 @@ static const struct opt drain_options[] = {
     "exit codes: 0 done, 1 the proxy refused or is unreachable (reason on stderr),\n"              \
     "            2 usage error\n"
 
-static const struct opt_verb backend_list = {
-    .name = "backend list",
-    .summary = "print the backend table: state, connections, failures",
-    .opts = backend_options,
-    .footer = BACKEND_FOOTER,
-};
-static const struct opt_verb backend_add = {
-    .name = "backend add",
-    .synopsis = "[POOL/]NAME=HOST:PORT[,weight=W]",
-    .summary = "add a backend (to pool 'default' when no POOL/ is given)",
-    .opts = backend_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
-    .footer = BACKEND_FOOTER,
-};
-static const struct opt_verb backend_drain = {
-    .name = "backend drain",
-    .synopsis = "NAME",
-    .summary = "send a backend no new connection; 'list' shows 'draining', then 'drained'",
-    .opts = drain_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
-    .footer = BACKEND_FOOTER,
-};
-static const struct opt_verb backend_enable = {
-    .name = "backend enable",
-    .synopsis = "NAME",
-    .summary = "take a drained backend back",
-    .opts = backend_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
-    .footer = BACKEND_FOOTER,
-};
-static const struct opt_verb backend_remove = {
-    .name = "backend remove",
-    .synopsis = "NAME",
-    .summary = "remove a backend (its connections finish)",
-    .opts = backend_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
-    .footer = BACKEND_FOOTER,
-};
-static const struct opt_verb backend_weight = {
-    .name = "backend weight",
-    .synopsis = "NAME W",
-    .summary = "set a backend's weight, 0..1000",
-    .opts = backend_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 2,
-    .max_args = 2,
-    .footer = BACKEND_FOOTER,
-};
+/* A sub-command taking n arguments (-1: none). */
+#define BACKEND_SUB(verb, syn, what, table, n)                                                     \
+    {                                                                                              \
+        .name = "backend " verb, .synopsis = syn, .summary = what, .opts = table,                  \
+        .args = (n) < 0 ? OPT_ARGS_NONE : OPT_ARGS_ANY, .min_args = (n) < 0 ? 0 : (n),             \
+        .max_args = (n) < 0 ? 0 : (n), .footer = BACKEND_FOOTER                                    \
+    }
+
+static const struct opt_verb backend_list = BACKEND_SUB(
+    "list", NULL, "print the backend table: state, connections, failures", backend_options, -1);
+static const struct opt_verb backend_add =
+    BACKEND_SUB("add", "[POOL/]NAME=HOST:PORT[,weight=W]",
+                "add a backend (to pool 'default' when no POOL/ is given)", backend_options, 1);
+static const struct opt_verb backend_drain = BACKEND_SUB(
+    "drain", "NAME", "send a backend no new connection; 'list' shows 'draining', then 'drained'",
+    drain_options, 1);
+static const struct opt_verb backend_enable =
+    BACKEND_SUB("enable", "NAME", "take a drained backend back", backend_options, 1);
+static const struct opt_verb backend_remove =
+    BACKEND_SUB("remove", "NAME", "remove a backend (its connections finish)", backend_options, 1);
+static const struct opt_verb backend_weight =
+    BACKEND_SUB("weight", "NAME W", "set a backend's weight, 0..1000", backend_options, 2);
 
 static const struct opt_verb *const backend_subs[] = {
     &backend_list,   &backend_add,    &backend_drain, &backend_enable,

@@ -23,56 +23,36 @@ static const struct opt master_options[] = {
 };
 
 #define MASTER_FOOTER "exit codes: 0 done, 1 failed (reason on stderr), 2 usage error.\n"
+#define MASTER_VERB(verb, syn, what, text, kind, n)                                                \
+    {                                                                                              \
+        .name = verb, .synopsis = syn, .summary = what, .about = text, .opts = master_options,     \
+        .args = kind, .max_args = n, .footer = MASTER_FOOTER                                       \
+    }
 
-const struct opt_verb upgrade_verb = {
-    .name = "upgrade",
-    .synopsis = "[-- NEWCOMMAND [ARG...]]",
-    .summary = "start a new generation of a running 'baton run'; stop the old",
-    .about = "Starts a new generation (of NEWCOMMAND, else the current command) beside the\n"
-             "current one; once all its workers are ready the old generation is stopped.\n"
-             "Waits until the old generation no longer accepts (prints switched_unix_ms), or\n"
-             "until the new one failed and was rolled back (prints the reason, exit 1).\n",
-    .opts = master_options,
-    .args = OPT_ARGS_MAYBE_COMMAND,
-    .footer = MASTER_FOOTER,
-};
-
-const struct opt_verb rollback_verb = {
-    .name = "rollback",
-    .summary = "go back to the previous generation's command",
-    .about = "Starts the previous generation's command as a new generation, with the same\n"
-             "rules as upgrade.\n",
-    .opts = master_options,
-    .footer = MASTER_FOOTER,
-};
-
-const struct opt_verb status_verb = {
-    .name = "status",
-    .summary = "show the generations and workers of a running 'baton run'",
-    .about = "Shows the generations, their workers, states, ages and restarts.\n",
-    .opts = master_options,
-    .footer = MASTER_FOOTER,
-};
-
-const struct opt_verb stop_verb = {
-    .name = "stop",
-    .summary = "drain every generation and stop 'baton run'",
-    .about = "Drains every generation and stops the master; waits until it has.\n",
-    .opts = master_options,
-    .footer = MASTER_FOOTER,
-};
-
-const struct opt_verb reexec_verb = {
-    .name = "reexec",
-    .synopsis = "[BINARY]",
-    .summary = "replace the 'baton run' master's binary in place (same pid)",
-    .about = "Replaces the master's binary in place (same pid; workers and sockets kept). BINARY\n"
-             "(default: the running one's path) must pass its self-check ('BINARY --version').\n",
-    .opts = master_options,
-    .args = OPT_ARGS_ANY,
-    .max_args = 1,
-    .footer = MASTER_FOOTER,
-};
+const struct opt_verb upgrade_verb =
+    MASTER_VERB("upgrade", "[-- NEWCOMMAND [ARG...]]",
+                "start a new generation of a running 'baton run'; stop the old",
+                "Starts a new generation (of NEWCOMMAND, else the current command) beside the\n"
+                "current one; once all its workers are ready the old generation is stopped.\n"
+                "Waits until the old generation no longer accepts (prints switched_unix_ms), or\n"
+                "until the new one failed and was rolled back (prints the reason, exit 1).\n",
+                OPT_ARGS_MAYBE_COMMAND, 0);
+const struct opt_verb rollback_verb =
+    MASTER_VERB("rollback", NULL, "go back to the previous generation's command",
+                "Starts the previous generation's command as a new generation, with the same\n"
+                "rules as upgrade.\n",
+                OPT_ARGS_NONE, 0);
+const struct opt_verb status_verb = MASTER_VERB(
+    "status", NULL, "show the generations and workers of a running 'baton run'",
+    "Shows the generations, their workers, states, ages and restarts.\n", OPT_ARGS_NONE, 0);
+const struct opt_verb stop_verb = MASTER_VERB(
+    "stop", NULL, "drain every generation and stop 'baton run'",
+    "Drains every generation and stops the master; waits until it has.\n", OPT_ARGS_NONE, 0);
+const struct opt_verb reexec_verb = MASTER_VERB(
+    "reexec", "[BINARY]", "replace the 'baton run' master's binary in place (same pid)",
+    "Replaces the master's binary in place (same pid; workers and sockets kept). BINARY\n"
+    "(default: the running one's path) must pass its self-check ('BINARY --version').\n",
+    OPT_ARGS_ANY, 1);
 
 static long long jint(json_t *o, const char *k)
 {

@@ -15,22 +15,26 @@ struct proxy_cli {
     int level; /* enum log_level */
 };
 
+/* Appends arg to a list of at most `max` values (a repeatable option). */
+static int append(const char **list, int *n, int max, const char *option, const char *arg,
+                  struct err *e)
+{
+    if (*n == max)
+        return err_set(e, "at most %d --%s", max, option);
+    list[(*n)++] = arg;
+    return 0;
+}
+
 static int add_listen(void *opts, const char *arg, struct err *e)
 {
     struct proxy_serve_opts *o = &((struct proxy_cli *)opts)->serve;
-    if (o->nlisten == SERVE_LISTEN_MAX)
-        return err_set(e, "at most %d --listen", SERVE_LISTEN_MAX);
-    o->listen[o->nlisten++] = arg;
-    return 0;
+    return append(o->listen, &o->nlisten, SERVE_LISTEN_MAX, "listen", arg, e);
 }
 
 static int add_backend(void *opts, const char *arg, struct err *e)
 {
     struct proxy_serve_opts *o = &((struct proxy_cli *)opts)->serve;
-    if (o->nbackends == SERVE_BACKEND_MAX)
-        return err_set(e, "at most %d --backend", SERVE_BACKEND_MAX);
-    o->backends[o->nbackends++] = arg;
-    return 0;
+    return append(o->backends, &o->nbackends, SERVE_BACKEND_MAX, "backend", arg, e);
 }
 
 static int set_health(void *opts, const char *arg, struct err *e)

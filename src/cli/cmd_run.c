@@ -30,13 +30,21 @@ static int add_listen(void *opts, const char *arg, struct err *e)
 static int set_private_ports(void *opts, const char *arg, struct err *e)
 {
     struct run_opts *o = &((struct run_cli *)opts)->run;
-    int lo, hi, used = 0;
-    if (sscanf(arg, "%d-%d%n", &lo, &hi, &used) != 2 || arg[used] || lo < 1024 || hi > 65535 ||
-        lo > hi)
-        return err_set(e, "invalid --private-ports '%s': expected LO-HI within 1024-65535", arg);
-    o->private_lo = lo;
-    o->private_hi = hi;
+    char lo[16], hi[16];
+    long long l, h;
+    const char *dash = strchr(arg, '-');
+    if (!dash || dash - arg >= (int)sizeof(lo) || strlen(dash + 1) >= sizeof(hi))
+        goto bad;
+    snprintf(lo, sizeof(lo), "%.*s", (int)(dash - arg), arg);
+    snprintf(hi, sizeof(hi), "%s", dash + 1);
+    if (opt_parse_int(lo, "port", 1024, 65535, &l, NULL) < 0 ||
+        opt_parse_int(hi, "port", 1024, 65535, &h, NULL) < 0 || l > h)
+        goto bad;
+    o->private_lo = (int)l;
+    o->private_hi = (int)h;
     return 0;
+bad:
+    return err_set(e, "invalid --private-ports '%s': expected LO-HI within 1024-65535", arg);
 }
 
 /* notify, exec:CMD, after:DURATION (a bare number: ms), connect, http:/PATH. */

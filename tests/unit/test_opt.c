@@ -222,13 +222,20 @@ static void config_keys_then_command_line_wins(void **state)
     unlink(path);
 }
 
-static void help_and_man_come_from_the_table(void **state)
+static char *capture(void (*write)(const struct opt_verb *, FILE *), const struct opt_verb *v)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    opt_help(&demo_cmd, out);
+    write(v, out);
     fclose(out);
+    return buf;
+}
+
+static void help_and_man_come_from_the_table(void **state)
+{
+    char *buf = capture(opt_help, &demo_cmd);
+    size_t len = 0;
     assert_non_null(strstr(buf, "usage: baton demo [OPTIONS] -- COMMAND\n"));
     assert_non_null(strstr(buf, "  --workers N             workers (default 1)\n"));
     assert_non_null(strstr(buf, "drain\n                          for this long (default 30s)"));
@@ -238,7 +245,7 @@ static void help_and_man_come_from_the_table(void **state)
     assert_null(strstr(buf, "--verbose (default"));
     free(buf);
     buf = NULL;
-    out = open_memstream(&buf, &len);
+    FILE *out = open_memstream(&buf, &len);
     opt_man(&demo_cmd, "baton 0.1.0", "2026-12-01", out);
     fclose(out);
     assert_non_null(strstr(buf, ".TH BATON-DEMO 1 \"2026-12-01\""));
@@ -473,23 +480,9 @@ static void required_options(void **state)
     opt_result_free(&r);
     assert_int_equal(PARSE(&req_cmd, &w, &r, &e, "status", "--store=x"), OPT_RUN);
     opt_result_free(&r);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    opt_help(&req_cmd, out);
-    fclose(out);
+    char *buf = capture(opt_help, &req_cmd);
     assert_non_null(strstr(buf, "  --store URL             where (required)\n"));
     free(buf);
-}
-
-static char *capture(void (*write)(const struct opt_verb *, FILE *), const struct opt_verb *v)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    write(v, out);
-    fclose(out);
-    return buf;
 }
 
 static void sub_commands_in_help_man_and_completion(void **state)
