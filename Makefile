@@ -8,6 +8,8 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 PCDIR   ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC      ?= cc
 FUZZCC  ?= clang
@@ -120,6 +122,20 @@ $(ASAN)/baton-$(1): $(call asan_obj,$(call tool_src,$(1)))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
+# Man pages and bash completion, written by the executables from their verbs' option
+# tables (hidden options --man-dir and --completion); dated by the last commit.
+DOC_BINS  := $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t))
+DOC_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
+$(REL)/man/baton.1: $(DOC_BINS)
+	@echo "  MAN     $(REL)/man"
+	@rm -rf $(REL)/man && mkdir -p $(REL)/man
+	@for b in $(DOC_BINS); do SOURCE_DATE_EPOCH=$(DOC_EPOCH) $$b --man-dir $(REL)/man || exit 1; done
+$(REL)/completion/baton: $(DOC_BINS)
+	@echo "  COMPL   $@"
+	@mkdir -p $(dir $@)
+	@for b in $(DOC_BINS); do $$b --completion || exit 1; done >$@.tmp && mv $@.tmp $@
+all: $(REL)/man/baton.1 $(REL)/completion/baton
+
 $(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
 	@echo "  LINK    $@"
 	@$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -Wl,--version-script=src/lazy/exports.map -o $@ $^ $(LIBS)
@@ -193,12 +209,17 @@ install: all
 	install -m 0644 include/baton/*.h $(DESTDIR)$(INCDIR)/baton/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	    scripts/baton-lazy.pc.in > $(DESTDIR)$(PCDIR)/baton-lazy.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 $(REL)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(REL)/completion/baton $(DESTDIR)$(BASHCOMPDIR)/baton
 
 uninstall:
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/baton
 	rm -f $(DESTDIR)$(BINDIR)/baton $(DESTDIR)$(LIBDIR)/libbaton-lazy.* \
 	      $(DESTDIR)$(PCDIR)/baton-lazy.pc
 	rm -rf $(DESTDIR)$(INCDIR)/baton
+	rm -f $(DESTDIR)$(MANDIR)/man1/baton.1 $(DESTDIR)$(MANDIR)/man1/baton-*.1 \
+	      $(DESTDIR)$(BASHCOMPDIR)/baton
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
