@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A master configured by an INI file ([run] section, command key), with readiness by
 # a probe command (exec:) and by delay (after:); SIGHUP upgrades and SIGTERM stops.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lib/master.sh"
 cat >"$T_DIR/run.ini" <<INI
 [run]
 listen = web=127.0.0.1:$PORT
@@ -15,17 +15,17 @@ INI
 MASTER=$!
 track "$MASTER"
 wait_for 20 curl -sf "$URL" || fail "config-driven master did not serve"
-st=$(ctl status --json)
+st=$(master_ctl status --json)
 [ "$(echo "$st" | jq '.generations[0].workers|length')" = 2 ] || fail "workers = 2 ignored: $st"
 [ "$(echo "$st" | jq -r '.listen[0].name')" = web ] || fail "listen name lost: $st"
 kill -HUP "$MASTER"
-wait_for 10 sh -c "$BATON status --control $CTL --json | jq -e '.current_generation == 2'" ||
+wait_for 10 status_holds '.current_generation == 2' ||
     fail "SIGHUP did not upgrade"
 grep -q "generation 2: readiness probe succeeded" "$T_DIR/master.log" || fail "probe not used"
 # A re-exec does not read the config file again: breaking it changes nothing.
 echo "wrokers = 3" >>"$T_DIR/run.ini"
-ctl reexec >/dev/null || fail "reexec after the config file changed failed"
-st=$(ctl status --json)
+master_ctl reexec >/dev/null || fail "reexec after the config file changed failed"
+st=$(master_ctl status --json)
 [ "$(echo "$st" | jq .reexecs)" = 1 ] || fail "no re-exec: $st"
 [ "$(echo "$st" | jq '.generations[0].workers|length')" = 2 ] || fail "workers lost: $st"
 kill -TERM "$MASTER"
@@ -45,7 +45,7 @@ grep -qx "LISTEN_FDNAMES=unknown:admin" "$T_DIR/env.txt" || fail "LISTEN_FDNAMES
 grep -qx "BATON_GENERATION=1" "$T_DIR/env.txt" || fail "BATON_GENERATION wrong"
 grep -q "^NOTIFY_SOCKET=$T_DIR/ctl/baton.notify$" "$T_DIR/env.txt" || fail "NOTIFY_SOCKET wrong"
 [ "$(curl -s --unix-socket "$T_DIR/admin.sock" http://x/ | head -1)" = v9 ] || fail "unix listener"
-ctl stop >/dev/null || fail "stop failed"
+master_ctl stop >/dev/null || fail "stop failed"
 
 # READY=1 sent by a process the worker forked counts for the worker (NotifyAccess=all).
 cat >"$T_DIR/notify.py" <<'PY'
@@ -59,7 +59,7 @@ PY
     >>"$T_DIR/master.log" 2>&1 &
 MASTER=$!
 track "$MASTER"
-wait_for 20 sh -c "$BATON status --control $CTL --json | jq -e '.generations[0].state == \"serving\"'" ||
+wait_for 20 status_holds '.generations[0].state == "serving"' ||
     fail "READY=1 from a worker's child was not counted"
 [ "$(version_now)" = v10 ] || fail "v10 does not serve"
-ctl stop >/dev/null || fail "stop failed"
+master_ctl stop >/dev/null || fail "stop failed"

@@ -2,10 +2,10 @@
 # The control socket refuses another uid (by the peer-credential check, not by file
 # permissions: the socket is made 0666 in a 0711 directory for this test); malformed
 # requests and configs get a clear error and the master keeps running.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lib/master.sh"
 CTL=$T_DIR/pub/baton.sock
 mkdir -m 0711 "$T_DIR/pub"
-start_master --workers 1 -- "$APP" --version v1
+master_start --workers 1 -- "$APP" --version v1
 [ "$(stat -c %a "$CTL")" = 600 ] || fail "control socket mode is $(stat -c %a "$CTL"), not 600"
 chmod 0666 "$CTL"
 out=$(runuser -u nobody -- "$BATON" status --control "$CTL" 2>&1); rc=$?
@@ -40,9 +40,9 @@ expect_error '{"cmd":"upgrade","command":[1]}' 'malformed control request: "comm
 expect_error '{"cmd":"reexec","binary":7}' 'malformed control request: "binary" must be a path'
 head -c 70000 /dev/zero | tr '\0' 'x' >"$T_DIR/big"
 expect_error "$(cat "$T_DIR/big")" "control request longer than 65536 bytes"
-ctl status >/dev/null || fail "the master stopped answering after malformed requests"
+master_ctl status >/dev/null || fail "the master stopped answering after malformed requests"
 [ "$(version_now)" = v1 ] || fail "v1 does not serve"
-out=$(ctl upgrade -- "$T_DIR/does-not-exist" 2>&1) && fail "upgrade to a missing binary succeeded"
+out=$(master_ctl upgrade -- "$T_DIR/does-not-exist" 2>&1) && fail "upgrade to a missing binary succeeded"
 echo "$out" | grep -q "rolled back: worker [0-9]* exited with status 127 before it was ready" ||
     fail "unexpected message for a missing binary: $out"
 
@@ -60,7 +60,7 @@ out=$("$BATON" run --listen 127.0.0.1:1 2>&1); rc=$?
 out=$("$BATON" run --listen 127.0.0.1:$(free_port) --control "$CTL" -- "$APP" 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "second master: exit $rc"
 echo "$out" | grep -q "is in use by a running baton" || fail "second master: $out"
-ctl status >/dev/null || fail "the master stopped answering"
+master_ctl status >/dev/null || fail "the master stopped answering"
 
 # A first generation that cannot start makes `baton run` exit 1 with the reason.
 out=$("$BATON" run --listen "127.0.0.1:$(free_port)" --control "$T_DIR/other.sock" \

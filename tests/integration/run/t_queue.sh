@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Upgrades requested while one runs are queued, not interleaved: two concurrent
 # `upgrade` calls both succeed, one generation after the other, in request order.
-. "$(dirname "$0")/lib.sh"
-start_master --workers 2 --min-ready 0.5 --drain-timeout 2 -- "$APP" --version v1
-ctl upgrade --json -- "$APP" --version v2 >"$T_DIR/up2.json" &
+. "$(dirname "$0")/../../lib/master.sh"
+master_start --workers 2 --min-ready 0.5 --drain-timeout 2 -- "$APP" --version v1
+master_ctl upgrade --json -- "$APP" --version v2 >"$T_DIR/up2.json" &
 first=$!
 wait_for 10 grep -q "generation 2 starting" "$T_DIR/master.log" || fail "first upgrade did not start"
-ctl upgrade --json -- "$APP" --version v3 >"$T_DIR/up3.json" || fail "second upgrade failed: $(cat "$T_DIR/up3.json")"
+master_ctl upgrade --json -- "$APP" --version v3 >"$T_DIR/up3.json" || fail "second upgrade failed: $(cat "$T_DIR/up3.json")"
 wait "$first" || fail "first upgrade failed: $(cat "$T_DIR/up2.json")"
 [ "$(jget "$T_DIR/up2.json" .generation)" = 2 ] || fail "first upgrade: $(cat "$T_DIR/up2.json")"
 [ "$(jget "$T_DIR/up3.json" .generation)" = 3 ] || fail "second upgrade: $(cat "$T_DIR/up3.json")"
