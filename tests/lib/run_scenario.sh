@@ -29,7 +29,7 @@
 #   signal SIG            kill -SIG the master
 #   serves                the serving version answers a new connection
 #   status JQ             the status (JSON) satisfies the jq filter JQ now
-#   wait-status JQ        ... within 30 s
+#   wait-status JQ        ... within 60 s
 #   load-end
 #       the load is stopped now that the scenario is over: it must not have ended by
 #       itself, the serving version answered it, 0 requests failed, and every switch
@@ -227,7 +227,7 @@ step_serves() { [ "$(version_now)" = "$SC_SERVING" ] || fail "$SC_SERVING does n
 
 step_status() { status_holds "$1" || fail "status does not satisfy $1: $(master_ctl status --json)"; }
 step_wait_status() {
-    wait_for 30 status_holds "$1" || fail "status did not come to satisfy $1: $(master_ctl status --json)"
+    wait_for 60 status_holds "$1" || fail "status did not come to satisfy $1: $(master_ctl status --json)"
 }
 
 step_load_end() {

@@ -69,8 +69,9 @@ load_stop kill
 check "kill seen as failures" [ "$(jget "$T_DIR/kill.json" .failed)" -gt 0 ]
 check "answers before the kill" [ "$(jget "$T_DIR/kill.json" .ok)" -gt 0 ]
 
-"$BATON" load --help | grep -q -- '--close' || fail "--help lacks --close"
-"$BATON" load --help | grep -q -- '--until-file PATH' || fail "--help lacks --until-file"
+help=$("$BATON" load --help)
+grep -q -- '--close' <<<"$help" || fail "--help lacks --close"
+grep -q -- '--until-file PATH' <<<"$help" || fail "--help lacks --until-file"
 "$BATON" load ftp://x 2>"$T_DIR/usage.out"; rc=$?
 [ $rc -eq 1 ] || fail "bad URL: exit $rc, want 1"
 grep -q "only http://" "$T_DIR/usage.out" || fail "bad URL message: $(cat "$T_DIR/usage.out")"

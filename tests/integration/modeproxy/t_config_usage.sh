@@ -28,7 +28,7 @@ INI
 "$BATON" run --config "$T_DIR/run.ini" --listen "127.0.0.1:$PORT" --control "$CTL" >>"$T_DIR/master.log" 2>&1 &
 MASTER=$!
 track "$MASTER"
-wait_for 20 curl -sf "$URL" || fail "baton run --config did not start serving"
+wait_for 60 curl -sf "$URL" || fail "baton run --config did not start serving"
 [ "$(version_now)" = c1 ] || fail "c1 does not serve"
 st=$(master_ctl status --json)
 [ "$(echo "$st" | jq -r '.mode + "/" + .proxy.mode')" = proxy/tcp ] || fail "config not applied: $st"

@@ -16,9 +16,9 @@ load_wait_more load 100 # the orphans go on answering the load without their mas
     -- "$APP" --version v2 >>"$T_DIR/master2.log" 2>&1 &
 MASTER2=$!
 track "$MASTER2"
-wait_for 20 version_is v2 || fail "the new master did not switch to v2"
+wait_for 60 version_is v2 || fail "the new master did not switch to v2"
 gone() { for p in $orphans; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
-wait_for 10 gone || fail "orphaned workers were not drained: $orphans"
+wait_for 60 gone || fail "orphaned workers were not drained: $orphans"
 load_wait_version load v2
 load_stop load
 load_check load
