@@ -1,0 +1,126 @@
+/* Declarative option tables for the verbs: one line per option (name, kind, range,
+ * default, field, help) from which the command-line parser, the config file's keys,
+ * `--help`, range checks and the man page are all produced.
+ *
+ *     struct run_opts { int workers; uint64_t drain_timeout_ms; char name[64]; ... };
+ *     static const struct opt run_opts_table[] = {
+ *         {.name = "workers", .kind = OPT_INT, OPT_AT(struct run_opts, workers),
+ *          .min = 1, .max = 256, .def = "1", .arg = "N", .help = "workers per generation"},
+ *         {.name = "drain-timeout", .kind = OPT_DURATION,
+ *          OPT_AT(struct run_opts, drain_timeout_ms), .unit = "s", .def = "30s",
+ *          .max = 86400000, .arg = "DURATION", .help = "SIGKILL a draining generation after"},
+ *         {0}};
+ *     static const struct opt_verb run_verb = {.name = "run", .section = "run",
+ *         .synopsis = "[OPTIONS] -- COMMAND [ARG...]", .args = OPT_ARGS_COMMAND,
+ *         .about = "...", .opts = run_opts_table};
+ *
+ *     struct opt_result r;
+ *     switch (opt_parse(&run_verb, argc, argv, &o, &r, &e)) {
+ *     case OPT_HELP: return EXIT_OK;                          // --help was printed
+ *     case OPT_ERROR: fprintf(stderr, "baton run: %s\n", e.msg); return EXIT_USAGE;
+ *     }
+ *     ... r.argc / r.argv: the arguments left (the COMMAND after "--") ...
+ *     opt_result_free(&r);
+ *
+ * Order of precedence: the table's defaults, then the keys of section [verb->section]
+ * of `--config FILE` (when the verb has a section), then the command line. Durations
+ * take a unit (`250ms`, `2s`, `1.5m`, `1h`); a bare number is read in the option's
+ * `unit` (kept from before units existed). Sizes take `k`, `M`, `G` (powers of 1024). */
+#ifndef BATON_CORE_OPT_H
+#define BATON_CORE_OPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+enum opt_kind {
+    OPT_FLAG,     /* no argument: sets an int field to 1 */
+    OPT_INT,      /* int field, within [min, max] */
+    OPT_DURATION, /* uint64_t field in milliseconds, within [min, max] ms */
+    OPT_SIZE,     /* size_t field in bytes, within [min, max] */
+    OPT_STRING,   /* char[size] field: copied, length checked, never empty */
+    OPT_ENUM,     /* int field: the index of the argument in `names` */
+    OPT_CUSTOM,   /* parse(opts, arg, e) does it (addresses, repeatable lists, ...) */
+};
+
+/* Flags of an option. */
+#define OPT_REPEAT   0x1 /* may be given more than once (each use reaches parse) */
+#define OPT_CLI_ONLY 0x2 /* not a key of the config file */
+#define OPT_HIDDEN   0x4 /* accepted, not listed in --help (compatibility spellings) */
+
+/* Where an option's value lives in the verb's options struct: offset and size. */
+#define OPT_AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
+
+struct opt {
+    const char *name; /* long option and config key ("drain-timeout"); NULL ends a table */
+    enum opt_kind kind;
+    size_t offset, size;      /* the field (OPT_AT); unused by OPT_CUSTOM */
+    const char *arg;          /* the argument's placeholder in --help ("N", "ADDR") */
+    const char *def;          /* the default, written as a user would (parsed at start) */
+    long long min, max;       /* OPT_INT, OPT_DURATION (ms), OPT_SIZE (bytes); both 0: no range */
+    const char *unit;         /* OPT_DURATION: unit of a bare number, "ms" or "s" (default "ms") */
+    const char *const *names; /* OPT_ENUM: the accepted words, NULL-terminated */
+    /* OPT_CUSTOM: reads `arg` into the options struct `opts`; fills e on bad input. */
+    int (*parse)(void *opts, const char *arg, struct err *e);
+    unsigned flags;
+    const char *help; /* one line; "\n" starts an indented continuation line */
+};
+
+/* What a verb takes after its options. */
+enum opt_args {
+    OPT_ARGS_NONE,    /* nothing */
+    OPT_ARGS_ANY,     /* positional arguments between or after options */
+    OPT_ARGS_COMMAND, /* "-- COMMAND [ARG...]": parsing stops at the first non-option */
+};
+
+struct opt_verb {
+    const char *name;     /* as typed after `baton`: "run", "migrate expand" */
+    const char *synopsis; /* after the name in the usage line */
+    const char *about;    /* what the verb does: a paragraph (lines end in "\n") */
+    const char *section;  /* config section; NULL: the verb takes no --config */
+    const struct opt *opts;
+    const char *footer; /* signals, exit codes, examples: printed after the options */
+    enum opt_args args;
+    int min_args, max_args; /* positional count; max 0 = no limit (OPT_ARGS_ANY only) */
+};
+
+#define OPT_MAX 64 /* options in one table */
+
+/* What is left after the options, and which options were given. */
+struct opt_result {
+    int argc;
+    char **argv;         /* positional args, or COMMAND [ARG...] after "--" */
+    char given[OPT_MAX]; /* given[i]: opts[i] was set by the config or command line */
+    char **merged;       /* owned: the config's options followed by the command line */
+    int nmerged;
+    const char *config_path; /* --config FILE, when given (points into argv) */
+};
+
+enum { OPT_RUN = 0, OPT_HELP = 1, OPT_ERROR = -1 };
+
+/* Parses argv (argv[0] is the verb) into `opts` (the caller's struct, zeroed or not):
+ * defaults first, then the config file, then the command line. Returns OPT_RUN,
+ * OPT_HELP after printing --help on stdout, or OPT_ERROR with e set (a usage error:
+ * the message names the option and what it accepts). r is always initialised and
+ * must be freed with opt_result_free. */
+int opt_parse(const struct opt_verb *v, int argc, char **argv, void *opts, struct opt_result *r,
+              struct err *e);
+void opt_result_free(struct opt_result *r);
+
+/* Whether the option `name` of v was given (config or command line). */
+int opt_given(const struct opt_verb *v, const struct opt_result *r, const char *name);
+
+/* Writes the usage text (--help) of v. */
+void opt_help(const struct opt_verb *v, FILE *out);
+/* Writes v's man page (roff, section 1) from the same table. */
+void opt_man(const struct opt_verb *v, const char *date, FILE *out);
+
+/* Parses a duration: "250ms", "2s", "1.5m", "1h", "1d"; a bare number is in
+ * `bare_unit` ("ms" or "s"). Returns 0, or -1 with e set. */
+int opt_parse_duration(const char *s, const char *bare_unit, uint64_t *ms, struct err *e);
+/* Parses a size: "512", "16k", "4M", "1G" (powers of 1024). */
+int opt_parse_size(const char *s, uint64_t *bytes, struct err *e);
+
+#endif
