@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/verbs.h"
+#include "core/opt.h"
 #include "load/load.h"
 
 static void usage(FILE *out)
@@ -44,26 +45,16 @@ static int parse_num(const char *s, double min, double max, double *out)
     return 0;
 }
 
-/* A duration in seconds from "250ms", "2s", "1.5m", "1h" or a bare number of seconds. */
-static int parse_duration(const char *s, double min, double max, double *out)
+/* A duration in seconds within [min_s, max_s]: "250ms", "2s", "1.5m"; a bare number
+ * is seconds. */
+static int parse_duration(const char *s, double min_s, double max_s, double *out)
 {
-    static const struct {
-        const char *unit;
-        double seconds;
-    } units[] = {{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"", 1}};
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s)
+    uint64_t ms;
+    struct err e;
+    if (opt_parse_duration(s, "s", &ms, &e) < 0 || ms < min_s * 1000 || ms > max_s * 1000)
         return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(end, units[i].unit) == 0) {
-            v *= units[i].seconds;
-            if (!(v >= min && v <= max))
-                return -1;
-            *out = v;
-            return 0;
-        }
-    return -1;
+    *out = (double)ms / 1000;
+    return 0;
 }
 
 /* A run lasts --duration, or until --until-file's file appears, capped by --max-duration
