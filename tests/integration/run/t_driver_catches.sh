@@ -26,7 +26,7 @@ expect_caught crash_serving 'FAIL: load1: [1-9][0-9]* requests failed' <<'EOF'
 # v2 passes --min-ready, then aborts while it serves keep-alive clients.
 master --workers 2 --min-ready 0.2 --drain-timeout 3
 load keepalive 8
-upgrade --crash-after 1500
+upgrade --crash-after 5000
 wait-status .generations[]|select(.current)|.restarts >= 1
 load-end
 EOF

@@ -5,14 +5,14 @@
 # failed requests.
 . "$(dirname "$0")/../../lib/master.sh"
 . "$(dirname "$0")/../../lib/load.sh"
-master_start --workers 2 --drain-timeout 3 -- "$APP" --version v1
+master_start --workers 2 --drain-timeout 30 -- "$APP" --version v1
 orphans=$(worker_pids 1)
 load_start load "$URL" --connections 8 --close
 kill -KILL "$MASTER"
 wait "$MASTER" 2>/dev/null
 load_wait_more load 100 # the orphans go on answering the load without their master
 [ "$(version_now)" = v1 ] || fail "the orphaned workers do not serve"
-"$BATON" run --listen "127.0.0.1:$PORT" --control "$CTL" --workers 2 --drain-timeout 3 \
+"$BATON" run --listen "127.0.0.1:$PORT" --control "$CTL" --workers 2 --drain-timeout 30 \
     -- "$APP" --version v2 >>"$T_DIR/master2.log" 2>&1 &
 MASTER2=$!
 track "$MASTER2"
