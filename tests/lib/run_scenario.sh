@@ -26,6 +26,13 @@
 #       N re-execs, each answered by the same master pid and followed (under load) by
 #       more answered requests; then the current generation has the same workers (and,
 #       in proxy mode, ports and proxy worker, still ready), and the re-exec count adds up.
+#   stream
+#       a request whose answer streams (GET /stream, a chunk every 100 ms) is held
+#       open through the public port: the serving version answers it and keeps it
+#       (and so stays draining after an upgrade) until stream-end
+#   stream-end
+#       the stream was still open and every chunk came from the version it started
+#       on; then it is closed
 #   signal SIG            kill -SIG the master
 #   serves                the serving version answers a new connection
 #   status JQ             the status (JSON) satisfies the jq filter JQ now
@@ -57,6 +64,8 @@ SC_NLOADS=0
 SC_SWITCHES=()   # "VERSION SWITCHED_UNIX_MS" of the running load
 SC_FAILED_OUT=   # the message of the last upgrade-fails
 SC_STOPPED=0
+SC_STREAM=       # curl holding the stream open, and the version that answered it
+SC_STREAM_VERSION=
 
 # Placeholders in APP-ARGS: {free_port} becomes a free port.
 sc_expand() {
@@ -215,6 +224,29 @@ step_reexec() {
     [ "$(gen_ports "$SC_CUR_GEN" | tr '\n' ' ')" = "$ports" ] || fail "the ports changed across re-exec: $ports"
     [ "$(jq .proxy.ready <<<"$out")" = true ] || fail "the proxy worker lost its readiness across re-exec"
     sc_check_proxy_same
+}
+
+step_stream() {
+    local f=$T_DIR/stream.out
+    [ -z "$SC_STREAM" ] || fail "$(case_where): a stream is already open"
+    curl -sN --max-time 3600 "${URL}stream?ms=3600000" >"$f" 2>&1 &
+    SC_STREAM=$!
+    track "$SC_STREAM"
+    wait_for 60 test -s "$f" || fail "the stream got no answer"
+    SC_STREAM_VERSION=$(head -1 "$f")
+    [ "$SC_STREAM_VERSION" = "$SC_SERVING" ] || fail "the stream was answered by $SC_STREAM_VERSION, not $SC_SERVING"
+}
+
+step_stream_end() {
+    local f=$T_DIR/stream.out
+    [ -n "$SC_STREAM" ] || fail "$(case_where): no stream is open"
+    kill -0 "$SC_STREAM" 2>/dev/null || fail "the stream ended before stream-end: $(tail -3 "$f")"
+    kill "$SC_STREAM"
+    wait "$SC_STREAM" 2>/dev/null
+    [ "$(sort -u "$f")" = "$SC_STREAM_VERSION" ] ||
+        fail "the stream changed versions: $(sort "$f" | uniq -c | tr '\n' ' ')"
+    log "stream: $(wc -l <"$f") chunks from $SC_STREAM_VERSION"
+    SC_STREAM=
 }
 
 step_signal() {
