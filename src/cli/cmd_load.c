@@ -8,15 +8,21 @@
 
 struct load_cli {
     struct load_opts lo;
-    uint64_t duration_ms;
-    int json;
+    uint64_t duration_ms, max_duration_ms;
+    int json, live;
 };
 
 #define L(member) OPT_AT(struct load_cli, lo.member)
 /* clang-format off */
 static const struct opt load_options[] = {
     {.name = "duration", .kind = OPT_DURATION, OPT_AT(struct load_cli, duration_ms), .unit = "s",
-     .min = 100, .max = 86400000, .def = "5s", .help = "run length"},
+     .min = 100, .max = 86400000, .help = "run length (default 5s)"},
+    {.name = "until-file", .kind = OPT_TEXT, L(until_file), .arg = "PATH",
+     .help = "run until PATH exists, however long that takes (a script\n"
+             "creates it when its scenario is over)"},
+    {.name = "max-duration", .kind = OPT_DURATION, OPT_AT(struct load_cli, max_duration_ms),
+     .unit = "s", .min = 100, .max = 86400000,
+     .help = "hard cap of an --until-file run (default 10m); reaching it\nfails the run"},
     {.name = "connections", .kind = OPT_INT, L(connections), .min = 1, .max = 10000, .def = "8",
      .arg = "N", .help = "concurrent connections"},
     {.name = "close", .kind = OPT_FLAG, L(close_each),
@@ -25,6 +31,8 @@ static const struct opt load_options[] = {
      .arg = "N", .help = "stop after N requests (default: no limit)"},
     {.name = "timeout", .kind = OPT_DURATION, L(timeout_ms), .min = 1, .max = 3600000,
      .def = "5s", .help = "a request not answered by then fails as timeout"},
+    {.name = "live", .kind = OPT_FLAG, OPT_AT(struct load_cli, live),
+     .help = "write each 100 ms of the timeline to stderr as one JSON\nline, as the run goes"},
     {.name = "json", .kind = OPT_FLAG, OPT_AT(struct load_cli, json),
      .help = "print the figures as one JSON object"},
     {.name = "timeout-ms", .kind = OPT_DURATION, L(timeout_ms), .min = 1, .max = 3600000,
@@ -38,14 +46,35 @@ const struct opt_verb load_verb = {
     .summary = "send HTTP load and report every failed request",
     .about = "Sends HTTP/1.1 GET requests to URL (http://HOST:PORT/PATH) over N connections\n"
              "and reports requests, failures by kind, latency and which version answered\n"
-             "(X-Version header, else the body's first line), per 100 ms.\n",
+             "(X-Version header, else the body's first line), per 100 ms. SIGINT or SIGTERM\n"
+             "ends the run early with its report (a second one ends it at once).\n",
     .opts = load_options,
     .args = OPT_ARGS_ANY,
     .min_args = 1,
     .max_args = 1,
-    .footer = "exit codes: 0 no request failed, 1 some failed (or the run could not start),\n"
-              "2 usage error.\n",
+    .footer = "exit codes: 0 no request failed, 1 some failed (or the run could not start, or\n"
+              "--max-duration passed before --until-file's PATH appeared), 2 usage error.\n",
 };
+
+/* A run lasts --duration, or until --until-file's file appears, capped by --max-duration
+ * (default 10 minutes); the two ways exclude each other. */
+static int check_run_length(struct load_cli *c)
+{
+    struct load_opts *lo = &c->lo;
+    if (lo->until_file ? c->duration_ms > 0 : c->max_duration_ms > 0) {
+        fprintf(stderr, "baton load: %s\n",
+                c->duration_ms > 0
+                    ? "--duration and --until-file exclude each other"
+                    : "--max-duration caps an --until-file run; use --duration alone");
+        return -1;
+    }
+    lo->duration_s = c->duration_ms > 0 ? (double)c->duration_ms / 1000.0 : 5.0;
+    if (lo->until_file)
+        lo->max_duration_s = c->max_duration_ms > 0 ? (double)c->max_duration_ms / 1000.0 : 600.0;
+    lo->live = c->live ? stderr : NULL;
+    lo->stop_on_signal = 1;
+    return 0;
+}
 
 /* Runs the load and prints its report; returns the verb's exit code. */
 static int run_and_report(const struct load_opts *lo, int json)
@@ -65,6 +94,11 @@ static int run_and_report(const struct load_opts *lo, int json)
         load_result_print(res, stdout);
     }
     int failed = load_result_failed(res) > 0;
+    if (load_result_end(res) == LOAD_END_MAX_DURATION) {
+        fprintf(stderr, "baton load: '%s' did not appear within --max-duration %gs\n",
+                lo->until_file, lo->max_duration_s);
+        failed = 1;
+    }
     load_result_free(res);
     return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -76,8 +110,7 @@ int verb_load(int argc, char **argv)
     int rc = opt_parse_cli(&load_verb, argc, argv, &c, &r);
     if (rc == OPT_RUN) {
         c.lo.url = r.argv[0];
-        c.lo.duration_s = (double)c.duration_ms / 1000.0;
-        rc = run_and_report(&c.lo, c.json);
+        rc = check_run_length(&c) < 0 ? EXIT_USAGE : run_and_report(&c.lo, c.json);
     } else {
         rc = VERB_PARSE_EXIT(rc);
     }

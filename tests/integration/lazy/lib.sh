@@ -1,5 +1,9 @@
-# Helpers of the lazy integration tests (source after tests/lib/common.sh): seed data,
-# the chain, the store URLs, dump normalization, and the example writer program.
+# Helpers of the lazy integration tests (sources tests/lib/common.sh, redis.sh and
+# pg.sh): seed data, the chain, the store URLs, dump normalization, and the example
+# writer program.
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/redis.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/pg.sh"
 LZ_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LZ_REPO=$(cd "$LZ_HERE/../../.." && pwd)
 : "${BATON_REL:=$BATON}"            # release binary, when the runner gives one

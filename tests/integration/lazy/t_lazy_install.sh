@@ -3,7 +3,6 @@
 # prefix; the example program builds with pkg-config (shared; and with the static archive
 # plus the shared dependencies) and upgrades
 # and updates documents of a SQLite store through the installed library.
-. "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
 P=$T_DIR/prefix
