@@ -63,9 +63,10 @@ static void pg_present(struct lazy_sql *q, const struct lazy_path *p)
         lazy_sql_add(q, "(" IN " ? $%d::text)", k);
         return;
     }
-    lazy_sql_add(q, "(");
-    pg_prefixes(q, p, 1);
-    lazy_sql_add(q, " AND (" IN " #> $%d::text[]) ? $%d::text)", pg_path(q, p, p->depth - 1), k);
+    lazy_sql_add(q, "coalesce(");
+    pg_prefixes(q, p, 1); /* NULL where a parent is absent */
+    lazy_sql_add(q, " AND (" IN " #> $%d::text[]) ? $%d::text, false)", pg_path(q, p, p->depth - 1),
+                 k);
 }
 
 /* The tail of "(x #- ...)" that removes path p: a no-op outside the gate or where a
@@ -128,10 +129,13 @@ static void pg_set_tail(struct lazy_sql *q, const struct lazy_step *st, const ch
         lazy_sql_add(q, ", CASE WHEN ");
         pg_set_cond(q, st, gate);
         lazy_sql_add(q, " THEN $%d::text[] ELSE '{}'::text[] END, ", a);
-        if (i < t->depth)
+        if (i < t->depth) {
             lazy_sql_add(q, "coalesce(" IN " #> $%d::text[], '{}'::jsonb))", a);
-        else
-            pg_value(q, st), lazy_sql_add(q, ")");
+        } else { /* jsonb_set is strict: a value that is not there must not be NULL */
+            lazy_sql_add(q, "coalesce(");
+            pg_value(q, st);
+            lazy_sql_add(q, ", 'null'::jsonb))");
+        }
     }
 }
 
