@@ -239,15 +239,19 @@ struct lazy_plan_tail {
  * defaults are bound as parameters, never written into the text. A step's gate (NULL:
  * none) is a condition on sv outside of which the step leaves the document alone. */
 struct lazy_sql_dialect {
-    const char *version; /* the stored document's _version as an integer, from column doc */
-    const char *yes;     /* true */
-    const char *no_doc;  /* NULL of the document's type */
-    int direct_kids;     /* 1: the moved parts can be read after an UPDATE of their parent */
+    char param;           /* parameters are written ?N or $N */
+    const char *doc_text; /* the document as text, from column doc */
+    const char *version;  /* the stored document's _version as an integer, from column doc */
+    const char *yes;      /* true */
+    const char *no_doc;   /* NULL of the document's type */
+    int direct_kids;      /* 1: the moved parts can be read after an UPDATE of their parent */
     /* 1 when the dialect can write the step (it names its paths, ...) */
     int (*step_ok)(const struct lazy_step *st);
     /* the condition on a row (id, doc) of the batch's range (after parameter 1, up to 2)
      * whose document is at one of the versions from..latest-1 */
     void (*eligible)(struct lazy_sql *q, int from, int latest);
+    /* the condition that a row's document (column doc) is at version `latest` */
+    void (*current)(struct lazy_sql *q, int latest);
     /* the document after a group of steps, then `_version` set to `version` (0: not).
      * The group's removals may all be done before its sets, and every condition and value
      * read from the input: no step reads or removes what one before it in the group
@@ -266,10 +270,10 @@ struct lazy_sql_dialect {
 
 extern const struct lazy_sql_dialect lazy_sqlite_dialect, lazy_pg_dialect;
 
-/* Each dialect's query for the documents after ?1 (ranged: up to ?2; else at most ?2 of
- * them), in id order, that are not at version `latest`. NULL: no memory; caller frees. */
-char *lazy_sqlite_stale_sql(const char *table, int latest, int ranged);
-char *lazy_pg_stale_sql(const char *table, int latest, int ranged);
+/* The query for the documents after parameter 1 (ranged: up to parameter 2; else at
+ * most parameter 2 of them), in id order, that are not at version `latest`: columns id,
+ * the document's text, rev. NULL: no memory; caller frees. */
+char *lazy_sql_stale(const struct lazy_sql_dialect *d, const char *table, int latest, int ranged);
 
 /* Compiles the chain for `table` (its own moves' targets must differ from it). */
 int lazy_plan_build(struct lazy_plan *pl, const struct lazy_chain *c, const char *table,

@@ -174,6 +174,14 @@ static void pg_group(struct lazy_sql *q, const struct lazy_step *const *g, char 
         lazy_sql_add(q, " || jsonb_build_object('_version', %d))", version);
 }
 
+static void pg_current(struct lazy_sql *q, int latest)
+{
+    lazy_sql_add(q,
+                 "coalesce(jsonb_typeof(doc->'_version') = 'number' AND doc->>'_version' = '%d', "
+                 "false)",
+                 latest);
+}
+
 static void pg_eligible(struct lazy_sql *q, int from, int latest)
 {
     struct lazy_sql vs = {0};
@@ -271,26 +279,17 @@ static int pg_finish(struct lazy_plan *pl, const struct lazy_sql *cte,
 }
 
 const struct lazy_sql_dialect lazy_pg_dialect = {
+    .param = '$',
+    .doc_text = "doc::text",
     .version = "(doc->>'_version')::int",
     .yes = "true",
     .no_doc = "NULL::jsonb",
     .direct_kids = 0, /* RETURNING sees the new row, from which the parts are gone */
     .step_ok = pg_step_ok,
     .eligible = pg_eligible,
+    .current = pg_current,
     .group = pg_group,
     .fails = pg_fails,
     .kid = pg_kid,
     .finish = pg_finish,
 };
-
-char *lazy_pg_stale_sql(const char *table, int latest, int ranged)
-{
-    char *sql = NULL;
-    if (asprintf(&sql,
-                 "SELECT id, doc::text, rev FROM \"%s\" WHERE id > $1 AND %s NOT "
-                 "coalesce(jsonb_typeof(doc->'_version') = 'number' AND doc->>'_version' = '%d', "
-                 "false) ORDER BY id%s",
-                 table, ranged ? "id <= $2 AND" : "", latest, ranged ? "" : " LIMIT $2") < 0)
-        return NULL;
-    return sql;
-}

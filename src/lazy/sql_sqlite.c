@@ -73,6 +73,14 @@ static void sq_prefixes_ok(struct lazy_sql *q, const struct lazy_path *p)
                      i > 1 ? " AND " : "", sq_path(q, p, i));
 }
 
+static void sq_current(struct lazy_sql *q, int latest)
+{
+    lazy_sql_add(q,
+                 "coalesce(CASE WHEN " SQ_TEXT_OK " THEN json_type(doc, '$._version') = 'integer' "
+                 "AND json_extract(doc, '$._version') = %d END, 0)",
+                 latest);
+}
+
 static void sq_eligible(struct lazy_sql *q, int from, int latest)
 {
     lazy_sql_add(q,
@@ -228,26 +236,17 @@ static int sq_finish(struct lazy_plan *pl, const struct lazy_sql *cte,
 }
 
 const struct lazy_sql_dialect lazy_sqlite_dialect = {
+    .param = '?',
+    .doc_text = "doc",
     .version = "json_extract(doc, '$._version')",
     .yes = "1",
     .no_doc = "NULL",
     .direct_kids = 1,
     .step_ok = sq_step_ok,
     .eligible = sq_eligible,
+    .current = sq_current,
     .group = sq_group,
     .fails = sq_fails,
     .kid = sq_kid,
     .finish = sq_finish,
 };
-
-char *lazy_sqlite_stale_sql(const char *table, int latest, int ranged)
-{
-    char *sql = NULL;
-    if (asprintf(&sql,
-                 "SELECT id, doc, rev FROM \"%s\" WHERE id > ?1 AND %s NOT coalesce(CASE WHEN "
-                 "" SQ_TEXT_OK " THEN json_type(doc, '$._version') = 'integer' AND "
-                 "json_extract(doc, '$._version') = %d END, 0) ORDER BY id%s",
-                 table, ranged ? "id <= ?2 AND" : "", latest, ranged ? "" : " LIMIT ?2") < 0)
-        return NULL;
-    return sql;
-}

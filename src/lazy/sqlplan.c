@@ -424,3 +424,20 @@ int lazy_plan_build(struct lazy_plan *pl, const struct lazy_chain *c, const char
     }
     return 0;
 }
+
+char *lazy_sql_stale(const struct lazy_sql_dialect *d, const char *table, int latest, int ranged)
+{
+    struct lazy_sql q = {0};
+    lazy_sql_add(&q, "SELECT id, %s, rev FROM \"%s\" WHERE id > %c1 AND ", d->doc_text, table,
+                 d->param);
+    if (ranged)
+        lazy_sql_add(&q, "id <= %c2 AND ", d->param);
+    lazy_sql_add(&q, "NOT ");
+    d->current(&q, latest);
+    lazy_sql_add(&q, " ORDER BY id");
+    if (!ranged)
+        lazy_sql_add(&q, " LIMIT %c2", d->param);
+    if (q.oom)
+        lazy_sql_free(&q);
+    return q.text;
+}

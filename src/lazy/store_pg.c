@@ -277,8 +277,8 @@ static int pg_stale(struct lazy_store *s, int latest, const char *pos, const cha
     if (!p->sql_stale_range || p->stale_latest != latest) {
         free(p->sql_stale_range);
         free(p->sql_stale_all);
-        p->sql_stale_range = lazy_pg_stale_sql(p->table, latest, 1);
-        p->sql_stale_all = lazy_pg_stale_sql(p->table, latest, 0);
+        p->sql_stale_range = lazy_sql_stale(&lazy_pg_dialect, p->table, latest, 1);
+        p->sql_stale_all = lazy_sql_stale(&lazy_pg_dialect, p->table, latest, 0);
         if (!p->sql_stale_range || !p->sql_stale_all)
             return err_set(e, "out of memory");
         p->stale_latest = latest;

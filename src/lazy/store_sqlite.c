@@ -303,8 +303,8 @@ static int sq_stale(struct lazy_store *s, int latest, const char *pos, const cha
         sqlite3_finalize(q->stale_range);
         sqlite3_finalize(q->stale_all);
         q->stale_range = q->stale_all = NULL;
-        char *ranged = lazy_sqlite_stale_sql(q->table, latest, 1);
-        char *all = lazy_sqlite_stale_sql(q->table, latest, 0);
+        char *ranged = lazy_sql_stale(&lazy_sqlite_dialect, q->table, latest, 1);
+        char *all = lazy_sql_stale(&lazy_sqlite_dialect, q->table, latest, 0);
         int ok = ranged && all &&
                  sqlite3_prepare_v2(q->db, ranged, -1, &q->stale_range, NULL) == SQLITE_OK &&
                  sqlite3_prepare_v2(q->db, all, -1, &q->stale_all, NULL) == SQLITE_OK;

@@ -7,9 +7,7 @@
 . "$(dirname "$0")/../../lib/redis.sh"
 . "$(dirname "$0")/lib.sh"
 redis_start
-cc -std=c17 -O1 -Wall -Werror -I"$LZ_REPO/include" -o "$T_DIR/redis_script" "$LZ_HERE/redis_script.c" \
-    "$LZ_REPO/build/rel/libbaton-lazy.a" $(pkg-config --cflags --libs jansson sqlite3 libpq hiredis) \
-    2>"$T_DIR/cc.log" || fail "cannot build redis_script.c: $(cat "$T_DIR/cc.log")"
+lz_cc redis_script
 N=300
 lz_seed $N | "$BATON" lazy load --store "$(lz_url redis users)" >/dev/null 2>>"$T_DIR/baton.log" || fail "load"
 redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT >/dev/null

@@ -11,9 +11,7 @@
 . "$(dirname "$0")/../../lib/pg.sh"
 . "$(dirname "$0")/lib.sh"
 pg_start
-cc -std=c17 -O1 -Wall -Werror -I"$LZ_REPO/include" -o "$T_DIR/mixed_writer" "$LZ_HERE/mixed_writer.c" \
-    "$LZ_REPO/build/rel/libbaton-lazy.a" $(pkg-config --cflags --libs jansson sqlite3 libpq hiredis) \
-    2>"$T_DIR/cc.log" || fail "cannot build mixed_writer.c: $(cat "$T_DIR/cc.log")"
+lz_cc mixed_writer
 printf '{"versions": []}\n' >"$T_DIR/old.json" # the old app: version 1 only
 
 N=1000 WRITERS=8 AFTER=20 MAX=4000
