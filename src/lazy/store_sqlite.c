@@ -239,6 +239,11 @@ static int sq_plan_build(struct lazy_store *s, const struct lazy_chain *c, struc
 {
     struct sq_store *q = (struct sq_store *)s;
     sq_plan_clear(q);
+    if (sqlite3_libversion_number() < 3038000) { /* no `->`: every document one by one */
+        memset(pl, 0, sizeof(*pl));
+        pl->from = lazy_chain_latest(c);
+        return 0;
+    }
     if (lazy_plan_build(pl, c, q->table, &lazy_sqlite_dialect, e) < 0)
         return -1;
     for (int i = 0; i < pl->nstmt; i++) {
