@@ -14,7 +14,7 @@ pg_start
 lz_cc mixed_writer
 printf '{"versions": []}\n' >"$T_DIR/old.json" # the old app: version 1 only
 
-N=1000 WRITERS=8 AFTER=20 MAX=4000
+N=1000 WRITERS=8 AFTER=20 MAX=20000 # MAX: a cap only; writers stop AFTER the sweep
 # the old app's documents, and the new app's (every 20th each, apart)
 old_ids=() new_ids=()
 for i in $(seq 3 20 $((N - 1))); do old_ids+=("$(printf 'd%05d' "$i")"); done
