@@ -51,3 +51,10 @@ lz_build_counter() {
         -Wl,-rpath,"$T_DIR/lib" $(pkg-config --cflags --libs jansson) ||
         fail "cannot build examples/lazy/lazy_counter.c"
 }
+
+# lz_cc NAME: builds the test helper $LZ_HERE/NAME.c against build/rel's static library.
+lz_cc() {
+    cc -std=c17 -O1 -Wall -Werror -I"$LZ_REPO/include" -o "$T_DIR/$1" "$LZ_HERE/$1.c" \
+        "$LZ_REPO/build/rel/libbaton-lazy.a" $(pkg-config --cflags --libs jansson sqlite3 libpq hiredis) \
+        2>"$T_DIR/cc.log" || fail "cannot build $1.c: $(cat "$T_DIR/cc.log")"
+}
