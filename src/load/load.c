@@ -7,14 +7,18 @@
  *                  (keep-alive otherwise: back to SENDING on the same socket)
  *
  * Any error or timeout records one failure of its kind, closes the socket and starts
- * over with a new connection; the run ends at its duration or request count. */
+ * over with a new connection; the run ends at its duration or request count, or on
+ * SIGINT/SIGTERM: then, as at its duration, no request is started any more, the ones in
+ * flight finish (or time out) and the figures are reported. */
 #include "load/load.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -82,6 +86,7 @@ struct run {
     struct conn *conns;
     struct timer end_timer;
     struct timer retry_timer;
+    struct watcher signals; /* SIGINT, SIGTERM: end the run early */
     struct load_result *res;
     char buf[READ_BUF];
 };
@@ -345,12 +350,30 @@ static void on_retry(struct loop *loop, struct timer *t)
     timer_start(loop, t, 10, on_retry, r);
 }
 
-static void on_end(struct loop *loop, struct timer *t)
+/* Ends the run: no request is started any more; the loop stops once the ones in
+ * flight are done. */
+static void run_end(struct loop *loop, struct run *r)
 {
-    struct run *r = t->data;
     r->stopping = 1;
     timer_stop(loop, &r->retry_timer);
+    timer_stop(loop, &r->end_timer);
     maybe_finish(r);
+}
+
+static void on_end(struct loop *loop, struct timer *t)
+{
+    run_end(loop, t->data);
+}
+
+static void on_stop_signal(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    struct run *r = w->data;
+    struct signalfd_siginfo si;
+    (void)revents;
+    while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        ;
+    if (!r->stopping)
+        run_end(loop, r);
 }
 
 int load_parse_url(const char *url, char *host_port, size_t hp_size, char *path, size_t path_size,
@@ -413,6 +436,11 @@ int load_run(const struct load_opts *opts, struct load_result **out, struct err 
     }
     if (loop_new(&r.loop, e) < 0)
         goto out;
+    /* Blocked for the rest of the process, so that a second signal cannot cut the
+     * report short. */
+    static const int stop_signals[] = {SIGINT, SIGTERM};
+    if (loop_watch_signals(r.loop, &r.signals, stop_signals, 2, on_stop_signal, &r, e) < 0)
+        goto out;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     r.res->start_unix_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
@@ -439,6 +467,10 @@ out:
         }
         timer_stop(r.loop, &r.retry_timer);
         timer_stop(r.loop, &r.end_timer);
+        if (r.signals.active) {
+            loop_unwatch(r.loop, &r.signals);
+            close(r.signals.fd);
+        }
         loop_free(r.loop);
     }
     free(r.conns);
