@@ -39,6 +39,7 @@ UPGRADES=${UPGRADES:-5}
 LOAD_CAP_S=${LOAD_CAP_S:-300}
 LOAD_CONNECTIONS=${LOAD_CONNECTIONS:-8}
 MASTER=
+MASTER_LOG=$T_DIR/master.log
 SWITCH_CHECK=1
 LOSS_KINDS=()
 
@@ -88,7 +89,7 @@ start_master() {
     fi
     release v1
     "$BATON" run --listen "127.0.0.1:$PORT" --control "$CTL" "${own[@]}" "${RUN[@]}" -- "${CMD[@]}" \
-        >>"$T_DIR/master.log" 2>&1 &
+        >>"$MASTER_LOG" 2>&1 &
     MASTER=$!
     track "$MASTER"
     wait_for 60 sh -c "curl -sf --max-time 5 $URL | grep -qx v1" ||
@@ -152,6 +153,7 @@ check_load() {
     requests=$(jget "$f" .requests)
     log "load: $requests requests, $failed failed $(jq -c .failures "$f"), versions $(jq -c '.versions|map_values(.count)' "$f")"
     [ "$requests" -gt 0 ] || fail "no requests were sent"
+    [ -z "${MEASURE:-}" ] || return 0 # measure.sh: the figure is the result
     for k in "${LOSS_KINDS[@]}"; do kinds=$((kinds + $(jget "$f" ".failures.$k"))); done
     [ "$failed" -eq "$kinds" ] || fail "$((failed - kinds)) requests failed: $(jq -c .failures "$f")"
     if [ "${#LOSS_KINDS[@]}" -gt 0 ]; then
@@ -190,14 +192,14 @@ check_old_exited() {
         jq -e '[.generations[]|select(.live > 0)]|length == 1'" ||
         fail "old generations are still running: $(ctl status --json | jq -c '[.generations[]|{id,state,live}]')"
     for g in $(seq 1 $((cur - 1))); do
-        grep -q "generation $g: drain timeout" "$T_DIR/master.log" &&
+        grep -q "generation $g: drain timeout" "$MASTER_LOG" &&
             fail "generation $g did not exit by itself: killed at the drain timeout"
-        grep -q "generation $g exited" "$T_DIR/master.log" || fail "generation $g did not exit"
-        grep -E "generation $g: worker [0-9]+ (exited|killed)" "$T_DIR/master.log" |
+        grep -q "generation $g exited" "$MASTER_LOG" || fail "generation $g did not exit"
+        grep -E "generation $g: worker [0-9]+ (exited|killed)" "$MASTER_LOG" |
             grep -qv "exited with status 0" &&
-            fail "a worker of generation $g did not exit cleanly: $(grep "generation $g: worker" "$T_DIR/master.log")"
+            fail "a worker of generation $g did not exit cleanly: $(grep "generation $g: worker" "$MASTER_LOG")"
     done
-    grep -q "restarting slot" "$T_DIR/master.log" && fail "a worker was restarted: $(grep "restarting slot" "$T_DIR/master.log")"
+    grep -q "restarting slot" "$MASTER_LOG" && fail "a worker was restarted: $(grep "restarting slot" "$MASTER_LOG")"
     return 0
 }
 
@@ -216,7 +218,23 @@ scenario() {
     [ "$SWITCH_CHECK" -eq 0 ] || check_switches
     [ "$(version_now)" = "v$((UPGRADES + 1))" ] || fail "v$((UPGRADES + 1)) does not answer: $(version_now)"
     check_old_exited
+    stop_master
+}
+
+# stop_master: `baton stop`, and the master exits 0.
+stop_master() {
     ctl stop >/dev/null || fail "baton stop failed"
     wait "$MASTER" || fail "baton run exited non-zero after stop"
     MASTER=
+}
+
+# broken_accepted: starts the master with `release v1`, then `baton upgrade` to
+# `broken_release` must exit 0 (the release reported ready); sets BROKEN_GEN. For the
+# tests of what goes wrong without a recipe's options.
+broken_accepted() {
+    start_master
+    broken_release
+    ctl upgrade --json -- "${CMD[@]}" >"$T_DIR/accepted.json" 2>&1 ||
+        fail "the broken release was rolled back: $(cat "$T_DIR/accepted.json")"
+    BROKEN_GEN=$(jget "$T_DIR/accepted.json" .generation)
 }
