@@ -13,10 +13,10 @@
 #   broken_release         function: sets CMD=(...) to a release that cannot start
 #   ROLLBACK_REASON=ERE    what `baton upgrade` must say when it rolls the broken one back
 # and may set:
-#   SWITCH_CHECK=0         the server does not report STOPPING=1 or exit before
-#                          `upgrade` answers, so no check that connections made after
-#                          the switch never reach the old version (default 1)
-#   prepare                function run once before v1 starts (config files, ...)
+#   SWITCH_CHECK=0         readiness by a probe: `upgrade` answers when the stop signal
+#                          is sent, not when the old generation stopped accepting, so
+#                          no check that connections made after the switch never reach
+#                          the old version (default 1)
 # A case file may set, after sourcing this file:
 #   LOSS_KINDS=(kind...)   the documented loss of a server that closes its open
 #                          keep-alive connections when it stops: failures of these kinds
@@ -59,10 +59,8 @@ stop_all() {
     [ -n "$MASTER" ] || return 0
     kill -0 "$MASTER" 2>/dev/null || return 0
     timeout 20 "$BATON" stop --control "$CTL" >/dev/null 2>&1
-    local pids p
-    pids=$(descendants "$MASTER")
-    kill -KILL "$MASTER" $pids 2>/dev/null
-    for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+    local p
+    for p in "$MASTER" $(descendants "$MASTER"); do kill -KILL "$p" 2>/dev/null; done
 }
 descendants() {
     local c
@@ -199,7 +197,7 @@ check_old_exited() {
         grep -q "generation $g: drain timeout" "$MASTER_LOG" &&
             fail "generation $g did not exit by itself: killed at the drain timeout"
         grep -q "generation $g exited" "$MASTER_LOG" || fail "generation $g did not exit"
-        grep -E "generation $g: worker [0-9]+ (exited|killed)" "$MASTER_LOG" |
+        grep -E "generation $g: worker [0-9]+ (exited|was killed|ended)" "$MASTER_LOG" |
             grep -qv "exited with status 0" &&
             fail "a worker of generation $g did not exit cleanly: $(grep "generation $g: worker" "$MASTER_LOG")"
     done
@@ -211,7 +209,6 @@ check_old_exited() {
 scenario() {
     load_recipe "$1"
     log "recipe $1, $2 load, $UPGRADES upgrades"
-    if declare -F prepare >/dev/null; then prepare; fi
     start_master
     load_start "$2"
     local i

@@ -10,4 +10,6 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 export BATON=${BATON:-$top/build/rel/baton} MEASURE=1 UPGRADES=${3:-5}
+# baton load tells 32 versions apart; v1 and the releases must fit.
+[ "$UPGRADES" -ge 1 ] && [ "$UPGRADES" -le 30 ] || { echo "measure.sh: UPGRADES must be 1..30" >&2; exit 2; }
 exec bash -c '. "$1/driver.sh"; scenario "$2" "$3"' "measure-$1-$2" "$here" "$1" "$2"
