@@ -172,7 +172,9 @@ void health_untrack(struct proxy *p, struct backend *b)
     check_close_fd(k);
     timer_stop(p->loop, &k->timer);
     b->health = NULL;
-    free(k);
+    /* The check's fd may have an event pending in the batch being dispatched (a
+     * `backend-remove` and the check's answer read in one epoll_wait): free it after. */
+    loop_defer_free(p->loop, k);
     pool_backend_unref(b);
 }
 
