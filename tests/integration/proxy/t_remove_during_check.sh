@@ -62,7 +62,7 @@ def watched():
 before = set(sockets())
 c = socket.socket(socket.AF_UNIX)
 c.connect(path)
-for _ in range(200):
+for _ in range(600):
     new = set(sockets()) - before
     if new and new <= watched():
         break
