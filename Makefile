@@ -30,7 +30,7 @@ LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
 # Unit tests and fuzz targets link everything.
 TOOLS     := $(patsubst src/cli/tools/baton-%.c,%,$(wildcard src/cli/tools/baton-*.c))
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
-BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c))
+BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c src/deploy/*.c))
 LIB_SRC   := $(BATON_LIB_SRC) $(sort $(foreach t,$(TOOLS),$(wildcard src/$(t)/*.c)))
 CLI_SRC   := $(filter-out $(foreach t,$(TOOLS),src/cli/cmd_$(t).c),$(sort $(wildcard src/cli/*.c)))
 LAZY_SRC  := $(sort $(wildcard src/lazy/*.c)) src/core/err.c
