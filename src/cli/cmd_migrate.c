@@ -8,6 +8,7 @@
 #include "cli/verbs.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "migrate/deploylease.h"
 #include "migrate/migrate.h"
 
 static const char usage_text[] =
@@ -27,6 +28,7 @@ static const char usage_text[] =
     "  lint FILE...                check migration files for unsafe operations\n"
     "  path --from REL --to REL    the mandatory stops between two releases\n"
     "  check --release REL         exit 0 only if the database is usable by release REL\n"
+    "  lease take|renew|release|show SERVICE ...  the lease of 'baton deploy' (for it)\n"
     "\n"
     "options:\n"
     "  --db URL              sqlite:PATH, postgres://..., or a libpq conninfo (env BATON_DB)\n"
@@ -305,6 +307,9 @@ int cmd_migrate(int argc, char **argv)
             goto out;
         }
         r = migrate_path(&a.o, a.from, a.to, stdout, &e);
+    } else if (strcmp(verb, "lease") == 0) {
+        rc = dlease_cli(&a.o, np - 1, pos + 1, stdout);
+        goto out;
     } else if (strcmp(verb, "check") == 0 && np == 1) {
         if (!a.release) {
             rc = usage_error("usage: baton migrate check --release RELEASE", NULL);
