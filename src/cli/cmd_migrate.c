@@ -308,7 +308,7 @@ int cmd_migrate(int argc, char **argv)
         }
         r = migrate_path(&a.o, a.from, a.to, stdout, &e);
     } else if (strcmp(verb, "lease") == 0) {
-        rc = dlease_cli(&a.o, np - 1, pos + 1, stdout);
+        rc = leaserow_cli(&a.o, np - 1, pos + 1, stdout);
         goto out;
     } else if (strcmp(verb, "check") == 0 && np == 1) {
         if (!a.release) {

@@ -19,6 +19,7 @@ const struct verb baton_verbs[] = {
     {"backend", cmd_backend, NULL, "list, add, drain, enable, remove or weight a proxy's backends"},
     {"switch", cmd_switch, NULL, "send a proxy's new connections to another pool; drain the old"},
     {"load", cmd_load, NULL, "send HTTP load and report every failed request"},
+    {"deploy", cmd_deploy, NULL, "roll a release across a fleet behind HAProxy, host by host"},
     {"lazy", NULL, "lazy", "versioned documents: check a chain, status, sweep, get, put"},
     {"migrate", NULL, "migrate", "forward-only expand / backfill / contract database migrations"},
     {NULL, NULL, NULL, NULL},

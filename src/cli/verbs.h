@@ -3,6 +3,8 @@
 #ifndef BATON_CLI_VERBS_H
 #define BATON_CLI_VERBS_H
 
+#include <stddef.h>
+
 /* Exit codes shared by all verbs (documented in each --help). */
 enum {
     EXIT_OK = 0,    /* done */
@@ -29,6 +31,7 @@ int cmd_load(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_backend(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
 /* in the companion executables */
 int cmd_lazy(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
@@ -37,6 +40,10 @@ int cmd_migrate(int argc, char **argv);
  * (argv[0] is the verb). Searched in $BATON_EXEC_PATH, beside this executable, then in
  * ../libexec/baton relative to it. Returns only on failure, with the reason printed. */
 int tool_exec(const char *tool, int argc, char **argv);
+
+/* The path of the companion executable `baton-TOOL` in the same places tool_exec
+ * looks; 0 when found, -1 when not (out then holds the last place tried). */
+int tool_path(const char *tool, char *out, size_t cap);
 
 /* The table of verbs, terminated by a NULL name (cli/main.c). */
 extern const struct verb baton_verbs[];

@@ -98,6 +98,7 @@ static const struct key keys[] = {
      0},
     {S_DATABASE, "url", K_TEXT, F(database.url), 0, 0, NULL, 0},
     {S_DATABASE, "dir", K_TEXT, F(database.dir), 0, 0, NULL, 0},
+    {S_DATABASE, "timeout", K_DUR, F(database.timeout_ms), 1000, 604800000, NULL, 0},
     {S_LEASE, "host", K_DEST, F(lease.host), 0, 0, NULL, 0},
     {S_LEASE, "path", K_TEXT, F(lease.path), 0, 0, NULL, 0},
     {S_LEASE, "ttl", K_DUR, F(lease.ttl_ms), 3000, 86400000, NULL, 0},
@@ -563,6 +564,7 @@ static void set_defaults(struct dfile *df)
     df->rollout.health_passes = 2;
     df->rollout.verify_5xx_rate = 0.01;
     df->lease.ttl_ms = 60000;
+    df->database.timeout_ms = 3600000;
 }
 
 /* A relative path in the file is relative to the file's directory. */

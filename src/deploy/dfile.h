@@ -114,6 +114,7 @@ struct dfile {
         int enabled;
         char url[DF_PATH_MAX];
         char dir[DF_PATH_MAX]; /* may hold {release} */
+        uint64_t timeout_ms;   /* of one baton migrate expand / contract */
         int line;
     } database;
 

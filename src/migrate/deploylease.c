@@ -20,7 +20,7 @@ static int64_t unix_ms(void)
 /* Service and holder: names baton deploy makes (letters, digits, @ . _ : -). */
 static int word_ok(const char *s)
 {
-    if (!*s || strlen(s) >= DLEASE_TEXT_MAX)
+    if (!*s || strlen(s) >= LEASEROW_TEXT_MAX)
         return 0;
     for (; *s; s++)
         if (!isalnum((unsigned char)*s) && !strchr("@._:-", *s))
@@ -32,7 +32,7 @@ static int word_ok(const char *s)
 static void progress_lit(const char *in, char *out, size_t cap)
 {
     size_t n = 0;
-    for (; *in && n + 3 < cap && n < DLEASE_TEXT_MAX; in++) {
+    for (; *in && n + 3 < cap && n < LEASEROW_TEXT_MAX; in++) {
         char c = (*in >= ' ' && *in < 0x7f) ? *in : '_';
         if (c == '\'')
             out[n++] = '\'';
@@ -56,7 +56,7 @@ static int ensure(struct mdb *db, struct err *e)
     return 0;
 }
 
-static void row_into(const struct mdb_rows *r, const char *service, struct dlease *out)
+static void row_into(const struct mdb_rows *r, const char *service, struct leaserow *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->service, sizeof(out->service), "%s", service);
@@ -71,7 +71,7 @@ static void row_into(const struct mdb_rows *r, const char *service, struct dleas
 }
 
 /* Reads the row inside the current transaction. */
-static int read_row(struct mdb *db, const char *service, struct dlease *out, struct err *e)
+static int read_row(struct mdb *db, const char *service, struct leaserow *out, struct err *e)
 {
     char sql[256];
     struct mdb_rows r;
@@ -86,7 +86,7 @@ static int read_row(struct mdb *db, const char *service, struct dlease *out, str
     return 0;
 }
 
-int dlease_show(struct mdb *db, const char *service, struct dlease *out, struct err *e)
+int leaserow_show(struct mdb *db, const char *service, struct leaserow *out, struct err *e)
 {
     if (!word_ok(service))
         return err_set(e, "bad service name '%.60s'", service);
@@ -106,8 +106,8 @@ static int hit(struct mdb *db, const char *sql, struct err *e)
     return n > 0;
 }
 
-int dlease_take(struct mdb *db, const char *service, const char *holder, int64_t ttl_ms,
-                int64_t expect, struct dlease *out, struct err *e)
+int leaserow_take(struct mdb *db, const char *service, const char *holder, int64_t ttl_ms,
+                  int64_t expect, struct leaserow *out, struct err *e)
 {
     if (!word_ok(service) || !word_ok(holder))
         return err_set(e, "bad service or holder name");
@@ -129,15 +129,15 @@ int dlease_take(struct mdb *db, const char *service, const char *holder, int64_t
     int taken = hit(db, sql, e);
     if (taken < 0 || read_row(db, service, out, e) < 0)
         return err_wrap(e, "cannot take the deploy lease of '%s'", service);
-    return taken ? DLEASE_TAKEN : DLEASE_HELD;
+    return taken ? LEASEROW_TAKEN : LEASEROW_HELD;
 }
 
-int dlease_renew(struct mdb *db, const char *service, int64_t token, int64_t ttl_ms,
-                 const char *progress, struct dlease *out, struct err *e)
+int leaserow_renew(struct mdb *db, const char *service, int64_t token, int64_t ttl_ms,
+                   const char *progress, struct leaserow *out, struct err *e)
 {
     if (!word_ok(service))
         return err_set(e, "bad service name '%.60s'", service);
-    char prog[2 * DLEASE_TEXT_MAX + 4], sql[2048];
+    char prog[2 * LEASEROW_TEXT_MAX + 4], sql[2048];
     progress_lit(progress, prog, sizeof(prog));
     if (ensure(db, e) < 0)
         return -1;
@@ -148,10 +148,10 @@ int dlease_renew(struct mdb *db, const char *service, int64_t token, int64_t ttl
     int held = hit(db, sql, e);
     if (held < 0 || read_row(db, service, out, e) < 0)
         return err_wrap(e, "cannot renew the deploy lease of '%s'", service);
-    return held ? 0 : DLEASE_HELD;
+    return held ? 0 : LEASEROW_HELD;
 }
 
-int dlease_release(struct mdb *db, const char *service, int64_t token, struct err *e)
+int leaserow_release(struct mdb *db, const char *service, int64_t token, struct err *e)
 {
     if (!word_ok(service))
         return err_set(e, "bad service name '%.60s'", service);
@@ -167,7 +167,7 @@ int dlease_release(struct mdb *db, const char *service, int64_t token, struct er
 
 /* --- baton migrate lease ... ------------------------------------------------------ */
 
-static void print_row(FILE *out, const struct dlease *l, int taken)
+static void print_row(FILE *out, const struct leaserow *l, int taken)
 {
     json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:b}", "service", l->service, "holder",
                           l->holder, "token", (json_int_t)l->token, "since_unix_ms",
@@ -222,7 +222,7 @@ static int cli_args(int argc, char **argv, int64_t *ttl, int64_t *token)
     return -1;
 }
 
-int dlease_cli(const struct migrate_opts *o, int argc, char **argv, FILE *out)
+int leaserow_cli(const struct migrate_opts *o, int argc, char **argv, FILE *out)
 {
     int64_t ttl = 0, token = -1;
     if (argc < 1 || cli_args(argc, argv, &ttl, &token) < 0)
@@ -233,17 +233,18 @@ int dlease_cli(const struct migrate_opts *o, int argc, char **argv, FILE *out)
     }
     struct err e = {{0}};
     struct mdb *db = NULL;
-    struct dlease l;
+    struct leaserow l;
     int rc = -1;
     if (mdb_open(o->db_url, &db, &e) == 0) {
         if (strcmp(argv[0], "take") == 0)
-            rc = dlease_take(db, argv[1], argv[2], ttl, token, &l, &e);
+            rc = leaserow_take(db, argv[1], argv[2], ttl, token, &l, &e);
         else if (strcmp(argv[0], "renew") == 0)
-            rc = dlease_renew(db, argv[1], token, ttl, argv[4], &l, &e);
+            rc = leaserow_renew(db, argv[1], token, ttl, argv[4], &l, &e);
         else if (strcmp(argv[0], "release") == 0)
-            rc = dlease_release(db, argv[1], token, &e) < 0 ? -1 : dlease_show(db, argv[1], &l, &e);
+            rc = leaserow_release(db, argv[1], token, &e) < 0 ? -1
+                                                              : leaserow_show(db, argv[1], &l, &e);
         else
-            rc = dlease_show(db, argv[1], &l, &e);
+            rc = leaserow_show(db, argv[1], &l, &e);
         mdb_close(db);
     }
     if (rc < 0) {
@@ -251,5 +252,5 @@ int dlease_cli(const struct migrate_opts *o, int argc, char **argv, FILE *out)
         return 1;
     }
     print_row(out, &l, rc == 0);
-    return rc == DLEASE_HELD ? 3 : 0;
+    return rc == LEASEROW_HELD ? 3 : 0;
 }

@@ -123,14 +123,14 @@ static void bad_values(void **state)
                  "f.ini:20: health-passes: '-1' is not a whole number in 1..100");
     expect_error("[host web3]\nssh = -oProxyCommand=x\n",
                  "f.ini:21: ssh: bad host in ssh destination '-oProxyCommand=x'");
-    expect_error("[host web3]\nssh = a@b@c\n", "f.ini:21: ssh: bad host in ssh destination 'a@b@c'");
+    expect_error("[host web3]\nssh = a@b@c\n",
+                 "f.ini:21: ssh: bad host in ssh destination 'a@b@c'");
     expect_error("[host web3]\nssh = h:99999\n", "f.ini:21: ssh: bad port in ssh destination "
                                                  "'h:99999'");
     expect_error("[ssh]\nstrict-host-keys = maybe\n",
                  "f.ini:21: strict-host-keys: 'maybe' is not one of yes, accept-new, no");
     expect_error("[balancer]\n", "f.ini:20: second [balancer] section (the first is on line 9)");
-    expect_error("[lease]\npath = relative\n",
-                 "f.ini:20: [lease] path must be absolute");
+    expect_error("[lease]\npath = relative\n", "f.ini:20: [lease] path must be absolute");
     expect_error("[database]\nurl = sqlite:/x\ndir = /m\n[lease]\nttl = 10s\n",
                  "f.ini:23: [lease] is not used: the [database] holds the deploy's lease");
     expect_error("[host web3]\ngroup = bad name\n",
@@ -158,8 +158,10 @@ static void strategies(void **state)
     struct dfile df;
     struct err e = {{0}};
     char text[2048];
-    snprintf(text, sizeof(text), "%supgrade = /usr/local/bin/install {release}\n[rollout]\n"
-                                 "health = exec:curl -fsS localhost:8080/health\n", rua);
+    snprintf(text, sizeof(text),
+             "%supgrade = /usr/local/bin/install {release}\n[rollout]\n"
+             "health = exec:curl -fsS localhost:8080/health\n",
+             rua);
     assert_int_equal(dfile_parse(text, "dir/s.ini", &df, &e), 0);
     assert_int_equal(df.app.strategy, DF_REMOVE_UPGRADE_ADD);
     assert_int_equal(df.rollout.health, DF_HEALTH_EXEC);
@@ -238,14 +240,10 @@ static void destinations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(complete_file),
-        cmocka_unit_test(bad_keys_and_sections),
-        cmocka_unit_test(bad_values),
-        cmocka_unit_test(cross_checks),
-        cmocka_unit_test(strategies),
-        cmocka_unit_test(long_lines_are_refused),
-        cmocka_unit_test(expand_and_release),
-        cmocka_unit_test(destinations),
+        cmocka_unit_test(complete_file),      cmocka_unit_test(bad_keys_and_sections),
+        cmocka_unit_test(bad_values),         cmocka_unit_test(cross_checks),
+        cmocka_unit_test(strategies),         cmocka_unit_test(long_lines_are_refused),
+        cmocka_unit_test(expand_and_release), cmocka_unit_test(destinations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

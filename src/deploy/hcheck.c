@@ -1,7 +1,7 @@
 /* Health checks as a loop of attempts: each attempt is a sockreq (http:) or a remote
  * command (exec:), then a timer for the next one, until enough passes in a row or the
  * deadline. An attempt in flight when the deadline passes is cancelled. */
-#include "deploy/health.h"
+#include "deploy/hcheck.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "deploy/sockreq.h"
 
-struct health {
+struct hcheck {
     struct loop *loop;
     const struct dfile *df;
     struct transport *tr;
@@ -24,11 +24,11 @@ struct health {
     struct sockreq *req;
     struct tr_op *op;
     char detail[ERR_MSG_MAX];
-    health_cb cb;
+    hcheck_cb cb;
     void *data;
 };
 
-int health_http_ok(const char *reply, size_t len, int *status)
+int hcheck_http_ok(const char *reply, size_t len, int *status)
 {
     *status = 0;
     if (len < 12 || strncmp(reply, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)reply[7]) ||
@@ -43,21 +43,21 @@ int health_http_ok(const char *reply, size_t len, int *status)
     return *status >= 200 && *status < 400;
 }
 
-static void finish(struct health *hc, int ok)
+static void finish(struct hcheck *hc, int ok)
 {
-    health_cb cb = hc->cb;
+    hcheck_cb cb = hc->cb;
     void *data = hc->data;
     int lost = hc->lost;
     char detail[ERR_MSG_MAX];
     snprintf(detail, sizeof(detail), "%s", hc->detail);
-    health_cancel(hc);
+    hcheck_cancel(hc);
     cb(ok, lost, detail, data);
 }
 
 static void attempt(struct loop *loop, struct timer *t);
 
 /* One attempt's outcome: pass or not; schedules the next or finishes. */
-static void attempt_done(struct health *hc, int pass)
+static void attempt_done(struct hcheck *hc, int pass)
 {
     if (pass && ++hc->passes >= hc->df->rollout.health_passes) {
         finish(hc, 1);
@@ -70,9 +70,9 @@ static void attempt_done(struct health *hc, int pass)
 
 static void on_http(int ok, const char *reply, size_t len, const char *error, void *data)
 {
-    struct health *hc = data;
+    struct hcheck *hc = data;
     hc->req = NULL;
-    int status = 0, pass = ok && health_http_ok(reply, len, &status);
+    int status = 0, pass = ok && hcheck_http_ok(reply, len, &status);
     hc->lost = 0;
     if (!ok)
         snprintf(hc->detail, sizeof(hc->detail), "%s", error);
@@ -84,7 +84,7 @@ static void on_http(int ok, const char *reply, size_t len, const char *error, vo
 
 static void on_exec(const struct child_result *r, int lost, void *data)
 {
-    struct health *hc = data;
+    struct hcheck *hc = data;
     hc->op = NULL;
     int pass = !lost && r->exited && r->status == 0;
     hc->lost = lost;
@@ -100,7 +100,7 @@ static void on_exec(const struct child_result *r, int lost, void *data)
 static void attempt(struct loop *loop, struct timer *t)
 {
     (void)loop;
-    struct health *hc = t->data;
+    struct hcheck *hc = t->data;
     struct err e;
     int rc;
     if (hc->df->rollout.health == DF_HEALTH_HTTP)
@@ -118,20 +118,20 @@ static void attempt(struct loop *loop, struct timer *t)
 static void on_deadline(struct loop *loop, struct timer *t)
 {
     (void)loop;
-    struct health *hc = t->data;
+    struct hcheck *hc = t->data;
     if (!hc->detail[0])
         snprintf(hc->detail, sizeof(hc->detail), "no answer");
     finish(hc, 0);
 }
 
-int health_start(struct loop *loop, const struct dfile *df, struct transport *tr,
-                 const struct df_host *h, const char *release, health_cb cb, void *data,
-                 struct health **out, struct err *e)
+int hcheck_start(struct loop *loop, const struct dfile *df, struct transport *tr,
+                 const struct df_host *h, const char *release, hcheck_cb cb, void *data,
+                 struct hcheck **out, struct err *e)
 {
-    struct health *hc = calloc(1, sizeof(*hc));
+    struct hcheck *hc = calloc(1, sizeof(*hc));
     if (!hc)
         return err_errno(e, ENOMEM, "cannot check '%s'", h->name);
-    *hc = (struct health){.loop = loop, .df = df, .tr = tr, .host = h, .cb = cb, .data = data};
+    *hc = (struct hcheck){.loop = loop, .df = df, .tr = tr, .host = h, .cb = cb, .data = data};
     if (df->rollout.health == DF_HEALTH_HTTP) {
         char spec[DF_HOSTNAME_MAX + 16];
         int v6 = strchr(h->address, ':') != NULL;
@@ -157,7 +157,7 @@ int health_start(struct loop *loop, const struct dfile *df, struct transport *tr
     return 0;
 }
 
-void health_cancel(struct health *hc)
+void hcheck_cancel(struct hcheck *hc)
 {
     if (!hc)
         return;
