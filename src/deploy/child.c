@@ -128,8 +128,12 @@ static void on_exit_fd(struct loop *loop, struct watcher *w, uint32_t revents)
     };
     child_done_cb cb = c->cb;
     void *data = c->data;
+    char *out = c->out.buf, *err = c->err.buf; /* kept for the callback */
+    c->out.buf = c->err.buf = NULL;
     child_free(c);
     cb(&res, data);
+    free(out);
+    free(err);
 }
 
 static void on_deadline(struct loop *loop, struct timer *t)

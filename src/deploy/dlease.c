@@ -244,8 +244,8 @@ static void clean_text(const char *in, char *out, size_t cap)
     out[n] = 0;
 }
 
-static int run_lock(struct dlease *l, const char *body, int64_t expect, const char *progress,
-                    struct dlease_op *op, struct err *e)
+static int run_lock(struct dlease *l, const char *verb, const char *body, int64_t expect,
+                    const char *progress, struct dlease_op *op, struct err *e)
 {
     char path[2 * DF_PATH_MAX], holder[2 * DLEASE_TEXT_MAX], prog[2 * DLEASE_TEXT_MAX + 8],
         clean[DLEASE_TEXT_MAX], script[DLEASE_SCRIPT_MAX];
@@ -254,8 +254,11 @@ static int run_lock(struct dlease *l, const char *body, int64_t expect, const ch
         shell_quote(l->holder, holder, sizeof(holder)) < 0 ||
         shell_quote(clean, prog, sizeof(prog)) < 0)
         return err_set(e, "lease: a value does not fit the script");
+    /* the first line names the operation: the progress display shows only it */
     int n = snprintf(script, sizeof(script),
-                     "P=%s; H=%s; NOW=%lld; TTL=%lld; EXPECT=%lld; PROG=%s\n%s%s", path, holder,
+                     "# lease %s %s (token %lld)\nP=%s; H=%s; NOW=%lld; TTL=%lld; EXPECT=%lld; "
+                     "PROG=%s\n%s%s",
+                     verb, l->df->lease.path, (long long)expect, path, holder,
                      (long long)dstate_unix_ms(), (long long)l->df->lease.ttl_ms, (long long)expect,
                      prog, lock_head, body);
     if (n < 0 || (size_t)n >= sizeof(script))
@@ -300,7 +303,7 @@ static int start(struct dlease *l, const char *verb, const char *body, int64_t e
         return err_errno(e, ENOMEM, "lease");
     *op = (struct dlease_op){.l = l, .take = !strcmp(verb, "take"), .cb = cb, .data = data};
     int rc = l->df->database.enabled ? run_db(l, verb, expect, progress, op, e)
-                                     : run_lock(l, body, expect, progress, op, e);
+                                     : run_lock(l, verb, body, expect, progress, op, e);
     if (rc < 0)
         free(op);
     return rc;

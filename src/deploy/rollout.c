@@ -106,7 +106,15 @@ void rollout_save(struct deploy *d)
         d->stopping = 1;
         rollout_reason(d, "%s", e.msg);
     }
-    renew(d);
+    /* the lease's copy of the progress follows each host to rest and each phase */
+    int at_rest = 0;
+    for (int i = 0; i < d->st.nhosts; i++)
+        at_rest += hsm_is_at_rest(d->st.hosts[i].state);
+    if (at_rest != d->lease_seen_rest || (int)d->st.phase != d->lease_seen_phase) {
+        d->lease_seen_rest = at_rest;
+        d->lease_seen_phase = (int)d->st.phase;
+        renew(d);
+    }
 }
 
 static void open_hosts(struct deploy *d);

@@ -64,6 +64,7 @@ struct deploy {
     struct bal_stats bake_before;
     struct timer bake_timer, heartbeat, finish_timer;
     int renewing, renew_again;
+    int lease_seen_rest, lease_seen_phase; /* the progress the lease last got */
     uint64_t renewed_ms;
     struct watcher sigw;
     int sigfd;

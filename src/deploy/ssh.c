@@ -142,11 +142,12 @@ static int ssh_run(struct transport *t, const struct df_dest *d, const char *lab
     return tr_spawn(t, a.argv, label, command, timeout_ms, 255, cb, data, op, e);
 }
 
+/* Records an opened destination: 0 new, 1 open already, -1 no room. */
 static int remember(struct ssh_transport *s, const struct df_dest *d, const char *label)
 {
     for (int i = 0; i < s->nopened; i++)
         if (memcmp(&s->opened[i], d, sizeof(*d)) == 0)
-            return 0;
+            return 1;
     if (s->nopened == SSH_OPENED_MAX)
         return -1;
     s->opened[s->nopened] = *d;
@@ -163,9 +164,14 @@ static int ssh_open(struct transport *t, const struct df_dest *d, const char *la
         "-o", "ControlMaster=yes",         "-o", "ControlPersist=" SSH_PERSIST,
         "-o", "StreamLocalBindUnlink=yes", "-N", "-f",
         NULL};
+    int known = remember(s, d, label);
+    if (known < 0)
+        return err_set(e, "%s: too many ssh destinations", label);
+    if (known) /* one master per destination: check the one there is */
+        return ssh_run(t, d, label, "true", 0, cb, data, NULL, e);
     struct argv_buf a;
     ssh_base(s, d, mode, &a);
-    if (a.overflow || remember(s, d, label) < 0)
+    if (a.overflow)
         return err_set(e, "%s: cannot build the ssh command", label);
     uint64_t limit = t->df->ssh.connect_timeout_ms * 2 + 5000;
     return tr_spawn(t, a.argv, label, "(open connection)", limit, 255, cb, data, NULL, e);

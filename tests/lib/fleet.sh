@@ -89,7 +89,7 @@ StrictModes no
 MaxSessions 64
 MaxStartups 64
 LogLevel ERROR
-SetEnv XDG_RUNTIME_DIR=$d/run FLEET_HOST=$n FLEET_DIR=$FLEET_DIR
+SetEnv XDG_RUNTIME_DIR=$d/run FLEET_HOST=$n FLEET_DIR=$FLEET_DIR FLEET_ADDR=$(fleet_addr "$n")
 EOF
     printf '%s %s\n' "$(fleet_addr "$n")" "$(cut -d' ' -f1-2 "$d/ssh_host_ed25519_key.pub")" \
         >>"$FLEET_DIR/known_hosts"
