@@ -129,6 +129,11 @@ static void on_take(int rc, const struct dlease_info *info, const char *error, v
         progress_note(d->pg, "lease taken at %s (token %lld)", dlease_where(d->lease),
                       (long long)info->token);
         timer_start(d->loop, &d->heartbeat, d->df->lease.ttl_ms / 3, on_heartbeat, d);
+        if (d->unfinished[0]) {
+            rollout_reason(d, "%s", d->unfinished);
+            finish(d, 0);
+            return;
+        }
         open_hosts(d);
         return;
     }
@@ -688,7 +693,7 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
 
 /* The progress this run starts from: fresh for a new deploy, else the file's. */
 static int prepare_state(const struct dfile *df, const struct deploy_opts *o, struct dstate *st,
-                         struct err *e)
+                         char *unfinished_msg, size_t cap, struct err *e)
 {
     struct dstate old;
     int exists;
@@ -705,11 +710,12 @@ static int prepare_state(const struct dfile *df, const struct deploy_opts *o, st
         char unfinished[DF_RELEASE_MAX];
         snprintf(unfinished, sizeof(unfinished), "%s", exists ? old.release : "");
         dstate_free(&old);
+        /* told once the lease is ours: a deploy running now is named by the lease */
         if (open_run)
-            return err_set(e,
-                           "'%s' records an unfinished deploy of release %s: 'baton deploy "
-                           "resume %s' finishes it, 'baton deploy abort %s' reverts it",
-                           path, unfinished, df->path, df->path);
+            snprintf(unfinished_msg, cap,
+                     "'%s' records an unfinished deploy of release %s: 'baton deploy resume %s' "
+                     "finishes it, 'baton deploy abort %s' reverts it",
+                     path, unfinished, df->path, df->path);
         if (strcmp(from, o->release) == 0)
             return err_set(e, "the fleet runs release %s already", o->release);
         if (!from[0] && df->app.strategy == DF_REMOVE_UPGRADE_ADD)
@@ -814,7 +820,7 @@ static void teardown(struct deploy *d)
 int deploy_run(const struct dfile *df, const struct deploy_opts *o, struct err *e)
 {
     struct deploy d = {.df = df, .o = o, .sigfd = -1};
-    if (prepare_state(df, o, &d.st, e) < 0)
+    if (prepare_state(df, o, &d.st, d.unfinished, sizeof(d.unfinished), e) < 0)
         return -1;
     int rc = -1;
     if (setup(&d, e) < 0)
@@ -843,8 +849,13 @@ int deploy_dry_run(const struct dfile *df, const struct deploy_opts *o, FILE *ou
 {
     struct dstate st;
     struct dplan p;
-    if (prepare_state(df, o, &st, e) < 0)
+    char unfinished[DSTATE_MSG_MAX] = "";
+    if (prepare_state(df, o, &st, unfinished, sizeof(unfinished), e) < 0)
         return -1;
+    if (unfinished[0]) {
+        dstate_free(&st);
+        return err_set(e, "%s", unfinished);
+    }
     if (dplan_make(df, &st, plan_mode_of(o), &p, e) < 0) {
         dstate_free(&st);
         return -1;

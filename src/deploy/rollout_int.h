@@ -58,6 +58,7 @@ struct deploy {
     int stop_now;                  /* second interrupt: cancel what runs */
     int gave_up;                   /* hosts whose revert failed */
     char reason[DSTATE_MSG_MAX];
+    char unfinished[DSTATE_MSG_MAX]; /* a new deploy over an unfinished one: refused */
     int done;   /* the loop ends */
     int result; /* 0 success */
     int bake_running;

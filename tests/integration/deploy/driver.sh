@@ -220,6 +220,18 @@ deploy_wait() {
 # expect_log TEXT: the last deploy's output holds TEXT.
 expect_log() { grep -qF -- "$1" "$T_DIR/deploy$DEPLOY_N.log" || fail "no '$1' in deploy #$DEPLOY_N's output"; }
 
+# streams N: N long requests (GET /stream for 60 s) through HAProxy, spread over the
+# servers by round robin: a drained server keeps connections.
+streams() {
+    local i
+    for i in $(seq 1 "$1"); do
+        curl -s -o /dev/null --max-time 70 "http://$(fleet_addr lb)/stream?ms=60000" &
+        track $!
+    done
+    wait_for 10 bash -c "[ \$(fleet_hap A 'show stat app 4 -1' | awk -F, '/^app,h/ {s += \$5} END {print s}') -ge $1 ]" ||
+        fail "the streams did not reach the servers"
+}
+
 sshd_stop() { fleet_sshd_stop "$1"; }
 sshd_start() { fleet_sshd_start "$1"; }
 pause() { sleep "$1"; } # a scenario's own pacing, never an assertion
