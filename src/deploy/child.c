@@ -92,7 +92,7 @@ static void child_free(struct child *c)
     }
     free(c->out.buf);
     free(c->err.buf);
-    free(c);
+    loop_defer_free(c->loop, c); /* its watchers may have events pending in this batch */
 }
 
 static void on_exit_fd(struct loop *loop, struct watcher *w, uint32_t revents)
@@ -176,13 +176,14 @@ int child_start(struct loop *loop, char *const *argv, uint64_t timeout_ms, child
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     struct child *c = calloc(1, sizeof(*c));
-    if (!c || stream_init(&c->out, CHILD_OUT_CAP) < 0 || stream_init(&c->err, CHILD_ERR_CAP) < 0) {
-        if (c)
-            child_free(c);
+    if (!c)
+        return err_errno(e, ENOMEM, "cannot start '%s'", argv[0]);
+    c->loop = loop;
+    c->pidfd = c->out.fd = c->err.fd = -1;
+    if (stream_init(&c->out, CHILD_OUT_CAP) < 0 || stream_init(&c->err, CHILD_ERR_CAP) < 0) {
+        child_free(c);
         return err_errno(e, ENOMEM, "cannot start '%s'", argv[0]);
     }
-    c->loop = loop;
-    c->pidfd = -1;
     c->cb = cb;
     c->data = data;
     if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {

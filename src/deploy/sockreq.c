@@ -39,7 +39,7 @@ static void sr_free(struct sockreq *r)
     }
     free(r->req);
     free(r->buf);
-    free(r);
+    loop_defer_free(r->loop, r); /* its watcher may have an event pending in this batch */
 }
 
 static void sr_finish(struct sockreq *r, int ok, const char *error)

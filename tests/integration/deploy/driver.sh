@@ -12,7 +12,8 @@ CASE=$(dirname "$0")/cases/$1.case
 STRATEGY=in-place
 BALANCER=haproxy
 BAL_REMOTE=0
-declare -A CFG=()
+declare -A CFG=([rollout.health]=http:/health [rollout.health-interval]=200ms
+    [rollout.health-passes]=2 [rollout.progress-deadline]=20s [rollout.drain-timeout]=10s)
 DEPLOY_N=0
 DEPLOY_BG=
 LOADS=()
@@ -115,8 +116,7 @@ _deploy_file() {
             printf 'upgrade = %s {release}\nprobe = cat "$FLEET_DIR/$FLEET_HOST/release"\n' \
                 "$FLEET_DIR/install"
         fi
-        printf '[rollout]\nhealth = http:/health\nhealth-interval = 200ms\nhealth-passes = 2\n'
-        printf 'progress-deadline = 20s\ndrain-timeout = 10s\n'
+        printf '[rollout]\n'
         for k in "${!CFG[@]}"; do
             [ "${k%%.*}" = rollout ] && [ -n "${CFG[$k]}" ] && printf '%s = %s\n' "${k#*.}" "${CFG[$k]}"
         done
