@@ -53,7 +53,7 @@ FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
 
 .PHONY: all deps demo check test unit integration fuzz fuzz-build bench install uninstall \
-        clean format lint style asan
+        clean format lint style asan demo-fleet
 
 all: $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t)) $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
 
@@ -148,6 +148,11 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(REL)
+
+# A 4-host rolling deploy under load, on network namespaces of this machine (needs root).
+demo-fleet: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo-fleet.sh $(REL)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

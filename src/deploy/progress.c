@@ -171,16 +171,30 @@ void progress_note(struct progress *pg, const char *fmt, ...)
         line(pg, text);
 }
 
+/* What a command printed, as text JSON can hold: printable ASCII and newlines. */
+static void ascii(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++)
+        out[n++] = (*in >= ' ' && *in < 0x7f) || *in == '\n' ? *in : '?';
+    out[n] = 0;
+}
+
 void progress_command(struct progress *pg, const char *label, const char *command,
                       const struct child_result *r)
 {
     char what[64];
     child_result_text(r, what, sizeof(what));
     if (pg->mode == PG_JSON) {
-        json_event(pg, json_pack("{s:s,s:s,s:s,s:i,s:b,s:I,s:s}", "event", "command", "host", label,
-                                 "command", command, "exit", r->exited ? r->status : -1,
+        /* the first 256 bytes of stdout: what the command said about itself */
+        char out[257], err[1024], cmd[1024];
+        ascii(r->out, out, sizeof(out));
+        ascii(r->err, err, sizeof(err));
+        ascii(command, cmd, sizeof(cmd));
+        json_event(pg, json_pack("{s:s,s:s,s:s,s:i,s:b,s:I,s:s,s:s}", "event", "command", "host",
+                                 label, "command", cmd, "exit", r->exited ? r->status : -1,
                                  "timed_out", r->timed_out, "duration_ms",
-                                 (json_int_t)r->duration_ms, "stderr", r->err));
+                                 (json_int_t)r->duration_ms, "stderr", err, "stdout", out));
         return;
     }
     char text[1024];

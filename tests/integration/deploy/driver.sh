@@ -192,8 +192,11 @@ abort() { _run_expect abort "$(_deploy_file)" "$@"; }
 
 # deploy_bg RELEASE: a deploy in the background (kill9 / deploy_wait end it).
 deploy_bg() {
+    local f
+    f=$(_deploy_file)
     DEPLOY_N=$((DEPLOY_N + 1))
-    _baton_deploy "$T_DIR/deploy$DEPLOY_N.log" "$(_deploy_file)" "$@" &
+    # a simple command, so that $! is baton deploy itself (kill9 kills it, not a shell)
+    XDG_RUNTIME_DIR=$DEPLOY_RUN "$BATON" deploy "$f" "$@" --plain >"$T_DIR/deploy$DEPLOY_N.log" 2>&1 &
     DEPLOY_BG=$!
     track "$DEPLOY_BG"
 }
