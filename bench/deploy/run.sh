@@ -21,7 +21,8 @@ export BATON=$build/baton BATON_REL=$build/baton EXAMPLES=$build/examples
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tests/lib/common.sh"
 . "$here/../../tests/lib/fleet.sh"
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-2}       # rounds with 4 hosts; with 16 the spread is over hosts
+ROUNDS_BIG=${BENCH_ROUNDS_BIG:-1}
 SIZES=${BENCH_SIZES:-4 16}
 RUN=$(mktemp -d /tmp/btb.XXXXXX)
 on_exit "pkill -KILL -f 'ControlPath=$RUN'; rm -rf '$RUN'"
@@ -75,6 +76,8 @@ run_baton() {
         >"$T_DIR/events.jsonl" 2>"$T_DIR/deploy.err" || { tail -3 "$T_DIR/deploy.err" >&2; return 1; }
     t1=$(date +%s%3N)
     # per host: from its first step to done, less its install command's own time
+    jq -rs 'map(select(.event == "command" and (.command | test("install"))))
+        | .[] | .stdout | capture("install_ms=(?<ms>[0-9]+)").ms' "$T_DIR/events.jsonl" >>"$T_DIR/install-baton"
     local per
     per=$(jq -rs '
         (map(select(.event == "host")) | group_by(.host) | map({key: .[0].host,
@@ -97,6 +100,7 @@ run_script() {
         hap "set server app/$n state drain" >/dev/null
         until [ "$(hap_field "$n" scur)" = 0 ]; do sleep 0.1; done
         inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
+        echo "$inst" >>"$T_DIR/install-script"
         until curl -sf -o /dev/null "http://$(fleet_addr "$n"):8080/health"; do sleep 0.1; done
         hap "set server app/$n state ready" >/dev/null
         until hap_field "$n" status | grep -q '^UP'; do sleep 0.1; done
@@ -111,8 +115,8 @@ run_restart() {
     t0=$(date +%s%3N)
     for n in "${FLEET_HOSTS[@]}"; do
         inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
-        per+=(0)
-        : "$inst"
+        echo "$inst" >>"$T_DIR/install-restart"
+        per+=(-)
     done
     t1=$(date +%s%3N)
     echo "$((t1 - t0)) ${per[*]}" >&3
@@ -132,24 +136,30 @@ measure() {
 }
 
 # median and spread (min..max) of numbers on stdin
-stats() { sort -n | awk '{v[NR] = $1} END {if (!NR) {print "- -"; exit} printf "%d %d..%d\n", v[int((NR + 1) / 2)], v[1], v[NR]}'; }
+stats() { sort -n | awk '{v[NR] = $1} END {if (!NR) {print "- -..-"; exit} printf "%d %d..%d\n", v[int((NR + 1) / 2)], v[1], v[NR]}'; }
+
+ms_to_s() { awk '{printf "%.1f", $1 / 1000}'; }
+spread_s() { awk -F'[.][.]' '{printf "%.1f..%.1f", $1 / 1000, $2 / 1000}'; }
 
 report() {
-    local size=$1 m
-    printf '\n%d hosts, remove-upgrade-add, one at a time, 8 keep-alive connections, %d rounds\n' "$size" "$ROUNDS"
-    printf '%-14s %12s %18s %26s\n' method "failed req" "total s (spread)" "beyond app restart, ms/host"
+    local size=$1 rounds=$2 m
+    printf '\n%d hosts, remove-upgrade-add, one at a time, 8 keep-alive connections, %d round%s\n' \
+        "$size" "$rounds" "$([ "$rounds" -eq 1 ] || echo s)"
+    printf '%-10s %10s %20s %22s %28s\n' method "failed req" "total s (spread)" \
+        "app restart ms/host" "beyond it, ms/host (spread)"
     for m in baton script restart; do
-        local failed total over
+        local failed total over app
         failed=$(awk -v m=$m '$1 == m {s += $2} END {print s + 0}' "$T_DIR/results")
         total=$(awk -v m=$m '$1 == m {print $3}' "$T_DIR/results" | stats)
-        over=$(awk -v m=$m '$1 == m {for (i = 4; i <= NF; i++) print $i}' "$T_DIR/results" | stats)
-        printf '%-14s %12s %8.1f (%s) %14s (%s)\n' "$m" "$failed" "$(echo "${total% *}" | awk '{print $1 / 1000}')" \
-            "$(echo "${total#* }" | awk -F.. '{printf "%.1f..%.1f", $1 / 1000, $2 / 1000}')" "${over% *}" "${over#* }"
+        over=$(awk -v m=$m '$1 == m {for (i = 4; i <= NF; i++) if ($i != "-") print $i}' "$T_DIR/results" | stats)
+        app=$(stats <"$T_DIR/install-$m")
+        printf '%-10s %10s %8s (%s) %22s %15s (%s)\n' "$m" "$failed" "$(echo "${total% *}" | ms_to_s)" \
+            "$(echo "${total#* }" | spread_s)" "${app% *}" "${over% *}" "${over#* }"
     done
     local b s
     b=$(awk '$1 == "baton" {for (i = 4; i <= NF; i++) print $i}' "$T_DIR/results" | stats)
     s=$(awk '$1 == "script" {for (i = 4; i <= NF; i++) print $i}' "$T_DIR/results" | stats)
-    awk -v b="${b% *}" -v s="${s% *}" 'BEGIN {if (s > 0) printf "baton / script, time per host beyond the app restart: %.2fx\n", b / s}'
+    awk -v b="${b% *}" -v s="${s% *}" 'BEGIN {if (s > 0) printf "baton / script, time per host beyond the app restart: %.2fx (medians)\n", b / s}'
 }
 
 for size in $SIZES; do
@@ -163,10 +173,13 @@ for size in $SIZES; do
     fleet_haproxy A
     deploy_file
     : >"$T_DIR/results"
-    for r in $(seq 1 "$ROUNDS"); do
+    rm -f "$T_DIR"/install-*
+    rounds=$ROUNDS
+    [ "$size" -gt 4 ] && rounds=$ROUNDS_BIG
+    for r in $(seq 1 "$rounds"); do
         for m in baton script restart; do measure "$m"; done
     done
-    report "$size"
+    report "$size" "$rounds"
     _fleet_down
     FLEET_NS=()
 done
