@@ -52,7 +52,7 @@ static int listen_fds[MAX_LISTEN];
 static int epfd;
 static struct conn *conns[65536];
 static long long served, app_requests; /* app_requests: all but GET /health */
-static int max_fd; /* highest fd with a connection, to bound the scan */
+static int max_fd;                     /* highest fd with a connection, to bound the scan */
 
 static long long now_ms(void)
 {

@@ -18,25 +18,25 @@
  * kept, the deploy stops (STOP), and RESUME in a later process runs the step again
  * (UPGRADING and REVERTING ask the host first, so no host is upgraded twice).
  *
- * transition -> function (rollout.c / hoststep.c)
- *   PENDING|RESTORED --START--> DRAINING             HACT_DRAIN    step_drain
+ * transition -> function (hoststep.c)
+ *   PENDING|RESTORED --START--> DRAINING             HACT_DRAIN    step_balancer(drain)
  *   PENDING|RESTORED --START_INPLACE--> UPGRADING    HACT_UPGRADE  step_upgrade
  *   DRAINING --OK--> UPGRADING                       HACT_UPGRADE  step_upgrade
- *   DRAINING --FAIL|TIMEOUT|REVERT--> RESTORING      HACT_ENABLE   step_enable
- *   UPGRADING|PROBING(OK) --OK--> CHECKING           HACT_CHECK    step_check
+ *   DRAINING --FAIL|TIMEOUT|REVERT--> RESTORING      HACT_ENABLE   step_balancer(ready)
+ *   UPGRADING|PROBING --OK--> CHECKING               HACT_CHECK    step_check
  *   UPGRADING --RESUME--> PROBING                    HACT_PROBE    step_probe
  *   PROBING --FAIL--> UPGRADING                      HACT_UPGRADE  step_upgrade
- *   CHECKING --OK--> ENABLING                        HACT_ENABLE   step_enable
- *   ENABLING --OK--> DONE                            HACT_FINISH   rollout_host_finished
- *   RESTORING --OK--> RESTORED                       HACT_HALT     rollout_host_halted
+ *   CHECKING --OK--> ENABLING                        HACT_ENABLE   step_balancer(ready)
+ *   ENABLING --OK--> DONE                            HACT_FINISH   rollout_advance
+ *   RESTORING --OK--> RESTORED                       HACT_HALT     run_action: halted
  *   UPGRADING|PROBING|CHECKING|ENABLING --FAIL|REVERT--> REVERT_DRAINING  HACT_DRAIN
- *   DONE|FAILED --REVERT--> REVERT_DRAINING          HACT_DRAIN    step_drain
+ *   DONE|FAILED --REVERT--> REVERT_DRAINING          HACT_DRAIN    step_balancer(drain)
  *   REVERT_DRAINING --OK|TIMEOUT|FAIL--> REVERTING   HACT_REVERT   step_revert
  *   REVERTING --OK--> REVERT_CHECKING                HACT_CHECK    step_check
- *   REVERT_CHECKING --OK--> REVERT_ENABLING          HACT_ENABLE   step_enable
- *   REVERT_ENABLING --OK--> REVERTED                 HACT_FINISH   rollout_host_finished
- *   REVERTING|REVERT_CHECKING|REVERT_ENABLING --FAIL--> FAILED  HACT_GIVE_UP  rollout_gave_up
- *   any running state --LOST--> same                 HACT_STOP     rollout_stop_lost
+ *   REVERT_CHECKING --OK--> REVERT_ENABLING          HACT_ENABLE   step_balancer(ready)
+ *   REVERT_ENABLING --OK--> REVERTED                 HACT_FINISH   rollout_advance
+ *   REVERTING|REVERT_CHECKING|REVERT_ENABLING --FAIL--> FAILED  HACT_GIVE_UP  run_action
+ *   any running state --LOST--> same                 HACT_STOP     run_action: stopping
  *   any running state --RESUME--> same (or PROBING)  its own action, run again
  * A revert drains even when the forward step did not (in-place), and goes on when the
  * drain times out: the host is being taken back because it is bad. */

@@ -59,8 +59,8 @@ struct deploy {
     int gave_up;                   /* hosts whose revert failed */
     char reason[DSTATE_MSG_MAX];
     char unfinished[DSTATE_MSG_MAX]; /* a new deploy over an unfinished one: refused */
-    int done;   /* the loop ends */
-    int result; /* 0 success */
+    int done;                        /* the loop ends */
+    int result;                      /* 0 success */
     int bake_running;
     struct bal_stats bake_before;
     struct timer bake_timer, heartbeat, finish_timer;
@@ -77,7 +77,22 @@ void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
 /* Cancels what host i has in flight (stop now); its step stays recorded. */
 void host_cancel(struct deploy *d, int i);
 
+enum fleet_step { FS_LEASE, FS_OPEN, FS_FORWARD, FS_CHECK, FS_RUN, FS_END };
+
+/* prepare.c */
+/* Takes the lease, then opens, forwards and checks; ends in rollout_start. */
+void prep_begin(struct deploy *d);
+/* Renews the lease with the progress (one renewal in flight; coalesced). */
+void prep_renew(struct deploy *d);
+
 /* rollout.c */
+/* The run proper, once everything is ready (resume and abort events first). */
+void rollout_start(struct deploy *d);
+/* Ends the deploy: saves, shows, releases the lease, closes, stops the loop when quiet. */
+void rollout_finish(struct deploy *d, int ok);
+void rollout_on_signal(struct loop *loop, struct watcher *w, uint32_t revents);
+/* "2026-05-01 12:00:03 UTC" */
+void rollout_time_text(int64_t ms, char *out, size_t cap);
 /* Called after every change: starts what can start, ends the run when all is done. */
 void rollout_advance(struct deploy *d);
 /* Records the first reason the deploy failed or stopped. */
