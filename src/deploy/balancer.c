@@ -205,3 +205,19 @@ void bal_call_end(struct bal_call *c)
     }
     timer_start(c->b->loop, &c->soon, 0, on_soon, c);
 }
+
+int bal_set_by_describe(struct balancer *b, bal_parse_fn parse, int line, int kind,
+                        const char *server, enum bal_admin st, bal_done_cb cb, void *data,
+                        struct err *e)
+{
+    struct bal_call *c = bal_call_new(b, parse, cb, NULL, data);
+    if (!c)
+        return err_set(e, "out of memory");
+    char req[512];
+    b->drv->describe(b, server, st, req, sizeof(req) - 1);
+    strcat(req, "\n");
+    for (int i = 0; i < b->nendpoints; i++)
+        bal_call_send(c, i, req, line, kind);
+    bal_call_end(c);
+    return 0;
+}

@@ -100,6 +100,12 @@ struct bal_call *bal_call_new(struct balancer *b, bal_parse_fn parse, bal_done_c
 /* Sends `request` to endpoint i (line: the reply is one line). */
 void bal_call_send(struct bal_call *c, int endpoint, const char *request, int line, int kind);
 struct balancer *bal_call_balancer(struct bal_call *c);
+/* A driver's whole set_state when its request is its describe() text and a newline,
+ * sent alike to every endpoint (`line`: the reply is one line), answered by `parse`
+ * with request kind `kind`. */
+int bal_set_by_describe(struct balancer *b, bal_parse_fn parse, int line, int kind,
+                        const char *server, enum bal_admin st, bal_done_cb cb, void *data,
+                        struct err *e);
 /* No more requests: the callback runs once the replies are in (never from here). */
 void bal_call_end(struct bal_call *c);
 

@@ -85,16 +85,7 @@ static void describe(const struct balancer *b, const char *server, enum bal_admi
 static int set_state(struct balancer *b, const char *server, enum bal_admin st, bal_done_cb cb,
                      void *data, struct err *e)
 {
-    struct bal_call *c = bal_call_new(b, parse, cb, NULL, data);
-    if (!c)
-        return err_set(e, "out of memory");
-    char req[256];
-    describe(b, server, st, req, sizeof(req) - 1);
-    strcat(req, "\n");
-    for (int i = 0; i < b->nendpoints; i++)
-        bal_call_send(c, i, req, 1, K_SET);
-    bal_call_end(c);
-    return 0;
+    return bal_set_by_describe(b, parse, 1, K_SET, server, st, cb, data, e);
 }
 
 static int stats(struct balancer *b, bal_stats_cb cb, void *data, struct err *e)
