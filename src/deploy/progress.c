@@ -23,6 +23,7 @@ struct progress {
     uint64_t *since_ms; /* when each host entered its current step */
     uint64_t start_ms;
     int drawn; /* lines of the table on screen */
+    int ended; /* the table stays as it was drawn last; lines go below it */
     struct timer refresh;
 };
 
@@ -100,10 +101,11 @@ static void line(struct progress *pg, const char *text)
 {
     char now[32];
     clock_text(now, sizeof(now));
-    if (pg->mode == PG_TTY)
+    int table = pg->mode == PG_TTY && !pg->ended;
+    if (table)
         undraw(pg);
     fprintf(pg->out, "%s %s\n", now, text);
-    if (pg->mode == PG_TTY)
+    if (table)
         draw(pg);
     fflush(pg->out);
 }
@@ -215,8 +217,5 @@ void progress_end(struct progress *pg, int ok, const char *summary)
         return;
     }
     line(pg, summary);
-    if (pg->mode == PG_TTY) {
-        undraw(pg);
-        draw(pg);
-    }
+    pg->ended = 1;
 }

@@ -180,13 +180,16 @@ EOF
     cp "$EXAMPLES/httpapp" "$FLEET_DIR/httpapp"
 }
 
-# fleet_haproxy NAME [PORT]: HAProxy in lb with every host as a server of backend "app"
-# (health-checked on /health), its admin socket at $FLEET_DIR/lb/NAME.sock.
+# fleet_haproxy NAME [PORT [STATS_PORT]]: HAProxy in lb with every host as a server of
+# backend "app" (health-checked on /health), its admin socket at $FLEET_DIR/lb/NAME.sock
+# and, with STATS_PORT, also on tcp lb:STATS_PORT.
 fleet_haproxy() {
     local name=$1 port=${2:-80} cfg=$FLEET_DIR/lb/$1.cfg n
+    mkdir -p "$FLEET_DIR/lb"
     {
         printf 'global\n    stats socket %s mode 600 level admin\n    maxconn 4000\n' \
             "$FLEET_DIR/lb/$name.sock"
+        [ -n "${3:-}" ] && printf '    stats socket ipv4@%s:%s level admin\n' "$(fleet_addr lb)" "$3"
         printf 'defaults\n    mode http\n    retries 0\n    timeout connect 2s\n'
         printf '    timeout client 30s\n    timeout server 30s\n'
         printf 'frontend fe\n    bind %s:%s\n    default_backend app\n' "$(fleet_addr lb)" "$port"

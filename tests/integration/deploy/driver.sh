@@ -70,7 +70,7 @@ fleet() {
     done
     case $BALANCER in
     haproxy) fleet_haproxy A ;;
-    haproxy-pair) fleet_haproxy A 80; fleet_haproxy B 81 ;;
+    haproxy-pair) fleet_haproxy A 80; fleet_haproxy B 81 9999 ;;
     baton-proxy) _start_baton_proxy ;;
     esac
 }
@@ -104,8 +104,8 @@ _deploy_file() {
         printf '[balancer]\n'
         case $BALANCER in
         haproxy) printf 'type = haproxy\nbackend = app\nsocket = unix:%s\n' "$FLEET_DIR/lb/A.sock" ;;
-        haproxy-pair) printf 'type = haproxy\nbackend = app\nsocket = unix:%s\nsocket = unix:%s\n' \
-            "$FLEET_DIR/lb/A.sock" "$FLEET_DIR/lb/B.sock" ;;
+        haproxy-pair) printf 'type = haproxy\nbackend = app\nsocket = unix:%s\nsocket = tcp:%s:9999\n' \
+            "$FLEET_DIR/lb/A.sock" "$(fleet_addr lb)" ;;
         baton-proxy) printf 'type = baton-proxy\nsocket = unix:%s\n' "$FLEET_DIR/lb/proxy.sock" ;;
         esac
         [ $BAL_REMOTE -eq 1 ] && printf 'host = %s\n' "$(fleet_addr lb)"
