@@ -163,6 +163,7 @@ report() {
 }
 
 for size in $SIZES; do
+    FLEET_DIR=$T_DIR/fleet-$size
     fleet_up "$size"
     ssh_opts
     install_script

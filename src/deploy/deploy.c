@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "deploy/rollout_int.h"
@@ -116,6 +117,10 @@ static int setup(struct deploy *d, struct err *e)
 static void teardown(struct deploy *d)
 {
     if (d->sigfd > 0) {
+        /* interrupts not read yet were for this deploy: drop them before unblocking */
+        struct signalfd_siginfo si;
+        while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+            ;
         loop_unwatch(d->loop, &d->sigw);
         close(d->sigfd);
         sigset_t set;

@@ -167,7 +167,9 @@ load_stop() {
 
 _baton_deploy() { # _baton_deploy LOG ARGS...
     local out=$1; shift
-    XDG_RUNTIME_DIR=$DEPLOY_RUN "$BATON" deploy "$@" --plain >"$out" 2>&1
+    local plain=--plain
+    [ "$1" = status ] && plain=
+    XDG_RUNTIME_DIR=$DEPLOY_RUN "$BATON" deploy "$@" $plain >"$out" 2>&1
 }
 
 # deploy|resume|abort ARGS... [expect=CODE] [says=TEXT]: runs it, checks its exit code
@@ -187,6 +189,7 @@ _run_expect() {
     [ -z "$says" ] || grep -qF -- "$says" "$out" || fail "deploy ${args[*]}: no '$says' in its output"
 }
 deploy() { _run_expect "$(_deploy_file)" "$@"; }
+deploy_status() { _run_expect status "$(_deploy_file)" "$@"; }
 resume() { _run_expect resume "$(_deploy_file)" "$@"; }
 abort() { _run_expect abort "$(_deploy_file)" "$@"; }
 
