@@ -6,6 +6,9 @@
 #   script          what an operator writes by hand: the same HAProxy runtime commands
 #                   (socat) and ssh calls (with a ControlMaster): drain, wait for 0
 #                   connections, install, wait for health, ready, wait for UP
+#   reload          HAProxy's own way, in its configuration file: the host's server
+#                   `disabled`, reload (SIGUSR2), install, enabled again, reload
+#                   (4 hosts only: the 16-host run would not fit bench/run.sh's 10 min)
 #   restart         ssh install on each host, nothing else
 # Prints failed requests, total time, and per host the time beyond the app's own
 # restart (the install script's own duration), with baton's as a ratio to the script's.
@@ -37,11 +40,19 @@ t0=$(date +%s%3N)
 d=$FLEET_DIR/$FLEET_HOST
 if [ -f "$d/app.pid" ]; then
     pid=$(cat "$d/app.pid"); kill "$pid" 2>/dev/null
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    i=0
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 1500 ] && { echo "old app did not stop" >&2; exit 1; }
+        sleep 0.02
+    done
 fi
 setsid "$FLEET_DIR/release" "$1" --listen "$FLEET_ADDR:8080" >>"$d/app.log" 2>&1 </dev/null &
 echo $! >"$d/app.pid"
-until curl -sf -o /dev/null "http://$FLEET_ADDR:8080/"; do sleep 0.02; done
+i=0
+until curl -sf -o /dev/null "http://$FLEET_ADDR:8080/"; do
+    i=$((i + 1)); [ $i -gt 1500 ] && { echo "$1 did not start" >&2; exit 1; }
+    sleep 0.02
+done
 echo "$1" >"$d/release"
 echo "install_ms=$(($(date +%s%3N) - t0))"
 EOF
@@ -89,6 +100,17 @@ run_baton() {
 }
 
 hap() { echo "$1" | socat - "UNIX-CONNECT:$FLEET_DIR/lb/A.sock"; }
+# upto SECONDS CMD...: polls CMD every 100 ms (as an operator's script would), at most
+# SECONDS; a round that times out is reported and the bench goes on.
+upto() {
+    local end=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $end ] && { echo "bench/deploy: gave up waiting for: $*" >&2; return 1; }
+        sleep 0.1
+    done
+}
+scur_zero() { [ "$(hap_field "$1" scur)" = 0 ]; }
+status_is() { hap_field "$1" status | grep -q "^$2"; }
 hap_field() { # hap_field SERVER COLUMN: one column of show stat
     hap "show stat app 4 -1" | awk -F, -v s="$1" -v c="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c || $i == "# " c) k = i} $2 == s {print $k}'
 }
@@ -98,12 +120,36 @@ run_script() {
     for n in "${FLEET_HOSTS[@]}"; do
         h0=$(date +%s%3N)
         hap "set server app/$n state drain" >/dev/null
-        until [ "$(hap_field "$n" scur)" = 0 ]; do sleep 0.1; done
+        upto 30 scur_zero "$n"
         inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
         echo "$inst" >>"$T_DIR/install-script"
-        until curl -sf -o /dev/null "http://$(fleet_addr "$n"):8080/health"; do sleep 0.1; done
+        upto 30 curl -sf -o /dev/null "http://$(fleet_addr "$n"):8080/health"
         hap "set server app/$n state ready" >/dev/null
-        until hap_field "$n" status | grep -q '^UP'; do sleep 0.1; done
+        upto 30 status_is "$n" UP
+        h1=$(date +%s%3N)
+        per+=($((h1 - h0 - inst)))
+    done
+    t1=$(date +%s%3N)
+    echo "$((t1 - t0)) ${per[*]}" >&3
+}
+# HAProxy reloads: the configuration with server $1 disabled (or none), SIGUSR2 to the
+# master, then wait until the new worker shows the server as wanted.
+hap_reload() {
+    local cfg=$FLEET_DIR/lb/A.cfg want=$2
+    sed -i 's/ check disabled$/ check/' "$cfg"
+    [ -n "$1" ] && sed -i "s|^\(    server $1 .* check\)\$|\1 disabled|" "$cfg"
+    kill -USR2 "$FLEET_HAP_PID_A"
+    upto 30 status_is "$3" "$want"
+}
+run_reload() {
+    local t0 t1 n h0 h1 per=() inst
+    t0=$(date +%s%3N)
+    for n in "${FLEET_HOSTS[@]}"; do
+        h0=$(date +%s%3N)
+        hap_reload "$n" MAINT "$n"
+        inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
+        echo "$inst" >>"$T_DIR/install-reload"
+        hap_reload "" UP "$n"
         h1=$(date +%s%3N)
         per+=($((h1 - h0 - inst)))
     done
@@ -147,7 +193,7 @@ report() {
         "$size" "$rounds" "$([ "$rounds" -eq 1 ] || echo s)"
     printf '%-10s %10s %20s %22s %28s\n' method "failed req" "total s (spread)" \
         "app restart ms/host" "beyond it, ms/host (spread)"
-    for m in baton script restart; do
+    for m in $METHODS; do
         local failed total over app
         failed=$(awk -v m=$m '$1 == m {s += $2} END {print s + 0}' "$T_DIR/results")
         total=$(awk -v m=$m '$1 == m {print $3}' "$T_DIR/results" | stats)
@@ -175,10 +221,10 @@ for size in $SIZES; do
     deploy_file
     : >"$T_DIR/results"
     rm -f "$T_DIR"/install-*
-    rounds=$ROUNDS
-    [ "$size" -gt 4 ] && rounds=$ROUNDS_BIG
+    rounds=$ROUNDS METHODS="baton script reload restart"
+    [ "$size" -gt 4 ] && rounds=$ROUNDS_BIG METHODS="baton script restart"
     for r in $(seq 1 "$rounds"); do
-        for m in baton script restart; do measure "$m"; done
+        for m in $METHODS; do measure "$m"; done
     done
     report "$size" "$rounds"
     _fleet_down

@@ -3,7 +3,8 @@
 # of its own, with its own address and a real sshd that listens on that address only.
 # A load-balancer namespace "lb" runs HAProxy in front of them. Every namespace, veth,
 # bridge and process made here is removed on exit, even after a failure; names carry
-# a per-run id and the /24 is picked free under a lock, so runs never collide.
+# a per-run id and the /24 is picked free under a lock, so runs never collide; a fleet
+# whose run was killed outright (SIGKILL) is removed by the next fleet_up.
 #
 #   fleet_up 4                  # bridge, lb + h1..h4, sshd in each, keys, known_hosts
 #   fleet_exec h2 CMD...        # CMD inside h2's namespace
@@ -32,10 +33,29 @@ fleet_addr() { # fleet_addr lb|hN
 }
 fleet_exec() { local n=$1; shift; ip netns exec "$(fleet_ns "$n")" "$@"; }
 
+# Removes the fleets of runs that died without their cleanup (SIGKILL): each fleet
+# records its owner's pid in /tmp/baton-fleets/ID; called under the lock.
+_fleet_sweep() {
+    local f id pid ns p
+    mkdir -p /tmp/baton-fleets
+    for f in /tmp/baton-fleets/*; do
+        [ -f "$f" ] || continue
+        id=${f##*/} pid=$(cat "$f" 2>/dev/null)
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+        for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^btf$id-"); do
+            for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+            ip netns del "$ns" 2>/dev/null
+        done
+        ip link del "btf$id" 2>/dev/null
+        rm -f "$f"
+    done
+}
+
 # Picks an unused 10.x.y.0/24 and an id, and makes the bridge, under one lock.
 _fleet_bridge() {
     exec 8>/tmp/baton-fleet.lock
     flock -w 60 8 || fail "cannot take /tmp/baton-fleet.lock"
+    _fleet_sweep
     local tries=0 a b
     while :; do
         tries=$((tries + 1))
@@ -49,6 +69,7 @@ _fleet_bridge() {
     done
     FLEET_NET=10.$a.$b
     FLEET_BR=btf$FLEET_ID
+    echo $$ >"/tmp/baton-fleets/$FLEET_ID"
     on_exit _fleet_down
     ip link add "$FLEET_BR" type bridge || { flock -u 8; fail "cannot make bridge $FLEET_BR"; }
     ip addr add "$FLEET_NET.1/24" dev "$FLEET_BR"
@@ -102,9 +123,11 @@ fleet_sshd_start() {
     # fleet does not inherit this machine's dotfiles (a slow ~/.bashrc would be timed
     # as the deploy's own cost on every command).
     mkdir -p "$FLEET_DIR/home"
-    fleet_exec "$n" unshare -m sh -c 'mount --bind "$1" /root && exec /usr/sbin/sshd -D -e -f "$2"' \
+    ip netns exec "$(fleet_ns "$n")" unshare -m sh -c \
+        'mount --bind "$1" /root && exec /usr/sbin/sshd -D -e -f "$2"' \
         sshd "$FLEET_DIR/home" "$FLEET_DIR/$n/sshd_config" >>"$T_DIR/sshd-$n.log" 2>&1 &
     track $!
+    disown $! # killed with its namespace; no job message
     wait_for 10 fleet_exec "$n" bash -c "exec 3<>/dev/tcp/$(fleet_addr "$n")/22" ||
         fail "sshd of $n did not start"
 }
@@ -151,16 +174,18 @@ _fleet_down() {
         ip link del "btf$FLEET_ID${ns##*-}" 2>/dev/null
     done
     [ -n "$FLEET_BR" ] && ip link del "$FLEET_BR" 2>/dev/null
+    [ -n "$FLEET_ID" ] && rm -f "/tmp/baton-fleets/$FLEET_ID"
     return 0
 }
 
 # fleet_run_app hN VERSION: `baton run` with the example app on hN's address:8080.
 fleet_run_app() {
     local n=$1 v=$2 d=$FLEET_DIR/$1
-    fleet_exec "$n" env XDG_RUNTIME_DIR="$d/run" "$BATON_REL" run --name app \
+    ip netns exec "$(fleet_ns "$n")" env XDG_RUNTIME_DIR="$d/run" "$BATON_REL" run --name app \
         --listen "$(fleet_addr "$n"):$FLEET_PORT" --drain-timeout 10 \
         -- "$FLEET_DIR/release" "$v" >>"$T_DIR/run-$n.log" 2>&1 &
     track $!
+    disown $!
     wait_for 20 curl -sf "http://$(fleet_addr "$n"):$FLEET_PORT/" || fail "app on $n did not start"
 }
 
@@ -199,8 +224,11 @@ fleet_haproxy() {
             printf '    server %s %s:%s check\n' "$n" "$(fleet_addr "$n")" "$FLEET_PORT"
         done
     } >"$cfg"
-    fleet_exec lb haproxy -W -db -f "$cfg" >>"$T_DIR/haproxy-$name.log" 2>&1 &
+    # a simple command (not a function): $! is HAProxy's master itself
+    ip netns exec "$(fleet_ns lb)" haproxy -W -db -f "$cfg" >>"$T_DIR/haproxy-$name.log" 2>&1 &
     track $!
+    disown $!
+    eval "FLEET_HAP_PID_$name=$!" # the master: SIGUSR2 reloads the configuration
     wait_for 20 fleet_hap_all_up "$name" || fail "HAProxy $name: not every server came up"
 }
 
