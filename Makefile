@@ -14,7 +14,15 @@ FUZZCC  ?= clang
 PKGS    := jansson inih sqlite3 libpq hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-HTTP_LIBS  := -lhttp_parser
+HTTP_LIBS  :=
+# llhttp: Debian's node-llhttp ships its C sources; they are compiled from the installed
+# package into build/*/llhttp/ (strict mode, no lenient flag), never copied into the tree.
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+LLHTTP_C   := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
+PKG_CFLAGS += -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC)
+LLHTTP_CFLAGS = -std=c17 -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC) -g -fPIC -w -MMD -MP
+llhttp_obj = $(patsubst $(LLHTTP_DIR)/%.c,$(1)/llhttp/%.o,$(LLHTTP_C))
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
@@ -73,6 +81,23 @@ $(ASAN)/%.o: %.c
 	@echo "  CC asan $<"
 	@$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
+$(REL)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(LLHTTP_CFLAGS) -O2 -c $< -o $@
+
+$(ASAN)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC asan $<"
+	@$(CC) $(LLHTTP_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(FUZZ)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZCC) $(LLHTTP_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(REL)/baton: $(call llhttp_obj,$(REL))
+$(ASAN)/baton: $(call llhttp_obj,$(ASAN))
 $(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
 	@echo "  LINK    $@"
 	@$(CC) -o $@ $^ $(LIBS)
@@ -104,7 +129,7 @@ $(REL)/examples/%: examples/%.c
 	@echo "  CC      $<"
 	@$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
 
-$(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ)
+$(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(call llhttp_obj,$(ASAN))
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
@@ -117,7 +142,7 @@ $(FUZZ)/obj/%.o: %.c
 	@echo "  CC fuzz $<"
 	@$(FUZZCC) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC))
+$(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(call llhttp_obj,$(FUZZ))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks `baton proxy` against its peers in one run (not a test: numbers only):
 # wrk through baton tcp/http, HAProxy tcp/http (1 thread) and nginx stream (1 worker),
-# and straight to the backend. Prints requests/s, p50/p99 latency, a 10 MB bulk
-# transfer in bytes/s, ratios against the peers, and RSS per 10k idle connections.
+# and straight to the backend. Every proxy runs from the start and the wrk runs are
+# interleaved in BENCH_ROUNDS rounds (3), so a busy neighbour weighs on all of them
+# alike; it prints the median requests/s with its spread (min-max), median p50/p99 and
+# CPU per request, a 10 MB bulk transfer in bytes/s, RSS per 10k idle connections, and
+# ratios against the peers. BENCH_BASELINE=DIR adds the http mode of another build
+# (e.g. one before a change) as the row baton-http-base.
 # Usage: bench/proxy/run.sh [BUILD_DIR]   (default build/rel)
 set -u
 BUILD=$(cd "${1:-build/rel}" && pwd)
 BATON=$BUILD/baton
 APP=$BUILD/examples/httpapp
 DUR=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+BASE=${BENCH_BASELINE:+$(cd "$BENCH_BASELINE" && pwd)/baton}
 CONNS=${BENCH_CONNECTIONS:-50}
 W=$(mktemp -d /tmp/baton-bench-proxy.XXXXXX)
 PIDS=()
@@ -49,13 +55,14 @@ nginx -c "$W/nginx-bulk/nginx.conf" -p "$W/nginx-bulk" 2>/dev/null & PIDS+=($!)
 wait_port "$APP_PORT" && wait_port "$BULK_PORT" || { echo "bench/proxy: backends did not start"; exit 1; }
 
 # the proxies: each listens on two ports, one to the app and one to the bulk server
-start_baton() { # MODE -> sets P_APP P_BULK
+start_baton() { # MODE [BINARY] -> sets P_APP P_BULK BATON_APP_PID
+    local bin=${2:-$BATON} tag=$1-$RANDOM
     P_APP=$(free_port); P_BULK=$(free_port)
-    "$BATON" proxy --mode "$1" --listen "127.0.0.1:$P_APP" --backend "app=127.0.0.1:$APP_PORT" \
-        --control "$W/baton-$1-app.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
+    "$bin" proxy --mode "$1" --listen "127.0.0.1:$P_APP" --backend "app=127.0.0.1:$APP_PORT" \
+        --control "$W/baton-$tag-app.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
     BATON_APP_PID=$!
-    "$BATON" proxy --mode "$1" --listen "127.0.0.1:$P_BULK" --backend "bulk=127.0.0.1:$BULK_PORT" \
-        --control "$W/baton-$1-bulk.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
+    "$bin" proxy --mode "$1" --listen "127.0.0.1:$P_BULK" --backend "bulk=127.0.0.1:$BULK_PORT" \
+        --control "$W/baton-$tag-bulk.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
     wait_port "$P_APP" && wait_port "$P_BULK"
 }
 start_haproxy() { # MODE
@@ -99,14 +106,6 @@ NGX
     nginx -c "$W/nginx-stream/nginx.conf" -p "$W/nginx-stream" 2>/dev/null & PIDS+=($!)
     NGINX_STREAM_PID=$!
     wait_port "$P_APP" && wait_port "$P_BULK"
-}
-stop_last() { # stops the proxies started last (two pids for baton, one otherwise)
-    local n=$1 i
-    for ((i = 0; i < n; i++)); do
-        local last=$((${#PIDS[@]} - 1))
-        kill -TERM "${PIDS[$last]}" 2>/dev/null; wait "${PIDS[$last]}" 2>/dev/null
-        unset "PIDS[$last]"; PIDS=("${PIDS[@]}")
-    done
 }
 
 # wrk -> "rps p50_ms p99_ms"
@@ -163,40 +162,57 @@ PY
     sleep 1
 }
 
-declare -A RPS P50 P99 BULK RSS CPU
-run_case() { # NAME [PID] (proxy already started; P_APP, P_BULK set)
-    read -r rps p50 p99 cpu errs <<<"$(measure_rps "$P_APP" "${2:-}")"
-    RPS[$1]=$rps; P50[$1]=$p50; P99[$1]=$p99; CPU[$1]=$cpu
-    BULK[$1]=$(measure_bulk "$P_BULK")
-    [ -n "${errs:-}" ] && echo "  note: $1 wrk reported $errs"
-}
+declare -A APP BULKP PID RPS P50 P99 BULK RSS CPU SPREAD
+started() { APP[$1]=$P_APP; BULKP[$1]=$P_BULK; PID[$1]=${2:-}; NAMES+=("$1"); }
+median() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "-"}'; }
 
-echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp; bulk = a 10 MB GET from nginx (curl, best of 5)"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
-P_APP=$APP_PORT P_BULK=$BULK_PORT run_case direct
-start_baton tcp;  run_case "baton-tcp" "$BATON_APP_PID";  RSS[baton-tcp]=$(measure_rss10k "$BATON_APP_PID" "$P_APP"); stop_last 2
-start_baton http; run_case "baton-http" "$BATON_APP_PID"; RSS[baton-http]=$(measure_rss10k "$BATON_APP_PID" "$P_APP"); stop_last 2
-start_haproxy tcp;  run_case "haproxy-tcp" "$HAPROXY_PID";  RSS[haproxy-tcp]=$(measure_rss10k "$HAPROXY_PID" "$P_APP"); stop_last 1
-start_haproxy http; run_case "haproxy-http" "$HAPROXY_PID"; RSS[haproxy-http]=$(measure_rss10k "$HAPROXY_PID" "$P_APP"); stop_last 1
+NAMES=()
+P_APP=$APP_PORT P_BULK=$BULK_PORT started direct
+start_baton tcp;  started baton-tcp "$BATON_APP_PID"
+start_baton http; started baton-http "$BATON_APP_PID"
+[ -n "$BASE" ] && { start_baton http "$BASE"; started baton-http-base "$BATON_APP_PID"; }
+start_haproxy tcp;  started haproxy-tcp "$HAPROXY_PID"
+start_haproxy http; started haproxy-http "$HAPROXY_PID"
 if [ -n "$STREAM_MOD" ]; then
     start_nginx_stream
-    NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1)
-    run_case "nginx-stream" "$NGINX_WORKER"
-    RSS[nginx-stream]=$(measure_rss10k "$NGINX_WORKER" "$P_APP")
-    stop_last 1
+    for _ in $(seq 50); do NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1); [ -n "$NGINX_WORKER" ] && break; sleep 0.1; done
+    started nginx-stream "$NGINX_WORKER"
 fi
 
-printf '\n%-14s %11s %8s %8s %13s %14s %20s\n' "proxy" "requests/s" "p50 ms" "p99 ms" "CPU us/req" "bulk bytes/s" "RSS per 10k idle"
-for k in direct baton-tcp baton-http haproxy-tcp haproxy-http nginx-stream; do
+echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp, $ROUNDS interleaved rounds (median, spread min-max);"
+echo "bulk = a 10 MB GET from nginx (curl, best of 5)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
+declare -A R_RPS R_P50 R_P99 R_CPU
+n=${#NAMES[@]}
+for ((r = 0; r < ROUNDS; r++)); do
+    for ((i = 0; i < n; i++)); do
+        k=${NAMES[$(((i + r) % n))]} # each round starts one further: no fixed order
+        read -r rps p50 p99 cpu errs <<<"$(measure_rps "${APP[$k]}" "${PID[$k]}")"
+        R_RPS[$k]+="$rps "; R_P50[$k]+="$p50 "; R_P99[$k]+="$p99 "; R_CPU[$k]+="$cpu "
+        [ -n "${errs:-}" ] && echo "  note: $k wrk reported $errs"
+    done
+done
+for k in "${NAMES[@]}"; do
+    RPS[$k]=$(median <<<"${R_RPS[$k]}"); P50[$k]=$(median <<<"${R_P50[$k]}")
+    P99[$k]=$(median <<<"${R_P99[$k]}"); CPU[$k]=$(median <<<"${R_CPU[$k]}")
+    SPREAD[$k]=$(tr ' ' '\n' <<<"${R_RPS[$k]}" | grep . | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%d-%d", lo, hi}')
+    BULK[$k]=$(measure_bulk "${BULKP[$k]}")
+    [ "$k" != direct ] && RSS[$k]=$(measure_rss10k "${PID[$k]}" "${APP[$k]}")
+done
+
+printf '\n%-16s %11s %15s %8s %8s %11s %14s %20s\n' "proxy" "requests/s" "spread" "p50 ms" "p99 ms" "CPU us/req" "bulk bytes/s" "RSS per 10k idle"
+for k in direct baton-tcp baton-http baton-http-base haproxy-tcp haproxy-http nginx-stream; do
     if [ "$k" = nginx-stream ] && [ -z "$STREAM_MOD" ]; then
-        printf '%-14s %11s\n' "$k" "not available (no ngx_stream_module.so; Debian: libnginx-mod-stream)"; continue
+        printf '%-16s %11s\n' "$k" "not available (no ngx_stream_module.so; Debian: libnginx-mod-stream)"; continue
     fi
-    printf '%-14s %11s %8s %8s %13s %14s %20s\n' "$k" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]:--}" "${BULK[$k]}" "${RSS[$k]:--}"
+    [ -n "${RPS[$k]:-}" ] || continue
+    printf '%-16s %11s %15s %8s %8s %11s %14s %20s\n' "$k" "${RPS[$k]}" "${SPREAD[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]:--}" "${BULK[$k]}" "${RSS[$k]:--}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
-echo "ratios (goal: requests/s >= 1.10x HAProxy in the same mode, p99 <= HAProxy's, bulk >= 0.90x direct)"
+echo "ratios of medians (goal: requests/s >= 1.10x HAProxy in the same mode, p99 <= HAProxy's, bulk >= 0.90x direct)"
 echo "  baton-tcp  / haproxy-tcp   requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[haproxy-tcp]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[haproxy-tcp]}")x   CPU/request $(ratio "${CPU[baton-tcp]}" "${CPU[haproxy-tcp]}")x"
 echo "  baton-http / haproxy-http  requests/s $(ratio "${RPS[baton-http]}" "${RPS[haproxy-http]}")x   p99 $(ratio "${P99[baton-http]}" "${P99[haproxy-http]}")x   CPU/request $(ratio "${CPU[baton-http]}" "${CPU[haproxy-http]}")x"
+[ -n "$BASE" ] && echo "  baton-http / baton-http-base (cost of the change) requests/s $(ratio "${RPS[baton-http]}" "${RPS[baton-http-base]}")x   CPU/request $(ratio "${CPU[baton-http]}" "${CPU[baton-http-base]}")x"
 [ -n "$STREAM_MOD" ] && echo "  baton-tcp  / nginx-stream  requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[nginx-stream]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[nginx-stream]}")x"
 echo "  bulk: baton-tcp / direct $(ratio "${BULK[baton-tcp]}" "${BULK[direct]}")x, baton-http / direct $(ratio "${BULK[baton-http]}" "${BULK[direct]}")x, haproxy-tcp / direct $(ratio "${BULK[haproxy-tcp]}" "${BULK[direct]}")x"

@@ -1,13 +1,13 @@
-/* Reads one HTTP/1.1 response with the http-parser library and notes its status, its
- * keep-alive and the version that answered (X-Version, else the first body line). */
-#include <http_parser.h>
+/* Reads one HTTP/1.1 response with llhttp (strict, no lenient flag) and notes its status,
+ * its keep-alive and the version that answered (X-Version, else the first body line). */
+#include <llhttp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "load/load.h"
 
-static int on_header_field(http_parser *p, const char *at, size_t len)
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct load_response *r = p->data;
     if (r->in_version_header)
@@ -22,7 +22,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-static int on_header_value(http_parser *p, const char *at, size_t len)
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct load_response *r = p->data;
     if (r->field_len) {
@@ -44,7 +44,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-static int on_headers_complete(http_parser *p)
+static int on_headers_complete(llhttp_t *p)
 {
     struct load_response *r = p->data;
     r->status = p->status_code;
@@ -53,7 +53,7 @@ static int on_headers_complete(http_parser *p)
     return 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len)
+static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct load_response *r = p->data;
     if (r->have_header_version || r->body_line_done)
@@ -70,16 +70,15 @@ static int on_body(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-static int on_message_complete(http_parser *p)
+static int on_message_complete(llhttp_t *p)
 {
     struct load_response *r = p->data;
     r->complete = 1;
-    r->keep_alive = http_should_keep_alive(p);
-    http_parser_pause(p, 1); /* one response at a time: leave what follows */
-    return 0;
+    r->keep_alive = llhttp_should_keep_alive(p);
+    return HPE_PAUSED; /* one response at a time: leave what follows */
 }
 
-static const http_parser_settings settings = {
+static const llhttp_settings_t settings = {
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
@@ -92,36 +91,39 @@ int load_response_init(struct load_response *r)
     void *parser = r->parser;
     memset(r, 0, sizeof(*r));
     if (!parser)
-        parser = malloc(sizeof(http_parser));
+        parser = malloc(sizeof(llhttp_t));
     if (!parser)
         return -1;
     r->parser = parser;
-    http_parser_init(parser, HTTP_RESPONSE);
-    ((http_parser *)parser)->data = r;
+    llhttp_init(parser, HTTP_RESPONSE, &settings);
+    ((llhttp_t *)parser)->data = r;
     return 0;
 }
 
 int load_response_feed(struct load_response *r, const char *buf, size_t len, size_t *used)
 {
-    http_parser *p = r->parser;
-    size_t n = http_parser_execute(p, &settings, buf, len);
+    llhttp_t *p = r->parser;
+    if (r->complete) {
+        if (used)
+            *used = 0;
+        return 1;
+    }
+    enum llhttp_errno err = llhttp_execute(p, buf, len);
     if (used)
-        *used = n;
+        *used = err == HPE_PAUSED ? (size_t)(llhttp_get_error_pos(p) - buf) : len;
     if (r->complete)
         return 1;
-    if (HTTP_PARSER_ERRNO(p) != HPE_OK)
-        return -1;
-    return 0;
+    return err == HPE_OK ? 0 : -1;
 }
 
 int load_response_eof(struct load_response *r)
 {
-    http_parser *p = r->parser;
+    llhttp_t *p = r->parser;
     if (r->complete)
         return 1;
-    if (HTTP_PARSER_ERRNO(p) != HPE_OK)
+    if (llhttp_get_errno(p) != HPE_OK)
         return -1;
-    http_parser_execute(p, &settings, NULL, 0);
+    llhttp_finish(p);
     return r->complete ? 1 : -1;
 }
 

@@ -1,13 +1,13 @@
 /* Internals shared by the proxy engine's files (proxy.c: accept, connect, retry,
- * drain; tcp.c: the byte relay; http*.c: the HTTP/1.1 mode; health.c: checks).
- * Not for use outside src/proxy. */
+ * drain, the buffer pool; the relays behind relay.h: tcp.c, the byte relay, and
+ * http*.c, the HTTP/1.1 mode; health.c: checks). Not for use outside src/proxy. */
 #ifndef BATON_PROXY_CONN_H
 #define BATON_PROXY_CONN_H
 
-#include <http_parser.h>
 #include <sys/socket.h>
 
 #include "proxy/proxy.h"
+#include "proxy/relay.h"
 
 #define CONN_TRIES_MAX 8
 
@@ -60,6 +60,7 @@ struct free_buf {
 
 struct conn {
     struct proxy *p;
+    const struct relay *relay;  /* chosen at accept time */
     struct conn *next, *prev;   /* in p->conns */
     struct conn *bnext, *bprev; /* in backend->conn_list */
     struct backend *backend;    /* reference held while set */
@@ -73,8 +74,8 @@ struct conn {
     int breused;           /* the backend connection came from the idle pool */
     int parked;            /* http: kept between requests, not counted in backend->conns */
     char peer[64];         /* client address text, for logs and X-Forwarded-For */
-    struct tcp_dir dir[2]; /* 0: client -> backend, 1: backend -> client */
-    struct http_state *h;
+    struct tcp_dir dir[2]; /* tcp relay: 0 client -> backend, 1 backend -> client */
+    struct http_state *h;  /* http relay */
     uint64_t last_active_ms;
 };
 
@@ -105,19 +106,6 @@ void conn_arm_idle(struct conn *c);
 void proxy_backend_drained(struct proxy *p, struct backend *b);
 void proxy_check_done(struct proxy *p);
 
-/* tcp.c */
-int tcp_start(struct conn *c);
-void tcp_free(struct conn *c);
-
-/* http.c */
-int http_conn_init(struct conn *c);
-void http_conn_free(struct conn *c);
-/* The backend connect finished: ok or, after all retries, failed (answers 502/503). */
-void http_backend_ready(struct conn *c, int ok);
-void tcp_backend_ready(struct conn *c, int ok);
-/* The proxy stops: answer the request in flight, then close. */
-void http_stop(struct conn *c);
-
 /* health.c */
 int health_start(struct proxy *p, struct err *e);
 void health_track(struct proxy *p, struct backend *b);
@@ -125,12 +113,5 @@ void health_untrack(struct proxy *p, struct backend *b);
 void health_free(struct proxy *p);
 /* A connect refused during traffic: counts as a failed check. */
 void health_passive_fail(struct proxy *p, struct backend *b);
-
-/* HTTP head rewriting (http_head.c): copies the head `in` (ending in CRLF CRLF) into
- * `out` without its Connection headers when drop_connection, adding the `extra` lines
- * (each ending in CRLF) before the blank line. Returns the length or -1 if out is
- * too small. */
-long http_head_rewrite(const char *in, size_t len, int drop_connection, const char *extra,
-                       char *out, size_t cap);
 
 #endif

@@ -172,7 +172,8 @@ void health_untrack(struct proxy *p, struct backend *b)
     check_close_fd(k);
     timer_stop(p->loop, &k->timer);
     b->health = NULL;
-    free(k);
+    /* its watcher may have an event in the batch the loop is going through */
+    loop_defer_free(p->loop, k);
     pool_backend_unref(b);
 }
 

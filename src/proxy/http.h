@@ -1,10 +1,14 @@
-/* Internals shared by the http mode's files (http.c: phases, timers and the I/O loop;
- * http_request.c: the client's side; http_response.c: the backend's side).
+/* Internals shared by the http mode's files. Calls go one way, top to bottom:
+ *   http.c           the relay (relay.h): I/O loop, timers, routing, resends
+ *   http_request.c   the client's side      http_response.c  the backend's side
+ *   http_exchange.c  the exchange phases and the proxy's own error answers
+ *   http_msg.c       the per-direction message phases, llhttp, body re-framing
+ *   http_head.c      the head checker and canonical writer (http_head.h)
  * Not for use outside src/proxy/http*.c. */
 #ifndef BATON_PROXY_HTTP_H
 #define BATON_PROXY_HTTP_H
 
-#include <http_parser.h>
+#include <llhttp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,30 +16,79 @@
 #include "proxy/buf.h"
 
 struct conn;
+struct http_head;
 
-enum hphase { HP_HEAD, HP_CONNECT, HP_EXCHANGE, HP_TUNNEL, HP_CLOSING, HP_LINGER };
+/* The exchange as a whole (http_exchange.c). The other state of a connection is what
+ * the messages and sockets said (keep-alive, EOF), not where the exchange stands. */
+enum hphase {
+    HP_HEAD,     /* waiting for (the rest of) a request head */
+    HP_CONNECT,  /* head forwarded; a backend connect in progress */
+    HP_EXCHANGE, /* request and response under way */
+    HP_TUNNEL,   /* after 101: raw bytes both ways */
+    HP_ENDING,   /* the last response goes out, then the close */
+    HP_CLOSING,  /* the proxy's error answer goes out, then LINGER */
+    HP_LINGER,   /* answer sent: reading and dropping until EOF or 1 s */
+    HP_N
+};
+enum hevent {
+    EV_ROUTE,     /* a request is to be sent: choose a backend */
+    EV_BACKEND,   /* the backend side is ready */
+    EV_KEEPALIVE, /* an exchange ended; the client may send another */
+    EV_UPGRADE,   /* 101 Switching Protocols */
+    EV_CLOSE,     /* the connection ends after what is queued for the client */
+    EV_ERROR,     /* the proxy answers an error, then closes */
+    EV_ANSWERED,  /* the error answer went out */
+    EV_N
+};
 
-/* the events of http_next[][] (http.c) */
-enum hevent { EV_ROUTE, EV_BACKEND, EV_KEEPALIVE, EV_UPGRADE, EV_CLOSE, EV_ANSWERED, EV_N };
+/* One message in one direction (http_msg.c): the request side reads the client and
+ * writes the backend buffer, the response side reads the backend and writes the client
+ * buffer. */
+enum msg_side { SIDE_REQUEST, SIDE_RESPONSE, SIDE_N };
+enum msg_phase {
+    MP_HEAD,     /* head bytes arriving; nothing of this message forwarded */
+    MP_BODY,     /* head forwarded; body re-framed from the parser's callbacks */
+    MP_SPLICE,   /* response: the rest of a long Content-Length body by splice(2) */
+    MP_TRAILERS, /* last chunk seen; the trailer section is checked whole */
+    MP_DONE,     /* the message went out whole; the parser is paused after it */
+    MP_TUNNEL,   /* after 101: raw bytes */
+    MP_N
+};
+enum msg_event {
+    ME_HEAD,    /* a head was checked and forwarded */
+    ME_INTERIM, /* response: a 1xx head forwarded; the final head follows */
+    ME_SPLICE,  /* response body moves to the splice path */
+    ME_LAST,    /* the last chunk's size line */
+    ME_DONE,    /* the message ended */
+    ME_TUNNEL,  /* 101 Switching Protocols */
+    ME_RESET,   /* next exchange on the same connection */
+    ME_N
+};
+
+struct msg {
+    enum msg_side side;
+    enum msg_phase phase;
+    llhttp_t parser;
+    size_t scanned;       /* head bytes already fed to the parser */
+    struct buf *out;      /* where the normalized message goes */
+    struct buf *copy;     /* request: a copy for a resend, while it fits (else NULL) */
+    uint64_t splice_left; /* MP_SPLICE: body bytes still to move */
+    int unchunk;          /* a chunked body goes out as plain bytes (to an HTTP/1.0 client) */
+};
 
 /* One client connection in http mode (conn->h). */
 struct http_state {
     enum hphase phase;
-    http_parser req, resp;
+    struct msg req, resp;
     struct buf cin;    /* from the client, not parsed yet (or pipelined) */
     struct buf bout;   /* to the backend */
     struct buf bin;    /* from the backend, not parsed yet */
     struct buf cout;   /* to the client */
     struct buf replay; /* the request as sent, to resend after a stale backend connection */
-    int replayable;
-    int req_head_done, req_done, req_skip_lf;
-    size_t req_scanned, resp_scanned; /* head bytes already fed to the parser */
-    int resp_head_done, resp_done, resp_skip_lf, resp_started;
-    int req_method;
-    int client_keepalive, close_after, stopping, backend_reused, tunnel_eof[2];
-    int backend_eof, client_eof, linger;
-    /* a large Content-Length response body goes backend -> pipe -> client by splice */
-    int splicing;
+    int req_head, req_idempotent, req_minor, req_upgrade; /* what the request asked */
+    int client_keepalive, backend_keepalive;              /* what the heads said */
+    int close_after;             /* this exchange is the connection's last */
+    int backend_eof, client_eof; /* what the sockets said */
     int pipe[2];
     size_t in_pipe;
     uint64_t head_start_ms, last_active_ms;
@@ -43,32 +96,55 @@ struct http_state {
     unsigned requests;
 };
 
-/* http.c */
-/* The only place the phase changes: looks the transition up in http_next. */
+/* http_exchange.c */
+/* The next exchange phase for [phase][event], or -1 for a pair that must never happen
+ * (the table; exposed for its unit test). */
+int http_next(enum hphase phase, enum hevent ev);
+const char *http_phase_name(enum hphase p);
+/* The only place the exchange phase changes: a bad pair is logged and ends it. */
 void http_set_phase(struct http_state *h, enum hevent ev);
 /* Answers the client with an error (unless part of a response already went out) and
- * closes after it; the backend side is released. */
+ * closes after it; the backend side is released, never reused. */
 void http_answer_error(struct conn *c, int status, const char *reason);
-/* The watcher callback of both sockets of a connection. */
-void http_on_io(struct loop *loop, struct watcher *w, uint32_t revents);
-/* Parser settings: both parsers pause at the end of a head and of a message. */
-extern const http_parser_settings http_req_settings, http_resp_settings;
+/* Reason phrase of the statuses the proxy answers itself. */
+const char *http_status_text(int status);
+
+/* http_msg.c */
+/* The next message phase for [side][phase][event], or -1 for a transition that must
+ * never happen (the table; exposed for its unit test). */
+int msg_next(enum msg_side side, enum msg_phase phase, enum msg_event ev);
+/* The only place a message phase changes; returns -1 (phase left alone) on a bad pair. */
+int msg_event(struct msg *m, enum msg_event ev);
+const char *msg_phase_name(enum msg_phase p);
+/* Sets m up for a new message (parser, phase MP_HEAD). */
+void msg_reset(struct msg *m);
+void msg_init(struct msg *m, enum msg_side side, struct buf *out, struct buf *copy);
+/* Appends to m->out (and m->copy while it fits); -1 if out has no room. */
+int msg_put(struct msg *m, const char *p, size_t n);
+/* Feeds in[0..n) to m's parser. Returns bytes consumed, or -1 on a parse error (reason
+ * in *why). Stops at the end of a head, at the last chunk and at the end of the message;
+ * the body is re-framed into m->out, never more bytes than consumed. */
+long msg_feed(struct msg *m, const char *in, size_t n, const char **why);
+/* MP_TRAILERS: checks and consumes the trailer section at the start of in (dropped;
+ * the last chunk is written). Returns bytes consumed (0: more needed), -1 if malformed. */
+long msg_trailers(struct msg *m, const char *in, size_t n, size_t max);
+/* After a head was forwarded: lets the parser go on into the body. */
+void msg_resume(struct msg *m);
+/* Whether llhttp and the head checker found the same framing (one more guard against a
+ * message two parsers would read differently). */
+int msg_same_framing(const struct msg *m, const struct http_head *hd);
 
 /* http_request.c */
-/* Queues bytes for the backend, keeping a copy for a resend while it fits. */
-int http_to_backend(struct http_state *h, const char *p, size_t n);
-/* Chooses a backend for the request: an idle connection to it is used at once,
- * else a connect starts (CONNECT until http_backend_ready). */
-void http_route_request(struct conn *c);
-/* Runs the request parser over client bytes; moves the head (rewritten) and body to
- * the backend buffer as room allows. Returns 1 on progress. */
+#define HTTP_PROGRESS 1 /* bytes were consumed or produced */
+#define HTTP_ROUTE    2 /* a request head was forwarded: the exchange starts */
+/* Runs the request side over client bytes: checks the head, forwards it normalized and
+ * re-frames the body into the backend buffer as room allows. Returns HTTP_* bits;
+ * stops after a head so that the caller routes the request first. */
 int http_parse_request(struct conn *c);
 
 /* http_response.c */
-/* Runs the response parser over backend bytes into the client buffer. */
+/* Runs the response side over backend bytes into the client buffer. */
 int http_parse_response(struct conn *c);
-/* The backend closed (or failed) while an exchange was going on. */
-void http_backend_gone(struct conn *c, int err);
 /* Whether the rest of the response body can bypass user space. */
 int http_body_can_splice(const struct conn *c);
 /* Moves body bytes backend -> pipe -> client: 1 on progress, 0 waiting, -1 failed. */

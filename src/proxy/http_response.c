@@ -1,240 +1,219 @@
-/* http mode, the backend's side: the response parser, which forwards the head
- * (rewritten) and the body to the client buffer, a resend when a backend closes before
- * answering, and the splice path for large response bodies. */
+/* http mode, the backend's side: each response head is read by llhttp, checked again by
+ * http_head_check and forwarded in canonical form; the body follows re-framed
+ * (http_msg.c), or by splice(2) when it is a long Content-Length body. An ambiguous or
+ * malformed response becomes a 502 and its backend connection is closed, never reused. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "proxy/buf.h"
 #include "proxy/conn.h"
 #include "proxy/http.h"
+#include "proxy/http_head.h"
 
-/* Exported by libhttp_parser 2.9 but missing from its header: whether a message's
- * body ends only when the connection closes. */
-int http_message_needs_eof(const http_parser *parser);
+static const char *backend_name(const struct conn *c)
+{
+    return c->backend ? c->backend->name : "?";
+}
 
-/* Runs the response parser over backend bytes into the client buffer. */
+static int bad_response(struct conn *c, const char *why)
+{
+    log_warn("proxy: malformed response from backend '%s': %s; answering 502", backend_name(c),
+             why);
+    http_answer_error(c, 502, "Bad Gateway");
+    return 1;
+}
+
+/* Writes the checked head to the client buffer; 0 when there is no room yet (the head
+ * is read again later), -1 when it can never fit. */
+static int emit_head(struct conn *c, const char *raw, const struct http_head *hd,
+                     const struct head_out *o)
+{
+    struct http_state *h = c->h;
+    buf_compact(&h->cout);
+    long n = buf_ensure(&h->cout) < 0
+                 ? -1
+                 : http_head_emit(raw, hd, o, h->cout.data + h->cout.len, buf_room(&h->cout));
+    if (n < 0)
+        return buf_pending(&h->cout) > 0 ? 0 : -1;
+    h->cout.len += (size_t)n;
+    buf_consume(&h->bin, hd->len);
+    return 1;
+}
+
+/* 101 Switching Protocols to a request that asked for it: raw bytes both ways after. */
+static int start_tunnel(struct conn *c, const char *raw, const struct http_head *hd)
+{
+    struct http_state *h = c->h;
+    if (!h->req_upgrade || h->req.phase != MP_DONE)
+        return bad_response(c, "101 to a request that did not ask to upgrade");
+    struct head_out o = {.framing = FRAME_NONE, .connection = CONN_UPGRADE};
+    int r = emit_head(c, raw, hd, &o);
+    if (r <= 0)
+        return r < 0 ? bad_response(c, "101 head too large") : 0;
+    h->close_after = 1;
+    msg_event(&h->resp, ME_TUNNEL);
+    msg_event(&h->req, ME_TUNNEL);
+    http_set_phase(h, EV_UPGRADE);
+    /* bytes after the heads belong to the new protocol */
+    if (buf_pending(&h->bin) &&
+        buf_append(&h->cout, h->bin.data + h->bin.off, buf_pending(&h->bin)) == 0)
+        h->bin.off = h->bin.len = 0;
+    if (buf_pending(&h->cin) &&
+        buf_append(&h->bout, h->cin.data + h->cin.off, buf_pending(&h->cin)) == 0)
+        h->cin.off = h->cin.len = 0;
+    return 1;
+}
+
+/* An interim 1xx head goes to an HTTP/1.1 client as it is; the final head follows. */
+static int forward_interim(struct conn *c, const char *raw, const struct http_head *hd)
+{
+    struct http_state *h = c->h;
+    if (h->req_minor == 1) {
+        struct head_out o = {.framing = FRAME_NONE, .connection = CONN_NONE};
+        int r = emit_head(c, raw, hd, &o);
+        if (r <= 0)
+            return r < 0 ? bad_response(c, "1xx head too large") : 0;
+    } else {
+        buf_consume(&h->bin, hd->len);
+    }
+    msg_event(&h->resp, ME_INTERIM);
+    msg_reset(&h->resp);
+    return 1;
+}
+
+/* The response head bin[0..len) is whole and llhttp paused after it. */
+static int forward_response_head(struct conn *c, size_t len)
+{
+    struct http_state *h = c->h;
+    const char *raw = h->bin.data + h->bin.off;
+    struct http_head hd;
+    if (http_head_check(HEAD_RESPONSE, raw, len, &hd))
+        return bad_response(c, hd.error);
+    if (!msg_same_framing(&h->resp, &hd))
+        return bad_response(c, "framing read differently by the two parsers");
+    if (hd.status == 101)
+        return start_tunnel(c, raw, &hd);
+    if (hd.status < 200)
+        return forward_interim(c, raw, &hd);
+    int bodiless = h->req_head || hd.status == 204 || hd.status == 304;
+    /* an HTTP/1.0 client cannot read chunks: the body goes out plain, ended by the close */
+    int unchunk = !bodiless && hd.framing == FRAME_CHUNKED && h->req_minor == 0;
+    int needs_eof = !bodiless && hd.framing == FRAME_NONE;
+    h->backend_keepalive = (hd.minor ? !hd.conn_close : hd.conn_keep_alive) && !needs_eof;
+    h->close_after = h->close_after || !h->client_keepalive || needs_eof || unchunk ||
+                     c->p->stopping || h->req.phase != MP_DONE ||
+                     (h->client_eof && !buf_pending(&h->cin));
+    struct head_out o = {.framing = hd.framing, .length = hd.length};
+    if (hd.status == 204 || (!bodiless && hd.framing == FRAME_NONE) || unchunk)
+        o.framing = FRAME_NONE;
+    o.connection = h->close_after ? CONN_CLOSE : h->req_minor ? CONN_NONE : CONN_KEEP_ALIVE;
+    int r = emit_head(c, raw, &hd, &o);
+    if (r <= 0) {
+        if (r < 0)
+            return bad_response(c, "head too large for the client buffer");
+        msg_reset(&h->resp); /* wait for room; the head is read again then */
+        return 0;
+    }
+    if (bodiless)
+        h->resp.parser.flags |= F_SKIPBODY; /* llhttp reads no body after this head */
+    h->resp.unchunk = unchunk;
+    msg_event(&h->resp, ME_HEAD);
+    msg_resume(&h->resp);
+    const char *why = NULL;
+    if (msg_feed(&h->resp, NULL, 0, &why) < 0)
+        return bad_response(c, why);
+    return 1;
+}
+
+static int response_head(struct conn *c)
+{
+    struct http_state *h = c->h;
+    size_t avail = buf_pending(&h->bin);
+    if (avail == h->resp.scanned)
+        return 0;
+    const char *start = h->bin.data + h->bin.off + h->resp.scanned, *why = NULL;
+    long n = msg_feed(&h->resp, start, avail - h->resp.scanned, &why);
+    if (n < 0)
+        return bad_response(c, why);
+    h->resp.scanned += (size_t)n;
+    if (llhttp_get_errno(&h->resp.parser) == HPE_PAUSED) {
+        size_t len = h->resp.scanned;
+        h->resp.scanned = 0;
+        if (len > c->p->cfg.header_max_bytes)
+            return bad_response(c, "head longer than --header-max");
+        return forward_response_head(c, len);
+    }
+    if (avail >= c->p->cfg.header_max_bytes)
+        return bad_response(c, "head longer than --header-max");
+    return 0;
+}
+
+/* Runs the response side over backend bytes into the client buffer. */
 int http_parse_response(struct conn *c)
 {
     struct http_state *h = c->h;
-    struct proxy *p = c->p;
     int progress = 0;
-    while (!h->resp_done && buf_pending(&h->bin) > 0 && h->phase == HP_EXCHANGE) {
-        const char *start = h->bin.data + h->bin.off;
+    while (buf_pending(&h->bin) > 0 && h->phase == HP_EXCHANGE) {
+        const char *in = h->bin.data + h->bin.off, *why = "malformed trailer section";
         size_t avail = buf_pending(&h->bin);
-        if (!h->resp_head_done) {
-            if (avail == h->resp_scanned)
+        long n;
+        if (h->resp.phase == MP_HEAD) {
+            int r = response_head(c);
+            if (!r)
                 return progress;
-            size_t n = http_parser_execute(&h->resp, &http_resp_settings, start + h->resp_scanned,
-                                           avail - h->resp_scanned);
-            enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
-            h->resp_scanned += n;
-            if (err == HPE_PAUSED) {
-                size_t head = h->resp_scanned + 1;
-                int status = h->resp.status_code;
-                int upgrade = status == 101;
-                int interim = status >= 100 && status < 200;
-                if (!interim) {
-                    int needs_eof = http_message_needs_eof(&h->resp);
-                    h->close_after = h->close_after || !h->client_keepalive || needs_eof ||
-                                     h->stopping || !h->req_done || h->client_eof;
-                }
-                const char *extra = h->close_after           ? "Connection: close\r\n"
-                                    : h->req.http_minor == 0 ? "Connection: keep-alive\r\n"
-                                                             : "";
-                if (interim) {
-                    h->resp_scanned = 0;
-                    if (buf_append(&h->cout, start, head) < 0) {
-                        http_answer_error(c, 502, "Bad Gateway");
-                        return 1;
-                    }
-                } else {
-                    size_t cap = buf_room(&h->cout) + h->cout.off;
-                    buf_compact(&h->cout);
-                    long m = buf_ensure(&h->cout) < 0
-                                 ? -1
-                                 : http_head_rewrite(start, head, 1, extra,
-                                                     h->cout.data + h->cout.len, cap);
-                    if (m < 0) {
-                        if (buf_pending(&h->cout) > 0) {
-                            /* wait for room; the head is parsed again then */
-                            http_parser_init(&h->resp, HTTP_RESPONSE);
-                            h->resp_scanned = 0;
-                            return progress;
-                        }
-                        log_warn("proxy: response head from backend '%s' too large; "
-                                 "answering 502",
-                                 c->backend ? c->backend->name : "?");
-                        http_answer_error(c, 502, "Bad Gateway");
-                        return 1;
-                    }
-                    h->cout.len += (size_t)m;
-                    h->resp_scanned = 0;
-                }
-                h->resp_started = 1;
-                buf_consume(&h->bin, head - 1);
-                h->resp_skip_lf = 1;
-                h->resp_head_done = 1;
-                http_parser_pause(&h->resp, 0);
-                progress = 1;
-                if (upgrade) {
-                    /* the parser stops at the end of the 101 head: the rest is raw */
-                    buf_consume(&h->bin, 1);
-                    http_set_phase(h, EV_UPGRADE);
-                    h->close_after = 1;
-                    /* client bytes after the request belong to the new protocol */
-                    if (buf_pending(&h->cin))
-                        http_to_backend(h, h->cin.data + h->cin.off, buf_pending(&h->cin));
-                    h->cin.off = h->cin.len = 0;
-                    return 1;
-                }
-                continue;
-            }
-            if (err != HPE_OK) {
-                log_warn("proxy: malformed response from backend '%s': %s (%s); answering 502",
-                         c->backend ? c->backend->name : "?", http_errno_name(err),
-                         http_errno_description(err));
-                http_answer_error(c, 502, "Bad Gateway");
-                return 1;
-            }
-            if (avail >= p->cfg.header_max_bytes) {
-                log_warn("proxy: response head from backend '%s' longer than %zu bytes; "
-                         "answering 502",
-                         c->backend ? c->backend->name : "?", p->cfg.header_max_bytes);
-                http_answer_error(c, 502, "Bad Gateway");
-                return 1;
-            }
-            return progress;
-        }
-        size_t room = buf_room(&h->cout) + h->cout.off;
-        if (room == 0)
-            return progress;
-        if (avail > room + (size_t)h->resp_skip_lf)
-            avail = room + (size_t)h->resp_skip_lf;
-        size_t n = http_parser_execute(&h->resp, &http_resp_settings, start, avail);
-        enum http_errno err = HTTP_PARSER_ERRNO(&h->resp);
-        if (err != HPE_OK && err != HPE_PAUSED) {
-            log_warn("proxy: malformed response body from backend '%s': %s",
-                     c->backend ? c->backend->name : "?", http_errno_description(err));
-            http_answer_error(c, 502, "Bad Gateway");
-            return 1;
-        }
-        size_t skip = h->resp_skip_lf && n > 0 ? 1 : 0;
-        if (n > skip && buf_pending(&h->cout) == 0 && n == buf_pending(&h->bin)) {
-            /* all of bin is body for the client and nothing waits before it: hand the
-             * buffer over instead of copying it (bulk downloads) */
-            struct buf t = h->cout;
-            h->cout = h->bin;
-            h->bin = t;
-            buf_consume(&h->cout, skip);
+            progress = 1; /* a head forwarded (or a 502): go on with what follows */
+            continue;
+        } else if (h->resp.phase == MP_BODY) {
+            n = msg_feed(&h->resp, in, avail, &why);
+        } else if (h->resp.phase == MP_TRAILERS) {
+            n = msg_trailers(&h->resp, in, avail, c->p->cfg.header_max_bytes);
         } else {
-            if (n > skip)
-                buf_append(&h->cout, start + skip, n - skip);
-            buf_consume(&h->bin, n);
+            return progress;
         }
-        if (n > 0)
-            h->resp_skip_lf = 0;
-        progress = progress || n > 0;
-        if (err == HPE_PAUSED) {
-            http_parser_pause(&h->resp, 0);
-            int status = h->resp.status_code;
-            if (status >= 100 && status < 200) {
-                /* an interim answer (100 Continue): the real one follows */
-                http_parser_init(&h->resp, HTTP_RESPONSE);
-                h->resp.data = c;
-                h->resp_head_done = 0;
-                continue;
-            }
-            h->resp_done = 1;
-        }
+        if (n < 0)
+            return bad_response(c, why);
         if (n == 0)
-            break;
+            return progress;
+        buf_consume(&h->bin, (size_t)n);
+        progress = 1;
     }
     return progress;
-}
-
-/* The backend closed (or failed) while an exchange was going on. */
-void http_backend_gone(struct conn *c, int err)
-{
-    struct http_state *h = c->h;
-    struct backend *b = c->backend;
-    if (h->resp_head_done && !h->resp_done && !err) {
-        /* a response delimited by the close: the parser completes it on EOF */
-        http_parser_execute(&h->resp, &http_resp_settings, NULL, 0);
-        if (HTTP_PARSER_ERRNO(&h->resp) == HPE_PAUSED) {
-            h->resp_done = 1;
-            h->close_after = 1;
-            conn_drop_backend(c);
-            return;
-        }
-    }
-    if (!h->resp_started) {
-        /* nothing reached the client yet: a stale keep-alive connection or an
-         * idempotent request is sent again on another backend */
-        int idempotent = h->req_method == HTTP_GET || h->req_method == HTTP_HEAD ||
-                         h->req_method == HTTP_OPTIONS;
-        if (h->replayable && (h->backend_reused || idempotent) && b) {
-            if (!h->backend_reused) {
-                b->failures++;
-                health_passive_fail(c->p, b);
-            }
-            log_info("proxy: backend '%s' closed before answering client %s; sending the "
-                     "request again",
-                     b->name, c->peer);
-            conn_drop_backend(c);
-            h->bout.off = h->bout.len = 0;
-            buf_append(&h->bout, h->replay.data, h->replay.len);
-            h->bin.off = h->bin.len = 0;
-            h->resp_scanned = 0;
-            http_parser_init(&h->resp, HTTP_RESPONSE);
-            h->resp.data = c;
-            h->backend_eof = 0;
-            http_route_request(c);
-            return;
-        }
-        log_warn("proxy: backend '%s' closed before answering client %s; answering 502",
-                 b ? b->name : "?", c->peer);
-        http_answer_error(c, 502, "Bad Gateway");
-        return;
-    }
-    log_warn("proxy: backend '%s' closed in the middle of a response to client %s",
-             b ? b->name : "?", c->peer);
-    http_set_phase(h, EV_CLOSE);
-    h->close_after = 1;
-    conn_drop_backend(c);
 }
 
 #define SPLICE_BODY_MIN   (64 * 1024) /* smaller bodies are copied */
 #define SPLICE_BODY_CHUNK (64 * 1024)
 
-/* Whether the rest of the response body can bypass user space: identity framing with
- * a known length left, every byte before it already forwarded. */
+/* Whether the rest of the response body can bypass user space: a Content-Length body
+ * with a long rest, every byte before it already forwarded. */
 int http_body_can_splice(const struct conn *c)
 {
     const struct http_state *h = c->h;
-    if (h->splicing)
+    const llhttp_t *p = &h->resp.parser;
+    if (h->resp.phase == MP_SPLICE)
         return 1;
-    return c->p->cfg.relay != RELAY_COPY && h->resp_head_done && !h->resp_done &&
-           !h->resp_skip_lf && buf_pending(&h->bin) == 0 && buf_pending(&h->cout) == 0 &&
-           !(h->resp.flags & F_CHUNKED) && h->resp.content_length != ULLONG_MAX &&
-           h->resp.content_length >= SPLICE_BODY_MIN && h->req_method != HTTP_HEAD;
+    return c->p->cfg.relay != RELAY_COPY && h->resp.phase == MP_BODY && buf_pending(&h->bin) == 0 &&
+           buf_pending(&h->cout) == 0 &&
+           (p->flags & (F_CONTENT_LENGTH | F_CHUNKED | F_SKIPBODY)) == F_CONTENT_LENGTH &&
+           p->content_length >= SPLICE_BODY_MIN;
 }
 
-/* Moves body bytes backend -> pipe -> client; the parser's remaining length is kept
- * in step. Returns 1 on progress, 0 when waiting, -1 when the backend ended early or
- * a socket failed. */
+/* Moves body bytes backend -> pipe -> client, counting what is left of the body.
+ * Returns 1 on progress, 0 when waiting, -1 when the backend ended early or a socket
+ * failed. */
 int http_splice_body(struct conn *c)
 {
     struct http_state *h = c->h;
     int progress = 0;
-    if (!h->splicing) {
+    if (h->resp.phase != MP_SPLICE) {
         if (h->pipe[0] < 0 && pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
             return 0; /* no pipe: the copy path goes on */
-        h->splicing = 1;
+        h->resp.splice_left = h->resp.parser.content_length;
+        msg_event(&h->resp, ME_SPLICE);
         log_debug("proxy: splicing %llu bytes of response body to client %s",
-                  (unsigned long long)h->resp.content_length, c->peer);
+                  (unsigned long long)h->resp.splice_left, c->peer);
     }
     for (int round = 0; round < 16; round++) {
         if (h->in_pipe > 0) {
@@ -247,20 +226,19 @@ int http_splice_body(struct conn *c)
             if (h->in_pipe > 0)
                 continue;
         }
-        if (h->resp.content_length == 0) {
-            h->splicing = 0;
-            h->resp_done = 1;
+        if (h->resp.splice_left == 0) {
+            msg_event(&h->resp, ME_DONE);
             return 1;
         }
-        size_t want = h->resp.content_length < SPLICE_BODY_CHUNK ? (size_t)h->resp.content_length
-                                                                 : SPLICE_BODY_CHUNK;
+        size_t want = h->resp.splice_left < SPLICE_BODY_CHUNK ? (size_t)h->resp.splice_left
+                                                              : SPLICE_BODY_CHUNK;
         ssize_t n = splice(c->bfd, NULL, h->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n == 0)
             return -1; /* the backend closed before the end of the body */
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? progress : -1;
         h->in_pipe = (size_t)n;
-        h->resp.content_length -= (uint64_t)n;
+        h->resp.splice_left -= (uint64_t)n;
         h->last_active_ms = loop_now_ms(c->p->loop);
         progress = 1;
     }

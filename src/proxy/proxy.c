@@ -1,6 +1,8 @@
 /* The proxy engine's core: accepting clients (bounded by max_conns), choosing a
- * backend and connecting with retries on other backends, idle/connect deadlines,
- * drain deadlines and the graceful stop. The relaying itself is in tcp.c / http.c. */
+ * backend and connecting with retries on other backends, the idle pool of backend
+ * connections, the buffer pool, idle/connect deadlines, drain deadlines and the
+ * graceful stop. The relaying itself is a relay's (relay.h), chosen at accept time and
+ * reached only through its table: this file names no protocol. */
 #include "proxy/conn.h"
 
 #include <arpa/inet.h>
@@ -114,9 +116,9 @@ static void on_listener(struct loop *loop, struct watcher *w, uint32_t revents)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         }
         c->p = p;
+        c->relay = relay_for_mode(p->cfg.mode);
         c->cfd = fd;
         c->bfd = -1;
-        c->dir[0].pipe[0] = c->dir[0].pipe[1] = c->dir[1].pipe[0] = c->dir[1].pipe[1] = -1;
         peer_text(&ss, c->peer, sizeof(c->peer));
         c->next = p->conns;
         if (p->conns)
@@ -124,16 +126,8 @@ static void on_listener(struct loop *loop, struct watcher *w, uint32_t revents)
         p->conns = c;
         p->nconns++;
         p->accepted++;
-        if (p->cfg.mode == PROXY_HTTP) {
-            if (http_conn_init(c) < 0)
-                conn_close(c);
-            continue;
-        }
-        if (conn_connect_backend(c) < 0) {
-            log_warn("proxy: no backend available for client %s (active pool '%s')", c->peer,
-                     pool_active(p->table));
+        if (c->relay->start(c) < 0)
             conn_close(c);
-        }
     }
 }
 
@@ -328,16 +322,12 @@ void proxy_buf_put(struct proxy *p, char *buf)
     p->nfree_bufs++;
 }
 
-/* After a failed connect: the next backend, or the mode's answer to no backend. */
+/* After a failed connect: the next backend, or the relay's answer to no backend. */
 static void connect_next(struct conn *c)
 {
     int rc = conn_connect_backend(c);
-    if (rc == 0)
-        return;
-    if (c->p->cfg.mode == PROXY_HTTP)
-        http_backend_ready(c, rc > 0);
-    else
-        tcp_backend_ready(c, rc > 0);
+    if (rc != 0)
+        c->relay->backend_ready(c, rc > 0);
 }
 
 static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t revents)
@@ -348,10 +338,7 @@ static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t re
     if (addr_connect_result(c->bfd, &b->addr, &e) == 0) {
         c->bconnecting = 0;
         loop_unwatch(loop, &c->bw);
-        if (c->p->cfg.mode == PROXY_HTTP)
-            http_backend_ready(c, 1);
-        else
-            tcp_backend_ready(c, 1);
+        c->relay->backend_ready(c, 1);
         return;
     }
     b->failures++;
@@ -383,7 +370,7 @@ int conn_connect_backend(struct conn *c)
             c->parked = 0;
             conn_release_backend(c); /* to its backend's pool, for other clients */
         }
-        if (p->cfg.mode == PROXY_HTTP) {
+        if (c->relay->pools_backends) {
             int idle = idle_take(p, b);
             if (idle >= 0) {
                 c->bfd = idle;
@@ -441,9 +428,7 @@ void conn_close(struct conn *c)
 {
     struct proxy *p = c->p;
     timer_stop(p->loop, &c->timer);
-    if (c->h)
-        http_conn_free(c);
-    tcp_free(c);
+    c->relay->free(c);
     conn_drop_backend(c);
     if (c->cfd >= 0) {
         loop_unwatch(p->loop, &c->cw);
@@ -591,13 +576,11 @@ void proxy_shutdown(struct proxy *p, int timeout_ms, proxy_done_cb done, void *d
             close(l->w.fd);
             free(l);
         }
-        if (p->cfg.mode == PROXY_HTTP) {
-            struct conn *c = p->conns;
-            while (c) {
-                struct conn *next = c->next;
-                http_stop(c);
-                c = next;
-            }
+        struct conn *c = p->conns;
+        while (c) {
+            struct conn *next = c->next;
+            c->relay->stop(c);
+            c = next;
         }
         if (timeout_ms > 0)
             timer_start(p->loop, &p->stop_timer, (uint64_t)timeout_ms, on_stop_timer, p);

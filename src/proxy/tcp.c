@@ -33,6 +33,64 @@ static size_t dir_pending(const struct tcp_dir *t)
     return t->in_pipe + (t->len - t->off);
 }
 
+/* One read of direction t on the splice path: 1 to go on, 0 to wait, -1 on error. */
+static int read_splice(struct conn *c, struct tcp_dir *t, int src, int *drained)
+{
+    if (t->pipe[0] < 0 && pipe2(t->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+        log_warn("proxy: cannot create a pipe (%s); relaying client %s by copy", strerror(errno),
+                 c->peer);
+        t->splice = 0;
+        return 1;
+    }
+    ssize_t n =
+        splice(src, NULL, t->pipe[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+        if (errno == EAGAIN)
+            return 0;
+        if (errno == EINVAL || errno == ENOSYS)
+            t->splice = 0; /* this socket type cannot splice */
+        return errno == EINTR || !t->splice ? 1 : -1;
+    }
+    if (n == 0)
+        t->eof = 1;
+    *drained = n < SPLICE_CHUNK;
+    t->in_pipe = (size_t)n;
+    c->last_active_ms = loop_now_ms(c->p->loop);
+    return 1;
+}
+
+/* One read of direction t on the copy path: into the proxy's scratch buffer and sent at
+ * once; only bytes the destination cannot take now are kept, in a buffer of t. */
+static int read_copy(struct conn *c, struct tcp_dir *t, int src, int dst, int *drained)
+{
+    char *scratch = c->p->scratch;
+    ssize_t n = recv(src, scratch, c->p->cfg.buffer_bytes, 0);
+    if (n < 0)
+        return errno == EAGAIN ? 0 : errno == EINTR ? 1 : -1;
+    if (n == 0) {
+        t->eof = 1;
+        return 1;
+    }
+    *drained = (size_t)n < c->p->cfg.buffer_bytes;
+    if (!*drained && c->p->cfg.relay == RELAY_AUTO)
+        t->splice = 1; /* a bulk transfer: splice from now on */
+    c->last_active_ms = loop_now_ms(c->p->loop);
+    ssize_t w = send(dst, scratch, (size_t)n, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EINTR)
+        return -1;
+    if (w < 0)
+        w = 0;
+    if (w < n) {
+        t->buf = proxy_buf_get(c->p);
+        if (!t->buf)
+            return -1;
+        memcpy(t->buf, scratch + w, (size_t)(n - w));
+        t->off = 0;
+        t->len = (size_t)(n - w);
+    }
+    return 1;
+}
+
 /* Moves what it can in direction d. Returns -1 on a hard error, else 0. */
 static int pump(struct conn *c, int d)
 {
@@ -79,66 +137,9 @@ static int pump(struct conn *c, int d)
         }
         if (drained)
             return 0; /* level-triggered epoll reports more data if it comes */
-        /* read more */
-        if (t->splice) {
-            if (t->pipe[0] < 0 && pipe2(t->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-                log_warn("proxy: cannot create a pipe (%s); relaying client %s by copy",
-                         strerror(errno), c->peer);
-                t->splice = 0;
-                continue;
-            }
-            ssize_t n = splice(src, NULL, t->pipe[1], NULL, SPLICE_CHUNK,
-                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n < 0) {
-                if (errno == EAGAIN)
-                    return 0;
-                if (errno == EINTR)
-                    continue;
-                if (errno == EINVAL || errno == ENOSYS) {
-                    t->splice = 0; /* this socket type cannot splice */
-                    continue;
-                }
-                return -1;
-            }
-            if (n == 0)
-                t->eof = 1;
-            drained = n < SPLICE_CHUNK;
-            t->in_pipe = (size_t)n;
-            c->last_active_ms = loop_now_ms(c->p->loop);
-        } else {
-            /* read into the proxy's scratch buffer and send at once; only bytes the
-             * destination cannot take now are kept, in a buffer of this direction */
-            char *scratch = c->p->scratch;
-            ssize_t n = recv(src, scratch, c->p->cfg.buffer_bytes, 0);
-            if (n < 0) {
-                if (errno == EAGAIN)
-                    return 0;
-                if (errno == EINTR)
-                    continue;
-                return -1;
-            }
-            if (n == 0) {
-                t->eof = 1;
-                continue;
-            }
-            drained = (size_t)n < c->p->cfg.buffer_bytes;
-            if (!drained && c->p->cfg.relay == RELAY_AUTO)
-                t->splice = 1; /* a bulk transfer: splice from now on */
-            c->last_active_ms = loop_now_ms(c->p->loop);
-            ssize_t w = send(dst, scratch, (size_t)n, MSG_NOSIGNAL);
-            if (w < 0 && errno != EAGAIN && errno != EINTR)
-                return -1;
-            if (w < 0)
-                w = 0;
-            if (w < n) {
-                t->buf = proxy_buf_get(c->p);
-                if (!t->buf)
-                    return -1;
-                memcpy(t->buf, scratch + w, (size_t)(n - w));
-                t->off = 0;
-                t->len = (size_t)(n - w);
-            }
-        }
+        int r = t->splice ? read_splice(c, t, src, &drained) : read_copy(c, t, src, dst, &drained);
+        if (r <= 0)
+            return r;
     }
     return 0;
 }
@@ -191,7 +192,9 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
     rewatch(c);
 }
 
-void tcp_backend_ready(struct conn *c, int ok)
+static int tcp_start(struct conn *c);
+
+static void tcp_backend_ready(struct conn *c, int ok)
 {
     if (!ok) {
         log_warn("proxy: no backend could take client %s; closing it", c->peer);
@@ -202,7 +205,7 @@ void tcp_backend_ready(struct conn *c, int ok)
         conn_close(c);
 }
 
-int tcp_start(struct conn *c)
+static int tcp_start(struct conn *c)
 {
     struct proxy *p = c->p;
     c->dir[0].splice = c->dir[1].splice = p->cfg.relay == RELAY_SPLICE;
@@ -220,7 +223,24 @@ int tcp_start(struct conn *c)
     return 0;
 }
 
-void tcp_free(struct conn *c)
+/* A client was accepted: its backend connect starts at once. */
+static int tcp_accepted(struct conn *c)
+{
+    c->dir[0].pipe[0] = c->dir[0].pipe[1] = c->dir[1].pipe[0] = c->dir[1].pipe[1] = -1;
+    if (conn_connect_backend(c) < 0) {
+        log_warn("proxy: no backend available for client %s (active pool '%s')", c->peer,
+                 pool_active(c->p->table));
+        return -1;
+    }
+    return 0;
+}
+
+/* The proxy stops: a tcp connection finishes on its own (or at the stop timeout). */
+static void tcp_stop(struct conn *c)
+{
+}
+
+static void tcp_free(struct conn *c)
 {
     for (int d = 0; d < 2; d++) {
         struct tcp_dir *t = &c->dir[d];
@@ -233,3 +253,12 @@ void tcp_free(struct conn *c)
         t->buf = NULL;
     }
 }
+
+const struct relay relay_tcp = {
+    .name = "tcp",
+    .pools_backends = 0,
+    .start = tcp_accepted,
+    .backend_ready = tcp_backend_ready,
+    .stop = tcp_stop,
+    .free = tcp_free,
+};

@@ -1,6 +1,6 @@
-/* Unit tests of the http mode's building blocks: head rewriting (src/proxy/http_head.c)
- * and the http_parser pause points the relay relies on to find where a head and a
- * message end in a stream of pipelined requests. */
+/* Unit tests of the http mode's head checker and canonical head writer
+ * (src/proxy/http_head.c): what is accepted, what is refused with which status, and
+ * the exact bytes forwarded. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,93 +9,189 @@
 
 #include <string.h>
 
-#include "proxy/conn.h"
+#include "proxy/http_head.h"
 
-static void rewrite_adds_lines(void **state)
+static int check_req(const char *raw, struct http_head *h)
 {
-    const char *in = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    char out[256];
-    long n = http_head_rewrite(in, strlen(in), 0, "X-Forwarded-For: 1.2.3.4\r\n", out, sizeof(out));
-    assert_true(n > 0);
-    out[n] = 0;
-    assert_string_equal(out, "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n");
+    return http_head_check(HEAD_REQUEST, raw, strlen(raw), h);
 }
 
-static void rewrite_drops_connection(void **state)
+static void accepts_and_reads_framing(void **state)
 {
-    const char *in = "HTTP/1.1 200 OK\r\nconnection: close\r\nX-A: 1\r\nConnection: x,\r\n"
-                     " folded\r\nContent-Length: 0\r\n\r\n";
-    char out[256];
-    long n = http_head_rewrite(in, strlen(in), 1, "Connection: close\r\n", out, sizeof(out));
-    assert_true(n > 0);
-    out[n] = 0;
-    assert_string_equal(out, "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n"
-                             "Connection: close\r\n\r\n");
-    /* the first line is never taken for a header */
-    const char *odd = "Connection: / HTTP/1.1\r\n\r\n";
-    n = http_head_rewrite(odd, strlen(odd), 1, "", out, sizeof(out));
-    assert_int_equal(n, (long)strlen(odd));
+    struct http_head h;
+    assert_int_equal(check_req("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", &h), 0);
+    assert_int_equal(h.minor, 1);
+    assert_int_equal(h.framing, FRAME_NONE);
+    assert_int_equal(check_req("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n", &h), 0);
+    assert_int_equal(h.framing, FRAME_LENGTH);
+    assert_int_equal(h.length, 12);
+    assert_int_equal(
+        check_req("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", &h), 0);
+    assert_int_equal(h.framing, FRAME_CHUNKED);
+    assert_int_equal(check_req("GET / HTTP/1.0\r\n\r\n", &h), 0); /* 1.0: Host optional */
+    assert_int_equal(check_req("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", &h), 0);
+    assert_int_equal(check_req("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", &h), 0);
+    assert_int_equal(check_req("GET http://x/y HTTP/1.1\r\nHost: x\r\n\r\n", &h), 0);
+    assert_int_equal(
+        check_req("GET / HTTP/1.1\r\nHost: x\r\nConnection: close, X-A\r\nUpgrade: ws\r\n\r\n", &h),
+        0);
+    assert_true(h.conn_close);
+    assert_int_equal(h.ntokens, 1);
+    assert_true(h.has_upgrade);
 }
 
-static void rewrite_respects_cap(void **state)
-{
-    const char *in = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    char out[16];
-    assert_int_equal(http_head_rewrite(in, strlen(in), 0, "", out, sizeof(out)), -1);
-    assert_int_equal(http_head_rewrite("GET / HTTP/1.1\r\n", 16, 0, "", out, sizeof(out)), -1);
-}
+struct refusal {
+    const char *raw;
+    int status;
+    const char *error;
+};
 
-static int paused_head(http_parser *p)
+static void refuses_ambiguity(void **state)
 {
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static int paused_done(http_parser *p)
-{
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-/* The relay assumes: a pause in on_headers_complete stops before the head's last LF
- * (which is parsed again on resume), and a pause in on_message_complete stops right
- * after the message's last byte. */
-static void parser_pause_points(void **state)
-{
-    static const http_parser_settings s = {.on_headers_complete = paused_head,
-                                           .on_message_complete = paused_done};
-    const char *in = "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-                     "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "2\r\nhi\r\n0\r\n\r\n"
-                     "GET /c HTTP/1.1\r\n\r\n";
-    size_t len = strlen(in), off = 0;
-    const char *heads[] = {"POST /a", "POST /b", "GET /c"};
-    const char *ends[] = {"abc", "0\r\n\r\n", "\r\n\r\n"};
-    for (int m = 0; m < 3; m++) {
-        http_parser p;
-        http_parser_init(&p, HTTP_REQUEST);
-        assert_memory_equal(in + off, heads[m], strlen(heads[m]));
-        size_t n = http_parser_execute(&p, &s, in + off, len - off);
-        assert_int_equal(HTTP_PARSER_ERRNO(&p), HPE_PAUSED);
-        assert_int_equal(in[off + n], '\n');
-        assert_memory_equal(in + off + n - 3, "\r\n\r", 3);
-        off += n;
-        http_parser_pause(&p, 0);
-        n = http_parser_execute(&p, &s, in + off, len - off);
-        assert_int_equal(HTTP_PARSER_ERRNO(&p), HPE_PAUSED);
-        off += n;
-        assert_memory_equal(in + off - strlen(ends[m]), ends[m], strlen(ends[m]));
+    static const struct refusal cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400, "obs-fold"},
+        {"GET / HTTP/1.1\r\n Host: x\r\n\r\n", 400, "obs-fold"},
+        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "whitespace before colon"},
+        {"GET / HTTP/1.1\nHost: x\r\n\r\n", 400, "bare LF"},
+        {"GET / HTTP/1.1\r\nHost: x\r\n\n\r\n", 400, "bare LF"},
+        {"GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", 400, "bare CR"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX: a\x01\r\n\r\n", 400, "control character"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n", 400, "control character"},
+        {"GET / HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", 400, "empty field name"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX\r\n\r\n", 400, "invalid character"},
+        {"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request target"},
+        {"GET / HTTP/1.1 \r\nHost: x\r\n\r\n", 400, "HTTP version"},
+        {"GET x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "target"},
+        {"GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400, "target"},
+        {"GET / HTTP/0.9\r\nHost: x\r\n\r\n", 505, "version"},
+        {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "version"},
+        {"CONNECT x:1 HTTP/1.1\r\nHost: x\r\n\r\n", 405, "CONNECT"},
+        {"GET / HTTP/1.1\r\n\r\n", 400, "without Host"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "several Host"},
+        {"GET / HTTP/1.1\r\nHost: x y\r\n\r\n", 400, "malformed Host"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 400,
+         "several Content-Length"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\n", 400, "decimal"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1234567890123456789\r\n\r\n", 400,
+         "decimal"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+         400, "both"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+         400, "both"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400,
+         "does not end"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n", 400, "does not end"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
+         "other than chunked"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n",
+         400, "several Transfer-Encoding"},
+        {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: a b\r\n\r\n", 400, "Connection"},
+        {"GET / HTTP/1.1\r\nHost: x\r\n", 400, "empty line"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct http_head h;
+        int st = check_req(cases[i].raw, &h);
+        if (st != cases[i].status || !h.error || !strstr(h.error, cases[i].error))
+            fail_msg("case %zu '%s': got %d '%s'", i, cases[i].raw, st, h.error ? h.error : "");
     }
-    assert_int_equal(off, len);
+}
+
+static void refuses_too_many_fields(void **state)
+{
+    char raw[4096] = "GET / HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < HEAD_FIELDS_MAX; i++)
+        strcat(raw, "X: y\r\n");
+    strcat(raw, "\r\n");
+    struct http_head h;
+    assert_int_equal(check_req(raw, &h), 431);
+}
+
+static void responses(void **state)
+{
+    struct http_head h;
+    const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+    assert_int_equal(http_head_check(HEAD_RESPONSE, ok, strlen(ok), &h), 0);
+    assert_int_equal(h.status, 200);
+    const char *bare = "HTTP/1.1 204\r\n\r\n";
+    assert_int_equal(http_head_check(HEAD_RESPONSE, bare, strlen(bare), &h), 0);
+    assert_int_equal(h.status, 204);
+    const char *bad[] = {"HTTP/1.1  200 OK\r\n\r\n",
+                         "HTTP/1.1 200 O\x01K\r\n\r\n",
+                         "HTTP/1.1 2000 OK\r\n\r\n",
+                         "HTTP/1.1 200 OK\nX: y\r\n\r\n",
+                         "HTTP/1.1 204 No\r\nTransfer-Encoding: chunked\r\n\r\n",
+                         "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (http_head_check(HEAD_RESPONSE, bad[i], strlen(bad[i]), &h) == 0)
+            fail_msg("response %zu accepted: %s", i, bad[i]);
+}
+
+static void emits_canonical_form(void **state)
+{
+    const char *raw = "POST /p HTTP/1.1\r\nHost:x\r\nConnection: keep-alive, X-Drop\r\n"
+                      "X-Drop: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nTrailer: T\r\n"
+                      "Transfer-Encoding: chunked\r\nX-A: \t v w \r\nProxy-Connection: x\r\n\r\n";
+    struct http_head h;
+    assert_int_equal(check_req(raw, &h), 0);
+    struct head_out o = {.framing = FRAME_CHUNKED,
+                         .connection = CONN_CLOSE,
+                         .extra = "X-Forwarded-For: 1.2.3.4\r\n"};
+    char out[512];
+    long n = http_head_emit(raw, &h, &o, out, sizeof(out));
+    assert_true(n > 0);
+    out[n] = 0;
+    assert_string_equal(out, "POST /p HTTP/1.1\r\nHost: x\r\nX-A: v w\r\n"
+                             "Transfer-Encoding: chunked\r\nX-Forwarded-For: 1.2.3.4\r\n"
+                             "Connection: close\r\n\r\n");
+    assert_int_equal(http_head_emit(raw, &h, &o, out, 40), -1); /* the cap holds */
+    const char *resp = "HTTP/1.0 404 Not Found\r\nContent-Length: 3\r\nUpgrade: h2c\r\n\r\n";
+    assert_int_equal(http_head_check(HEAD_RESPONSE, resp, strlen(resp), &h), 0);
+    struct head_out r = {.framing = FRAME_LENGTH, .length = 3};
+    n = http_head_emit(resp, &h, &r, out, sizeof(out));
+    out[n] = 0;
+    assert_string_equal(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\n");
+}
+
+static void connection_cannot_drop_host(void **state)
+{
+    const char *raw =
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: Host, Upgrade\r\nUpgrade: ws\r\n\r\n";
+    struct http_head h;
+    assert_int_equal(check_req(raw, &h), 0);
+    struct head_out o = {.connection = CONN_UPGRADE};
+    char out[256];
+    long n = http_head_emit(raw, &h, &o, out, sizeof(out));
+    out[n] = 0;
+    assert_string_equal(out,
+                        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: ws\r\nConnection: upgrade\r\n\r\n");
+}
+
+static void trailers(void **state)
+{
+    assert_int_equal(http_trailers_check("\r\n", 2), 2);
+    assert_int_equal(http_trailers_check("X: y\r\n\r\nGET", 11), 8);
+    assert_int_equal(http_trailers_check("X: y\r\n", 6), 0);
+    assert_int_equal(http_trailers_check("X: y\r", 5), 0);
+    assert_int_equal(http_trailers_check("\n", 1), -1);
+    assert_int_equal(http_trailers_check("X: y\n\r\n", 7), -1);
+    assert_int_equal(http_trailers_check("X : y\r\n\r\n", 9), -1);
+    assert_int_equal(http_trailers_check(" X: y\r\n\r\n", 9), -1);
+    assert_int_equal(http_trailers_check("X: y\rz\r\n\r\n", 10), -1);
+    assert_int_equal(http_trailers_check("X: \x01\r\n\r\n", 8), -1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rewrite_adds_lines),
-        cmocka_unit_test(rewrite_drops_connection),
-        cmocka_unit_test(rewrite_respects_cap),
-        cmocka_unit_test(parser_pause_points),
+        cmocka_unit_test(accepts_and_reads_framing),
+        cmocka_unit_test(refuses_ambiguity),
+        cmocka_unit_test(refuses_too_many_fields),
+        cmocka_unit_test(responses),
+        cmocka_unit_test(emits_canonical_form),
+        cmocka_unit_test(connection_cannot_drop_host),
+        cmocka_unit_test(trailers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

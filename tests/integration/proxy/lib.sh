@@ -3,6 +3,11 @@
 # and `ctl` to run a runtime verb against it.
 : "${EXAMPLES:?EXAMPLES must point to the built examples}"
 PX_CTL="$T_DIR/proxy.sock"
+# Debian's python3 (python3-h11 lives there), not a version manager's shim that takes
+# seconds to start on a busy machine; raw.py needs the standard library only.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+RAW="$PY $(dirname "$0")/raw.py"
 
 # start_app VERSION [httpapp options...]: starts httpapp on a free port; sets APP_PORT
 # and remembers the pid in APP_PID_<VERSION>.

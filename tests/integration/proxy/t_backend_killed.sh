@@ -46,7 +46,6 @@ stop_proxy
 rm -f "$PX_CTL"
 
 log "http health checks: a backend that does not answer GET PATH with 2xx/3xx is down"
-RAW="python3 $(dirname "$0")/raw.py"
 ECHO=$(free_port)
 $RAW echo "$ECHO" & track $!
 wait_for 5 port_open "$ECHO" || fail "echo server did not start"

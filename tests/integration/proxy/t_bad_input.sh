@@ -3,7 +3,6 @@
 # Also: usage errors of the verbs (exit 2) and --config files.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
-RAW="python3 $(dirname "$0")/raw.py"
 
 start_app blue; BLUE=$APP_PORT
 cat >"$T_DIR/proxy.ini" <<INI
@@ -53,7 +52,7 @@ reply=$($RAW ctl "$PX_CTL" '{not json')
 out=$($RAW send "$PX_PORT" 'GARBAGE\r\n\r\n')
 [[ "$out" == "HTTP/1.1 400 Bad Request"* ]] || fail "garbage got: $out"
 grep -q "malformed request from client 127.0.0.1" "$T_DIR/proxy.log" || fail "no log line for 400"
-out=$($RAW send "$PX_PORT" 'GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n')
+out=$($RAW send "$PX_PORT" 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n')
 [[ "$out" == "HTTP/1.1 400 Bad Request"* ]] || fail "smuggling attempt got: $out"
 big=$(head -c 3000 /dev/zero | tr '\0' a)
 out=$($RAW send "$PX_PORT" "GET / HTTP/1.1\\r\\nX-Big: $big\\r\\n\\r\\n")
@@ -62,7 +61,7 @@ out=$($RAW send "$PX_PORT" 'CONNECT example.org:443 HTTP/1.1\r\n\r\n')
 [[ "$out" == "HTTP/1.1 405 "* ]] || fail "CONNECT got: $out"
 # pipelined requests, a chunked body, HEAD (httpapp wrongly sends a body to HEAD: the
 # proxy forwards none and does not reuse that backend connection): answered in order
-out=$($RAW send "$PX_PORT" 'POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHEAD / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n')
+out=$($RAW send "$PX_PORT" 'POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
 [ "$(grep -c '^HTTP/1.1 200 OK' <<<"$out")" = 3 ] || fail "pipelined requests: $out"
 [ "$(grep -c '^blue' <<<"$out")" = 2 ] || fail "HEAD must have no body: $out"
 grep -q '^Connection: close' <<<"$out" || fail "last answer must say Connection: close"

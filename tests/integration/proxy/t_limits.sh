@@ -4,7 +4,6 @@
 # its buffers; --max-conns leaves further clients in the kernel's queue.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
-RAW="python3 $(dirname "$0")/raw.py"
 # memory is measured on the release build (the sanitizer's quarantine would blur it)
 PXBIN=${BATON_REL:-$BATON}
 

@@ -4,7 +4,6 @@
 # the half-close that ends the client's upload.
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
-RAW="python3 $(dirname "$0")/raw.py"
 
 ECHO=$(free_port)
 $RAW echo "$ECHO" & track $!
@@ -27,7 +26,7 @@ done
 mkdir -p "$T_DIR/www"
 head -c $((6 * 1024 * 1024 + 123)) /dev/urandom >"$T_DIR/www/big"
 WWW=$(free_port)
-(cd "$T_DIR/www" && exec python3 -m http.server --bind 127.0.0.1 "$WWW" >"$T_DIR/http-server.out" 2>&1) &
+(cd "$T_DIR/www" && exec "$PY" -m http.server --bind 127.0.0.1 "$WWW" >"$T_DIR/http-server.out" 2>&1) &
 track $!
 wait_for 5 port_open "$WWW" || fail "http.server did not start"
 for relay in auto copy; do

@@ -5,7 +5,6 @@
 # file, so the next generation starts with the same table (not its --backend args).
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
-RAW="python3 $(dirname "$0")/raw.py"
 
 start_app blue;  BLUE=$APP_PORT
 start_app green; GREEN=$APP_PORT
