@@ -44,7 +44,7 @@ LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
 # Unit tests and fuzz targets link everything.
 TOOLS     := $(patsubst src/cli/tools/baton-%.c,%,$(wildcard src/cli/tools/baton-*.c))
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
-BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c))
+BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c src/deploy/*.c))
 LIB_SRC   := $(BATON_LIB_SRC) $(sort $(foreach t,$(TOOLS),$(wildcard src/$(t)/*.c)))
 CLI_SRC   := $(filter-out $(foreach t,$(TOOLS),src/cli/cmd_$(t).c),$(sort $(wildcard src/cli/*.c)))
 LAZY_SRC  := $(sort $(wildcard src/lazy/*.c)) src/core/err.c
@@ -67,7 +67,7 @@ FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
 
 .PHONY: all deps demo check test unit integration fuzz fuzz-build bench install uninstall \
-        clean format lint style asan
+        clean format lint style asan demo-fleet
 
 all: $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t)) $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
 
@@ -193,6 +193,11 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(REL)
+
+# A 4-host rolling deploy under load, on network namespaces of this machine (needs root).
+demo-fleet: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo-fleet.sh $(REL)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

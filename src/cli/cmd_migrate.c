@@ -7,6 +7,7 @@
 
 #include "cli/verbs.h"
 #include "core/log.h"
+#include "migrate/deploylease.h"
 #include "migrate/migrate.h"
 
 struct migrate_cli {
@@ -126,9 +127,13 @@ static const struct opt_verb sub_check =
     MIGRATE_SUB("check", "--release REL", "exit 0 only if the database is usable by release REL",
                 check_options, -1, 0);
 
+static const struct opt_verb sub_lease = MIGRATE_SUB(
+    "lease", "take|renew|release|show SERVICE ...",
+    "the lease of 'baton deploy' (for it; prints the row as JSON)", common_options, 2, 5);
+
 static const struct opt_verb *const migrate_subs[] = {
     &sub_new,   &sub_status, &sub_plan, &sub_expand, &sub_backfill, &sub_contract,
-    &sub_abort, &sub_lint,   &sub_path, &sub_check,  NULL,
+    &sub_abort, &sub_lint,   &sub_path, &sub_check,  &sub_lease,    NULL,
 };
 
 const struct opt_verb migrate_verb = {
@@ -150,6 +155,8 @@ static int migrate_run(const struct opt_verb *sub, struct migrate_cli *c,
 {
     struct err e = {{0}};
     int v = -1, findings = 0;
+    if (sub == &sub_lease)
+        return leaserow_cli(&c->o, r->argc, r->argv, stdout);
     if (sub == &sub_new)
         v = migrate_new(&c->o, r->argv[0], stdout, &e);
     else if (sub == &sub_status)

@@ -18,7 +18,8 @@ static const struct verb verbs[] = {
     {&stop_verb, verb_stop, NULL},         {&reexec_verb, verb_reexec, NULL},
     {&proxy_verb, verb_proxy, NULL},       {&backend_verb, verb_backend, NULL},
     {&switch_verb, verb_switch, NULL},     {&load_verb, verb_load, NULL},
-    {&lazy_stand_in, NULL, "lazy"},        {&migrate_stand_in, NULL, "migrate"},
+    {&deploy_verb, verb_deploy, NULL},     {&lazy_stand_in, NULL, "lazy"},
+    {&migrate_stand_in, NULL, "migrate"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

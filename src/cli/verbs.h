@@ -32,7 +32,7 @@ struct verb {
 
 /* Each verb: its table and its main function (argv[0] is the verb). */
 extern const struct opt_verb run_verb, upgrade_verb, rollback_verb, status_verb, stop_verb,
-    reexec_verb, proxy_verb, backend_verb, switch_verb, load_verb;
+    reexec_verb, proxy_verb, backend_verb, switch_verb, load_verb, deploy_verb;
 int verb_run(int argc, char **argv);
 int verb_upgrade(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
@@ -43,6 +43,7 @@ int verb_proxy(int argc, char **argv);
 int verb_backend(int argc, char **argv);
 int verb_switch(int argc, char **argv);
 int verb_load(int argc, char **argv);
+int verb_deploy(int argc, char **argv);
 /* in the companion executables */
 extern const struct opt_verb lazy_verb, migrate_verb;
 int verb_lazy(int argc, char **argv);
@@ -52,5 +53,9 @@ int verb_migrate(int argc, char **argv);
  * (argv[0] is the verb). Searched in $BATON_EXEC_PATH, beside this executable, then in
  * ../libexec/baton relative to it. Returns only on failure, with the reason printed. */
 int tool_exec(const char *tool, int argc, char **argv);
+
+/* The path of the companion executable `baton-TOOL` in the same places tool_exec
+ * looks; 0 when found, -1 when not (out then holds the last place tried). */
+int tool_path(const char *tool, char *out, size_t cap);
 
 #endif
