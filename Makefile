@@ -8,6 +8,8 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 PCDIR   ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC      ?= cc
 FUZZCC  ?= clang
@@ -23,6 +25,10 @@ LLHTTP_C   := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 PKG_CFLAGS += -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC)
 LLHTTP_CFLAGS = -std=c17 -DLLHTTP_STRICT_MODE=1 -I$(LLHTTP_INC) -g -fPIC -w -MMD -MP
 llhttp_obj = $(patsubst $(LLHTTP_DIR)/%.c,$(1)/llhttp/%.o,$(LLHTTP_C))
+# libpg_query (PostgreSQL's parser, for `baton migrate lint`), linked statically and only
+# into baton-migrate, the unit tests and the fuzz targets (docs/internals/binaries.md).
+PGQUERY_LIBS := -l:libpg_query.a
+TOOL_LIBS_migrate := $(PGQUERY_LIBS)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
@@ -38,7 +44,7 @@ LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
 # Unit tests and fuzz targets link everything.
 TOOLS     := $(patsubst src/cli/tools/baton-%.c,%,$(wildcard src/cli/tools/baton-*.c))
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
-BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c))
+BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c src/deploy/*.c))
 LIB_SRC   := $(BATON_LIB_SRC) $(sort $(foreach t,$(TOOLS),$(wildcard src/$(t)/*.c)))
 CLI_SRC   := $(filter-out $(foreach t,$(TOOLS),src/cli/cmd_$(t).c),$(sort $(wildcard src/cli/*.c)))
 LAZY_SRC  := $(sort $(wildcard src/lazy/*.c)) src/core/err.c
@@ -61,7 +67,7 @@ FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
 
 .PHONY: all deps demo check test unit integration fuzz fuzz-build bench install uninstall \
-        clean format lint style asan
+        clean format lint style asan demo-fleet
 
 all: $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t)) $(REL)/libbaton-lazy.so $(REL)/libbaton-lazy.a $(EX_BIN)
 
@@ -109,12 +115,26 @@ $(ASAN)/baton: $(call asan_obj,$(CLI_SRC) $(BATON_LIB_SRC))
 define tool_rules
 $(REL)/baton-$(1): $(call rel_obj,$(call tool_src,$(1)))
 	@echo "  LINK    $$@"
-	@$$(CC) -o $$@ $$^ $$(LIBS)
+	@$$(CC) -o $$@ $$^ $$(LIBS) $$(TOOL_LIBS_$(1))
 $(ASAN)/baton-$(1): $(call asan_obj,$(call tool_src,$(1)))
 	@echo "  LINK    $$@"
-	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS)
+	@$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+
+# Man pages and bash completion, written by the executables from their verbs' option
+# tables (hidden options --man-dir and --completion); dated by the last commit.
+DOC_BINS  := $(REL)/baton $(foreach t,$(TOOLS),$(REL)/baton-$(t))
+DOC_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
+$(REL)/man/baton.1: $(DOC_BINS)
+	@echo "  MAN     $(REL)/man"
+	@rm -rf $(REL)/man && mkdir -p $(REL)/man
+	@for b in $(DOC_BINS); do SOURCE_DATE_EPOCH=$(DOC_EPOCH) $$b --man-dir $(REL)/man || exit 1; done
+$(REL)/completion/baton: $(DOC_BINS)
+	@echo "  COMPL   $@"
+	@mkdir -p $(dir $@)
+	@for b in $(DOC_BINS); do $$b --completion || exit 1; done >$@.tmp && mv $@.tmp $@
+all: $(REL)/man/baton.1 $(REL)/completion/baton
 
 $(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
 	@echo "  LINK    $@"
@@ -132,7 +152,7 @@ $(REL)/examples/%: examples/%.c
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(call llhttp_obj,$(ASAN))
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
+	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) -lcmocka
 
 # libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
@@ -145,7 +165,7 @@ $(FUZZ)/obj/%.o: %.c
 $(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(call llhttp_obj,$(FUZZ))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS)
+	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -174,6 +194,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(REL)
 
+# A 4-host rolling deploy under load, on network namespaces of this machine (needs root).
+demo-fleet: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo-fleet.sh $(REL)
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh $(REL)
@@ -189,12 +214,17 @@ install: all
 	install -m 0644 include/baton/*.h $(DESTDIR)$(INCDIR)/baton/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	    scripts/baton-lazy.pc.in > $(DESTDIR)$(PCDIR)/baton-lazy.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 $(REL)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(REL)/completion/baton $(DESTDIR)$(BASHCOMPDIR)/baton
 
 uninstall:
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/baton
 	rm -f $(DESTDIR)$(BINDIR)/baton $(DESTDIR)$(LIBDIR)/libbaton-lazy.* \
 	      $(DESTDIR)$(PCDIR)/baton-lazy.pc
 	rm -rf $(DESTDIR)$(INCDIR)/baton
+	rm -f $(DESTDIR)$(MANDIR)/man1/baton.1 $(DESTDIR)$(MANDIR)/man1/baton-*.1 \
+	      $(DESTDIR)$(BASHCOMPDIR)/baton
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -7,7 +7,10 @@
  *
  * Drain: on SIGTERM it stops accepting, answers the next request on each keep-alive
  * connection with `Connection: close` and closes it, closes connections idle for
- * more than --idle-close-ms, and exits when no connection is left. */
+ * more than --idle-close-ms, and exits when no connection is left.
+ *
+ * A bad release for deploy tests: --error-percent N answers N of every 100 requests
+ * (health checks aside) with 500; --health-status CODE answers GET /health* with CODE. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,13 +45,14 @@ struct conn {
 static const char *version = "v1";
 static int never_ready, ignore_term, fail_at_start;
 static long crash_after_ms = -1, ready_delay_ms, slow_ms, idle_close_ms = 2000;
+static long error_percent, health_status; /* a bad release: some 500s, a failing /health */
 static int draining;
 static int nlisten;
 static int listen_fds[MAX_LISTEN];
 static int epfd;
 static struct conn *conns[65536];
-static long long served;
-static int max_fd; /* highest fd with a connection, to bound the scan */
+static long long served, app_requests; /* app_requests: all but GET /health */
+static int max_fd;                     /* highest fd with a connection, to bound the scan */
 
 static long long now_ms(void)
 {
@@ -200,11 +204,19 @@ static int serve(struct conn *c)
             c->len = 0;
             return 0;
         }
+        int status = 200, health = strncmp(c->buf, "GET /health", 11) == 0;
+        if (!health)
+            app_requests++;
+        if (health && health_status)
+            status = (int)health_status;
+        else if (!health && error_percent && /* spread evenly: 5 -> every 20th */
+                 app_requests * error_percent / 100 != (app_requests - 1) * error_percent / 100)
+            status = 500;
         n = snprintf(out, sizeof(out),
-                     "HTTP/1.1 200 OK\r\nX-Version: %s\r\nContent-Type: text/plain\r\n"
+                     "HTTP/1.1 %d %s\r\nX-Version: %s\r\nContent-Type: text/plain\r\n"
                      "Content-Length: %zu\r\n%s\r\n%s\n",
-                     version, strlen(version) + 1, close_after ? "Connection: close\r\n" : "",
-                     version);
+                     status, status == 200 ? "OK" : "Failing On Purpose", version,
+                     strlen(version) + 1, close_after ? "Connection: close\r\n" : "", version);
         if (write_all(c->fd, out, (size_t)n) < 0 || close_after)
             return -1;
         c->last_ms = now_ms();
@@ -250,6 +262,7 @@ static void usage(void)
     printf("usage: httpapp [--version V] [--listen HOST:PORT] [--ready-delay MS]\n"
            "               [--never-ready] [--fail-at-start] [--crash-after MS]\n"
            "               [--ignore-term] [--slow MS] [--idle-close-ms MS]\n"
+           "               [--error-percent N] [--health-status CODE]\n"
            "Sockets come from LISTEN_FDS (baton run), else $PORT or --listen.\n");
 }
 
@@ -264,6 +277,8 @@ int main(int argc, char **argv)
                                          {"ignore-term", no_argument, 0, 'i'},
                                          {"slow", required_argument, 0, 's'},
                                          {"idle-close-ms", required_argument, 0, 'I'},
+                                         {"error-percent", required_argument, 0, 'e'},
+                                         {"health-status", required_argument, 0, 'H'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *listen_spec = NULL;
@@ -296,6 +311,12 @@ int main(int argc, char **argv)
             break;
         case 'I':
             idle_close_ms = atol(optarg);
+            break;
+        case 'e':
+            error_percent = atol(optarg);
+            break;
+        case 'H':
+            health_status = atol(optarg);
             break;
         case 'h':
             usage();

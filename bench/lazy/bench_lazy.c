@@ -1,9 +1,14 @@
 /* Benchmark driver of libbaton-lazy (built by bench/lazy/run.sh against the static
- * library): the cost of one upgrade step on a 1 KB document, and the read path's cost
- * when the document is already current compared with a plain read of the same store.
- *   bench_lazy steps            -> "steps NS_PER_STEP NS_PARSE_UPGRADE_SERIALIZE_PER_DOC"
- *   bench_lazy read URL CHAIN N -> "read NS_PLAIN NS_LAZY" (per read)
- *   bench_lazy sqlite PATH SQL  -> runs SQL on a SQLite file (the eager peer) */
+ * library): the cost of one upgrade step on a 1 KB document, the read path's cost when
+ * the document is already current compared with a plain read of the same store, and the
+ * time of a sweep and of its eager peers, each measured inside the process around the
+ * work alone (connections are opened before the clock starts).
+ *   bench_lazy steps              -> "steps NS_PER_STEP NS_PARSE_UPGRADE_SERIALIZE_PER_DOC"
+ *   bench_lazy read URL CHAIN N   -> "read NS_PLAIN NS_LAZY" (per read)
+ *   bench_lazy sweep URL CHAIN N  -> "sweep SECONDS" (fails unless N were upgraded)
+ *   bench_lazy sqlite PATH SQL    -> "sqlite SECONDS": SQL run on a SQLite file
+ *   bench_lazy postgres URL SQL   -> "postgres SECONDS": SQL run on PostgreSQL
+ *   bench_lazy redis PORT LUA ARG -> "redis SECONDS": EVAL LUA 0 ARG on 127.0.0.1:PORT */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +16,8 @@
 #include <time.h>
 
 #include <baton/lazy.h>
+#include <hiredis.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 static double now_ns(void)
@@ -178,17 +185,87 @@ static int reads(const char *url, const char *chain_path, int n)
     return 0;
 }
 
+static int sweep(const char *url, const char *chain_path, size_t n)
+{
+    struct lazy_error e;
+    struct lazy_store *s = NULL;
+    struct lazy_chain *c = NULL;
+    struct lazy_sweep_report r;
+    if (lazy_chain_load(chain_path, NULL, &c, &e) < 0 || lazy_store_open(url, &s, &e) < 0) {
+        fprintf(stderr, "bench: %s\n", e.msg);
+        return 1;
+    }
+    struct lazy_sweep_opts o = {.batch = 500};
+    double t0 = now_ns();
+    int rc = lazy_sweep(s, c, &o, &r, &e);
+    double t = (now_ns() - t0) / 1e9;
+    if (rc < 0 || r.upgraded != n)
+        fprintf(stderr, "bench: sweep: %s (%zu upgraded)\n", rc < 0 ? e.msg : "short", r.upgraded);
+    else
+        printf("sweep %.6f\n", t);
+    lazy_store_close(s);
+    lazy_chain_free(c);
+    return rc < 0 || r.upgraded != n;
+}
+
 static int sqlite_exec(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
     char *msg = NULL;
-    int rc = sqlite3_open(path, &db) == SQLITE_OK &&
-             sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+    int rc = sqlite3_open(path, &db) == SQLITE_OK;
+    sqlite3_busy_timeout(db, 30000);
+    double t0 = now_ns();
+    rc = rc && sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
+    double t = (now_ns() - t0) / 1e9;
     if (!rc)
         fprintf(stderr, "bench: sqlite '%s': %s\n", path, msg ? msg : sqlite3_errmsg(db));
+    else
+        printf("sqlite %.6f\n", t);
     sqlite3_free(msg);
     sqlite3_close(db);
     return rc ? 0 : 1;
+}
+
+static int pg_exec(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bench: postgres: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return 1;
+    }
+    double t0 = now_ns();
+    PGresult *res = PQexec(c, sql);
+    double t = (now_ns() - t0) / 1e9;
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "bench: postgres: %s", PQresultErrorMessage(res));
+    else
+        printf("postgres %.6f\n", t);
+    PQclear(res);
+    PQfinish(c);
+    return !ok;
+}
+
+static int redis_eval(int port, const char *lua, const char *arg)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (!c || c->err) {
+        fprintf(stderr, "bench: redis: %s\n", c ? c->errstr : "out of memory");
+        redisFree(c);
+        return 1;
+    }
+    double t0 = now_ns();
+    redisReply *rep = redisCommand(c, "EVAL %s 0 %s", lua, arg);
+    double t = (now_ns() - t0) / 1e9;
+    int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+    if (!ok)
+        fprintf(stderr, "bench: redis: %s\n", rep && rep->str ? rep->str : c->errstr);
+    else
+        printf("redis %.6f %lld\n", t, rep->integer);
+    freeReplyObject(rep);
+    redisFree(c);
+    return !ok;
 }
 
 int main(int argc, char **argv)
@@ -197,8 +274,15 @@ int main(int argc, char **argv)
         return steps();
     if (argc == 5 && strcmp(argv[1], "read") == 0)
         return reads(argv[2], argv[3], atoi(argv[4]));
+    if (argc == 5 && strcmp(argv[1], "sweep") == 0)
+        return sweep(argv[2], argv[3], (size_t)atol(argv[4]));
     if (argc == 4 && strcmp(argv[1], "sqlite") == 0)
         return sqlite_exec(argv[2], argv[3]);
-    fprintf(stderr, "usage: bench_lazy steps | read URL CHAIN N | sqlite PATH SQL\n");
+    if (argc == 4 && strcmp(argv[1], "postgres") == 0)
+        return pg_exec(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "redis") == 0)
+        return redis_eval(atoi(argv[2]), argv[3], argv[4]);
+    fprintf(stderr, "usage: bench_lazy steps | read URL CHAIN N | sweep URL CHAIN N | sqlite PATH "
+                    "SQL | postgres URL SQL | redis PORT LUA ARG\n");
     return 2;
 }

@@ -110,7 +110,7 @@ struct lazy_sweep_report {
     size_t current;   /* documents already at the latest version (over all passes) */
     size_t malformed; /* distinct documents skipped, left as they were */
     size_t conflicts; /* compare-and-set retries caused by concurrent writes */
-    size_t passes;    /* passes over the collection (the last one upgraded nothing) */
+    size_t passes;    /* passes over the collection */
     int resumed;      /* 1 when it continued from a saved position */
     int complete;     /* 1 when the whole collection was covered */
 };
@@ -127,9 +127,12 @@ struct lazy_sweep_opts {
 };
 
 /* Upgrades every document of the store's collection in batches, saving its position
- * in the store after each batch so that a crashed sweep resumes where it stopped. A
- * pass that upgraded something is followed by another from the start (documents added
- * during the sweep, keys a Redis SCAN returned late), at most 5 passes. */
+ * in the store after each batch so that a crashed sweep resumes where it stopped. On
+ * SQLite and PostgreSQL a batch is one SQL statement for the documents at versions from
+ * which the chain's steps are all declarative (the others go one by one), and the end
+ * of a pass is checked by one query for documents still at an older version (written
+ * behind the cursor meanwhile), which bring another pass. On Redis a pass that upgraded
+ * something is followed by another (keys a SCAN returned late). At most 5 passes. */
 int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct lazy_sweep_opts *o,
                struct lazy_sweep_report *r, struct lazy_error *e);
 

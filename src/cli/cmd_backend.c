@@ -1,5 +1,5 @@
 /* `baton backend list|add|drain|enable|remove|weight`: the runtime API of a running
- * `baton proxy`, one request over its control socket. */
+ * `baton proxy`, one request over its control socket; a table per sub-command. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,23 +7,67 @@
 #include "cli/ctlcli.h"
 #include "cli/verbs.h"
 
-static void usage(FILE *out, const char *verb)
-{
-    (void)verb;
-    fprintf(out,
-            "usage: baton backend list [--json]\n"
-            "       baton backend add [POOL/]NAME=HOST:PORT[,weight=W]\n"
-            "       baton backend drain NAME [--timeout S]\n"
-            "       baton backend enable NAME\n"
-            "       baton backend remove NAME\n"
-            "       baton backend weight NAME W\n"
-            "   (each also takes --name NAME / --control PATH to pick the proxy)\n\n"
-            "Changes the backend table of a running 'baton proxy'. A drained backend takes no\n"
-            "new connection; 'list' shows it as 'draining' while connections remain, then\n"
-            "'drained' with 0 connections. --timeout cuts what is left after S seconds.\n\n"
-            "exit codes: 0 done, 1 the proxy refused or is unreachable (reason on stderr),\n"
-            "            2 usage error\n");
-}
+struct backend_cli {
+    struct ctlcli_opts ctl;
+    uint64_t timeout_ms;
+};
+
+static const struct opt backend_options[] = {
+    CTLCLI_OPTIONS(struct backend_cli, ctl, "proxy's", "proxy"),
+    {0},
+};
+
+/* clang-format off */
+static const struct opt drain_options[] = {
+    {.name = "timeout", .kind = OPT_DURATION, OPT_AT(struct backend_cli, timeout_ms), .unit = "s",
+     .max = 7 * 86400000LL, .help = "cut the connections left after this long (default: never)"},
+    CTLCLI_OPTIONS(struct backend_cli, ctl, "proxy's", "proxy"),
+    {0}};
+/* clang-format on */
+
+#define BACKEND_FOOTER                                                                             \
+    "exit codes: 0 done, 1 the proxy refused or is unreachable (reason on stderr),\n"              \
+    "            2 usage error\n"
+
+/* A sub-command taking n arguments (-1: none). */
+#define BACKEND_SUB(verb, syn, what, table, n)                                                     \
+    {                                                                                              \
+        .name = "backend " verb, .synopsis = syn, .summary = what, .opts = table,                  \
+        .args = (n) < 0 ? OPT_ARGS_NONE : OPT_ARGS_ANY, .min_args = (n) < 0 ? 0 : (n),             \
+        .max_args = (n) < 0 ? 0 : (n), .footer = BACKEND_FOOTER                                    \
+    }
+
+static const struct opt_verb backend_list = BACKEND_SUB(
+    "list", NULL, "print the backend table: state, connections, failures", backend_options, -1);
+static const struct opt_verb backend_add =
+    BACKEND_SUB("add", "[POOL/]NAME=HOST:PORT[,weight=W]",
+                "add a backend (to pool 'default' when no POOL/ is given)", backend_options, 1);
+static const struct opt_verb backend_drain = BACKEND_SUB(
+    "drain", "NAME", "send a backend no new connection; 'list' shows 'draining', then 'drained'",
+    drain_options, 1);
+static const struct opt_verb backend_enable =
+    BACKEND_SUB("enable", "NAME", "take a drained backend back", backend_options, 1);
+static const struct opt_verb backend_remove =
+    BACKEND_SUB("remove", "NAME", "remove a backend (its connections finish)", backend_options, 1);
+static const struct opt_verb backend_weight =
+    BACKEND_SUB("weight", "NAME W", "set a backend's weight, 0..1000", backend_options, 2);
+
+static const struct opt_verb *const backend_subs[] = {
+    &backend_list,   &backend_add,    &backend_drain, &backend_enable,
+    &backend_remove, &backend_weight, NULL,
+};
+
+const struct opt_verb backend_verb = {
+    .name = "backend",
+    .synopsis = "COMMAND [ARGS]",
+    .summary = "list, add, drain, enable, remove or weight a proxy's backends",
+    .about = "Changes the backend table of a running 'baton proxy'. A drained backend takes no\n"
+             "new connection; 'list' shows it as 'draining' while connections remain, then\n"
+             "'drained' with 0 connections.\n",
+    .opts = backend_options,
+    .subs = backend_subs,
+    .footer = BACKEND_FOOTER,
+};
 
 static void print_table(json_t *r)
 {
@@ -52,81 +96,64 @@ static void print_table(json_t *r)
     }
 }
 
-int cmd_backend(int argc, char **argv)
+/* The request of sub-command `sub` ("backend drain") with its arguments; NULL after
+ * printing a usage error. */
+static json_t *backend_request(const struct opt_verb *sub, const struct backend_cli *c,
+                               const struct opt_result *r)
 {
-    static const struct ctlcli_spec spec = {
-        .verb = "backend", .optstring = "h", .usage = usage, .seconds_opt = "timeout"};
-    struct ctlcli o;
-    int rc;
-    if (ctlcli_parse(&spec, &o, argc, argv, &rc) < 0)
-        return rc;
-    int nargs = argc - o.first_arg;
-    char **args = argv + o.first_arg;
-    if (nargs < 1) {
-        usage(stderr, NULL);
-        return EXIT_USAGE;
-    }
-    const char *sub = args[0];
-    json_t *req = NULL;
-    int want = -1;
-    if (strcmp(sub, "list") == 0) {
-        want = 1;
-        req = json_pack("{s:s}", "cmd", "backend-list");
-    } else if (strcmp(sub, "add") == 0) {
-        want = 2;
-        if (nargs == 2)
-            req = json_pack("{s:s,s:s}", "cmd", "backend-add", "spec", args[1]);
-    } else if (strcmp(sub, "drain") == 0 || strcmp(sub, "enable") == 0 ||
-               strcmp(sub, "remove") == 0) {
-        want = 2;
-        char cmd[32];
-        snprintf(cmd, sizeof(cmd), "backend-%s", sub);
-        if (nargs == 2)
-            req = json_pack("{s:s,s:s}", "cmd", cmd, "name", args[1]);
-        if (req && o.seconds_ms >= 0 && strcmp(sub, "drain") == 0)
-            json_object_set_new(req, "timeout_ms", json_integer(o.seconds_ms));
-    } else if (strcmp(sub, "weight") == 0) {
-        want = 3;
-        if (nargs == 3) {
-            char *end;
-            long w = strtol(args[2], &end, 10);
-            if (!*args[2] || *end || w < 0 || w > 1000) {
-                fprintf(stderr, "baton backend: invalid weight '%s': expected 0..1000\n", args[2]);
-                return EXIT_USAGE;
-            }
-            req = json_pack("{s:s,s:s,s:i}", "cmd", "backend-weight", "name", args[1], "weight",
-                            (int)w);
-        }
-    } else {
-        fprintf(stderr,
-                "baton backend: unknown action '%s' (list, add, drain, enable, remove, "
-                "weight)\n",
-                sub);
-        return EXIT_USAGE;
-    }
-    if (nargs != want || !req) {
-        fprintf(stderr, "baton backend %s: wrong number of arguments\n", sub);
-        usage(stderr, NULL);
+    char cmd[32];
+    snprintf(cmd, sizeof(cmd), "%s", sub->name);
+    cmd[strcspn(cmd, " ")] = '-'; /* "backend-drain" */
+    if (sub == &backend_list)
+        return json_pack("{s:s}", "cmd", cmd);
+    if (sub == &backend_add)
+        return json_pack("{s:s,s:s}", "cmd", cmd, "spec", r->argv[0]);
+    json_t *req = json_pack("{s:s,s:s}", "cmd", cmd, "name", r->argv[0]);
+    if (sub == &backend_drain && opt_given(sub, r, "timeout"))
+        json_object_set_new(req, "timeout_ms", json_integer((json_int_t)c->timeout_ms));
+    long long w;
+    struct err e;
+    if (sub != &backend_weight)
+        return req;
+    if (opt_parse_int(r->argv[1], "weight", 0, 1000, &w, &e) < 0) {
+        fprintf(stderr, "baton backend: %s\n", e.msg);
         json_decref(req);
-        return EXIT_USAGE;
+        return NULL;
     }
-    json_t *reply;
-    rc = ctlcli_proxy_call(&o, "backend", sub, req, &reply);
-    json_decref(req);
-    if (rc != EXIT_OK)
-        return rc;
-    if (o.json) {
-        /* ctlcli_proxy_call printed the reply */
-    } else if (strcmp(sub, "list") == 0) {
+    json_object_set_new(req, "weight", json_integer(w));
+    return req;
+}
+
+static void print_done(const struct opt_verb *sub, const struct opt_result *r, json_t *reply)
+{
+    const char *action = sub->name + strlen("backend ");
+    if (sub == &backend_list)
         print_table(reply);
-    } else if (strcmp(sub, "drain") == 0) {
-        printf("backend '%s' %s (%lld connection%s)\n", args[1],
+    else if (sub == &backend_drain)
+        printf("backend '%s' %s (%lld connection%s)\n", r->argv[0],
                json_string_value(json_object_get(reply, "state")),
                (long long)json_integer_value(json_object_get(reply, "connections")),
                json_integer_value(json_object_get(reply, "connections")) == 1 ? "" : "s");
-    } else {
-        printf("backend '%s': %s done\n", args[1], sub);
+    else
+        printf("backend '%s': %s done\n", r->argv[0], action);
+}
+
+int verb_backend(int argc, char **argv)
+{
+    struct backend_cli c = {0};
+    struct opt_result r;
+    const struct opt_verb *sub;
+    int rc = opt_parse_sub_cli(&backend_verb, argc, argv, &sub, &c, &r);
+    json_t *req = rc == OPT_RUN ? backend_request(sub, &c, &r) : NULL, *reply = NULL;
+    if (!req) {
+        opt_result_free(&r);
+        return rc == OPT_RUN ? EXIT_USAGE : VERB_PARSE_EXIT(rc);
     }
+    rc = ctlcli_proxy_call(&c.ctl, sub->name, req, &reply);
+    json_decref(req);
+    if (rc == EXIT_OK && !c.ctl.json)
+        print_done(sub, &r, reply);
     json_decref(reply);
-    return EXIT_OK;
+    opt_result_free(&r);
+    return rc;
 }

@@ -1,53 +1,13 @@
 /* `baton lazy`: checks chains, shows how many documents sit at each version, sweeps a
- * collection forward, and reads / writes single documents, through libbaton-lazy. */
+ * collection forward, and reads / writes single documents, through libbaton-lazy; an
+ * option table per sub-command. */
 #include <dlfcn.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "baton/lazy.h"
 #include "cli/verbs.h"
-
-static const char usage_text[] =
-    "usage: baton lazy check [--plugin LIB.so] CHAIN\n"
-    "       baton lazy status --store URL --chain CHAIN [--json]\n"
-    "       baton lazy sweep  --store URL --chain CHAIN [--batch N] [--rate DOCS_PER_S]\n"
-    "                         [--restart] [--max-docs N] [--json]\n"
-    "       baton lazy get    --store URL --chain CHAIN ID\n"
-    "       baton lazy put    --store URL [--raw] ID JSON\n"
-    "       baton lazy dump   --store URL\n"
-    "       baton lazy load   --store URL [--raw] < FILE\n"
-    "\n"
-    "Versioned documents upgraded on read: each document carries `_version`, and the\n"
-    "chain (a JSON file, see docs/lazy.md) lists the steps from one version to the next.\n"
-    "\n"
-    "  check     parse and check a chain; errors name the line at fault\n"
-    "  status    count documents per version (and malformed ones)\n"
-    "  sweep     upgrade every document in batches; resumes from its saved position\n"
-    "            after a crash; malformed documents are reported and left alone\n"
-    "  get       read one document, upgrade it, write it back if it changed; print it\n"
-    "  put       write one document as given (--raw: even if it is not JSON)\n"
-    "  dump      print every stored document as ID<TAB>TEXT, in id order, unchanged\n"
-    "  load      write documents read from stdin as ID<TAB>TEXT lines (dump's format)\n"
-    "\n"
-    "options:\n"
-    "  --store URL         sqlite:PATH#TABLE, postgres://USER@HOST:PORT/DB#TABLE or\n"
-    "                      redis://HOST:PORT/PREFIX\n"
-    "  --chain FILE        the chain of versions\n"
-    "  --plugin LIB.so     a shared library defining `const struct lazy_custom\n"
-    "                      baton_lazy_customs[]` (custom steps; NULL-name terminated)\n"
-    "  --batch N           documents per sweep batch (default 500)\n"
-    "  --rate N            at most N documents per second (default: unthrottled)\n"
-    "  --restart           sweep from the start, ignoring a saved position\n"
-    "  --max-docs N        stop the sweep after about N documents (position saved)\n"
-    "  --raw               put, load: store the text even if it is not JSON\n"
-    "  --json              machine-readable output\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "exit codes: 0 done; 1 failed (the reason on stderr), or documents were skipped as\n"
-    "malformed; 2 usage error.\n";
 
 struct lazy_args {
     const char *store, *chain, *plugin;
@@ -58,92 +18,85 @@ struct lazy_args {
     char **argv; /* positional arguments after the sub-command */
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "baton lazy: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n'baton lazy --help' lists the options\n");
-    return EXIT_USAGE;
-}
+#define A(member) OPT_AT(struct lazy_args, member)
+/* clang-format off */
+#define LAZY_STORE                                                                               \
+    {.name = "store", .kind = OPT_TEXT, A(store), .arg = "URL", .flags = OPT_REQUIRED,          \
+     .help = "sqlite:PATH#TABLE, postgres://USER@HOST:PORT/DB#TABLE or\n"                        \
+             "redis://HOST:PORT/PREFIX"}
+#define LAZY_CHAIN                                                                               \
+    {.name = "chain", .kind = OPT_TEXT, A(chain), .arg = "FILE", .flags = OPT_REQUIRED,         \
+     .help = "the chain of versions"}
+#define LAZY_PLUGIN                                                                              \
+    {.name = "plugin", .kind = OPT_TEXT, A(plugin), .arg = "LIB.so",                            \
+     .help = "a shared library defining `const struct lazy_custom\n"                             \
+             "baton_lazy_customs[]` (custom steps; NULL-name terminated)"}
+#define LAZY_JSON {.name = "json", .kind = OPT_FLAG, A(json), .help = "machine-readable output"}
+#define LAZY_RAW                                                                                 \
+    {.name = "raw", .kind = OPT_FLAG, A(raw), .help = "store the text even if it is not JSON"}
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || s[0] == '-' || v == 0 || v > 100000000ULL)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
+static const struct opt check_options[] = {LAZY_PLUGIN, LAZY_JSON, {0}};
+static const struct opt status_options[] = {LAZY_STORE, LAZY_CHAIN, LAZY_PLUGIN, LAZY_JSON, {0}};
+static const struct opt sweep_options[] = {
+    LAZY_STORE, LAZY_CHAIN, LAZY_PLUGIN,
+    {.name = "batch", .kind = OPT_INT, A(batch), .min = 1, .max = 100000000, .def = "500",
+     .arg = "N", .help = "documents per batch"},
+    {.name = "rate", .kind = OPT_NUMBER, A(rate), .max = 1000000000, .arg = "DOCS_PER_S",
+     .help = "at most this many documents per second (default: unthrottled)"},
+    {.name = "restart", .kind = OPT_FLAG, A(restart),
+     .help = "sweep from the start, ignoring a saved position"},
+    {.name = "max-docs", .kind = OPT_INT, A(max_docs), .min = 1, .max = 100000000, .arg = "N",
+     .help = "stop after about N documents (position saved)"},
+    LAZY_JSON, {0}};
+static const struct opt get_options[] = {LAZY_STORE, LAZY_CHAIN, LAZY_PLUGIN, {0}};
+static const struct opt put_options[] = {LAZY_STORE, LAZY_RAW, {0}};
+static const struct opt dump_options[] = {LAZY_STORE, {0}};
+static const struct opt load_options[] = {LAZY_STORE, LAZY_RAW, LAZY_JSON, {0}};
+/* clang-format on */
 
-static int parse_args(int argc, char **argv, struct lazy_args *a)
-{
-    static const struct option opts[] = {
-        {"store", required_argument, NULL, 's'},
-        {"chain", required_argument, NULL, 'c'},
-        {"plugin", required_argument, NULL, 'p'},
-        {"batch", required_argument, NULL, 'b'},
-        {"rate", required_argument, NULL, 'r'},
-        {"max-docs", required_argument, NULL, 'm'},
-        {"restart", no_argument, NULL, 'R'},
-        {"raw", no_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            a->store = optarg;
-            break;
-        case 'c':
-            a->chain = optarg;
-            break;
-        case 'p':
-            a->plugin = optarg;
-            break;
-        case 'b':
-            if (parse_size(optarg, &a->batch) < 0)
-                return usage_error("--batch '%s' must be a positive integer", optarg);
-            break;
-        case 'm':
-            if (parse_size(optarg, &a->max_docs) < 0)
-                return usage_error("--max-docs '%s' must be a positive integer", optarg);
-            break;
-        case 'r': {
-            char *end;
-            a->rate = strtod(optarg, &end);
-            if (!*optarg || *end || !(a->rate > 0) || a->rate > 1e9)
-                return usage_error("--rate '%s' must be a positive number", optarg);
-            break;
-        }
-        case 'R':
-            a->restart = 1;
-            break;
-        case 'w':
-            a->raw = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return -1;
-        default:
-            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
-        }
+#define LAZY_FOOTER                                                                                \
+    "exit codes: 0 done; 1 failed (the reason on stderr), or documents were skipped as\n"          \
+    "malformed; 2 usage error.\n"
+#define LAZY_SUB(verb, syn, what, table, n)                                                        \
+    {                                                                                              \
+        .name = "lazy " verb, .synopsis = syn, .summary = what, .opts = table,                     \
+        .args = OPT_ARGS_ANY, .min_args = n, .max_args = n, .footer = LAZY_FOOTER                  \
     }
-    a->argc = argc - optind;
-    a->argv = argv + optind;
-    return 0;
-}
+
+static const struct opt_verb sub_check = LAZY_SUB(
+    "check", "CHAIN", "parse and check a chain; errors name the line at fault", check_options, 1);
+static const struct opt_verb sub_status =
+    LAZY_SUB("status", NULL, "count documents per version (and malformed ones)", status_options, 0);
+static const struct opt_verb sub_sweep = LAZY_SUB(
+    "sweep", NULL, "upgrade every document in batches, resuming after a crash; malformed ones stay",
+    sweep_options, 0);
+static const struct opt_verb sub_get =
+    LAZY_SUB("get", "ID", "read one document, upgrade it, write it back if it changed; print it",
+             get_options, 1);
+static const struct opt_verb sub_put =
+    LAZY_SUB("put", "ID JSON", "write one document as given (--raw: even if it is not JSON)",
+             put_options, 2);
+static const struct opt_verb sub_dump =
+    LAZY_SUB("dump", NULL, "print every stored document as ID<TAB>TEXT, in id order, unchanged",
+             dump_options, 0);
+static const struct opt_verb sub_load = LAZY_SUB(
+    "load", "< FILE", "write documents read from stdin as ID<TAB>TEXT lines (dump's format)",
+    load_options, 0);
+
+static const struct opt_verb *const lazy_subs[] = {
+    &sub_check, &sub_status, &sub_sweep, &sub_get, &sub_put, &sub_dump, &sub_load, NULL,
+};
+
+const struct opt_verb lazy_verb = {
+    .name = "lazy",
+    .synopsis = "COMMAND [OPTIONS] [ARGS]",
+    .summary = "versioned documents: check a chain, status, sweep, get, put",
+    .about = "Versioned documents upgraded on read: each document carries `_version`, and the\n"
+             "chain (a JSON file, see docs/lazy.md) lists the steps from one version to the\n"
+             "next. 'baton lazy COMMAND --help' describes a command.\n",
+    .subs = lazy_subs,
+    .footer = LAZY_FOOTER,
+};
 
 static int load_chain(const struct lazy_args *a, const char *path, struct lazy_chain **c)
 {
@@ -169,15 +122,6 @@ static int load_chain(const struct lazy_args *a, const char *path, struct lazy_c
     return 0;
 }
 
-static int need(const struct lazy_args *a, int store, int chain)
-{
-    if (store && !a->store)
-        return usage_error("%s needs --store URL", "this command");
-    if (chain && !a->chain)
-        return usage_error("%s needs --chain FILE", "this command");
-    return 0;
-}
-
 static int open_both(const struct lazy_args *a, struct lazy_store **s, struct lazy_chain **c)
 {
     struct lazy_error e;
@@ -192,8 +136,6 @@ static int open_both(const struct lazy_args *a, struct lazy_store **s, struct la
 
 static int lazy_sub_check(const struct lazy_args *a)
 {
-    if (a->argc != 1)
-        return usage_error("%s takes one chain file", "check");
     struct lazy_chain *c;
     if (load_chain(a, a->argv[0], &c) < 0)
         return EXIT_FAIL;
@@ -213,8 +155,8 @@ static int lazy_sub_status(const struct lazy_args *a)
     struct lazy_chain *c = NULL;
     struct lazy_error e;
     json_t *st = NULL;
-    int rc = need(a, 1, 1);
-    if (rc || (rc = open_both(a, &s, &c)))
+    int rc = open_both(a, &s, &c);
+    if (rc)
         goto out;
     if (lazy_status(s, c, &st, &e) < 0) {
         fprintf(stderr, "baton lazy: %s\n", e.msg);
@@ -259,8 +201,8 @@ static int lazy_sub_sweep(const struct lazy_args *a)
     struct lazy_chain *c = NULL;
     struct lazy_error e;
     struct lazy_sweep_report r;
-    int rc = need(a, 1, 1);
-    if (rc || (rc = open_both(a, &s, &c)))
+    int rc = open_both(a, &s, &c);
+    if (rc)
         goto out;
     struct lazy_sweep_opts o = {.batch = a->batch,
                                 .rate = a->rate,
@@ -297,10 +239,8 @@ static int lazy_sub_get(const struct lazy_args *a)
     struct lazy_chain *c = NULL;
     struct lazy_error e;
     json_t *doc = NULL;
-    int rc = need(a, 1, 1);
-    if (!rc && a->argc != 1)
-        rc = usage_error("%s takes one document id", "get");
-    if (rc || (rc = open_both(a, &s, &c)))
+    int rc = open_both(a, &s, &c);
+    if (rc)
         goto out;
     if (lazy_get(s, c, a->argv[0], &doc, &e) < 0) {
         fprintf(stderr, "baton lazy: %s\n", e.msg);
@@ -334,10 +274,8 @@ static int lazy_sub_put(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_error e;
-    int rc = need(a, 1, 0);
-    if (!rc && a->argc != 2)
-        rc = usage_error("%s takes a document id and its JSON text", "put");
-    if (!rc && !a->raw && !is_object(a->argv[0], a->argv[1]))
+    int rc = 0;
+    if (!a->raw && !is_object(a->argv[0], a->argv[1]))
         rc = EXIT_USAGE;
     if (rc || (rc = open_both(a, &s, NULL)))
         goto out;
@@ -360,8 +298,8 @@ static int lazy_sub_dump(const struct lazy_args *a)
 {
     struct lazy_store *s = NULL;
     struct lazy_error e;
-    int rc = need(a, 1, 0);
-    if (rc || (rc = open_both(a, &s, NULL)))
+    int rc = open_both(a, &s, NULL);
+    if (rc)
         goto out;
     if (lazy_each(s, dump_one, NULL, &e) < 0) {
         fprintf(stderr, "baton lazy: %s\n", e.msg);
@@ -381,8 +319,8 @@ static int lazy_sub_load(const struct lazy_args *a)
     char *line = NULL;
     size_t cap = 0, n = 0;
     ssize_t len;
-    int rc = need(a, 1, 0);
-    if (rc || (rc = open_both(a, &s, NULL)))
+    int rc = open_both(a, &s, NULL);
+    if (rc)
         goto out;
     for (long lineno = 1; (len = getline(&line, &cap, stdin)) >= 0; lineno++) {
         if (len > 0 && line[len - 1] == '\n')
@@ -418,41 +356,33 @@ out:
     return rc;
 }
 
-int cmd_lazy(int argc, char **argv)
+int verb_lazy(int argc, char **argv)
 {
     static const struct {
-        const char *name;
+        const struct opt_verb *verb;
         int (*run)(const struct lazy_args *a);
     } subs[] = {
-        {"check", lazy_sub_check}, {"status", lazy_sub_status}, {"sweep", lazy_sub_sweep},
-        {"get", lazy_sub_get},     {"put", lazy_sub_put},       {"dump", lazy_sub_dump},
-        {"load", lazy_sub_load},
+        {&sub_check, lazy_sub_check}, {&sub_status, lazy_sub_status}, {&sub_sweep, lazy_sub_sweep},
+        {&sub_get, lazy_sub_get},     {&sub_put, lazy_sub_put},       {&sub_dump, lazy_sub_dump},
+        {&sub_load, lazy_sub_load},
     };
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        fputs(usage_text, stdout);
+    if (argc == 2 && strcmp(argv[1], "help") == 0) {
+        opt_help(&lazy_verb, stdout);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-        if (strcmp(subs[i].name, argv[1]) != 0)
-            continue;
-        struct lazy_args a = {0};
-        int rc = parse_args(argc - 1, argv + 1, &a);
-        if (rc < 0)
-            return EXIT_OK; /* --help */
-        if (rc > 0)
+    struct lazy_args a = {0};
+    struct opt_result r;
+    const struct opt_verb *sub;
+    int rc = opt_parse_sub_cli(&lazy_verb, argc, argv, &sub, &a, &r);
+    for (size_t i = 0; rc == OPT_RUN && i < sizeof(subs) / sizeof(subs[0]); i++)
+        if (subs[i].verb == sub) {
+            a.argc = r.argc;
+            a.argv = r.argv;
+            rc = subs[i].run(&a);
+            fflush(stdout);
+            opt_result_free(&r);
             return rc;
-        if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "get") != 0 &&
-            strcmp(argv[1], "put") != 0 && a.argc > 0)
-            return usage_error("unexpected argument '%s'", a.argv[0]);
-        int out = subs[i].run(&a);
-        fflush(stdout);
-        return out;
-    }
-    return usage_error("unknown sub-command '%s' (check, status, sweep, get, put, dump, load)",
-                       argv[1]);
+        }
+    opt_result_free(&r);
+    return VERB_PARSE_EXIT(rc);
 }

@@ -1,99 +1,87 @@
-/* `baton load URL`: runs the HTTP load generator and reports what failed. */
-#include <getopt.h>
+/* `baton load URL`: its option table, then the HTTP load generator, and a report of what
+ * failed. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/verbs.h"
 #include "load/load.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: baton load URL [--duration S] [--connections N] [--close]\n"
-            "                      [--requests N] [--timeout-ms MS] [--json]\n\n"
-            "Sends HTTP/1.1 GET requests to URL (http://HOST:PORT/PATH) over N connections\n"
-            "and reports requests, failures by kind, latency and which version answered\n"
-            "(X-Version header, else the body's first line), per 100 ms.\n\n"
-            "  --duration S      run length in seconds (default 5)\n"
-            "  --connections N   concurrent connections (default 8)\n"
-            "  --close           a new connection per request (default: keep-alive)\n"
-            "  --requests N      stop after N requests (default: no limit)\n"
-            "  --timeout-ms MS   a request not answered in MS fails as timeout (default 5000)\n"
-            "  --json            print the figures as one JSON object\n\n"
-            "Exit codes: 0 no request failed, 1 some failed (or the run could not start),\n"
-            "2 usage error.\n");
-}
+struct load_cli {
+    struct load_opts lo;
+    uint64_t duration_ms, max_duration_ms;
+    int json, live;
+};
 
-static int parse_num(const char *s, double min, double max, double *out)
+#define L(member) OPT_AT(struct load_cli, lo.member)
+/* clang-format off */
+static const struct opt load_options[] = {
+    {.name = "duration", .kind = OPT_DURATION, OPT_AT(struct load_cli, duration_ms), .unit = "s",
+     .min = 100, .max = 86400000, .help = "run length (default 5s)"},
+    {.name = "until-file", .kind = OPT_TEXT, L(until_file), .arg = "PATH",
+     .help = "run until PATH exists, however long that takes (a script\n"
+             "creates it when its scenario is over)"},
+    {.name = "max-duration", .kind = OPT_DURATION, OPT_AT(struct load_cli, max_duration_ms),
+     .unit = "s", .min = 100, .max = 86400000,
+     .help = "hard cap of an --until-file run (default 10m); reaching it\nfails the run"},
+    {.name = "connections", .kind = OPT_INT, L(connections), .min = 1, .max = 10000, .def = "8",
+     .arg = "N", .help = "concurrent connections"},
+    {.name = "close", .kind = OPT_FLAG, L(close_each),
+     .help = "a new connection per request (default: keep-alive)"},
+    {.name = "requests", .kind = OPT_INT, L(max_requests), .min = 1, .max = 1000000000000LL,
+     .arg = "N", .help = "stop after N requests (default: no limit)"},
+    {.name = "timeout", .kind = OPT_DURATION, L(timeout_ms), .min = 1, .max = 3600000,
+     .def = "5s", .help = "a request not answered by then fails as timeout"},
+    {.name = "live", .kind = OPT_FLAG, OPT_AT(struct load_cli, live),
+     .help = "write each 100 ms of the timeline to stderr as one JSON\nline, as the run goes"},
+    {.name = "json", .kind = OPT_FLAG, OPT_AT(struct load_cli, json),
+     .help = "print the figures as one JSON object"},
+    {.name = "timeout-ms", .kind = OPT_DURATION, L(timeout_ms), .min = 1, .max = 3600000,
+     .flags = OPT_HIDDEN},
+    {0}};
+/* clang-format on */
+
+const struct opt_verb load_verb = {
+    .name = "load",
+    .synopsis = "URL",
+    .summary = "send HTTP load and report every failed request",
+    .about = "Sends HTTP/1.1 GET requests to URL (http://HOST:PORT/PATH) over N connections\n"
+             "and reports requests, failures by kind, latency and which version answered\n"
+             "(X-Version header, else the body's first line), per 100 ms. SIGINT or SIGTERM\n"
+             "ends the run early with its report (a second one ends it at once).\n",
+    .opts = load_options,
+    .args = OPT_ARGS_ANY,
+    .min_args = 1,
+    .max_args = 1,
+    .footer = "exit codes: 0 no request failed, 1 some failed (or the run could not start, or\n"
+              "--max-duration passed before --until-file's PATH appeared), 2 usage error.\n",
+};
+
+/* A run lasts --duration, or until --until-file's file appears, capped by --max-duration
+ * (default 10 minutes); the two ways exclude each other. */
+static int check_run_length(struct load_cli *c)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || v < min || v > max)
+    struct load_opts *lo = &c->lo;
+    if (lo->until_file ? c->duration_ms > 0 : c->max_duration_ms > 0) {
+        fprintf(stderr, "baton load: %s\n",
+                c->duration_ms > 0
+                    ? "--duration and --until-file exclude each other"
+                    : "--max-duration caps an --until-file run; use --duration alone");
         return -1;
-    *out = v;
+    }
+    lo->duration_s = c->duration_ms > 0 ? (double)c->duration_ms / 1000.0 : 5.0;
+    if (lo->until_file)
+        lo->max_duration_s = c->max_duration_ms > 0 ? (double)c->max_duration_ms / 1000.0 : 600.0;
+    lo->live = c->live ? stderr : NULL;
+    lo->stop_on_signal = 1;
     return 0;
 }
 
-int cmd_load(int argc, char **argv)
+/* Runs the load and prints its report; returns the verb's exit code. */
+static int run_and_report(const struct load_opts *lo, int json)
 {
-    static const struct option opts[] = {{"duration", required_argument, 0, 'd'},
-                                         {"connections", required_argument, 0, 'c'},
-                                         {"close", no_argument, 0, 'C'},
-                                         {"requests", required_argument, 0, 'n'},
-                                         {"timeout-ms", required_argument, 0, 't'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    struct load_opts lo = {.connections = 8, .duration_s = 5, .timeout_ms = 5000};
-    int json = 0, o;
-    double v;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "d:c:n:j", opts, NULL)) != -1) {
-        switch (o) {
-        case 'd':
-            if (parse_num(optarg, 0.1, 86400, &v) < 0)
-                goto bad_value;
-            lo.duration_s = v;
-            break;
-        case 'c':
-            if (parse_num(optarg, 1, 10000, &v) < 0)
-                goto bad_value;
-            lo.connections = (int)v;
-            break;
-        case 'C':
-            lo.close_each = 1;
-            break;
-        case 'n':
-            if (parse_num(optarg, 1, 1e12, &v) < 0)
-                goto bad_value;
-            lo.max_requests = (uint64_t)v;
-            break;
-        case 't':
-            if (parse_num(optarg, 1, 3600000, &v) < 0)
-                goto bad_value;
-            lo.timeout_ms = (int)v;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "baton load: expected one URL\n");
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    lo.url = argv[optind];
     struct load_result *res;
     struct err e;
-    if (load_run(&lo, &res, &e) < 0) {
+    if (load_run(lo, &res, &e) < 0) {
         fprintf(stderr, "baton load: %s\n", e.msg);
         return EXIT_FAIL;
     }
@@ -106,14 +94,26 @@ int cmd_load(int argc, char **argv)
         load_result_print(res, stdout);
     }
     int failed = load_result_failed(res) > 0;
+    if (load_result_end(res) == LOAD_END_MAX_DURATION) {
+        fprintf(stderr, "baton load: '%s' did not appear within --max-duration %gs\n",
+                lo->until_file, lo->max_duration_s);
+        failed = 1;
+    }
     load_result_free(res);
     return failed ? EXIT_FAIL : EXIT_OK;
-bad_value:
-    fprintf(stderr, "baton load: invalid value '%s' for --%s\n", optarg,
-            opts[o == 'd'   ? 0
-                 : o == 'c' ? 1
-                 : o == 'n' ? 3
-                            : 4]
-                .name);
-    return EXIT_USAGE;
+}
+
+int verb_load(int argc, char **argv)
+{
+    struct load_cli c = {0};
+    struct opt_result r;
+    int rc = opt_parse_cli(&load_verb, argc, argv, &c, &r);
+    if (rc == OPT_RUN) {
+        c.lo.url = r.argv[0];
+        rc = check_run_length(&c) < 0 ? EXIT_USAGE : run_and_report(&c.lo, c.json);
+    } else {
+        rc = VERB_PARSE_EXIT(rc);
+    }
+    opt_result_free(&r);
+    return rc;
 }

@@ -1,334 +1,203 @@
-/* `baton migrate`: forward-only expand / backfill / contract migrations. Parses the
- * options and the sub-verb, then calls the migrate library (src/migrate/migrate.h). */
-#include <getopt.h>
+/* `baton migrate`: forward-only expand / backfill / contract migrations. An option
+ * table per sub-command (the common options first, also the keys of [migrate] in
+ * --config), then one call into the migrate library (src/migrate/migrate.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/verbs.h"
-#include "core/config.h"
 #include "core/log.h"
+#include "migrate/deploylease.h"
 #include "migrate/migrate.h"
 
-static const char usage_text[] =
-    "usage: baton migrate [--db URL] [--dir DIR] VERB [ARGS]\n"
-    "\n"
-    "Forward-only migrations in phases: expand (both app versions work), backfill (data\n"
-    "copied in short resumable batches), contract (after the new version is stable).\n"
-    "\n"
-    "verbs:\n"
-    "  new NAME                    create DIR/NNNN_NAME.migration from a template\n"
-    "  status [--json]             each migration's phase and backfill progress\n"
-    "  plan                        what would run, phase by phase, with lint findings\n"
-    "  expand [--to ID]            expand, then backfill, every pending migration (up to ID)\n"
-    "  backfill                    backfill every expanded migration\n"
-    "  contract [--to ID]          contract every backfilled migration (up to ID)\n"
-    "  abort ID                    undo the expansion of ID (before its contract)\n"
-    "  lint FILE...                check migration files for unsafe operations\n"
-    "  path --from REL --to REL    the mandatory stops between two releases\n"
-    "  check --release REL         exit 0 only if the database is usable by release REL\n"
-    "\n"
-    "options:\n"
-    "  --db URL              sqlite:PATH, postgres://..., or a libpq conninfo (env BATON_DB)\n"
-    "  --dir DIR             the migration files (env BATON_MIGRATIONS)\n"
-    "  --releases FILE       releases manifest (default DIR/releases.ini)\n"
-    "  --config FILE         read these options from section [migrate] of an INI file\n"
-    "  --json                JSON output (status, path, check)\n"
-    "  --lease-ms MS         runner lease time to live (30000)\n"
-    "  --wait-ms MS          how long to wait for another runner's lease (120000)\n"
-    "  --lock-timeout-ms MS  PostgreSQL lock_timeout of DDL and batches (500)\n"
-    "  --retries N           retries of a step that hit a lock timeout (30)\n"
-    "  --batch-size N        first backfill batch size (500)\n"
-    "  --batch-max N         largest backfill batch (50000)\n"
-    "  --time-target-ms MS   batch duration the batch size adapts to (50)\n"
-    "  --duty-percent N      share of time backfill batches may keep the database busy;\n"
-    "                        after a batch of T ms baton pauses T*(100-N)/N ms (50)\n"
-    "  --batch-sleep-ms MS   extra pause between batches (0; env BATON_MIGRATE_BATCH_SLEEP_MS)\n"
-    "  --log-level LEVEL     debug, info, warn, error (info)\n"
-    "\n"
-    "exit codes: 0 done (check: compatible), 1 failed (check: not compatible; lint and\n"
-    "plan: findings), 2 usage error.\n";
-
-enum {
-    OPT_DB = 256,
-    OPT_DIR,
-    OPT_RELEASES,
-    OPT_CONFIG,
-    OPT_JSON,
-    OPT_TO,
-    OPT_FROM,
-    OPT_RELEASE,
-    OPT_LEASE,
-    OPT_WAIT,
-    OPT_LOCK_TIMEOUT,
-    OPT_RETRIES,
-    OPT_BATCH_SIZE,
-    OPT_BATCH_MAX,
-    OPT_TIME_TARGET,
-    OPT_BATCH_SLEEP,
-    OPT_DUTY,
-    OPT_LOG_LEVEL,
-};
-
-static const struct option long_opts[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"dir", required_argument, NULL, OPT_DIR},
-    {"releases", required_argument, NULL, OPT_RELEASES},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"to", required_argument, NULL, OPT_TO},
-    {"from", required_argument, NULL, OPT_FROM},
-    {"release", required_argument, NULL, OPT_RELEASE},
-    {"lease-ms", required_argument, NULL, OPT_LEASE},
-    {"wait-ms", required_argument, NULL, OPT_WAIT},
-    {"lock-timeout-ms", required_argument, NULL, OPT_LOCK_TIMEOUT},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
-    {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
-    {"time-target-ms", required_argument, NULL, OPT_TIME_TARGET},
-    {"batch-sleep-ms", required_argument, NULL, OPT_BATCH_SLEEP},
-    {"duty-percent", required_argument, NULL, OPT_DUTY},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static const char *const config_keys[] = {
-    "db",        "dir",        "releases",  "lease-ms",       "wait-ms",        "lock-timeout-ms",
-    "retries",   "batch-size", "batch-max", "time-target-ms", "batch-sleep-ms", "duty-percent",
-    "log-level", NULL,
-};
-
-static int usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "baton migrate: %s%s%s%s\n'baton migrate --help' lists the verbs and options\n",
-            what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
-    return EXIT_USAGE;
-}
-
-static int parse_int(const char *s, int min, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == 0 || *end || v < min || v > 100000000)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-struct args {
+struct migrate_cli {
     struct migrate_opts o;
-    const char *to, *from, *release, *config;
-    enum log_level level;
+    const char *to, *from, *release;
+    int level; /* enum log_level */
 };
 
-static int parse_args(int argc, char **argv, struct args *a, int *first_pos)
-{
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
-        int *num = NULL, min = 0;
-        switch (c) {
-        case OPT_DB:
-            a->o.db_url = optarg;
-            break;
-        case OPT_DIR:
-            a->o.dir = optarg;
-            break;
-        case OPT_RELEASES:
-            a->o.releases = optarg;
-            break;
-        case OPT_CONFIG:
-            a->config = optarg;
-            break;
-        case OPT_JSON:
-            a->o.json = 1;
-            break;
-        case OPT_TO:
-            a->to = optarg;
-            break;
-        case OPT_FROM:
-            a->from = optarg;
-            break;
-        case OPT_RELEASE:
-            a->release = optarg;
-            break;
-        case OPT_LEASE:
-            num = &a->o.lease_ms;
-            min = 100;
-            break;
-        case OPT_WAIT:
-            num = &a->o.wait_ms;
-            break;
-        case OPT_LOCK_TIMEOUT:
-            num = &a->o.lock_timeout_ms;
-            min = 1;
-            break;
-        case OPT_RETRIES:
-            num = &a->o.retries;
-            break;
-        case OPT_BATCH_SIZE:
-            num = &a->o.batch_size;
-            min = 1;
-            break;
-        case OPT_BATCH_MAX:
-            num = &a->o.batch_max;
-            min = 1;
-            break;
-        case OPT_TIME_TARGET:
-            num = &a->o.time_target_ms;
-            min = 1;
-            break;
-        case OPT_BATCH_SLEEP:
-            num = &a->o.batch_sleep_ms;
-            break;
-        case OPT_DUTY:
-            num = &a->o.duty_percent;
-            min = 1;
-            break;
-        case OPT_LOG_LEVEL:
-            if (log_level_parse(optarg, &a->level) < 0)
-                return usage_error("unknown log level", optarg);
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return -EXIT_OK - 1;
-        default:
-            return usage_error("unknown or incomplete option", argv[optind - 1]);
-        }
-        if (num && parse_int(optarg, min, num) < 0)
-            return usage_error("invalid number", optarg);
-    }
-    if (a->o.duty_percent > 100)
-        return usage_error("--duty-percent must be 1 to 100", NULL);
-    *first_pos = optind;
-    return 0;
-}
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
-int cmd_migrate(int argc, char **argv)
+#define M(member) OPT_AT(struct migrate_cli, o.member)
+/* The options of every sub-command. Defaults not written here come from the
+ * environment (migrate_opts_init): BATON_DB, BATON_MIGRATIONS,
+ * BATON_MIGRATE_BATCH_SLEEP_MS. The unit-free duration spellings replace the *-ms ones,
+ * which stay accepted. */
+/* clang-format off */
+#define MIGRATE_OPTIONS                                                                          \
+    {.name = "db", .kind = OPT_TEXT, M(db_url), .arg = "URL",                                   \
+     .help = "sqlite:PATH, postgres://..., or a libpq conninfo (env BATON_DB)"},                 \
+    {.name = "dir", .kind = OPT_TEXT, M(dir), .arg = "DIR",                                     \
+     .help = "the migration files (env BATON_MIGRATIONS)"},                                      \
+    {.name = "releases", .kind = OPT_TEXT, M(releases), .arg = "FILE",                          \
+     .help = "releases manifest (default DIR/releases.ini)"},                                    \
+    {.name = "json", .kind = OPT_FLAG, M(json), .flags = OPT_CLI_ONLY,                          \
+     .help = "JSON output (status, path, check)"},                                               \
+    {.name = "lease", .kind = OPT_DURATION, M(lease_ms), .min = 100, .max = 100000000,          \
+     .def = "30s", .help = "runner lease time to live"},                                         \
+    {.name = "wait", .kind = OPT_DURATION, M(wait_ms), .max = 100000000, .def = "2m",           \
+     .help = "how long to wait for another runner's lease"},                                     \
+    {.name = "lock-timeout", .kind = OPT_DURATION, M(lock_timeout_ms), .min = 1,                \
+     .max = 100000000, .def = "500ms", .help = "PostgreSQL lock_timeout of DDL and batches"},    \
+    {.name = "retries", .kind = OPT_INT, M(retries), .max = 100000000, .def = "30", .arg = "N", \
+     .help = "retries of a step that hit a lock timeout"},                                       \
+    {.name = "batch-size", .kind = OPT_INT, M(batch_size), .min = 1, .max = 100000000,          \
+     .def = "500", .arg = "N", .help = "first backfill batch size"},                             \
+    {.name = "batch-max", .kind = OPT_INT, M(batch_max), .min = 1, .max = 100000000,            \
+     .def = "50000", .arg = "N", .help = "largest backfill batch"},                              \
+    {.name = "time-target", .kind = OPT_DURATION, M(time_target_ms), .min = 1,                  \
+     .max = 100000000, .def = "50ms", .help = "batch duration the batch size adapts to"},        \
+    {.name = "duty-percent", .kind = OPT_INT, M(duty_percent), .min = 1, .max = 100,            \
+     .def = "50", .arg = "N",                                                                    \
+     .help = "share of time backfill batches may keep the database busy;\n"                      \
+             "after a batch of T ms baton pauses T*(100-N)/N ms"},                               \
+    {.name = "batch-sleep", .kind = OPT_DURATION, M(batch_sleep_ms), .max = 100000000,          \
+     .help = "extra pause between batches (default 0;\n"                                         \
+             "env BATON_MIGRATE_BATCH_SLEEP_MS)"},                                               \
+    {.name = "small-table-rows", .kind = OPT_INT, M(small_table_rows), .max = 2000000000,       \
+     .def = "1000", .arg = "N",                                                                 \
+     .help = "lint: a table the database says has fewer rows may be locked briefly"},           \
+    {.name = "lint-style", .kind = OPT_FLAG, M(lint_style),                                     \
+     .help = "lint: also the style rules (text over varchar, bigint...)"},                      \
+    {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct migrate_cli, level),                  \
+     .names = log_levels, .def = "info", .help = "least level logged"},                          \
+    {.name = "lease-ms", .kind = OPT_DURATION, M(lease_ms), .min = 100, .max = 100000000,       \
+     .flags = OPT_HIDDEN},                                                                       \
+    {.name = "wait-ms", .kind = OPT_DURATION, M(wait_ms), .max = 100000000,                     \
+     .flags = OPT_HIDDEN},                                                                       \
+    {.name = "lock-timeout-ms", .kind = OPT_DURATION, M(lock_timeout_ms), .min = 1,             \
+     .max = 100000000, .flags = OPT_HIDDEN},                                                     \
+    {.name = "time-target-ms", .kind = OPT_DURATION, M(time_target_ms), .min = 1,               \
+     .max = 100000000, .flags = OPT_HIDDEN},                                                     \
+    {.name = "batch-sleep-ms", .kind = OPT_DURATION, M(batch_sleep_ms), .max = 100000000,       \
+     .flags = OPT_HIDDEN}
+
+#define CLI(member) OPT_AT(struct migrate_cli, member)
+#define TO_OPTION                                                                                \
+    {.name = "to", .kind = OPT_TEXT, CLI(to), .arg = "ID", .flags = OPT_CLI_ONLY,               \
+     .help = "stop after migration ID (default: every pending one)"}
+
+static const struct opt common_options[] = {MIGRATE_OPTIONS, {0}};
+static const struct opt to_options[] = {MIGRATE_OPTIONS, TO_OPTION, {0}};
+static const struct opt path_options[] = {
+    MIGRATE_OPTIONS,
+    {.name = "from", .kind = OPT_TEXT, CLI(from), .arg = "REL",
+     .flags = OPT_CLI_ONLY | OPT_REQUIRED, .help = "the release the database serves now"},
+    {.name = "to", .kind = OPT_TEXT, CLI(to), .arg = "REL",
+     .flags = OPT_CLI_ONLY | OPT_REQUIRED, .help = "the release to reach"},
+    {0}};
+static const struct opt check_options[] = {
+    MIGRATE_OPTIONS,
+    {.name = "release", .kind = OPT_TEXT, CLI(release), .arg = "REL",
+     .flags = OPT_CLI_ONLY | OPT_REQUIRED, .help = "the release that would use the database"},
+    {0}};
+/* clang-format on */
+
+#define MIGRATE_FOOTER                                                                             \
+    "exit codes: 0 done (check: compatible), 1 failed (check: not compatible; lint and\n"          \
+    "plan: findings), 2 usage error.\n"
+/* A sub-command taking lo..hi arguments (hi 0: no limit; lo -1: none at all). */
+#define MIGRATE_SUB(verb, syn, what, table, lo, hi)                                                \
+    {                                                                                              \
+        .name = "migrate " verb, .synopsis = syn, .summary = what, .section = "migrate",           \
+        .opts = table, .args = (lo) < 0 ? OPT_ARGS_NONE : OPT_ARGS_ANY,                            \
+        .min_args = (lo) < 0 ? 0 : (lo), .max_args = hi, .footer = MIGRATE_FOOTER                  \
+    }
+
+static const struct opt_verb sub_new = MIGRATE_SUB(
+    "new", "NAME", "create DIR/NNNN_NAME.migration from a template", common_options, 1, 1);
+static const struct opt_verb sub_status = MIGRATE_SUB(
+    "status", NULL, "each migration's phase and backfill progress", common_options, -1, 0);
+static const struct opt_verb sub_plan = MIGRATE_SUB(
+    "plan", NULL, "what would run, phase by phase, with lint findings", common_options, -1, 0);
+static const struct opt_verb sub_expand =
+    MIGRATE_SUB("expand", "[--to ID]", "expand, then backfill, every pending migration (up to ID)",
+                to_options, -1, 0);
+static const struct opt_verb sub_backfill =
+    MIGRATE_SUB("backfill", NULL, "backfill every expanded migration", common_options, -1, 0);
+static const struct opt_verb sub_contract = MIGRATE_SUB(
+    "contract", "[--to ID]", "contract every backfilled migration (up to ID)", to_options, -1, 0);
+static const struct opt_verb sub_abort = MIGRATE_SUB(
+    "abort", "ID", "undo the expansion of ID (before its contract)", common_options, 1, 1);
+static const struct opt_verb sub_lint = MIGRATE_SUB(
+    "lint", "FILE...", "check migration files for unsafe operations", common_options, 1, 0);
+static const struct opt_verb sub_path = MIGRATE_SUB(
+    "path", "--from REL --to REL", "the mandatory stops between two releases", path_options, -1, 0);
+static const struct opt_verb sub_check =
+    MIGRATE_SUB("check", "--release REL", "exit 0 only if the database is usable by release REL",
+                check_options, -1, 0);
+
+static const struct opt_verb sub_lease = MIGRATE_SUB(
+    "lease", "take|renew|release|show SERVICE ...",
+    "the lease of 'baton deploy' (for it; prints the row as JSON)", common_options, 2, 5);
+
+static const struct opt_verb *const migrate_subs[] = {
+    &sub_new,   &sub_status, &sub_plan, &sub_expand, &sub_backfill, &sub_contract,
+    &sub_abort, &sub_lint,   &sub_path, &sub_check,  &sub_lease,    NULL,
+};
+
+const struct opt_verb migrate_verb = {
+    .name = "migrate",
+    .synopsis = "[OPTIONS] COMMAND [ARGS]",
+    .summary = "forward-only expand / backfill / contract database migrations",
+    .about = "Forward-only migrations in phases: expand (both app versions work), backfill (data\n"
+             "copied in short resumable batches), contract (after the new version is stable).\n"
+             "The options may come before or after COMMAND.\n",
+    .section = "migrate",
+    .opts = common_options,
+    .subs = migrate_subs,
+    .footer = MIGRATE_FOOTER,
+};
+
+/* Runs sub-command `sub`; returns the verb's exit code (errors printed). */
+static int migrate_run(const struct opt_verb *sub, struct migrate_cli *c,
+                       const struct opt_result *r)
 {
-    struct args a;
-    memset(&a, 0, sizeof(a));
-    migrate_opts_init(&a.o);
-    a.level = LOG_INFO;
-    /* options may come before or after the verb: move the verb and its operands last */
-    char **av = calloc((size_t)argc + 1, sizeof(char *));
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    if (!av || !pos) {
-        free(av);
-        free(pos);
+    struct err e = {{0}};
+    int v = -1, findings = 0;
+    if (sub == &sub_lease)
+        return leaserow_cli(&c->o, r->argc, r->argv, stdout);
+    if (sub == &sub_new)
+        v = migrate_new(&c->o, r->argv[0], stdout, &e);
+    else if (sub == &sub_status)
+        v = migrate_status(&c->o, stdout, &e);
+    else if (sub == &sub_plan)
+        findings = v = migrate_plan(&c->o, stdout, &e);
+    else if (sub == &sub_expand)
+        v = migrate_expand(&c->o, c->to, &e);
+    else if (sub == &sub_backfill)
+        v = migrate_backfill(&c->o, &e);
+    else if (sub == &sub_contract)
+        v = migrate_contract(&c->o, c->to, &e);
+    else if (sub == &sub_abort)
+        v = migrate_abort(&c->o, r->argv[0], &e);
+    else if (sub == &sub_lint)
+        findings = v = migrate_lint(&c->o, r->argv, r->argc, stdout, &e);
+    else if (sub == &sub_path)
+        v = migrate_path(&c->o, c->from, c->to, stdout, &e);
+    else if (sub == &sub_check)
+        findings = (v = migrate_check(&c->o, c->release, stdout, &e)) == 0;
+    if (v < 0) {
+        fprintf(stderr, "baton %s: %s\n", sub->name, e.msg);
         return EXIT_FAIL;
     }
-    int ac = 0, np = 0;
-    av[ac++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (s[0] == '-' && s[1]) {
-            av[ac++] = argv[i];
-            const struct option *lo = NULL;
-            for (const struct option *x = long_opts; x->name; x++)
-                if (s[1] == '-' && strcmp(s + 2, x->name) == 0)
-                    lo = x;
-            if (lo && lo->has_arg == required_argument && i + 1 < argc)
-                av[ac++] = argv[++i];
-        } else {
-            pos[np++] = argv[i];
-        }
-    }
-    struct config_args cfg = {0}, merged = {0};
-    int rc = EXIT_USAGE, first = 0;
-    int pr = parse_args(ac, av, &a, &first);
-    if (pr == -EXIT_OK - 1) {
-        rc = EXIT_OK;
-        goto out;
-    }
-    if (pr != 0)
-        goto out;
-    if (a.config) {
-        struct err e;
-        if (config_load(a.config, "migrate", config_keys, &cfg, &e) < 0 ||
-            config_merge(&cfg, ac, av, &merged, &e) < 0) {
-            fprintf(stderr, "baton migrate: %s\n", e.msg);
-            goto out;
-        }
-        migrate_opts_init(&a.o);
-        a.config = NULL;
-        if (parse_args(merged.argc, merged.argv, &a, &first) != 0)
-            goto out;
-    }
-    log_setup(a.level, "migrate");
-    if (np == 0) {
-        rc = usage_error("missing verb", NULL);
-        goto out;
-    }
-    const char *verb = pos[0];
-    struct err e = {{0}};
-    int r = 0;
-    if (strcmp(verb, "new") == 0) {
-        if (np != 2) {
-            rc = usage_error("usage: baton migrate new NAME", NULL);
-            goto out;
-        }
-        r = migrate_new(&a.o, pos[1], stdout, &e);
-    } else if (strcmp(verb, "status") == 0 && np == 1) {
-        r = migrate_status(&a.o, stdout, &e);
-    } else if (strcmp(verb, "plan") == 0 && np == 1) {
-        r = migrate_plan(&a.o, stdout, &e);
-        if (r > 0) {
-            rc = EXIT_FAIL;
-            goto out;
-        }
-    } else if (strcmp(verb, "expand") == 0 && np == 1) {
-        r = migrate_expand(&a.o, a.to, &e);
-    } else if (strcmp(verb, "backfill") == 0 && np == 1) {
-        r = migrate_backfill(&a.o, &e);
-    } else if (strcmp(verb, "contract") == 0 && np == 1) {
-        r = migrate_contract(&a.o, a.to, &e);
-    } else if (strcmp(verb, "abort") == 0) {
-        if (np != 2) {
-            rc = usage_error("usage: baton migrate abort ID", NULL);
-            goto out;
-        }
-        r = migrate_abort(&a.o, pos[1], &e);
-    } else if (strcmp(verb, "lint") == 0) {
-        if (np < 2) {
-            rc = usage_error("usage: baton migrate lint FILE...", NULL);
-            goto out;
-        }
-        r = migrate_lint(&a.o, pos + 1, np - 1, stdout, &e);
-        rc = r == 0 ? EXIT_OK : EXIT_FAIL;
-        goto out;
-    } else if (strcmp(verb, "path") == 0 && np == 1) {
-        if (!a.from || !a.to) {
-            rc = usage_error("usage: baton migrate path --from RELEASE --to RELEASE", NULL);
-            goto out;
-        }
-        r = migrate_path(&a.o, a.from, a.to, stdout, &e);
-    } else if (strcmp(verb, "check") == 0 && np == 1) {
-        if (!a.release) {
-            rc = usage_error("usage: baton migrate check --release RELEASE", NULL);
-            goto out;
-        }
-        r = migrate_check(&a.o, a.release, stdout, &e);
-        if (r >= 0) {
-            rc = r == 1 ? EXIT_OK : EXIT_FAIL;
-            goto out;
-        }
+    return v < 0 || findings > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int verb_migrate(int argc, char **argv)
+{
+    struct migrate_cli c;
+    struct opt_result r;
+    const struct opt_verb *sub;
+    memset(&c, 0, sizeof(c));
+    migrate_opts_init(&c.o);
+    int rc = opt_parse_sub_cli(&migrate_verb, argc, argv, &sub, &c, &r);
+    if (rc == OPT_RUN) {
+        log_setup((enum log_level)c.level, "migrate");
+        rc = migrate_run(sub, &c, &r);
     } else {
-        rc = usage_error("unknown verb or unexpected arguments for", verb);
-        goto out;
+        rc = VERB_PARSE_EXIT(rc);
     }
-    if (r < 0) {
-        fprintf(stderr, "baton migrate %s: %s\n", verb, e.msg);
-        rc = EXIT_FAIL;
-    } else {
-        rc = EXIT_OK;
-    }
-out:
-    config_args_free(&cfg);
-    config_args_free(&merged);
-    free(av);
-    free(pos);
+    opt_result_free(&r);
     return rc;
 }

@@ -1,368 +1,160 @@
-/* `baton proxy`: parses options (and a [proxy] section of a config file) into the
- * serve options of src/proxy/serve.h and runs the proxy. */
-#include <getopt.h>
+/* `baton proxy`: its option table (command line over the [proxy] section of --config)
+ * into the serve options of src/proxy/serve.h, then the proxy runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/verbs.h"
-#include "core/config.h"
 #include "core/log.h"
 #include "proxy/client.h"
 #include "proxy/serve.h"
 
-static const char *const proxy_keys[] = {"listen",
-                                         "backend",
-                                         "mode",
-                                         "balance",
-                                         "health",
-                                         "health-interval",
-                                         "control",
-                                         "name",
-                                         "state-file",
-                                         "max-conns",
-                                         "connect-timeout",
-                                         "idle-timeout",
-                                         "header-timeout",
-                                         "buffer-size",
-                                         "header-max",
-                                         "retries",
-                                         "relay",
-                                         "stop-timeout",
-                                         "no-xff",
-                                         "log-level",
-                                         "health-fall",
-                                         "health-rise",
-                                         NULL};
+struct proxy_cli {
+    struct proxy_serve_opts serve;
+    const char *name, *control;
+    int level; /* enum log_level */
+};
 
-static void usage(FILE *out)
+/* Appends arg to a list of at most `max` values (a repeatable option). */
+static int append(const char **list, int *n, int max, const char *option, const char *arg,
+                  struct err *e)
 {
-    fprintf(out,
-            "usage: baton proxy --listen ADDR [--listen ADDR ...]\n"
-            "                   --backend [POOL/]NAME=HOST:PORT[,weight=W] ...\n"
-            "                   [--mode tcp|http] [--balance roundrobin|leastconn]\n"
-            "                   [--health connect|http:PATH|none] [--health-interval MS]\n"
-            "                   [--control PATH] [--name NAME] [--state-file PATH]\n"
-            "                   [--config FILE] [limits...]\n\n"
-            "Relays connections from the listeners to the backends of the active pool (the\n"
-            "pool of the first backend, 'default' when no POOL/ is given). Runtime changes:\n"
-            "'baton backend', 'baton switch'. Listeners come from LISTEN_FDS when set;\n"
-            "READY=1/STOPPING=1 go to NOTIFY_SOCKET. SIGTERM/SIGINT: stop accepting, finish\n"
-            "the connections (http: answer the request in flight), exit.\n\n"
-            "options:\n"
-            "  --listen ADDR          HOST:PORT, [IPv6]:PORT or unix:PATH (repeatable)\n"
-            "  --backend SPEC         [POOL/]NAME=HOST:PORT[,weight=W] (repeatable)\n"
-            "  --mode tcp|http        tcp: relay bytes (splice); http: HTTP/1.1, per-request\n"
-            "                         routing over keep-alive (default tcp)\n"
-            "  --balance roundrobin|leastconn   weighted (default roundrobin)\n"
-            "  --health connect|http:PATH|none  check (default connect)\n"
-            "  --health-interval MS   between checks (default 1000)\n"
-            "  --health-fall N        failed checks before down (default 2)\n"
-            "  --health-rise N        good checks before up again (default 1)\n"
-            "  --name NAME            control socket name (default 'proxy')\n"
-            "  --control PATH         control socket path (default from --name)\n"
-            "  --state-file PATH      JSON table kept across restarts (atomic writes)\n"
-            "  --config FILE          INI file; keys of section [proxy] are these options\n"
-            "  --max-conns N          client connections at once (default 10000)\n"
-            "  --connect-timeout MS   backend connect (default 2000)\n"
-            "  --idle-timeout MS      no traffic either way (default 60000)\n"
-            "  --header-timeout MS    http: a whole request head (default 10000)\n"
-            "  --buffer-size BYTES    per direction, copy path and http (default 16384)\n"
-            "  --header-max BYTES     http: request/response head (default 8192)\n"
-            "  --retries N            other backends tried after a failed connect (default 3)\n"
-            "  --relay auto|splice|copy  tcp relay path: auto copies small messages and\n"
-            "                         splices bulk transfers (default); splice or copy force one\n"
-            "  --stop-timeout MS      after SIGTERM, cut what is left (default 30000, 0 = wait)\n"
-            "  --no-xff               http: do not add X-Forwarded-For\n"
-            "  --log-level LEVEL      debug|info|warn|error (default info)\n\n"
-            "exit codes: 0 stopped cleanly, 1 failed (reason on stderr), 2 usage error\n");
-}
-
-static int parse_int(const char *opt, const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max) {
-        fprintf(stderr, "baton proxy: invalid %s '%s': expected an integer in %ld..%ld\n", opt, s,
-                min, max);
-        return -1;
-    }
-    *out = v;
+    if (*n == max)
+        return err_set(e, "at most %d --%s", max, option);
+    list[(*n)++] = arg;
     return 0;
 }
 
-/* Finds --config FILE / --config=FILE before option parsing (its keys go first). */
-static const char *find_config(int argc, char **argv)
+static int add_listen(void *opts, const char *arg, struct err *e)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
-    }
-    return NULL;
+    struct proxy_serve_opts *o = &((struct proxy_cli *)opts)->serve;
+    return append(o->listen, &o->nlisten, SERVE_LISTEN_MAX, "listen", arg, e);
 }
 
-int cmd_proxy(int argc, char **argv)
+static int add_backend(void *opts, const char *arg, struct err *e)
 {
-    enum {
-        O_LISTEN = 256,
-        O_BACKEND,
-        O_MODE,
-        O_BALANCE,
-        O_HEALTH,
-        O_HINT,
-        O_CONTROL,
-        O_NAME,
-        O_STATE,
-        O_CONFIG,
-        O_MAXC,
-        O_CTO,
-        O_ITO,
-        O_HTO,
-        O_BUF,
-        O_HMAX,
-        O_RETRIES,
-        O_RELAY,
-        O_STOP,
-        O_NOXFF,
-        O_LOG,
-        O_FALL,
-        O_RISE,
-        O_HELP
-    };
-    static const struct option opts[] = {{"listen", required_argument, 0, O_LISTEN},
-                                         {"backend", required_argument, 0, O_BACKEND},
-                                         {"mode", required_argument, 0, O_MODE},
-                                         {"balance", required_argument, 0, O_BALANCE},
-                                         {"health", required_argument, 0, O_HEALTH},
-                                         {"health-interval", required_argument, 0, O_HINT},
-                                         {"health-fall", required_argument, 0, O_FALL},
-                                         {"health-rise", required_argument, 0, O_RISE},
-                                         {"control", required_argument, 0, O_CONTROL},
-                                         {"name", required_argument, 0, O_NAME},
-                                         {"state-file", required_argument, 0, O_STATE},
-                                         {"config", required_argument, 0, O_CONFIG},
-                                         {"max-conns", required_argument, 0, O_MAXC},
-                                         {"connect-timeout", required_argument, 0, O_CTO},
-                                         {"idle-timeout", required_argument, 0, O_ITO},
-                                         {"header-timeout", required_argument, 0, O_HTO},
-                                         {"buffer-size", required_argument, 0, O_BUF},
-                                         {"header-max", required_argument, 0, O_HMAX},
-                                         {"retries", required_argument, 0, O_RETRIES},
-                                         {"relay", required_argument, 0, O_RELAY},
-                                         {"stop-timeout", required_argument, 0, O_STOP},
-                                         {"no-xff", no_argument, 0, O_NOXFF},
-                                         {"log-level", required_argument, 0, O_LOG},
-                                         {"help", no_argument, 0, O_HELP},
-                                         {0, 0, 0, 0}};
-    struct config_args cfg = {0}, merged = {0};
+    struct proxy_serve_opts *o = &((struct proxy_cli *)opts)->serve;
+    return append(o->backends, &o->nbackends, SERVE_BACKEND_MAX, "backend", arg, e);
+}
+
+static int set_health(void *opts, const char *arg, struct err *e)
+{
+    struct proxy_config *c = &((struct proxy_cli *)opts)->serve.cfg;
+    if (strcmp(arg, "connect") == 0) {
+        c->health = HEALTH_CONNECT;
+    } else if (strcmp(arg, "none") == 0) {
+        c->health = HEALTH_NONE;
+    } else if (strncmp(arg, "http:/", 6) == 0 && strlen(arg + 5) < sizeof(c->health_path) &&
+               !strpbrk(arg, " \r\n")) {
+        c->health = HEALTH_HTTP;
+        snprintf(c->health_path, sizeof(c->health_path), "%s", arg + 5);
+    } else {
+        return err_set(e, "invalid --health '%s': expected connect, none or http:/PATH", arg);
+    }
+    return 0;
+}
+
+static const char *const modes[] = {"tcp", "http", NULL};                /* enum proxy_mode */
+static const char *const balances[] = {"roundrobin", "leastconn", NULL}; /* enum pool_balance */
+static const char *const relays[] = {"auto", "splice", "copy", NULL};    /* enum proxy_relay */
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+#define C(member) OPT_AT(struct proxy_cli, serve.cfg.member)
+/* clang-format off */
+static const struct opt proxy_options[] = {
+    {.name = "listen", .kind = OPT_CUSTOM, .parse = add_listen, .flags = OPT_REPEAT,
+     .arg = "ADDR", .help = "HOST:PORT, [IPv6]:PORT or unix:PATH (repeatable)"},
+    {.name = "backend", .kind = OPT_CUSTOM, .parse = add_backend, .flags = OPT_REPEAT,
+     .arg = "SPEC", .help = "[POOL/]NAME=HOST:PORT[,weight=W] (repeatable)"},
+    {.name = "mode", .kind = OPT_ENUM, C(mode), .names = modes, .def = "tcp",
+     .help = "tcp: relay bytes (splice); http: HTTP/1.1, per-request\n"
+             "routing over keep-alive"},
+    {.name = "balance", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, serve.balance),
+     .names = balances, .def = "roundrobin", .help = "weighted"},
+    {.name = "health", .kind = OPT_CUSTOM, .parse = set_health, .arg = "connect|http:PATH|none",
+     .def = "connect", .help = "check of each backend"},
+    {.name = "health-interval", .kind = OPT_DURATION, C(health_interval_ms), .min = 10,
+     .max = 3600000, .def = "1s", .help = "between checks"},
+    {.name = "health-fall", .kind = OPT_INT, C(health_fall), .min = 1, .max = 100, .def = "2",
+     .arg = "N", .help = "failed checks before down"},
+    {.name = "health-rise", .kind = OPT_INT, C(health_rise), .min = 1, .max = 100, .def = "1",
+     .arg = "N", .help = "good checks before up again"},
+    {.name = "name", .kind = OPT_TEXT, OPT_AT(struct proxy_cli, name), .arg = "NAME",
+     .def = PROXY_DEFAULT_NAME, .help = "control socket name"},
+    {.name = "control", .kind = OPT_TEXT, OPT_AT(struct proxy_cli, control), .arg = "PATH",
+     .help = "control socket path (default from --name)"},
+    /* room for the suffix of the temporary file beside it */
+    {.name = "state-file", .kind = OPT_STRING,
+     .offset = offsetof(struct proxy_cli, serve.cfg.state_file),
+     .size = sizeof(((struct proxy_config *)0)->state_file) - 32, .arg = "PATH",
+     .help = "JSON table kept across restarts (atomic writes)"},
+    {.name = "max-conns", .kind = OPT_INT, C(max_conns), .min = 1, .max = 1000000,
+     .def = "10000", .arg = "N", .help = "client connections at once"},
+    {.name = "connect-timeout", .kind = OPT_DURATION, C(connect_timeout_ms), .min = 1,
+     .max = 3600000, .def = "2s", .help = "backend connect"},
+    {.name = "idle-timeout", .kind = OPT_DURATION, C(idle_timeout_ms), .min = 1,
+     .max = 86400000, .def = "60s", .help = "no traffic either way"},
+    {.name = "header-timeout", .kind = OPT_DURATION, C(header_timeout_ms), .min = 1,
+     .max = 3600000, .def = "10s", .help = "http: a whole request head"},
+    {.name = "buffer-size", .kind = OPT_SIZE, C(buffer_bytes), .min = 1024, .max = 16 << 20,
+     .def = "16k", .help = "per direction, copy path and http"},
+    {.name = "header-max", .kind = OPT_SIZE, C(header_max_bytes), .min = 256, .max = 1 << 20,
+     .def = "8k", .help = "http: request/response head"},
+    {.name = "retries", .kind = OPT_INT, C(retries), .min = 0, .max = 7, .def = "3", .arg = "N",
+     .help = "other backends tried after a failed connect"},
+    {.name = "relay", .kind = OPT_ENUM, C(relay), .names = relays, .def = "auto",
+     .help = "tcp relay path: auto copies small messages and\n"
+             "splices bulk transfers; splice or copy force one"},
+    {.name = "stop-timeout", .kind = OPT_DURATION, OPT_AT(struct proxy_cli, serve.stop_timeout_ms),
+     .max = 86400000, .def = "30s", .help = "after SIGTERM, cut what is left (0 = wait)"},
+    {.name = "no-xff", .kind = OPT_FLAG, C(xff), .def = "1", .flags = OPT_NEGATE,
+     .help = "http: do not add X-Forwarded-For"},
+    {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
+     .def = "info", .help = "least level logged"},
+    {0}};
+/* clang-format on */
+
+const struct opt_verb proxy_verb = {
+    .name = "proxy",
+    .synopsis = "--listen ADDR... --backend [POOL/]NAME=HOST:PORT[,weight=W]...",
+    .summary = "run a TCP/HTTP proxy with blue-green pools and a runtime API",
+    .about = "Relays connections from the listeners to the backends of the active pool (the\n"
+             "pool of the first backend, 'default' when no POOL/ is given). Runtime changes:\n"
+             "'baton backend', 'baton switch'. Listeners come from LISTEN_FDS when set;\n"
+             "READY=1/STOPPING=1 go to NOTIFY_SOCKET. SIGTERM/SIGINT: stop accepting, finish\n"
+             "the connections (http: answer the request in flight), exit.\n",
+    .section = "proxy",
+    .opts = proxy_options,
+    .footer = "exit codes: 0 stopped cleanly, 1 failed (reason on stderr), 2 usage error\n",
+};
+
+int verb_proxy(int argc, char **argv)
+{
+    struct proxy_cli *c = calloc(1, sizeof(*c));
+    struct opt_result r;
     struct err e;
-    const char *config = find_config(argc, argv);
-    if (config) {
-        if (config_load(config, "proxy", proxy_keys, &cfg, &e) < 0) {
-            fprintf(stderr, "baton proxy: %s\n", e.msg);
-            return EXIT_USAGE;
-        }
-        if (config_merge(&cfg, argc, argv, &merged, &e) < 0) {
-            config_args_free(&cfg);
-            fprintf(stderr, "baton proxy: %s\n", e.msg);
-            return EXIT_USAGE;
-        }
-        argc = merged.argc;
-        argv = merged.argv;
+    if (!c) {
+        fprintf(stderr, "baton proxy: out of memory\n");
+        return EXIT_FAIL;
     }
-    static struct proxy_serve_opts o;
-    memset(&o, 0, sizeof(o));
-    proxy_config_defaults(&o.cfg);
-    o.stop_timeout_ms = 30000;
-    const char *name = PROXY_DEFAULT_NAME, *control = NULL;
-    enum log_level level = LOG_INFO;
-    int rc = EXIT_USAGE, c;
-    long v;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_LISTEN:
-            if (o.nlisten == SERVE_LISTEN_MAX) {
-                fprintf(stderr, "baton proxy: at most %d --listen\n", SERVE_LISTEN_MAX);
-                goto out;
-            }
-            o.listen[o.nlisten++] = optarg;
-            break;
-        case O_BACKEND:
-            if (o.nbackends == SERVE_BACKEND_MAX) {
-                fprintf(stderr, "baton proxy: at most %d --backend\n", SERVE_BACKEND_MAX);
-                goto out;
-            }
-            o.backends[o.nbackends++] = optarg;
-            break;
-        case O_MODE:
-            if (strcmp(optarg, "tcp") == 0)
-                o.cfg.mode = PROXY_TCP;
-            else if (strcmp(optarg, "http") == 0)
-                o.cfg.mode = PROXY_HTTP;
-            else {
-                fprintf(stderr, "baton proxy: invalid --mode '%s': expected tcp or http\n", optarg);
-                goto out;
-            }
-            break;
-        case O_BALANCE:
-            if (strcmp(optarg, "roundrobin") == 0)
-                o.balance = BALANCE_ROUNDROBIN;
-            else if (strcmp(optarg, "leastconn") == 0)
-                o.balance = BALANCE_LEASTCONN;
-            else {
-                fprintf(stderr,
-                        "baton proxy: invalid --balance '%s': expected roundrobin or "
-                        "leastconn\n",
-                        optarg);
-                goto out;
-            }
-            break;
-        case O_HEALTH:
-            if (strcmp(optarg, "connect") == 0)
-                o.cfg.health = HEALTH_CONNECT;
-            else if (strcmp(optarg, "none") == 0)
-                o.cfg.health = HEALTH_NONE;
-            else if (strncmp(optarg, "http:/", 6) == 0 &&
-                     strlen(optarg + 5) < sizeof(o.cfg.health_path) && !strpbrk(optarg, " \r\n")) {
-                o.cfg.health = HEALTH_HTTP;
-                snprintf(o.cfg.health_path, sizeof(o.cfg.health_path), "%s", optarg + 5);
-            } else {
-                fprintf(stderr,
-                        "baton proxy: invalid --health '%s': expected connect, none or "
-                        "http:/PATH\n",
-                        optarg);
-                goto out;
-            }
-            break;
-        case O_HINT:
-            if (parse_int("--health-interval", optarg, 10, 3600000, &v) < 0)
-                goto out;
-            o.cfg.health_interval_ms = (int)v;
-            break;
-        case O_FALL:
-            if (parse_int("--health-fall", optarg, 1, 100, &v) < 0)
-                goto out;
-            o.cfg.health_fall = (int)v;
-            break;
-        case O_RISE:
-            if (parse_int("--health-rise", optarg, 1, 100, &v) < 0)
-                goto out;
-            o.cfg.health_rise = (int)v;
-            break;
-        case O_CONTROL:
-            control = optarg;
-            break;
-        case O_NAME:
-            name = optarg;
-            break;
-        case O_STATE:
-            if (strlen(optarg) >= sizeof(o.cfg.state_file) - 32) {
-                fprintf(stderr, "baton proxy: --state-file path is too long\n");
-                goto out;
-            }
-            snprintf(o.cfg.state_file, sizeof(o.cfg.state_file), "%s", optarg);
-            break;
-        case O_CONFIG:
-            break; /* read before parsing */
-        case O_MAXC:
-            if (parse_int("--max-conns", optarg, 1, 1000000, &v) < 0)
-                goto out;
-            o.cfg.max_conns = (int)v;
-            break;
-        case O_CTO:
-            if (parse_int("--connect-timeout", optarg, 1, 3600000, &v) < 0)
-                goto out;
-            o.cfg.connect_timeout_ms = (int)v;
-            break;
-        case O_ITO:
-            if (parse_int("--idle-timeout", optarg, 1, 86400000, &v) < 0)
-                goto out;
-            o.cfg.idle_timeout_ms = (int)v;
-            break;
-        case O_HTO:
-            if (parse_int("--header-timeout", optarg, 1, 3600000, &v) < 0)
-                goto out;
-            o.cfg.header_timeout_ms = (int)v;
-            break;
-        case O_BUF:
-            if (parse_int("--buffer-size", optarg, 1024, 16 << 20, &v) < 0)
-                goto out;
-            o.cfg.buffer_bytes = (size_t)v;
-            break;
-        case O_HMAX:
-            if (parse_int("--header-max", optarg, 256, 1 << 20, &v) < 0)
-                goto out;
-            o.cfg.header_max_bytes = (size_t)v;
-            break;
-        case O_RETRIES:
-            if (parse_int("--retries", optarg, 0, 7, &v) < 0)
-                goto out;
-            o.cfg.retries = (int)v;
-            break;
-        case O_RELAY:
-            if (strcmp(optarg, "auto") == 0)
-                o.cfg.relay = RELAY_AUTO;
-            else if (strcmp(optarg, "splice") == 0)
-                o.cfg.relay = RELAY_SPLICE;
-            else if (strcmp(optarg, "copy") == 0)
-                o.cfg.relay = RELAY_COPY;
-            else {
-                fprintf(stderr,
-                        "baton proxy: invalid --relay '%s': expected auto, splice or copy\n",
-                        optarg);
-                goto out;
-            }
-            break;
-        case O_STOP:
-            if (parse_int("--stop-timeout", optarg, 0, 86400000, &v) < 0)
-                goto out;
-            o.stop_timeout_ms = (int)v;
-            break;
-        case O_NOXFF:
-            o.cfg.xff = 0;
-            break;
-        case O_LOG:
-            if (log_level_parse(optarg, &level) < 0) {
-                fprintf(stderr, "baton proxy: invalid --log-level '%s'\n", optarg);
-                goto out;
-            }
-            break;
-        case O_HELP:
-        case 'h':
-            usage(stdout);
-            rc = EXIT_OK;
-            goto out;
-        default:
-            usage(stderr);
-            goto out;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "baton proxy: unexpected argument '%s'\n", argv[optind]);
-        goto out;
-    }
-    if (o.nlisten == 0 && !getenv("LISTEN_FDS")) {
+    proxy_config_defaults(&c->serve.cfg); /* what the table does not name */
+    int rc = opt_parse_cli(&proxy_verb, argc, argv, c, &r);
+    if (rc != OPT_RUN) {
+        rc = VERB_PARSE_EXIT(rc);
+    } else if (c->serve.nlisten == 0 && !getenv("LISTEN_FDS")) {
         fprintf(stderr, "baton proxy: give at least one --listen ADDR (see --help)\n");
-        goto out;
-    }
-    if (proxy_control_path(name, control, o.control, sizeof(o.control), &e) < 0) {
+        rc = EXIT_USAGE;
+    } else if (proxy_control_path(c->name, c->control, c->serve.control, sizeof(c->serve.control),
+                                  &e) < 0) {
         fprintf(stderr, "baton proxy: %s\n", e.msg);
-        goto out;
+        rc = EXIT_USAGE;
+    } else {
+        log_setup((enum log_level)c->level, "proxy");
+        rc = proxy_serve(&c->serve, &e) < 0 ? EXIT_FAIL : EXIT_OK;
+        if (rc == EXIT_FAIL)
+            fprintf(stderr, "baton proxy: %s\n", e.msg);
     }
-    log_setup(level, "proxy");
-    if (proxy_serve(&o, &e) < 0) {
-        fprintf(stderr, "baton proxy: %s\n", e.msg);
-        rc = EXIT_FAIL;
-        goto out;
-    }
-    rc = EXIT_OK;
-out:
-    config_args_free(&merged);
-    config_args_free(&cfg);
+    opt_result_free(&r);
+    free(c);
     return rc;
 }

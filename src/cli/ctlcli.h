@@ -1,38 +1,46 @@
-/* The part the control-socket verbs share (`baton backend`, `switch`, `upgrade`,
- * `status`, ...): their common options, and one request to a proxy with its reply. */
+/* The part the control-socket verbs share (`baton upgrade`, `status`, ... speak to a
+ * `baton run` master; `baton backend`, `switch` to a proxy): the options that pick the
+ * process and --json, as lines of their option tables, and one request with its reply. */
 #ifndef BATON_CLI_CTLCLI_H
 #define BATON_CLI_CTLCLI_H
 
 #include <jansson.h>
 #include <stddef.h>
-#include <stdio.h>
 
-/* What differs between the verbs that share the options. */
-struct ctlcli_spec {
-    const char *verb;      /* messages read "baton VERB: ..." */
-    const char *optstring; /* getopt's: "h" (-h is --help) or "+" (stop at the first argument) */
-    void (*usage)(FILE *out, const char *verb);
-    const char *seconds_opt; /* name of an extra option taking seconds (0..7 days), or NULL */
-    size_t control_max;      /* --control must be shorter, checked as given; 0: not checked */
+#include "core/opt.h"
+
+/* Which process a control verb speaks to, and how it prints the reply. */
+struct ctlcli_opts {
+    const char *name;  /* --name: the master's or proxy's instance name */
+    char control[108]; /* --control: its socket path; "" when not given */
+    int json;          /* --json */
 };
 
-/* The options as given. */
-struct ctlcli {
-    const char *name;     /* --name, or NULL */
-    const char *control;  /* --control, or NULL */
-    int json;             /* --json */
-    long long seconds_ms; /* the seconds option in ms, -1 if not given */
-    int first_arg;        /* index of the first non-option argument */
-};
+/* The table lines of --name (default `defname`), --control and --json, for the struct
+ * ctlcli_opts at `member` of `type`; `whose` is "master's" or "proxy's". */
+/* clang-format off */
+#define CTLCLI_OPTIONS(type, member, whose, defname)                                         \
+    {.name = "name", .kind = OPT_TEXT, OPT_AT(type, member.name), .arg = "NAME",             \
+     .def = defname, .help = "the " whose " instance name"},                                 \
+    {.name = "control", .kind = OPT_STRING, OPT_AT(type, member.control), .arg = "PATH",     \
+     .help = "its control socket (default from --name)"},                                    \
+    {.name = "json", .kind = OPT_FLAG, OPT_AT(type, member.json),                            \
+     .help = "print the " whose " reply as one JSON object"}
+/* clang-format on */
 
-/* Parses --name, --control, --json, --help (and the seconds option) into c. Returns 0,
- * or -1 with the exit code in *rc (--help printed, or a usage error reported). */
-int ctlcli_parse(const struct ctlcli_spec *s, struct ctlcli *c, int argc, char **argv, int *rc);
+/* Sends req (not stolen) to the proxy picked by c. On failure prints "baton VERB:
+ * reason" and returns EXIT_FAIL; else *reply holds the reply (caller frees), printed as
+ * JSON without its "ok" when --json, and it returns EXIT_OK. */
+int ctlcli_proxy_call(const struct ctlcli_opts *c, const char *verb, json_t *req, json_t **reply);
 
-/* Sends req (not stolen) to the proxy picked by --name/--control. On failure prints
- * "baton VERB[ SUB]: reason" and returns EXIT_FAIL; else *reply holds the reply (caller
- * frees), printed as JSON without its "ok" when --json, and it returns EXIT_OK. */
-int ctlcli_proxy_call(const struct ctlcli *c, const char *verb, const char *sub, json_t *req,
-                      json_t **reply);
+/* Sends {"cmd": cmd, ...extra} (extra stolen, may be NULL) to the master picked by c
+ * (default: the master named baton). On failure prints "baton VERB: reason" and returns
+ * EXIT_FAIL (EXIT_USAGE when no socket path follows from --name); else *reply holds the reply
+ * (caller frees), printed as JSON when --json and `print_json`, and it returns EXIT_OK. */
+int ctlcli_master_call(const struct ctlcli_opts *c, const char *verb, const char *cmd,
+                       json_t *extra, int print_json, json_t **reply);
+
+/* Prints v as one line of compact JSON. */
+void ctlcli_print_json(json_t *v);
 
 #endif

@@ -51,3 +51,25 @@ failed:
     fprintf(stderr, "baton: cannot run baton-%s (%s): %s\n", tool, tried, strerror(errno));
     return EXIT_FAIL;
 }
+
+int tool_path(const char *tool, char *out, size_t cap)
+{
+    char dirs[3][PATH_MAX];
+    int n = 0;
+    const char *env = getenv("BATON_EXEC_PATH");
+    if (env && *env)
+        snprintf(dirs[n++], PATH_MAX, "%s", env);
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash = len > 0 ? (self[len] = 0, strrchr(self, '/')) : NULL;
+    if (slash) {
+        *slash = 0;
+        snprintf(dirs[n++], PATH_MAX, "%s", self);
+        snprintf(dirs[n++], PATH_MAX, "%.*s/../libexec/baton", PATH_MAX - 20, self);
+    }
+    for (int i = 0; i < n; i++)
+        if ((size_t)snprintf(out, cap, "%s/baton-%s", dirs[i], tool) < cap &&
+            access(out, X_OK) == 0)
+            return 0;
+    return -1;
+}

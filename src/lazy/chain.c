@@ -154,8 +154,8 @@ static int require(struct pctx *p, const char *where, json_t *obj, const char *k
     return 0;
 }
 
-static int step_parse(struct pctx *p, const char *where, json_t *js, struct lazy_step *st,
-                      const char **targets, int ntargets)
+/* The step's name (its op), or -1 with the message written. */
+static int step_op(struct pctx *p, const char *where, json_t *js)
 {
     if (!json_is_object(js))
         return perr(p, where, "a step must be an object like {\"step\": \"add\", ...}");
@@ -166,18 +166,20 @@ static int step_parse(struct pctx *p, const char *where, json_t *js, struct lazy
                     "move, custom)");
     if (!json_is_string(name))
         return perr(p, where, "'step' must be a string");
-    int op = -1;
     for (int i = 0; i < 6; i++)
         if (strcmp(json_string_value(name), op_names[i]) == 0)
-            op = i;
+            return i;
     char at[300];
     snprintf(at, sizeof(at), "%s/step", where);
-    if (op < 0)
-        return perr(p, at,
-                    "step '%.64s' is unknown (known: add, rename, remove, copy, move, "
-                    "custom)",
-                    json_string_value(name));
-    st->op = (enum lazy_op)op;
+    return perr(p, at,
+                "step '%.64s' is unknown (known: add, rename, remove, copy, move, "
+                "custom)",
+                json_string_value(name));
+}
+
+/* Refuses an option the step does not take, naming those it does. */
+static int options_known(struct pctx *p, const char *where, json_t *js, int op)
+{
     const char *key;
     json_t *val;
     json_object_foreach(js, key, val)
@@ -188,113 +190,134 @@ static int step_parse(struct pctx *p, const char *where, json_t *js, struct lazy
         for (int i = 0; op_options[op][i]; i++)
             if (strcmp(op_options[op][i], key) == 0)
                 known = 1;
-        if (!known) {
-            char opts[128] = "";
-            for (int i = 0; op_options[op][i]; i++)
-                snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s%s", i ? ", " : "",
-                         op_options[op][i]);
-            snprintf(at, sizeof(at), "%s/%s", where, key);
-            return perr(p, at, "step '%s' has no option '%.64s' (options: %s)", op_names[op], key,
-                        opts);
-        }
+        if (known)
+            continue;
+        char opts[128] = "", at[300];
+        for (int i = 0; op_options[op][i]; i++)
+            snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s%s", i ? ", " : "",
+                     op_options[op][i]);
+        snprintf(at, sizeof(at), "%s/%s", where, key);
+        return perr(p, at, "step '%s' has no option '%.64s' (options: %s)", op_names[op], key,
+                    opts);
     }
+    return 0;
+}
+
+/* The path option `key` that step `op` requires. */
+static int path_option(struct pctx *p, const char *where, json_t *js, int op, const char *key,
+                       struct lazy_path *out)
+{
     json_t *v;
-    const char *o = op_names[op];
     char w[300];
+    if (require(p, where, js, key, op_names[op], &v) < 0)
+        return -1;
+    snprintf(w, sizeof(w), "%s/%s", where, key);
+    return path_parse(p, w, v, key, out);
+}
+
+static int move_parse(struct pctx *p, const char *where, json_t *js, struct lazy_step *st,
+                      const char **targets, int ntargets)
+{
+    json_t *v;
+    char w[300];
+    if (require(p, where, js, "fields", "move", &v) < 0)
+        return -1;
+    snprintf(w, sizeof(w), "%s/fields", where);
+    if (paths_parse(p, w, v, "fields", st) < 0)
+        return -1;
+    if (require(p, where, js, "to", "move", &v) < 0)
+        return -1;
+    snprintf(w, sizeof(w), "%s/to", where);
+    if (!json_is_string(v) || !lazy_name_ok(json_string_value(v)))
+        return perr(p, w,
+                    "'to' must name a collection: letters, digits and '_', at most "
+                    "%d characters",
+                    LAZY_NAME_MAX);
+    for (int i = 0; i < ntargets; i++)
+        if (strcmp(targets[i], json_string_value(v)) == 0)
+            return perr(p, w, "collection '%s' is already the target of another move", targets[i]);
+    st->collection = strdup(json_string_value(v));
+    v = json_object_get(js, "link");
+    snprintf(w, sizeof(w), "%s/link", where);
+    if (v && (!json_is_string(v) || json_string_length(v) == 0 ||
+              strchr(json_string_value(v), '.') || strcmp(json_string_value(v), "_version") == 0))
+        return perr(p, w, "'link' must be a top-level field name other than '_version'");
+    st->link = strdup(v ? json_string_value(v) : "parent_id");
+    v = json_object_get(js, "version");
+    snprintf(w, sizeof(w), "%s/version", where);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000))
+        return perr(p, w, "'version' must be an integer from 0 to 1000000");
+    st->child_version = v ? (int)json_integer_value(v) : 1;
+    for (int i = 0; i < st->nfields; i++)
+        if (strcmp(st->fields[i].seg[0], st->link) == 0)
+            return perr(p, where, "field '%s' is also the 'link' of the moved document", st->link);
+    return 0;
+}
+
+static int remove_parse(struct pctx *p, const char *where, json_t *js, struct lazy_step *st)
+{
+    json_t *one = json_object_get(js, "field"), *many = json_object_get(js, "fields");
+    char w[300];
+    if (!one == !many)
+        return perr(p, where, "step 'remove' needs either 'field' or 'fields'");
+    if (many) {
+        snprintf(w, sizeof(w), "%s/fields", where);
+        return paths_parse(p, w, many, "fields", st);
+    }
+    st->fields = calloc(1, sizeof(*st->fields));
+    if (!st->fields)
+        return err_set(p->e, "out of memory");
+    snprintf(w, sizeof(w), "%s/field", where);
+    if (path_parse(p, w, one, "field", &st->fields[0]) < 0)
+        return -1;
+    st->nfields = 1;
+    return 0;
+}
+
+static int custom_parse(struct pctx *p, const char *where, json_t *js, struct lazy_step *st)
+{
+    json_t *v;
+    char w[300];
+    if (require(p, where, js, "name", "custom", &v) < 0)
+        return -1;
+    snprintf(w, sizeof(w), "%s/name", where);
+    if (!json_is_string(v))
+        return perr(p, w, "'name' must be a string");
+    for (const struct lazy_custom *c = p->customs; c && c->name; c++)
+        if (strcmp(c->name, json_string_value(v)) == 0)
+            st->custom = c;
+    if (!st->custom)
+        return perr(p, w, "custom step '%.64s' has no registered callback", json_string_value(v));
+    return 0;
+}
+
+static int step_parse(struct pctx *p, const char *where, json_t *js, struct lazy_step *st,
+                      const char **targets, int ntargets)
+{
+    int op = step_op(p, where, js);
+    if (op < 0 || options_known(p, where, js, op) < 0)
+        return -1;
+    st->op = (enum lazy_op)op;
+    json_t *v;
     switch (st->op) {
     case LAZY_OP_ADD:
-        if (require(p, where, js, "field", o, &v) < 0)
-            return -1;
-        snprintf(w, sizeof(w), "%s/field", where);
-        if (path_parse(p, w, v, "field", &st->from) < 0)
-            return -1;
-        if (require(p, where, js, "default", o, &v) < 0)
+        if (path_option(p, where, js, op, "field", &st->from) < 0 ||
+            require(p, where, js, "default", "add", &v) < 0)
             return -1;
         st->value = json_deep_copy(v);
-        break;
+        return 0;
     case LAZY_OP_RENAME:
     case LAZY_OP_COPY:
-        if (require(p, where, js, "from", o, &v) < 0)
-            return -1;
-        snprintf(w, sizeof(w), "%s/from", where);
-        if (path_parse(p, w, v, "from", &st->from) < 0)
-            return -1;
-        if (require(p, where, js, "to", o, &v) < 0)
-            return -1;
-        snprintf(w, sizeof(w), "%s/to", where);
-        if (path_parse(p, w, v, "to", &st->to) < 0)
-            return -1;
-        break;
-    case LAZY_OP_REMOVE: {
-        json_t *one = json_object_get(js, "field"), *many = json_object_get(js, "fields");
-        if (!one == !many)
-            return perr(p, where, "step 'remove' needs either 'field' or 'fields'");
-        if (one) {
-            st->fields = calloc(1, sizeof(*st->fields));
-            if (!st->fields)
-                return err_set(p->e, "out of memory");
-            snprintf(w, sizeof(w), "%s/field", where);
-            if (path_parse(p, w, one, "field", &st->fields[0]) < 0)
-                return -1;
-            st->nfields = 1;
-        } else {
-            snprintf(w, sizeof(w), "%s/fields", where);
-            if (paths_parse(p, w, many, "fields", st) < 0)
-                return -1;
-        }
-        break;
-    }
+        return path_option(p, where, js, op, "from", &st->from) < 0 ||
+                       path_option(p, where, js, op, "to", &st->to) < 0
+                   ? -1
+                   : 0;
+    case LAZY_OP_REMOVE:
+        return remove_parse(p, where, js, st);
     case LAZY_OP_MOVE:
-        if (require(p, where, js, "fields", o, &v) < 0)
-            return -1;
-        snprintf(w, sizeof(w), "%s/fields", where);
-        if (paths_parse(p, w, v, "fields", st) < 0)
-            return -1;
-        if (require(p, where, js, "to", o, &v) < 0)
-            return -1;
-        snprintf(w, sizeof(w), "%s/to", where);
-        if (!json_is_string(v) || !lazy_name_ok(json_string_value(v)))
-            return perr(p, w,
-                        "'to' must name a collection: letters, digits and '_', at most "
-                        "%d characters",
-                        LAZY_NAME_MAX);
-        for (int i = 0; i < ntargets; i++)
-            if (strcmp(targets[i], json_string_value(v)) == 0)
-                return perr(p, w, "collection '%s' is already the target of another move",
-                            targets[i]);
-        st->collection = strdup(json_string_value(v));
-        v = json_object_get(js, "link");
-        snprintf(w, sizeof(w), "%s/link", where);
-        if (v &&
-            (!json_is_string(v) || json_string_length(v) == 0 ||
-             strchr(json_string_value(v), '.') || strcmp(json_string_value(v), "_version") == 0))
-            return perr(p, w, "'link' must be a top-level field name other than '_version'");
-        st->link = strdup(v ? json_string_value(v) : "parent_id");
-        v = json_object_get(js, "version");
-        snprintf(w, sizeof(w), "%s/version", where);
-        if (v &&
-            (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000))
-            return perr(p, w, "'version' must be an integer from 0 to 1000000");
-        st->child_version = v ? (int)json_integer_value(v) : 1;
-        for (int i = 0; i < st->nfields; i++)
-            if (strcmp(st->fields[i].seg[0], st->link) == 0)
-                return perr(p, where, "field '%s' is also the 'link' of the moved document",
-                            st->link);
-        break;
-    case LAZY_OP_CUSTOM: {
-        if (require(p, where, js, "name", o, &v) < 0)
-            return -1;
-        snprintf(w, sizeof(w), "%s/name", where);
-        if (!json_is_string(v))
-            return perr(p, w, "'name' must be a string");
-        for (const struct lazy_custom *c = p->customs; c && c->name; c++)
-            if (strcmp(c->name, json_string_value(v)) == 0)
-                st->custom = c;
-        if (!st->custom)
-            return perr(p, w, "custom step '%.64s' has no registered callback",
-                        json_string_value(v));
-        break;
-    }
+        return move_parse(p, where, js, st, targets, ntargets);
+    case LAZY_OP_CUSTOM:
+        return custom_parse(p, where, js, st);
     }
     return 0;
 }
@@ -311,6 +334,72 @@ void lazy_chain_free(struct lazy_chain *c)
     free(c->v);
     free(c->name);
     free(c);
+}
+
+/* The move steps' target collections seen so far (each may be the target of one). */
+struct targets {
+    const char *name[64];
+    int n;
+};
+
+/* Version entry i (`where` is "versions/I"), appended to c. */
+static int version_parse(struct pctx *p, const char *where, json_t *jv, size_t i,
+                         struct lazy_chain *c, struct targets *t)
+{
+    const char *key;
+    json_t *val;
+    char at[128];
+    if (!json_is_object(jv))
+        return perr(p, where,
+                    "a version must be an object like {\"version\": 2, \"steps\": [...]}");
+    json_object_foreach(jv, key, val)
+    {
+        if (strcmp(key, "version") && strcmp(key, "steps")) {
+            snprintf(at, sizeof(at), "%s/%s", where, key);
+            return perr(p, at, "unknown key '%.64s' in a version (keys: version, steps)", key);
+        }
+    }
+    json_t *num = json_object_get(jv, "version");
+    int expect = c->base + 1 + (int)i, prev = expect - 1;
+    if (!json_is_integer(num))
+        return perr(p, where, "version needs an integer 'version' (expected %d)", expect);
+    json_int_t n = json_integer_value(num);
+    snprintf(at, sizeof(at), "%s/version", where);
+    if (n > expect)
+        return perr(p, at, "version %lld follows version %d: gap, version %d is missing",
+                    (long long)n, prev, expect);
+    if (n < expect)
+        return perr(p, at, "version %lld follows version %d: versions must go up by one",
+                    (long long)n, prev);
+    struct lazy_version *v = &c->v[c->nv++];
+    v->version = expect;
+    v->line = lazy_json_line(p->text, p->len, where);
+    json_t *steps = json_object_get(jv, "steps");
+    snprintf(at, sizeof(at), "%s/steps", where);
+    if (!steps)
+        return perr(p, where, "version %d has no 'steps' list", expect);
+    if (!json_is_array(steps) || json_array_size(steps) > LAZY_MAX_STEPS)
+        return perr(p, at, "'steps' must be a list of at most %d steps", LAZY_MAX_STEPS);
+    if (!(v->steps = calloc(json_array_size(steps) + 1, sizeof(*v->steps))))
+        return err_set(p->e, "out of memory");
+    size_t j;
+    json_t *js;
+    json_array_foreach(steps, j, js)
+    {
+        char sw[128];
+        snprintf(sw, sizeof(sw), "%s/steps/%zu", where, j);
+        struct lazy_step *st = &v->steps[v->nsteps++];
+        st->line = lazy_json_line(p->text, p->len, sw);
+        if (step_parse(p, sw, js, st, t->name, t->n) < 0)
+            return -1;
+        if (st->op == LAZY_OP_MOVE) {
+            if (t->n == 64)
+                return perr(p, sw, "more than 64 move steps");
+            t->name[t->n++] = st->collection;
+        }
+        c->nsteps++;
+    }
+    return 0;
 }
 
 static int chain_build(struct pctx *p, json_t *root, struct lazy_chain *c)
@@ -342,70 +431,15 @@ static int chain_build(struct pctx *p, json_t *root, struct lazy_chain *c)
     c->v = calloc(json_array_size(vs) + 1, sizeof(*c->v));
     if (!c->v)
         return err_set(p->e, "out of memory");
-    const char *targets[64];
-    int ntargets = 0;
+    struct targets t = {{0}, 0};
     size_t i;
     json_t *jv;
     json_array_foreach(vs, i, jv)
     {
         char where[64];
         snprintf(where, sizeof(where), "versions/%zu", i);
-        if (!json_is_object(jv))
-            return perr(p, where,
-                        "a version must be an object like {\"version\": 2, "
-                        "\"steps\": [...]}");
-        json_object_foreach(jv, key, val)
-        {
-            if (strcmp(key, "version") && strcmp(key, "steps")) {
-                char at[128];
-                snprintf(at, sizeof(at), "%s/%s", where, key);
-                return perr(p, at, "unknown key '%.64s' in a version (keys: version, steps)", key);
-            }
-        }
-        json_t *num = json_object_get(jv, "version");
-        int expect = c->base + 1 + (int)i;
-        int prev = expect - 1;
-        if (!json_is_integer(num))
-            return perr(p, where, "version needs an integer 'version' (expected %d)", expect);
-        json_int_t n = json_integer_value(num);
-        char at[128];
-        snprintf(at, sizeof(at), "%s/version", where);
-        if (n > expect)
-            return perr(p, at, "version %lld follows version %d: gap, version %d is missing",
-                        (long long)n, prev, expect);
-        if (n < expect)
-            return perr(p, at, "version %lld follows version %d: versions must go up by one",
-                        (long long)n, prev);
-        struct lazy_version *v = &c->v[c->nv];
-        v->version = expect;
-        v->line = lazy_json_line(p->text, p->len, where);
-        c->nv++;
-        json_t *steps = json_object_get(jv, "steps");
-        snprintf(at, sizeof(at), "%s/steps", where);
-        if (!steps)
-            return perr(p, where, "version %d has no 'steps' list", expect);
-        if (!json_is_array(steps) || json_array_size(steps) > LAZY_MAX_STEPS)
-            return perr(p, at, "'steps' must be a list of at most %d steps", LAZY_MAX_STEPS);
-        v->steps = calloc(json_array_size(steps) + 1, sizeof(*v->steps));
-        if (!v->steps)
-            return err_set(p->e, "out of memory");
-        size_t j;
-        json_t *js;
-        json_array_foreach(steps, j, js)
-        {
-            char sw[128];
-            snprintf(sw, sizeof(sw), "%s/steps/%zu", where, j);
-            struct lazy_step *st = &v->steps[v->nsteps++];
-            st->line = lazy_json_line(p->text, p->len, sw);
-            if (step_parse(p, sw, js, st, targets, ntargets) < 0)
-                return -1;
-            if (st->op == LAZY_OP_MOVE) {
-                if (ntargets == 64)
-                    return perr(p, sw, "more than 64 move steps");
-                targets[ntargets++] = st->collection;
-            }
-            c->nsteps++;
-        }
+        if (version_parse(p, where, jv, i, c, &t) < 0)
+            return -1;
     }
     return 0;
 }

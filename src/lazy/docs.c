@@ -28,23 +28,76 @@ int lazy_doc_parse(const char *text, json_t **out, struct err *e)
     return 0;
 }
 
-/* Serializes the moved parts into children of the parent's write. */
-static int kids_build(json_t *moved, const char *id, struct lazy_child *kids, char **texts,
-                      size_t *n, struct err *e)
+int lazy_write_prepare(struct lazy_write *w, const struct lazy_raw *old, const json_t *doc,
+                       json_t *moved, struct err *e)
 {
+    memset(w, 0, sizeof(*w));
+    w->old = old;
+    size_t n = moved ? json_object_size(moved) : 0;
+    w->text = json_dumps(doc, JSON_COMPACT);
+    if (n) {
+        w->kids = calloc(n, sizeof(*w->kids));
+        w->kid_owned = calloc(2 * n, sizeof(*w->kid_owned));
+    }
+    if (!w->text || (n && (!w->kids || !w->kid_owned)))
+        return err_set(e, "document '%s': cannot serialize", old->id);
     const char *coll;
     json_t *child;
-    *n = 0;
     json_object_foreach(moved, coll, child)
     {
-        if (*n == 64)
-            return err_set(e, "more than 64 moved parts");
-        texts[*n] = json_dumps(child, JSON_COMPACT);
-        if (!texts[*n])
-            return err_set(e, "out of memory");
-        kids[*n] = (struct lazy_child){coll, id, texts[*n]};
-        (*n)++;
+        char *t = json_dumps(child, JSON_COMPACT), *c = strdup(coll);
+        w->kid_owned[2 * w->nkids] = t;
+        w->kid_owned[2 * w->nkids + 1] = c;
+        w->kids[w->nkids++] = (struct lazy_child){c, old->id, t};
+        if (!t || !c)
+            return err_set(e, "document '%s': cannot serialize", old->id);
     }
+    return 0;
+}
+
+void lazy_write_clear(struct lazy_write *w)
+{
+    for (size_t i = 0; w->kid_owned && i < 2 * w->nkids; i++)
+        free(w->kid_owned[i]);
+    free(w->kid_owned);
+    free(w->kids);
+    free(w->text);
+    memset(w, 0, sizeof(*w));
+}
+
+/* Reads, upgrades and (through fn) changes the document for one attempt: 0 with *doc and
+ * *moved set, or a LAZY_E code. `first`/`first_doc` stand for the read when given. */
+static int rmw_read(struct lazy_store *s, const struct lazy_chain *c, const char *id,
+                    const struct lazy_raw **cur, struct lazy_raw *raw, json_t **doc, json_t **moved,
+                    int *changed, lazy_modify_fn fn, void *arg, struct err *e)
+{
+    int rc;
+    if (!*cur) {
+        rc = s->ops->get(s, id, raw, e);
+        if (rc == LAZY_ENOTFOUND)
+            err_set(e, "document '%s' not found in '%s'", id, s->collection);
+        if (rc < 0)
+            return rc;
+        *cur = raw;
+    }
+    if (!*doc && (rc = lazy_doc_parse((*cur)->text, doc, e)) < 0)
+        return err_wrap(e, "document '%s' in '%s'", id, s->collection), rc;
+    struct lazy_error le;
+    int steps = lazy_upgrade(c, id, *doc, moved, &le);
+    if (steps < 0)
+        return err_set(e, "%s", le.msg), steps;
+    *changed = steps > 0;
+    if (!fn)
+        return 0;
+    char msg[256] = "";
+    int r = fn(*doc, arg, msg, sizeof(msg));
+    if (r < 0)
+        return err_set(e, "document '%s': %s", id, msg[0] ? msg : "update failed");
+    if (r == 0)
+        *changed = 1;
+    if (!json_is_object(*doc) ||
+        json_integer_value(json_object_get(*doc, "_version")) != lazy_chain_latest(c))
+        return err_set(e, "document '%s': the update changed '_version'", id);
     return 0;
 }
 
@@ -53,105 +106,48 @@ int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
              json_t **out, int *wrote, size_t *conflicts, struct err *e)
 {
     struct lazy_raw raw = {0};
-    json_t *doc = NULL, *moved = NULL;
-    char *text = NULL;
-    char *ktexts[64];
-    size_t nk = 0;
-    int rc = -1;
+    struct lazy_write w = {0};
+    json_t *doc = first ? first_doc : NULL, *moved = NULL;
+    const struct lazy_raw *cur = first;
+    int rc = 0;
+    if (!first)
+        json_decref(first_doc);
     *wrote = 0;
     if (out)
         *out = NULL;
-    for (int attempt = 0; attempt < LAZY_CAS_RETRIES; attempt++) {
-        const struct lazy_raw *cur = &raw;
-        if (attempt == 0 && first) {
-            cur = first;
-        } else {
-            rc = s->ops->get(s, id, &raw, e);
-            if (rc == LAZY_ENOTFOUND)
-                err_set(e, "document '%s' not found in '%s'", id, s->collection);
-            if (rc < 0)
-                goto out;
-        }
-        if (attempt == 0 && first && first_doc) {
-            doc = first_doc;
-            first_doc = NULL;
-            rc = 0;
-        } else {
-            rc = lazy_doc_parse(cur->text, &doc, e);
-        }
-        if (rc < 0) {
-            err_wrap(e, "document '%s' in '%s'", id, s->collection);
-            goto out;
-        }
-        struct lazy_error le;
-        int steps = lazy_upgrade(c, id, doc, &moved, &le);
-        if (steps < 0) {
-            rc = steps;
-            err_set(e, "%s", le.msg);
-            goto out;
-        }
-        int changed = steps > 0;
-        if (fn) {
-            char msg[256] = "";
-            int r = fn(doc, arg, msg, sizeof(msg));
-            if (r < 0) {
-                rc = err_set(e, "document '%s': %s", id, msg[0] ? msg : "update failed");
-                goto out;
-            }
-            if (r == 0)
-                changed = 1;
-            if (!json_is_object(doc) ||
-                json_integer_value(json_object_get(doc, "_version")) != lazy_chain_latest(c)) {
-                rc = err_set(e, "document '%s': the update changed '_version'", id);
-                goto out;
-            }
-        }
-        if (!changed)
+    for (int attempt = 0;; attempt++) {
+        int changed = 0;
+        rc = rmw_read(s, c, id, &cur, &raw, &doc, &moved, &changed, fn, arg, e);
+        if (rc < 0 || !changed)
             break;
-        struct lazy_child kids[64];
-        text = json_dumps(doc, JSON_COMPACT);
-        if (!text || (moved && kids_build(moved, id, kids, ktexts, &nk, e) < 0)) {
-            rc = err_set(e, "document '%s': cannot serialize", id);
-            goto out;
-        }
-        int r = s->ops->cas(s, cur, text, kids, nk, e);
-        if (r < 0) {
-            rc = -1;
-            goto out;
-        }
-        free(text);
-        text = NULL;
-        for (size_t i = 0; i < nk; i++)
-            free(ktexts[i]);
-        nk = 0;
+        if ((rc = lazy_write_prepare(&w, cur, doc, moved, e)) < 0)
+            break;
+        rc = s->ops->cas(s, cur, w.text, w.kids, w.nkids, e);
+        lazy_write_clear(&w);
         json_decref(moved);
         moved = NULL;
-        if (r == 0) {
-            *wrote = 1;
+        if (rc <= 0) {
+            *wrote = rc == 0;
             break;
         }
         (*conflicts)++;
         json_decref(doc);
         doc = NULL;
+        cur = NULL;
         lazy_raw_clear(&raw);
         if (attempt + 1 == LAZY_CAS_RETRIES) {
             rc = LAZY_ECONFLICT;
             err_set(e, "document '%s': gave up after %d conflicting writes", id, LAZY_CAS_RETRIES);
-            goto out;
+            break;
         }
     }
-    rc = 0;
-    if (out) {
+    if (rc == 0 && out) {
         *out = doc;
         doc = NULL;
     }
-out:
-    json_decref(first_doc);
     json_decref(doc);
     json_decref(moved);
-    free(text);
-    for (size_t i = 0; i < nk; i++)
-        free(ktexts[i]);
+    lazy_write_clear(&w);
     lazy_raw_clear(&raw);
     return rc;
 }

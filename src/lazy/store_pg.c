@@ -15,7 +15,12 @@ struct pg_store {
     struct lazy_store base;
     PGconn *c;
     char table[LAZY_NAME_MAX + 1];
-    char *sql_get, *sql_cas, *sql_put, *sql_scan;
+    char *sql_get, *sql_cas, *sql_put, *sql_scan, *sql_range;
+    /* the set-based sweep: its statement is prepared as "baton_lazy_plan"; the stale
+     * queries are for version stale_latest */
+    int plan_prepared;
+    char *sql_stale_range, *sql_stale_all;
+    int stale_latest;
     char ensured[16][LAZY_NAME_MAX + 1]; /* child tables known to exist */
     int nensured;
     int in_tx; /* inside a sweep batch's transaction */
@@ -168,17 +173,9 @@ static int pg_put(struct lazy_store *s, const char *id, const char *text, struct
     return pg_upsert(p, p->table, id, text, e);
 }
 
-static int pg_scan(struct lazy_store *s, const char *pos, size_t batch, struct lazy_batch *out,
-                   struct err *e)
+/* Reads the rows (id, doc, rev) of a result into a batch. */
+static int pg_rows(PGresult *res, struct lazy_batch *out, struct err *e)
 {
-    struct pg_store *p = (struct pg_store *)s;
-    char lim[24];
-    snprintf(lim, sizeof(lim), "%zu", batch);
-    const char *args[2] = {pos, lim};
-    PGresult *res = pg_run(p, p->sql_scan, 2, args, e, "scan");
-    if (!res)
-        return -1;
-    out->next[0] = 0;
     int n = PQntuples(res);
     for (int i = 0; i < n; i++)
         if (lazy_batch_push(out, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
@@ -187,9 +184,110 @@ static int pg_scan(struct lazy_store *s, const char *pos, size_t batch, struct l
             return -1;
         }
     PQclear(res);
+    return 0;
+}
+
+static int pg_scan(struct lazy_store *s, const char *pos, size_t batch, struct lazy_batch *out,
+                   struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%zu", batch);
+    const char *args[2] = {pos, lim};
+    PGresult *res = pg_run(p, p->sql_scan, 2, args, e, "scan");
+    out->next[0] = 0;
+    if (!res || pg_rows(res, out, e) < 0)
+        return -1;
     if (out->n == batch && out->n > 0)
         snprintf(out->next, sizeof(out->next), "%s", out->items[out->n - 1].id);
     return 0;
+}
+
+static int pg_range(struct lazy_store *s, const char *pos, size_t batch, char *last,
+                    size_t last_size, size_t *count, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%zu", batch);
+    const char *args[2] = {pos, lim};
+    PGresult *res = pg_run(p, p->sql_range, 2, args, e, "scan");
+    if (!res)
+        return -1;
+    *count = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(last, last_size, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+/* Compiles the chain and prepares its statement once for the session. */
+static int pg_plan_build(struct lazy_store *s, const struct lazy_chain *c, struct lazy_plan *pl,
+                         struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    if (p->plan_prepared && pg_do(p, "DEALLOCATE baton_lazy_plan", 0, NULL, e, "deallocate") < 0)
+        return -1;
+    p->plan_prepared = 0;
+    if (lazy_plan_build(pl, c, p->table, &lazy_pg_dialect, e) < 0)
+        return -1;
+    if (pl->nstmt == 0)
+        return 0;
+    PGresult *res = PQprepare(p->c, "baton_lazy_plan", pl->stmt[0].text, 0, NULL);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(p->c));
+        msg[strcspn(msg, "\n")] = 0;
+        err_set(e, "postgres '%s': prepare the set-based sweep: %s", p->base.collection, msg);
+    }
+    PQclear(res);
+    p->plan_prepared = ok;
+    return ok ? 0 : -1;
+}
+
+static int pg_plan_run(struct lazy_store *s, const struct lazy_plan *pl, const char *pos,
+                       const char *last, size_t *upgraded, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    const struct lazy_sql *t = &pl->stmt[0];
+    const char **args = calloc((size_t)t->nparams + 2, sizeof(*args));
+    if (!args)
+        return err_set(e, "out of memory");
+    args[0] = pos;
+    args[1] = last;
+    for (int i = 0; i < t->nparams; i++)
+        args[2 + i] = t->params[i] + 1;
+    PGresult *res = PQexecPrepared(p->c, "baton_lazy_plan", t->nparams + 2, args, NULL, NULL, 0);
+    free(args);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(p->c));
+        msg[strcspn(msg, "\n")] = 0;
+        PQclear(res);
+        return err_set(e, "postgres '%s': set-based sweep: %s", p->base.collection, msg);
+    }
+    *upgraded = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_stale(struct lazy_store *s, int latest, const char *pos, const char *last,
+                    size_t limit, struct lazy_batch *out, struct err *e)
+{
+    struct pg_store *p = (struct pg_store *)s;
+    if (!p->sql_stale_range || p->stale_latest != latest) {
+        free(p->sql_stale_range);
+        free(p->sql_stale_all);
+        p->sql_stale_range = lazy_sql_stale(&lazy_pg_dialect, p->table, latest, 1);
+        p->sql_stale_all = lazy_sql_stale(&lazy_pg_dialect, p->table, latest, 0);
+        if (!p->sql_stale_range || !p->sql_stale_all)
+            return err_set(e, "out of memory");
+        p->stale_latest = latest;
+    }
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    const char *args[2] = {pos, last ? last : lim};
+    PGresult *res = pg_run(p, last ? p->sql_stale_range : p->sql_stale_all, 2, args, e, "scan");
+    return res ? pg_rows(res, out, e) : -1;
 }
 
 static int pg_state_load(struct lazy_store *s, int *pass, char *pos, size_t size, struct err *e)
@@ -232,6 +330,9 @@ static void pg_close(struct lazy_store *s)
     free(p->sql_cas);
     free(p->sql_put);
     free(p->sql_scan);
+    free(p->sql_range);
+    free(p->sql_stale_range);
+    free(p->sql_stale_all);
     free(p);
 }
 
@@ -259,6 +360,10 @@ static const struct lazy_store_ops pg_ops = {
     .state_save = pg_state_save,
     .batch = pg_batch,
     .ensure = pg_ensure_coll,
+    .plan_build = pg_plan_build,
+    .range = pg_range,
+    .plan_run = pg_plan_run,
+    .stale = pg_stale,
     .close = pg_close,
 };
 
@@ -289,6 +394,10 @@ int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **ou
                  table, table) < 0 ||
         asprintf(&p->sql_scan,
                  "SELECT id, doc::text, rev FROM \"%s\" WHERE id > $1 ORDER BY id LIMIT $2",
+                 table) < 0 ||
+        asprintf(&p->sql_range,
+                 "SELECT count(*), coalesce(max(id), '') FROM (SELECT id FROM \"%s\" WHERE id > $1 "
+                 "ORDER BY id LIMIT $2) s",
                  table) < 0) {
         err_set(e, "out of memory");
         goto fail;

@@ -1,6 +1,9 @@
 /* Redis store: each document is a JSON string under PREFIX:ID; compare-and-set is a Lua
  * script that writes only if the key still holds the text that was read (and writes the
- * moved parts under their own prefixes in the same atomic script). */
+ * moved parts under their own prefixes in the same atomic script). The script is loaded
+ * once per connection and run by its SHA1 (EVALSHA), loaded again when the server has
+ * forgotten it (NOSCRIPT: a restart, SCRIPT FLUSH, a failover); a sweep sends a batch's
+ * writes in one pipeline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@ struct rd_store {
     redisContext *c;
     char prefix[LAZY_NAME_MAX + 1];
     char state_key[LAZY_NAME_MAX + 32];
+    char sha[41]; /* of cas_script, as SCRIPT LOAD returned it */
 };
 
 /* KEYS[1] parent, KEYS[2..] children; ARGV[1] expected text, ARGV[2] new text, ARGV[3..]
@@ -59,59 +63,147 @@ static int rd_get(struct lazy_store *s, const char *id, struct lazy_raw *out, st
     return 0;
 }
 
+/* Loads the compare-and-set script and keeps its SHA1. */
+static int rd_load_script(struct rd_store *r, struct err *e)
+{
+    redisReply *rep = redisCommand(r->c, "SCRIPT LOAD %s", cas_script);
+    if (!rep || rep->type != REDIS_REPLY_STRING || rep->len != 40)
+        return rd_fail(r, rep, e, "load script");
+    memcpy(r->sha, rep->str, 40);
+    r->sha[40] = 0;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* One EVALSHA of the compare-and-set script, as an argument vector. */
+struct rd_cmd {
+    const char **argv;
+    size_t *lens;
+    char **keys;
+    size_t nkeys;
+    int argc;
+    char nkeys_text[24];
+};
+
+static void rd_cmd_free(struct rd_cmd *c)
+{
+    for (size_t i = 0; c->keys && i < c->nkeys; i++)
+        free(c->keys[i]);
+    free(c->keys);
+    free(c->argv);
+    free(c->lens);
+    memset(c, 0, sizeof(*c));
+}
+
+static int rd_cmd_build(struct rd_store *r, const struct lazy_write *w, struct rd_cmd *c,
+                        struct err *e)
+{
+    memset(c, 0, sizeof(*c));
+    size_t n = 3 + 2 * (w->nkids + 1) + 1 + w->nkids;
+    c->argv = calloc(n, sizeof(*c->argv));
+    c->lens = calloc(n, sizeof(*c->lens));
+    c->keys = calloc(w->nkids + 1, sizeof(*c->keys));
+    if (!c->argv || !c->lens || !c->keys)
+        return err_set(e, "out of memory");
+    for (size_t i = 0; i <= w->nkids; i++) {
+        const char *prefix = i ? w->kids[i - 1].collection : r->prefix;
+        const char *id = i ? w->kids[i - 1].id : w->old->id;
+        if (asprintf(&c->keys[i], "%s:%s", prefix, id) < 0) {
+            c->keys[i] = NULL;
+            return err_set(e, "out of memory");
+        }
+        c->nkeys++;
+    }
+    snprintf(c->nkeys_text, sizeof(c->nkeys_text), "%zu", c->nkeys);
+    c->argv[c->argc++] = "EVALSHA";
+    c->argv[c->argc++] = r->sha;
+    c->argv[c->argc++] = c->nkeys_text;
+    for (size_t i = 0; i < c->nkeys; i++)
+        c->argv[c->argc++] = c->keys[i];
+    c->argv[c->argc++] = w->old->text;
+    c->argv[c->argc++] = w->text;
+    for (size_t i = 0; i < w->nkids; i++)
+        c->argv[c->argc++] = w->kids[i].text;
+    for (int i = 0; i < c->argc; i++)
+        c->lens[i] = strlen(c->argv[i]);
+    return 0;
+}
+
+static int is_noscript(const redisReply *rep)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0;
+}
+
+/* Pipelines the compare-and-sets of w[i] for the i with res[i] == 2 (to send) and reads
+ * their replies: res[i] = 0 written, 1 conflict, 2 NOSCRIPT (to send again). */
+static int rd_send(struct rd_store *r, const struct lazy_write *w, size_t n, int *res,
+                   struct err *e)
+{
+    size_t sent = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct rd_cmd c;
+        if (res[i] != 2)
+            continue;
+        rc = rd_cmd_build(r, &w[i], &c, e);
+        if (rc == 0 && redisAppendCommandArgv(r->c, c.argc, c.argv, c.lens) != REDIS_OK)
+            rc = rd_fail(r, NULL, e, "write");
+        rd_cmd_free(&c);
+        sent += rc == 0;
+    }
+    /* every reply of what was sent is read, even after a failure, to keep the stream */
+    for (size_t i = 0; i < n && sent > 0; i++) {
+        if (res[i] != 2)
+            continue;
+        sent--;
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK)
+            return rd_fail(r, NULL, e, "write");
+        if (is_noscript(rep)) {
+            freeReplyObject(rep);
+            continue;
+        }
+        if (!rep || rep->type != REDIS_REPLY_INTEGER) {
+            rc = rd_fail(r, rep, e, "write");
+            continue;
+        }
+        res[i] = rep->integer == 1 ? 0 : 1;
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+/* Compare-and-sets of a batch in one round trip (two if the script must be loaded). */
+static int rd_cas_many(struct lazy_store *s, const struct lazy_write *w, size_t n, int *res,
+                       struct err *e)
+{
+    struct rd_store *r = (struct rd_store *)s;
+    for (size_t i = 0; i < n; i++)
+        res[i] = 2;
+    if (rd_send(r, w, n, res, e) < 0)
+        return -1;
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < n; i++) {
+            if (res[i] != 2)
+                continue;
+            if (round == 1)
+                return err_set(e, "redis '%s': write: NOSCRIPT right after loading the script",
+                               r->prefix);
+            /* the server forgot the script: load it and send those again */
+            if (rd_load_script(r, e) < 0 || rd_send(r, w, n, res, e) < 0)
+                return -1;
+            break;
+        }
+    return 0;
+}
+
 static int rd_cas(struct lazy_store *s, const struct lazy_raw *old, const char *text,
                   const struct lazy_child *kids, size_t nkids, struct err *e)
 {
-    struct rd_store *r = (struct rd_store *)s;
-    size_t n = 3 + 1 + 2 * (nkids + 1) + nkids;
-    const char **argv = calloc(n, sizeof(*argv));
-    size_t *lens = calloc(n, sizeof(*lens));
-    char **keys = calloc(nkids + 1, sizeof(*keys));
-    char nkeys[24];
-    int rc = -1;
-    if (!argv || !lens || !keys) {
-        err_set(e, "out of memory");
-        goto out;
-    }
-    size_t a = 0;
-    argv[a++] = "EVAL";
-    argv[a++] = cas_script;
-    snprintf(nkeys, sizeof(nkeys), "%zu", nkids + 1);
-    argv[a++] = nkeys;
-    if (asprintf(&keys[0], "%s:%s", r->prefix, old->id) < 0) {
-        keys[0] = NULL;
-        err_set(e, "out of memory");
-        goto out;
-    }
-    argv[a++] = keys[0];
-    for (size_t i = 0; i < nkids; i++) {
-        if (asprintf(&keys[i + 1], "%s:%s", kids[i].collection, kids[i].id) < 0) {
-            keys[i + 1] = NULL;
-            err_set(e, "out of memory");
-            goto out;
-        }
-        argv[a++] = keys[i + 1];
-    }
-    argv[a++] = old->text;
-    argv[a++] = text;
-    for (size_t i = 0; i < nkids; i++)
-        argv[a++] = kids[i].text;
-    for (size_t i = 0; i < a; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *rep = redisCommandArgv(r->c, (int)a, argv, lens);
-    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        rd_fail(r, rep, e, "write");
-        goto out;
-    }
-    rc = rep->integer == 1 ? 0 : 1;
-    freeReplyObject(rep);
-out:
-    for (size_t i = 0; keys && i < nkids + 1; i++)
-        free(keys[i]);
-    free(keys);
-    free(argv);
-    free(lens);
-    return rc;
+    struct lazy_write w = {
+        .old = old, .text = (char *)text, .kids = (struct lazy_child *)kids, .nkids = nkids};
+    int res = 2;
+    return rd_cas_many(s, &w, 1, &res, e) < 0 ? -1 : res;
 }
 
 static int rd_put(struct lazy_store *s, const char *id, const char *text, struct err *e)
@@ -223,6 +315,7 @@ static const struct lazy_store_ops rd_ops = {
     .scan_repeats = 1,
     .get = rd_get,
     .cas = rd_cas,
+    .cas_many = rd_cas_many,
     .put = rd_put,
     .scan = rd_scan,
     .state_load = rd_state_load,
@@ -250,6 +343,10 @@ int lazy_redis_open(const char *host, int port, const char *prefix, struct lazy_
         return -1;
     }
     redisSetTimeout(r->c, tv);
+    if (rd_load_script(r, e) < 0) {
+        rd_close(&r->base);
+        return -1;
+    }
     *out = &r->base;
     return 0;
 }

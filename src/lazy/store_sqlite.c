@@ -15,7 +15,13 @@ struct sq_store {
     struct lazy_store base;
     sqlite3 *db;
     char table[LAZY_NAME_MAX + 1];
-    sqlite3_stmt *get, *cas, *put, *scan;
+    sqlite3_stmt *get, *cas, *put, *scan, *range, *version;
+    /* the set-based sweep: the plan's statements (bound to its literals) and the stale
+     * queries for version stale_latest */
+    sqlite3_stmt *plan[LAZY_PLAN_MAX_STMTS];
+    int nplan;
+    sqlite3_stmt *stale_range, *stale_all;
+    int stale_latest;
 };
 
 static int sq_err(struct sq_store *q, struct err *e, const char *what)
@@ -146,16 +152,10 @@ static int sq_put(struct lazy_store *s, const char *id, const char *text, struct
     return sq_upsert((struct sq_store *)s, ((struct sq_store *)s)->table, id, text, e);
 }
 
-static int sq_scan(struct lazy_store *s, const char *pos, size_t batch, struct lazy_batch *out,
-                   struct err *e)
+/* Reads the rows (id, doc, rev) of a statement into a batch. */
+static int sq_rows(struct sq_store *q, sqlite3_stmt *st, struct lazy_batch *out, struct err *e)
 {
-    struct sq_store *q = (struct sq_store *)s;
-    sqlite3_stmt *st = q->scan;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, pos, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
     int rc;
-    out->next[0] = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         const char *text = (const char *)sqlite3_column_text(st, 1);
@@ -167,8 +167,20 @@ static int sq_scan(struct lazy_store *s, const char *pos, size_t batch, struct l
         }
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sq_err(q, e, "scan");
+    return rc == SQLITE_DONE ? 0 : sq_err(q, e, "scan");
+}
+
+static int sq_scan(struct lazy_store *s, const char *pos, size_t batch, struct lazy_batch *out,
+                   struct err *e)
+{
+    struct sq_store *q = (struct sq_store *)s;
+    sqlite3_stmt *st = q->scan;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, pos, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
+    out->next[0] = 0;
+    if (sq_rows(q, st, out, e) < 0)
+        return -1;
     if (out->n == batch && out->n > 0)
         snprintf(out->next, sizeof(out->next), "%s", out->items[out->n - 1].id);
     return 0;
@@ -214,13 +226,130 @@ static int sq_state_save(struct lazy_store *s, int pass, const char *pos, struct
     return rc == SQLITE_DONE ? 0 : sq_err(q, e, "save sweep position");
 }
 
+static void sq_plan_clear(struct sq_store *q)
+{
+    for (int i = 0; i < q->nplan; i++)
+        sqlite3_finalize(q->plan[i]);
+    q->nplan = 0;
+}
+
+/* Compiles the chain and prepares its statements, the chain's literals bound once. */
+static int sq_plan_build(struct lazy_store *s, const struct lazy_chain *c, struct lazy_plan *pl,
+                         struct err *e)
+{
+    struct sq_store *q = (struct sq_store *)s;
+    sq_plan_clear(q);
+    if (sqlite3_libversion_number() < 3038000) { /* no `->`: every document one by one */
+        memset(pl, 0, sizeof(*pl));
+        pl->from = lazy_chain_latest(c);
+        return 0;
+    }
+    if (lazy_plan_build(pl, c, q->table, &lazy_sqlite_dialect, e) < 0)
+        return -1;
+    for (int i = 0; i < pl->nstmt; i++) {
+        const struct lazy_sql *t = &pl->stmt[i];
+        if (sqlite3_prepare_v2(q->db, t->text, -1, &q->plan[i], NULL) != SQLITE_OK) {
+            sq_err(q, e, "prepare the set-based sweep");
+            sq_plan_clear(q);
+            return -1;
+        }
+        q->nplan++;
+        for (int j = 0; j < t->nparams; j++)
+            sqlite3_bind_text(q->plan[i], 3 + j, t->params[j] + 1, -1, SQLITE_TRANSIENT);
+    }
+    return 0;
+}
+
+static int sq_range(struct lazy_store *s, const char *pos, size_t batch, char *last,
+                    size_t last_size, size_t *count, struct err *e)
+{
+    struct sq_store *q = (struct sq_store *)s;
+    sqlite3_stmt *st = q->range;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, pos, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sq_err(q, e, "scan");
+    }
+    const char *max = (const char *)sqlite3_column_text(st, 1);
+    *count = (size_t)sqlite3_column_int64(st, 0);
+    snprintf(last, last_size, "%s", max ? max : "");
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* The plan's statements over (pos, last]; the last one writes the parents. */
+static int sq_plan_run(struct lazy_store *s, const struct lazy_plan *pl, const char *pos,
+                       const char *last, size_t *upgraded, struct err *e)
+{
+    struct sq_store *q = (struct sq_store *)s;
+    (void)pl;
+    *upgraded = 0;
+    for (int i = 0; i < q->nplan; i++) {
+        sqlite3_stmt *st = q->plan[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, pos, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sq_err(q, e, "set-based sweep");
+    }
+    *upgraded = (size_t)sqlite3_changes(q->db);
+    return 0;
+}
+
+static int sq_stale(struct lazy_store *s, int latest, const char *pos, const char *last,
+                    size_t limit, struct lazy_batch *out, struct err *e)
+{
+    struct sq_store *q = (struct sq_store *)s;
+    if (!q->stale_range || q->stale_latest != latest) {
+        sqlite3_finalize(q->stale_range);
+        sqlite3_finalize(q->stale_all);
+        q->stale_range = q->stale_all = NULL;
+        char *ranged = lazy_sql_stale(&lazy_sqlite_dialect, q->table, latest, 1);
+        char *all = lazy_sql_stale(&lazy_sqlite_dialect, q->table, latest, 0);
+        int ok = ranged && all &&
+                 sqlite3_prepare_v2(q->db, ranged, -1, &q->stale_range, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(q->db, all, -1, &q->stale_all, NULL) == SQLITE_OK;
+        free(ranged);
+        free(all);
+        if (!ok)
+            return sq_err(q, e, "prepare");
+        q->stale_latest = latest;
+    }
+    sqlite3_stmt *st = last ? q->stale_range : q->stale_all;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, pos, -1, SQLITE_TRANSIENT);
+    if (last)
+        sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    return sq_rows(q, st, out, e);
+}
+
+static int sq_others(struct lazy_store *s, int64_t *mark, struct err *e)
+{
+    struct sq_store *q = (struct sq_store *)s;
+    int rc = sqlite3_step(q->version);
+    *mark = sqlite3_column_int64(q->version, 0);
+    sqlite3_reset(q->version);
+    return rc == SQLITE_ROW ? 0 : sq_err(q, e, "read data_version");
+}
+
 static void sq_close(struct lazy_store *s)
 {
     struct sq_store *q = (struct sq_store *)s;
+    sq_plan_clear(q);
+    sqlite3_finalize(q->stale_range);
+    sqlite3_finalize(q->stale_all);
     sqlite3_finalize(q->get);
     sqlite3_finalize(q->cas);
     sqlite3_finalize(q->put);
     sqlite3_finalize(q->scan);
+    sqlite3_finalize(q->range);
+    sqlite3_finalize(q->version);
     sqlite3_close(q->db);
     free(q);
 }
@@ -246,6 +375,11 @@ static const struct lazy_store_ops sq_ops = {
     .state_save = sq_state_save,
     .batch = sq_batch,
     .ensure = sq_ensure_coll,
+    .plan_build = sq_plan_build,
+    .range = sq_range,
+    .plan_run = sq_plan_run,
+    .stale = sq_stale,
+    .others = sq_others,
     .close = sq_close,
 };
 
@@ -264,7 +398,7 @@ int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **ou
         goto fail;
     }
     sqlite3_busy_timeout(q->db, SQLITE_BUSY_MS);
-    char sql[4][300];
+    char sql[6][300];
     snprintf(sql[0], sizeof(sql[0]), "SELECT doc, rev FROM \"%s\" WHERE id = ?1", table);
     snprintf(sql[1], sizeof(sql[1]),
              "UPDATE \"%s\" SET doc = ?1, rev = rev + 1 WHERE id = ?2 AND rev = ?3", table);
@@ -274,6 +408,10 @@ int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **ou
              table);
     snprintf(sql[3], sizeof(sql[3]),
              "SELECT id, doc, rev FROM \"%s\" WHERE id > ?1 ORDER BY id LIMIT ?2", table);
+    snprintf(sql[4], sizeof(sql[4]),
+             "SELECT count(*), max(id) FROM (SELECT id FROM \"%s\" WHERE id > ?1 ORDER BY id "
+             "LIMIT ?2)",
+             table);
     /* WAL: readers never block the writer; NORMAL sync is crash-safe in WAL mode */
     if (sq_exec(q, "PRAGMA journal_mode=WAL", e) < 0 ||
         sq_exec(q, "PRAGMA synchronous=NORMAL", e) < 0 || sq_ensure(q, table, e) < 0 ||
@@ -282,8 +420,9 @@ int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **ou
                 "pass INTEGER NOT NULL, position TEXT NOT NULL)",
                 e) < 0)
         goto fail;
-    sqlite3_stmt **sts[4] = {&q->get, &q->cas, &q->put, &q->scan};
-    for (int i = 0; i < 4; i++)
+    snprintf(sql[5], sizeof(sql[5]), "PRAGMA data_version");
+    sqlite3_stmt **sts[6] = {&q->get, &q->cas, &q->put, &q->scan, &q->range, &q->version};
+    for (int i = 0; i < 6; i++)
         if (sqlite3_prepare_v2(q->db, sql[i], -1, sts[i], NULL) != SQLITE_OK) {
             sq_err(q, e, "prepare");
             goto fail;

@@ -7,14 +7,18 @@
  *                  (keep-alive otherwise: back to SENDING on the same socket)
  *
  * Any error or timeout records one failure of its kind, closes the socket and starts
- * over with a new connection; the run ends at its duration or request count. */
+ * over with a new connection. The run ends (run_stop) at its duration, its request
+ * count, when the caller's file appears, at the hard cap of such a run, or on SIGINT /
+ * SIGTERM; requests in flight are finished before the figures are final. */
 #include "load/load.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -26,6 +30,10 @@
 #define BUCKET_MS    100
 #define READ_BUF     16384
 #define LATENCY_CAP  (16u * 1024 * 1024) /* samples kept for percentiles */
+#define FILE_POLL_MS 10
+
+static const char *const end_names[] = {"duration", "requests", "until-file", "max-duration",
+                                        "signal"};
 
 static const char *const failure_names[LOAD_FAIL_KINDS] = {"connect", "reset", "timeout",
                                                            "premature_close", "bad_status"};
@@ -46,6 +54,7 @@ struct version_stat {
 struct load_result {
     int64_t start_unix_ms;
     uint64_t duration_ms;
+    enum load_end ended;
     uint64_t requests, ok;
     uint64_t failures[LOAD_FAIL_KINDS];
     uint32_t *latency_us; /* grows up to LATENCY_CAP samples */
@@ -82,6 +91,10 @@ struct run {
     struct conn *conns;
     struct timer end_timer;
     struct timer retry_timer;
+    struct timer file_timer; /* polls opts->until_file */
+    struct timer live_timer; /* writes finished buckets to opts->live */
+    size_t live_next;        /* the first bucket not written to opts->live yet */
+    struct watcher signals;  /* SIGINT, SIGTERM (opts->stop_on_signal) */
     struct load_result *res;
     char buf[READ_BUF];
 };
@@ -121,19 +134,40 @@ static void conn_close(struct conn *c)
     }
 }
 
+static int requests_exhausted(const struct run *r)
+{
+    return r->opts->max_requests && r->started >= r->opts->max_requests;
+}
+
+/* Ends the loop once the run is stopping (or every request was sent) and no connection
+ * has a request in flight. */
 static void maybe_finish(struct run *r)
 {
+    if (!r->stopping && requests_exhausted(r) && r->active == 0) {
+        r->stopping = 1;
+        r->res->ended = LOAD_END_REQUESTS;
+    }
     if (r->stopping && r->active == 0)
         loop_stop(r->loop);
 }
 
 static int may_start_request(struct run *r)
 {
+    return !r->stopping && !requests_exhausted(r);
+}
+
+/* The run ends for `why` (the first reason wins): no request starts any more, and
+ * the loop stops once those in flight are answered or time out. */
+static void run_stop(struct run *r, enum load_end why)
+{
     if (r->stopping)
-        return 0;
-    if (r->opts->max_requests && r->started >= r->opts->max_requests)
-        return 0;
-    return 1;
+        return;
+    r->stopping = 1;
+    r->res->ended = why;
+    timer_stop(r->loop, &r->end_timer);
+    timer_stop(r->loop, &r->retry_timer);
+    timer_stop(r->loop, &r->file_timer);
+    maybe_finish(r);
 }
 
 /* Ends the current request as a failure and starts over on a new connection. */
@@ -343,14 +377,79 @@ static void on_retry(struct loop *loop, struct timer *t)
         if (r->conns[i].state == CONN_IDLE && may_start_request(r))
             conn_start(&r->conns[i]);
     timer_start(loop, t, 10, on_retry, r);
+    maybe_finish(r); /* every request sent, the last connects refused at once */
+}
+
+/* How long the run may last: its duration, or the cap of an until_file run. */
+static double run_length_s(const struct load_opts *opts)
+{
+    return opts->until_file ? opts->max_duration_s : opts->duration_s;
 }
 
 static void on_end(struct loop *loop, struct timer *t)
 {
     struct run *r = t->data;
-    r->stopping = 1;
-    timer_stop(loop, &r->retry_timer);
-    maybe_finish(r);
+    run_stop(r, r->opts->until_file ? LOAD_END_MAX_DURATION : LOAD_END_DURATION);
+}
+
+static void on_file_poll(struct loop *loop, struct timer *t)
+{
+    struct run *r = t->data;
+    if (access(r->opts->until_file, F_OK) == 0)
+        run_stop(r, LOAD_END_FILE);
+    else
+        timer_start(loop, t, FILE_POLL_MS, on_file_poll, r);
+}
+
+/* The first SIGINT/SIGTERM ends the run gently; another one while it ends stops it at
+ * once (requests still in flight are then not counted). */
+static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    struct run *r = w->data;
+    struct signalfd_siginfo si;
+    while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (r->stopping)
+            loop_stop(loop);
+        else
+            run_stop(r, LOAD_END_SIGNAL);
+    }
+}
+
+static json_t *bucket_json(const struct load_result *res, size_t i)
+{
+    const struct bucket *b = &res->buckets[i];
+    json_t *bv = json_object();
+    for (int k = 0; k < res->nversions; k++)
+        if (b->versions[k])
+            json_object_set_new(bv, res->versions[k].name, json_integer(b->versions[k]));
+    return json_pack("{s:I,s:i,s:i,s:o}", "t_ms", (json_int_t)(i * BUCKET_MS), "requests",
+                     (int)b->requests, "failures", (int)b->failures, "versions", bv);
+}
+
+/* The buckets of a result worth reporting: those the run's length reached. */
+static size_t buckets_used(const struct load_result *res)
+{
+    size_t used = (size_t)(res->duration_ms / BUCKET_MS) + 1;
+    return used > res->nbuckets ? res->nbuckets : used;
+}
+
+/* Writes buckets [r->live_next, upto) to opts->live, one JSON line each. */
+static void live_write(struct run *r, size_t upto)
+{
+    for (; r->live_next < upto && r->live_next < r->res->nbuckets; r->live_next++) {
+        json_t *j = bucket_json(r->res, r->live_next);
+        json_dumpf(j, r->opts->live, JSON_COMPACT);
+        json_decref(j);
+        fputc('\n', r->opts->live);
+    }
+    fflush(r->opts->live);
+}
+
+static void on_live(struct loop *loop, struct timer *t)
+{
+    struct run *r = t->data;
+    live_write(r, (size_t)((clock_now_us() - r->start_us) / 1000 / BUCKET_MS));
+    timer_start(loop, t, BUCKET_MS, on_live, r);
 }
 
 int load_parse_url(const char *url, char *host_port, size_t hp_size, char *path, size_t path_size,
@@ -382,9 +481,54 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The request, the result and the connections of a run (run_free releases them). */
+static int run_alloc(struct run *r, const char *host_port, const char *path, struct err *e)
+{
+    const struct load_opts *opts = r->opts;
+    r->res = calloc(1, sizeof(*r->res));
+    r->conns = calloc((size_t)opts->connections, sizeof(*r->conns));
+    r->request = malloc(strlen(path) + strlen(host_port) + 128);
+    if (!r->res || !r->conns || !r->request)
+        return err_errno(e, ENOMEM, "cannot allocate the load run");
+    r->request_len = (size_t)sprintf(r->request, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path,
+                                     host_port, opts->close_each ? "Connection: close\r\n" : "");
+    r->res->nbuckets = (size_t)(run_length_s(opts) * 1000 / BUCKET_MS) + 2 +
+                       (size_t)(opts->timeout_ms / BUCKET_MS);
+    r->res->buckets = calloc(r->res->nbuckets, sizeof(*r->res->buckets));
+    r->res->latency_cap = 1u << 16;
+    r->res->latency_us = malloc(r->res->latency_cap * sizeof(uint32_t));
+    if (!r->res->buckets || !r->res->latency_us)
+        return err_errno(e, ENOMEM, "cannot allocate the load run");
+    return 0;
+}
+
+/* Releases what run_alloc and load_run made; safe on a half-built run. */
+static void run_free(struct run *r)
+{
+    if (r->loop) {
+        for (int i = 0; r->conns && i < r->opts->connections; i++) {
+            conn_close(&r->conns[i]);
+            load_response_free(&r->conns[i].resp);
+        }
+        timer_stop(r->loop, &r->retry_timer);
+        timer_stop(r->loop, &r->end_timer);
+        timer_stop(r->loop, &r->file_timer);
+        timer_stop(r->loop, &r->live_timer);
+        if (r->signals.fd >= 0) {
+            loop_unwatch(r->loop, &r->signals);
+            close(r->signals.fd);
+        }
+        loop_free(r->loop);
+        r->loop = NULL;
+    }
+    free(r->conns);
+    free(r->request);
+    load_result_free(r->res);
+}
+
 int load_run(const struct load_opts *opts, struct load_result **out, struct err *e)
 {
-    struct run r = {.opts = opts};
+    struct run r = {.opts = opts, .signals.fd = -1};
     char host_port[300], path[2048];
     int rc = -1;
     if (opts->connections < 1 || opts->connections > 10000)
@@ -393,32 +537,22 @@ int load_run(const struct load_opts *opts, struct load_result **out, struct err 
         return -1;
     if (addr_parse(host_port, 0, &r.addr, e) < 0)
         return -1;
-    r.res = calloc(1, sizeof(*r.res));
-    r.conns = calloc((size_t)opts->connections, sizeof(*r.conns));
-    r.request = malloc(strlen(path) + strlen(host_port) + 128);
-    if (!r.res || !r.conns || !r.request) {
-        err_errno(e, ENOMEM, "cannot allocate the load run");
+    if (run_alloc(&r, host_port, path, e) < 0 || loop_new(&r.loop, e) < 0)
         goto out;
-    }
-    r.request_len = (size_t)sprintf(r.request, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path,
-                                    host_port, opts->close_each ? "Connection: close\r\n" : "");
-    r.res->nbuckets =
-        (size_t)(opts->duration_s * 1000 / BUCKET_MS) + 2 + (size_t)(opts->timeout_ms / BUCKET_MS);
-    r.res->buckets = calloc(r.res->nbuckets, sizeof(*r.res->buckets));
-    r.res->latency_cap = 1u << 16;
-    r.res->latency_us = malloc(r.res->latency_cap * sizeof(uint32_t));
-    if (!r.res->buckets || !r.res->latency_us) {
-        err_errno(e, ENOMEM, "cannot allocate the load run");
-        goto out;
-    }
-    if (loop_new(&r.loop, e) < 0)
+    if (opts->stop_on_signal &&
+        loop_watch_signals(r.loop, &r.signals, (const int[]){SIGINT, SIGTERM}, 2, on_signal, &r,
+                           e) < 0)
         goto out;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     r.res->start_unix_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     r.start_us = clock_now_us();
-    timer_start(r.loop, &r.end_timer, (uint64_t)(opts->duration_s * 1000), on_end, &r);
+    timer_start(r.loop, &r.end_timer, (uint64_t)(run_length_s(opts) * 1000), on_end, &r);
     timer_start(r.loop, &r.retry_timer, 10, on_retry, &r);
+    if (opts->until_file)
+        timer_start(r.loop, &r.file_timer, 0, on_file_poll, &r);
+    if (opts->live)
+        timer_start(r.loop, &r.live_timer, BUCKET_MS, on_live, &r);
     for (int i = 0; i < opts->connections; i++) {
         r.conns[i].run = &r;
         if (may_start_request(&r))
@@ -427,24 +561,26 @@ int load_run(const struct load_opts *opts, struct load_result **out, struct err 
     if (loop_run(r.loop, e) < 0)
         goto out;
     r.res->duration_ms = (clock_now_us() - r.start_us) / 1000;
+    if (opts->live)
+        live_write(&r, buckets_used(r.res));
     qsort(r.res->latency_us, r.res->nlatency, sizeof(uint32_t), cmp_u32);
     *out = r.res;
     r.res = NULL;
     rc = 0;
 out:
-    if (r.loop) {
-        for (int i = 0; r.conns && i < opts->connections; i++) {
-            conn_close(&r.conns[i]);
-            load_response_free(&r.conns[i].resp);
-        }
-        timer_stop(r.loop, &r.retry_timer);
-        timer_stop(r.loop, &r.end_timer);
-        loop_free(r.loop);
-    }
-    free(r.conns);
-    free(r.request);
-    load_result_free(r.res);
+    run_free(&r);
     return rc;
+}
+
+enum load_end load_result_end(const struct load_result *r)
+{
+    return r->ended;
+}
+
+const char *load_end_name(enum load_end end)
+{
+    return end >= 0 && end < (int)(sizeof(end_names) / sizeof(end_names[0])) ? end_names[end]
+                                                                             : "unknown";
 }
 
 uint64_t load_result_failed(const struct load_result *r)
@@ -480,27 +616,17 @@ json_t *load_result_json(const struct load_result *r)
                                       (json_int_t)v->last_connected_ms));
     }
     json_t *timeline = json_array();
-    size_t used = (size_t)(r->duration_ms / BUCKET_MS) + 1;
-    if (used > r->nbuckets)
-        used = r->nbuckets;
-    for (size_t i = 0; i < used; i++) {
-        const struct bucket *b = &r->buckets[i];
-        json_t *bv = json_object();
-        for (int k = 0; k < r->nversions; k++)
-            if (b->versions[k])
-                json_object_set_new(bv, r->versions[k].name, json_integer(b->versions[k]));
-        json_array_append_new(timeline,
-                              json_pack("{s:I,s:i,s:i,s:o}", "t_ms", (json_int_t)(i * BUCKET_MS),
-                                        "requests", (int)b->requests, "failures", (int)b->failures,
-                                        "versions", bv));
-    }
+    size_t used = buckets_used(r);
+    for (size_t i = 0; i < used; i++)
+        json_array_append_new(timeline, bucket_json(r, i));
     double max = r->nlatency ? r->latency_us[r->nlatency - 1] / 1000.0 : 0;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:{s:f,s:f,s:f},s:o,s:o}", "start_unix_ms",
+    return json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:{s:f,s:f,s:f},s:o,s:o}", "start_unix_ms",
                      (json_int_t)r->start_unix_ms, "duration_ms", (json_int_t)r->duration_ms,
-                     "requests", (json_int_t)r->requests, "ok", (json_int_t)r->ok, "failed",
-                     (json_int_t)load_result_failed(r), "failures", fail, "latency_ms", "p50",
-                     percentile_ms(r, 0.50), "p99", percentile_ms(r, 0.99), "max", max, "versions",
-                     versions, "timeline", timeline);
+                     "ended", load_end_name(r->ended), "requests", (json_int_t)r->requests, "ok",
+                     (json_int_t)r->ok, "failed", (json_int_t)load_result_failed(r), "failures",
+                     fail, "latency_ms", "p50", percentile_ms(r, 0.50), "p99",
+                     percentile_ms(r, 0.99), "max", max, "versions", versions, "timeline",
+                     timeline);
 }
 
 void load_result_print(const struct load_result *r, FILE *out)
@@ -519,6 +645,8 @@ void load_result_print(const struct load_result *r, FILE *out)
     fprintf(out, "%s\n", sep[0] == ',' ? ")" : "");
     fprintf(out, "latency    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", percentile_ms(r, 0.5),
             percentile_ms(r, 0.99), r->nlatency ? r->latency_us[r->nlatency - 1] / 1000.0 : 0);
+    if (r->ended != LOAD_END_DURATION)
+        fprintf(out, "ended      %s\n", load_end_name(r->ended));
     for (int i = 0; i < r->nversions; i++)
         fprintf(out, "version    %-12s %llu answers, sent %lld..%lld ms\n", r->versions[i].name,
                 (unsigned long long)r->versions[i].count, (long long)r->versions[i].first_sent_ms,

@@ -68,6 +68,7 @@ void migrate_opts_init(struct migrate_opts *o)
     o->batch_max = 50000;
     o->time_target_ms = 50;
     o->duty_percent = 50;
+    o->small_table_rows = 1000;
     const char *s = getenv("BATON_MIGRATE_BATCH_SLEEP_MS");
     o->batch_sleep_ms = s ? atoi(s) : 0;
 }
@@ -197,12 +198,26 @@ static int column_exists(struct run *r, const char *table, const char *col)
     return plan_db_type(r->db, table, col, type, sizeof(type)) == 0;
 }
 
+/* Whether a STEP_SQL's `only_if` query (none: always) returns a row. */
+static int step_applies(struct run *r, const struct plan_step *s, int *yes, struct err *e)
+{
+    *yes = 1;
+    if (!s->only_if)
+        return 0;
+    struct mdb_rows rows;
+    if (mdb_query(r->db, s->only_if, &rows, e) < 0)
+        return -1;
+    *yes = rows.nrows > 0;
+    mdb_rows_free(&rows);
+    return 0;
+}
+
 static int sql_step_once(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
                          void *arg, struct err *e)
 {
     if (run_step_begin(r, e) < 0)
         return -1;
-    int rc = 0;
+    int rc = 0, yes = 1;
     if (s->kind == STEP_ASSERT_ZERO) {
         int64_t n;
         int isnull;
@@ -214,7 +229,7 @@ static int sql_step_once(struct run *r, struct ledger_entry *le, const struct pl
     } else if (s->kind == STEP_DROP_COLUMN) {
         if (column_exists(r, s->table, s->key))
             rc = mdb_exec(r->db, s->sql, e);
-    } else {
+    } else if ((rc = step_applies(r, s, &yes, e)) == 0 && yes) {
         rc = mdb_exec(r->db, s->sql, e);
     }
     if (rc < 0) {
@@ -225,22 +240,30 @@ static int sql_step_once(struct run *r, struct ledger_entry *le, const struct pl
     return run_step_commit(r, le, e);
 }
 
+/* Runs the statements a step's guard query returns (each row's first cell). */
+static int run_guard(struct run *r, const struct plan_step *s, struct err *e)
+{
+    struct mdb_rows rows;
+    if (mdb_query(r->db, s->guard, &rows, e) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < rows.nrows && rc == 0; i++) {
+        const char *stmt = mdb_cell(&rows, i, 0);
+        if (!stmt)
+            continue;
+        log_info("%s: first removing what a killed run left behind: %s", s->desc, stmt);
+        rc = mdb_exec(r->db, stmt, e);
+    }
+    mdb_rows_free(&rows);
+    return rc;
+}
+
 static int no_tx_step_once(struct run *r, struct ledger_entry *le, const struct plan_step *s,
                            int idx, void *arg, struct err *e)
 {
     if (r->db->drv->set_lock_timeout(r->db, r->o->lock_timeout_ms, 0, e) < 0)
         return -1;
-    int rc = 0;
-    if (s->guard) {
-        struct mdb_rows rows;
-        rc = mdb_query(r->db, s->guard, &rows, e);
-        if (rc == 0 && rows.nrows > 0) {
-            log_info("%s: removing an invalid leftover first", s->desc);
-            rc = mdb_exec(r->db, s->fix, e);
-        }
-        if (rc == 0)
-            mdb_rows_free(&rows);
-    }
+    int rc = s->guard ? run_guard(r, s, e) : 0;
     if (rc == 0)
         rc = mdb_exec(r->db, s->sql, e);
     struct err ignored;
@@ -322,13 +345,15 @@ static int advance(struct run *r, const struct mfile *m, enum cmd cmd, struct er
             return err_set(e, "cannot abort '%s': it is %s%s", m->id, ledger_phase_name(le->phase),
                            le->phase == PH_PENDING ? "" : " (its contract has run)");
         struct plan p;
-        if (plan_build(m, mdb_kind(r->db), plan_db_type, r->db, &p, e) < 0)
+        struct plan_lookup look = plan_db_lookup(r->db);
+        if (plan_build(m, mdb_kind(r->db), &look, &p, e) < 0)
             return -1;
         int rc = 0;
         switch (a) {
         case A_EXPAND:
             if (p.unresolved) {
-                rc = err_set(e, "'%s': a column it renames or retypes does not exist", m->id);
+                rc = err_set(e, "'%s': a table or column it renames or retypes does not exist",
+                             m->id);
                 break;
             }
             rc = run_phase(r, m, le, &p, PLAN_EXPAND, PH_EXPANDING, PH_EXPANDED, e);
@@ -392,11 +417,13 @@ static int check_checkpoints(struct run *r, int last, struct err *e)
 static int lint_before_run(struct run *r, int last, struct err *e)
 {
     struct lint_report rep = {0};
+    struct lint_facts facts = lint_facts_db(r->db);
+    struct lint_opts lo = {&facts, r->o->small_table_rows, r->o->lint_style};
     for (int i = 0; i <= last; i++) {
         struct ledger_entry *le = ledger_find(&r->led, r->set.m[i]->id);
         enum mphase ph = le ? le->phase : PH_PENDING;
         if (ph == PH_PENDING || ph == PH_ABORTED)
-            lint_mfile(r->set.m[i], mdb_kind(r->db), &rep);
+            lint_mfile(r->set.m[i], mdb_kind(r->db), &lo, &rep);
     }
     if (rep.n == 0)
         return 0;

@@ -22,18 +22,23 @@ void mdb_rows_free(struct mdb_rows *r)
     r->nrows = r->ncols = 0;
 }
 
+enum mdb_kind mdb_url_kind(const char *url)
+{
+    size_t n = strlen(url);
+    if (strncmp(url, "sqlite:", 7) == 0 || (n > 3 && strcmp(url + n - 3, ".db") == 0) ||
+        (n > 7 && strcmp(url + n - 7, ".sqlite") == 0))
+        return MDB_SQLITE;
+    return MDB_POSTGRES;
+}
+
 int mdb_open(const char *url, struct mdb **out, struct err *e)
 {
     *out = NULL;
     if (!url || !*url)
         return err_set(e, "no database given: use --db URL or BATON_DB");
-    if (strncmp(url, "sqlite:", 7) == 0)
-        return mdb_sqlite_driver.open(url + 7, out, e);
-    size_t n = strlen(url);
-    if ((n > 3 && strcmp(url + n - 3, ".db") == 0) ||
-        (n > 7 && strcmp(url + n - 7, ".sqlite") == 0))
-        return mdb_sqlite_driver.open(url, out, e);
-    return mdb_postgres_driver.open(url, out, e);
+    if (mdb_url_kind(url) == MDB_POSTGRES)
+        return mdb_postgres_driver.open(url, out, e);
+    return mdb_sqlite_driver.open(strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url, out, e);
 }
 
 void mdb_close(struct mdb *db)

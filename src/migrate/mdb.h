@@ -62,6 +62,8 @@ extern const struct migrate_driver mdb_postgres_driver;
 /* Opens `url`: "sqlite:PATH" (or a path ending in .db/.sqlite), else a libpq connection
  * string or postgres:// URL. */
 int mdb_open(const char *url, struct mdb **out, struct err *e);
+/* The kind of database a URL names, as mdb_open reads it. */
+enum mdb_kind mdb_url_kind(const char *url);
 void mdb_close(struct mdb *db);
 
 static inline enum mdb_kind mdb_kind(const struct mdb *db)

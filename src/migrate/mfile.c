@@ -10,24 +10,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The key columns of add_unique / add_primary_key: "a, b" (names only). */
+static const char *check_columns(const char *rest);
+static const char *check_check(const char *rest);
+static const char *check_foreign_key(const char *rest);
+
 static const struct {
     const char *name;
     enum mop_kind kind;
-    int idents; /* identifiers after the table */
-    int rest;   /* 0 none, 1 optional, 2 required */
+    int idents;                             /* identifiers after the table */
+    int rest;                               /* 0 none, 1 optional, 2 required */
+    const char *rest_name;                  /* what the rest holds, for "needs ..." */
+    const char *(*check)(const char *rest); /* NULL or why the rest is refused */
 } op_syntax[] = {
-    {"add_column", MOP_ADD_COLUMN, 1, 2},
-    {"drop_column", MOP_DROP_COLUMN, 1, 0},
-    {"rename_column", MOP_RENAME_COLUMN, 2, 1},
-    {"add_index", MOP_ADD_INDEX, 1, 2},
-    {"add_constraint", MOP_ADD_CONSTRAINT, 1, 2},
-    {"change_type", MOP_CHANGE_TYPE, 2, 2},
-    {"key", MOP_KEY, 1, 0},
+    {"add_column", MOP_ADD_COLUMN, 1, 2, "a type", NULL},
+    {"drop_column", MOP_DROP_COLUMN, 1, 0, NULL, NULL},
+    {"rename_column", MOP_RENAME_COLUMN, 2, 1, NULL, NULL},
+    {"add_index", MOP_ADD_INDEX, 1, 2, "the indexed columns", NULL},
+    {"add_constraint", MOP_ADD_CONSTRAINT, 1, 2, "CHECK (EXPRESSION)", check_check},
+    {"change_type", MOP_CHANGE_TYPE, 2, 2, "a type", NULL},
+    {"key", MOP_KEY, 1, 0, NULL, NULL},
+    {"drop_index", MOP_DROP_INDEX, 1, 0, NULL, NULL},
+    {"add_unique", MOP_ADD_UNIQUE, 1, 2, "the key columns", check_columns},
+    {"add_primary_key", MOP_ADD_PRIMARY_KEY, 1, 2, "the key columns", check_columns},
+    {"add_foreign_key", MOP_ADD_FOREIGN_KEY, 1, 2, "(COLUMNS) REFERENCES TABLE [(COLUMNS)]",
+     check_foreign_key},
+    {"reindex", MOP_REINDEX, 1, 0, NULL, NULL},
+    {"set_not_null", MOP_SET_NOT_NULL, 1, 0, NULL, NULL},
+    {"rename_table", MOP_RENAME_TABLE, 1, 0, NULL, NULL},
 };
+#define NSYNTAX (sizeof(op_syntax) / sizeof(op_syntax[0]))
 
 const char *mop_name(enum mop_kind k)
 {
-    for (size_t i = 0; i < sizeof(op_syntax) / sizeof(op_syntax[0]); i++)
+    for (size_t i = 0; i < NSYNTAX; i++)
         if (op_syntax[i].kind == k)
             return op_syntax[i].name;
     return "?";
@@ -42,6 +58,114 @@ int mfile_ident_ok(const char *s)
         if (!(isalnum((unsigned char)s[n]) || s[n] == '_'))
             return 0;
     return n < MFILE_IDENT_MAX;
+}
+
+/* A cursor over the words of an operation's rest: names, '(' ')' ','. */
+struct words {
+    const char *p;
+    char w[MFILE_IDENT_MAX];
+};
+
+/* The next word into c->w; 0 at the end, -1 on a character or name that cannot be. */
+static int word_next(struct words *c)
+{
+    while (*c->p == ' ' || *c->p == '\t')
+        c->p++;
+    if (!*c->p)
+        return 0;
+    if (strchr("(),", *c->p)) {
+        c->w[0] = *c->p++;
+        c->w[1] = 0;
+        return 1;
+    }
+    size_t n = 0;
+    while (isalnum((unsigned char)c->p[n]) || c->p[n] == '_')
+        n++;
+    if (n == 0 || n >= sizeof(c->w))
+        return -1;
+    memcpy(c->w, c->p, n);
+    c->w[n] = 0;
+    c->p += n;
+    return 1;
+}
+
+static int word_is(struct words *c, const char *kw)
+{
+    return word_next(c) == 1 && strcasecmp(c->w, kw) == 0;
+}
+
+/* NAME[, NAME...] up to `close` (0: the end); returns the count, or -1. */
+static int word_names(struct words *c, char close)
+{
+    int n = 0;
+    for (;;) {
+        if (word_next(c) != 1 || !mfile_ident_ok(c->w))
+            return -1;
+        n++;
+        int r = word_next(c);
+        if ((r == 0 && !close) || (r == 1 && c->w[0] == close && close))
+            return n;
+        if (r != 1 || c->w[0] != ',')
+            return -1;
+    }
+}
+
+static const char *check_columns(const char *rest)
+{
+    struct words c = {rest, ""};
+    return word_names(&c, 0) > 0 ? NULL : "the key columns must be names separated by commas";
+}
+
+static const char *check_check(const char *rest)
+{
+    return strncasecmp(rest, "CHECK", 5) == 0 ? NULL
+                                              : "add_constraint supports CHECK (EXPRESSION) only";
+}
+
+/* (COLS) REFERENCES TABLE [(COLS)] then ON DELETE|UPDATE ACTION, [NOT] DEFERRABLE,
+ * INITIALLY DEFERRED|IMMEDIATE, MATCH FULL|SIMPLE, in any order. */
+static const char *check_foreign_key(const char *rest)
+{
+    static const char *const usage = "add_foreign_key needs (COLUMNS) REFERENCES TABLE "
+                                     "[(COLUMNS)] [ON DELETE|UPDATE ACTION] [[NOT] DEFERRABLE]";
+    struct words c = {rest, ""};
+    if (!word_is(&c, "(") || word_names(&c, ')') < 0 || !word_is(&c, "REFERENCES") ||
+        word_next(&c) != 1 || !mfile_ident_ok(c.w))
+        return usage;
+    int r = word_next(&c);
+    if (r == 1 && c.w[0] == '(') {
+        if (word_names(&c, ')') < 0)
+            return usage;
+        r = word_next(&c);
+    }
+    while (r == 1) {
+        if (strcasecmp(c.w, "ON") == 0) {
+            if (word_next(&c) != 1 || (strcasecmp(c.w, "DELETE") && strcasecmp(c.w, "UPDATE")) ||
+                word_next(&c) != 1)
+                return usage;
+            if (!strcasecmp(c.w, "SET") || !strcasecmp(c.w, "NO")) {
+                const char *want = strcasecmp(c.w, "NO") == 0 ? "ACTION" : NULL;
+                if (word_next(&c) != 1 || (want && strcasecmp(c.w, want)) ||
+                    (!want && strcasecmp(c.w, "NULL") && strcasecmp(c.w, "DEFAULT")))
+                    return usage;
+            } else if (strcasecmp(c.w, "CASCADE") && strcasecmp(c.w, "RESTRICT")) {
+                return usage;
+            }
+        } else if (strcasecmp(c.w, "NOT") == 0) {
+            if (!word_is(&c, "DEFERRABLE"))
+                return usage;
+        } else if (strcasecmp(c.w, "INITIALLY") == 0) {
+            if (word_next(&c) != 1 || (strcasecmp(c.w, "DEFERRED") && strcasecmp(c.w, "IMMEDIATE")))
+                return usage;
+        } else if (strcasecmp(c.w, "MATCH") == 0) {
+            if (word_next(&c) != 1 || (strcasecmp(c.w, "FULL") && strcasecmp(c.w, "SIMPLE")))
+                return usage;
+        } else if (strcasecmp(c.w, "DEFERRABLE") != 0) {
+            return usage;
+        }
+        r = word_next(&c);
+    }
+    return r == 0 ? NULL : usage;
 }
 
 void mfile_free(struct mfile *m)
@@ -94,6 +218,18 @@ static char *trim_dup(const char *s)
     return strndup(s, n);
 }
 
+static int unknown_op(struct mfile *m, int lineno, const char *word, struct err *e)
+{
+    char known[512] = "";
+    for (size_t i = 0; i < NSYNTAX; i++)
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+                 op_syntax[i].name);
+    return err_set(e,
+                   "%s:%d: unknown operation '%s' (known: %s; raw SQL goes in an [expand], "
+                   "[backfill TABLE], [contract] or [abort] section)",
+                   m->id, lineno, word, known);
+}
+
 static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e)
 {
     char word[MFILE_IDENT_MAX];
@@ -101,15 +237,11 @@ static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e
     int w = next_word(&p, word, sizeof(word));
     if (w <= 0)
         return err_set(e, "%s:%d: unknown operation", m->id, lineno);
-    size_t k = 0, nsyn = sizeof(op_syntax) / sizeof(op_syntax[0]);
-    while (k < nsyn && strcmp(op_syntax[k].name, word) != 0)
+    size_t k = 0;
+    while (k < NSYNTAX && strcmp(op_syntax[k].name, word) != 0)
         k++;
-    if (k == nsyn)
-        return err_set(e,
-                       "%s:%d: unknown operation '%s' (known: add_column, drop_column, "
-                       "rename_column, add_index, add_constraint, change_type, key; raw SQL "
-                       "goes in an [expand], [backfill TABLE], [contract] or [abort] section)",
-                       m->id, lineno, word);
+    if (k == NSYNTAX)
+        return unknown_op(m, lineno, word, e);
     if (m->nops >= MFILE_OPS_MAX)
         return err_set(e, "%s:%d: more than %d operations", m->id, lineno, MFILE_OPS_MAX);
     struct mop *op = &m->ops[m->nops];
@@ -136,19 +268,17 @@ static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e
                        op_syntax[k].name);
     if (op_syntax[k].rest == 2 && rest_len == 0)
         return err_set(e, "%s:%d: '%s' needs %s", m->id, lineno, op_syntax[k].name,
-                       op->kind == MOP_ADD_INDEX        ? "the indexed columns"
-                       : op->kind == MOP_ADD_CONSTRAINT ? "CHECK (EXPRESSION)"
-                                                        : "a type");
+                       op_syntax[k].rest_name);
+    if (strchr(p, ';'))
+        return err_set(e, "%s:%d: ';' is not allowed in an operation line", m->id, lineno);
     op->rest = trim_dup(op_syntax[k].rest ? p : "");
     if (!op->rest)
         return err_set(e, "out of memory");
-    if (op->kind == MOP_ADD_CONSTRAINT && strncasecmp(op->rest, "CHECK", 5) != 0) {
+    const char *why = op_syntax[k].check ? op_syntax[k].check(op->rest) : NULL;
+    if (why) {
         free(op->rest);
-        return err_set(e, "%s:%d: add_constraint supports CHECK (EXPRESSION) only", m->id, lineno);
-    }
-    if (strchr(op->rest, ';')) {
-        free(op->rest);
-        return err_set(e, "%s:%d: ';' is not allowed in an operation line", m->id, lineno);
+        op->rest = NULL;
+        return err_set(e, "%s:%d: %s", m->id, lineno, why);
     }
     m->nops++;
     return 0;
@@ -193,6 +323,18 @@ static struct msection *section_header(struct mfile *m, const char *line, int li
         err_set(e, "%s:%d: section [%s] given twice", m->id, lineno, word);
         return NULL;
     }
+    if (s != &m->backfill) {
+        int r = next_word(&p, word, sizeof(word));
+        if (r == 1 && strcmp(word, "no-transaction") == 0)
+            s->no_tx = 1;
+        else if (r != 0) {
+            err_set(e,
+                    "%s:%d: unexpected text in section header (only 'no-transaction' may follow "
+                    "the section name)",
+                    m->id, lineno);
+            return NULL;
+        }
+    }
     if (s == &m->backfill) {
         if (next_word(&p, s->table, sizeof(s->table)) <= 0 || !mfile_ident_ok(s->table)) {
             err_set(e, "%s:%d: [backfill TABLE [KEY]] needs the table its batches walk", m->id,
@@ -229,6 +371,26 @@ static int section_finish(struct mfile *m, struct msection *s, const char *start
                        "%s:%d: [backfill %s] must use :lo and :hi (e.g. WHERE %s > :lo AND %s <= "
                        ":hi) so it runs in batches",
                        m->id, s->line, s->table, s->key, s->key);
+    return 0;
+}
+
+/* rename_table turns its table into a view at expand, so any other operation of the same
+ * migration on that table (or on the new name) would meet the view in a later phase. */
+static int check_rename_table(const struct mfile *m, struct err *e)
+{
+    for (int i = 0; i < m->nops; i++) {
+        const struct mop *r = &m->ops[i];
+        if (r->kind != MOP_RENAME_TABLE)
+            continue;
+        for (int k = 0; k < m->nops; k++)
+            if (k != i && m->ops[k].kind != MOP_KEY &&
+                (strcmp(m->ops[k].table, r->table) == 0 || strcmp(m->ops[k].table, r->a) == 0))
+                return err_set(e,
+                               "%s:%d: '%s' on table '%s' in the migration that renames it: "
+                               "after expand the old name is a view; put rename_table in a "
+                               "migration of its own",
+                               m->id, m->ops[k].line, mop_name(m->ops[k].kind), m->ops[k].table);
+    }
     return 0;
 }
 
@@ -294,6 +456,8 @@ int mfile_parse(const char *text, size_t len, const char *id, struct mfile **out
     }
     if (rc == 0 && cur)
         rc = section_finish(m, cur, body, end, e);
+    if (rc == 0)
+        rc = check_rename_table(m, e);
     if (rc < 0) {
         mfile_free(m);
         return -1;

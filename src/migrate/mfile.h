@@ -16,28 +16,38 @@
 #define MFILE_SUFFIX    ".migration"
 
 enum mop_kind {
-    MOP_ADD_COLUMN,     /* add_column TABLE COL TYPE [DEFAULT ...] */
-    MOP_DROP_COLUMN,    /* drop_column TABLE COL */
-    MOP_RENAME_COLUMN,  /* rename_column TABLE OLD NEW [TYPE] */
-    MOP_ADD_INDEX,      /* add_index TABLE NAME [UNIQUE] COL[, COL...] */
-    MOP_ADD_CONSTRAINT, /* add_constraint TABLE NAME CHECK (EXPR) */
-    MOP_CHANGE_TYPE,    /* change_type TABLE COL NEWCOL TYPE */
-    MOP_KEY,            /* key TABLE COL: the integer key backfills walk (default "id") */
+    MOP_ADD_COLUMN,      /* add_column TABLE COL TYPE [DEFAULT ...] */
+    MOP_DROP_COLUMN,     /* drop_column TABLE COL */
+    MOP_RENAME_COLUMN,   /* rename_column TABLE OLD NEW [TYPE] */
+    MOP_ADD_INDEX,       /* add_index TABLE NAME [UNIQUE] COL[, COL...] */
+    MOP_ADD_CONSTRAINT,  /* add_constraint TABLE NAME CHECK (EXPR) */
+    MOP_CHANGE_TYPE,     /* change_type TABLE COL NEWCOL TYPE */
+    MOP_KEY,             /* key TABLE COL: the integer key backfills walk (default "id") */
+    MOP_DROP_INDEX,      /* drop_index TABLE NAME */
+    MOP_ADD_UNIQUE,      /* add_unique TABLE NAME COL[, COL...] */
+    MOP_ADD_PRIMARY_KEY, /* add_primary_key TABLE NAME COL[, COL...] */
+    MOP_ADD_FOREIGN_KEY, /* add_foreign_key TABLE NAME (COL, ...) REFERENCES T2 [(COL, ...)] ... */
+    MOP_REINDEX,         /* reindex TABLE INDEX */
+    MOP_SET_NOT_NULL,    /* set_not_null TABLE COL */
+    MOP_RENAME_TABLE,    /* rename_table OLD NEW */
 };
 
 struct mop {
     enum mop_kind kind;
     int line;
     char table[MFILE_IDENT_MAX];
-    char a[MFILE_IDENT_MAX]; /* column, old column, index or constraint name */
+    char a[MFILE_IDENT_MAX]; /* column, old column, index or constraint name, new table name */
     char b[MFILE_IDENT_MAX]; /* new column (rename_column, change_type) */
-    char *rest;              /* type, index columns, CHECK (...), new type; owned, may be "" */
+    char *
+        rest; /* type, index or key columns, CHECK (...), foreign key, new type; owned, may be "" */
 };
 
 struct msection {
     char *sql;                                         /* NULL when the section is absent */
     int line;                                          /* line of its header */
     char table[MFILE_IDENT_MAX], key[MFILE_IDENT_MAX]; /* [backfill TABLE KEY] */
+    int no_tx; /* [expand no-transaction] etc.: each statement runs alone, outside a
+                  transaction, as its own ledger step */
 };
 
 struct mfile {

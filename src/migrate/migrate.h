@@ -12,16 +12,19 @@ struct migrate_opts {
     const char *dir;      /* migration files; releases.ini lives here too */
     const char *releases; /* manifest path; default DIR/releases.ini if it exists */
     int json;
-    int lease_ms;        /* runner lease time to live (default 30000) */
-    int wait_ms;         /* how long to wait for another runner (default 120000) */
-    int lock_timeout_ms; /* PostgreSQL lock_timeout for DDL and batches (default 2000) */
-    int retries;         /* retries of a step that hit a lock timeout (default 20) */
-    int batch_size;      /* first batch size (default 500) */
-    int batch_max;       /* largest batch (default 50000) */
-    int time_target_ms;  /* batch time the size adapts to (default 50) */
-    int duty_percent;    /* share of time batches may keep the database busy (default 50):
-                            after a batch of t ms, pause t * (100 - duty) / duty ms */
-    int batch_sleep_ms;  /* extra pause between batches (default 0; tests slow batches) */
+    int lease_ms;         /* runner lease time to live (default 30000) */
+    int wait_ms;          /* how long to wait for another runner (default 120000) */
+    int lock_timeout_ms;  /* PostgreSQL lock_timeout for DDL and batches (default 2000) */
+    int retries;          /* retries of a step that hit a lock timeout (default 20) */
+    int batch_size;       /* first batch size (default 500) */
+    int batch_max;        /* largest batch (default 50000) */
+    int time_target_ms;   /* batch time the size adapts to (default 50) */
+    int duty_percent;     /* share of time batches may keep the database busy (default 50):
+                             after a batch of t ms, pause t * (100 - duty) / duty ms */
+    int batch_sleep_ms;   /* extra pause between batches (default 0; tests slow batches) */
+    int small_table_rows; /* lint: a table with fewer rows (by --db) may be locked briefly
+                             (default 1000) */
+    int lint_style;       /* lint: also the style rules (default off) */
 };
 
 /* Fills the defaults above and the environment (BATON_DB, BATON_MIGRATIONS,
@@ -41,7 +44,8 @@ int migrate_abort(const struct migrate_opts *o, const char *id, struct err *e);
 int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e);
 /* Prints what would run; returns the number of lint findings, or -1. */
 int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e);
-/* Lints files for the dialect of o->db_url if given, else both; returns findings or -1. */
+/* Lints files for the dialect of o->db_url if given (with facts from that database), else
+ * for both without facts; returns the findings (and unreadable files), or -1. */
 int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *out, struct err *e);
 int migrate_path(const struct migrate_opts *o, const char *from, const char *to, FILE *out,
                  struct err *e);

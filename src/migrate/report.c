@@ -37,7 +37,8 @@ static void progress(struct mdb *db, const struct mfile *m, const struct ledger_
         return;
     struct plan p;
     struct err e;
-    if (plan_build(m, mdb_kind(db), plan_db_type, db, &p, &e) < 0)
+    struct plan_lookup look = plan_db_lookup(db);
+    if (plan_build(m, mdb_kind(db), &look, &p, &e) < 0)
         return;
     if (le->step < p.n[PLAN_BACKFILL] && p.steps[PLAN_BACKFILL][le->step].kind == STEP_BATCH) {
         const struct plan_step *s = &p.steps[PLAN_BACKFILL][le->step];
@@ -177,6 +178,40 @@ static void print_steps(FILE *out, const struct plan *p, enum plan_phase ph, int
     }
 }
 
+/* The steps a migration in phase `ph` (at `step` of it) has left to run. */
+static void print_remaining(FILE *out, const struct plan *p, enum mphase ph, int step)
+{
+    switch (ph) {
+    case PH_PENDING:
+    case PH_ABORTED:
+        step = 0;
+        /* fall through */
+    case PH_EXPANDING:
+        print_steps(out, p, PLAN_EXPAND, step);
+        print_steps(out, p, PLAN_BACKFILL, 0);
+        print_steps(out, p, PLAN_CONTRACT, 0);
+        break;
+    case PH_EXPANDED:
+        step = 0;
+        /* fall through */
+    case PH_BACKFILLING:
+        print_steps(out, p, PLAN_BACKFILL, step);
+        print_steps(out, p, PLAN_CONTRACT, 0);
+        break;
+    case PH_BACKFILLED:
+        step = 0;
+        /* fall through */
+    case PH_CONTRACTING:
+        print_steps(out, p, PLAN_CONTRACT, step);
+        break;
+    case PH_ABORTING:
+        print_steps(out, p, PLAN_ABORT, step);
+        break;
+    default:
+        break;
+    }
+}
+
 int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
 {
     struct mset set;
@@ -189,6 +224,8 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
     if (mdb_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
         goto out;
     int shown = 0;
+    struct lint_facts facts = lint_facts_db(db);
+    struct lint_opts lo = {&facts, o->small_table_rows, o->lint_style};
     for (int i = 0; i < set.n; i++) {
         const struct mfile *m = set.m[i];
         struct ledger_entry *le = ledger_find(&led, m->id);
@@ -199,48 +236,20 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
             fprintf(out, "%s: the file changed after it was applied (ledger %s, file %s)\n", m->id,
                     le->checksum, m->checksum);
         struct plan p;
-        if (plan_build(m, mdb_kind(db), plan_db_type, db, &p, e) < 0)
+        struct plan_lookup look = plan_db_lookup(db);
+        if (plan_build(m, mdb_kind(db), &look, &p, e) < 0)
             goto out;
         const char *rel = release_of(&set, m->id);
         fprintf(out, "%s (%s%s%s%s):\n", m->id, ledger_phase_name(ph), rel ? ", release " : "",
                 rel ? rel : "",
                 rel && set.rel.v[rel_of_migration(&set.rel, m->id)].checkpoint ? ", checkpoint"
                                                                                : "");
-        int step = le ? le->step : 0;
-        switch (ph) {
-        case PH_PENDING:
-        case PH_ABORTED:
-            step = 0;
-            /* fall through */
-        case PH_EXPANDING:
-            print_steps(out, &p, PLAN_EXPAND, step);
-            print_steps(out, &p, PLAN_BACKFILL, 0);
-            print_steps(out, &p, PLAN_CONTRACT, 0);
-            break;
-        case PH_EXPANDED:
-            step = 0;
-            /* fall through */
-        case PH_BACKFILLING:
-            print_steps(out, &p, PLAN_BACKFILL, step);
-            print_steps(out, &p, PLAN_CONTRACT, 0);
-            break;
-        case PH_BACKFILLED:
-            step = 0;
-            /* fall through */
-        case PH_CONTRACTING:
-            print_steps(out, &p, PLAN_CONTRACT, step);
-            break;
-        case PH_ABORTING:
-            print_steps(out, &p, PLAN_ABORT, step);
-            break;
-        default:
-            break;
-        }
+        print_remaining(out, &p, ph, le ? le->step : 0);
         if (p.unresolved && (ph == PH_PENDING || ph == PH_ABORTED))
-            fprintf(out, "  warning: a column it renames or retypes does not exist\n");
+            fprintf(out, "  warning: a table or column it renames or retypes does not exist\n");
         plan_free(&p);
         if (ph == PH_PENDING || ph == PH_ABORTED)
-            lint_mfile(m, mdb_kind(db), &rep);
+            lint_mfile(m, mdb_kind(db), &lo, &rep);
         shown++;
     }
     if (!shown)
@@ -261,16 +270,27 @@ out:
 int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *out, struct err *e)
 {
     int kinds[2] = {MDB_SQLITE, MDB_POSTGRES}, nk = 2;
-    const char *u = o->db_url;
-    if (u && *u) {
-        size_t n = strlen(u);
-        int sqlite = strncmp(u, "sqlite:", 7) == 0 || (n > 3 && strcmp(u + n - 3, ".db") == 0) ||
-                     (n > 7 && strcmp(u + n - 7, ".sqlite") == 0);
-        kinds[0] = sqlite ? MDB_SQLITE : MDB_POSTGRES;
+    struct mdb *db = NULL;
+    struct lint_facts facts;
+    struct lint_opts lo = {NULL, o->small_table_rows, o->lint_style};
+    if (o->db_url && *o->db_url) {
+        kinds[0] = mdb_url_kind(o->db_url);
         nk = 1;
+        struct err oe;
+        if (mdb_open(o->db_url, &db, &oe) < 0)
+            fprintf(stderr, "baton migrate lint: %s; linting for %s without facts from it\n",
+                    oe.msg, kinds[0] == MDB_POSTGRES ? "postgres" : "sqlite");
+        else {
+            facts = lint_facts_db(db);
+            lo.facts = &facts;
+        }
     }
     struct lint_report rep = {0};
+    struct ledger led = {0};
+    struct err le_err;
     int bad = 0;
+    if (db && ledger_load(db, &led, &le_err) < 0)
+        led.n = 0;
     for (int i = 0; i < nfiles; i++) {
         struct mfile *m;
         struct err pe;
@@ -279,14 +299,21 @@ int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *o
             bad++;
             continue;
         }
-        for (int k = 0; k < nk; k++)
-            lint_mfile(m, (enum mdb_kind)kinds[k], &rep);
+        /* the database is already past this file: it never runs against it again */
+        const struct ledger_entry *le = ledger_find(&led, m->id);
+        if (le && le->phase != PH_PENDING && le->phase != PH_ABORTED)
+            fprintf(out, "%s%s: %s in this database, so not linted against it\n", m->id,
+                    MFILE_SUFFIX, ledger_phase_name(le->phase));
+        else
+            for (int k = 0; k < nk; k++)
+                lint_mfile(m, (enum mdb_kind)kinds[k], &lo, &rep);
         mfile_free(m);
     }
     lint_print(&rep, out);
     int n = rep.n + bad;
     lint_report_free(&rep);
-    (void)e;
+    ledger_free(&led);
+    mdb_close(db);
     return n;
 }
 
@@ -481,8 +508,17 @@ int migrate_new(const struct migrate_opts *o, const char *name, FILE *out, struc
         "#   add_index TABLE NAME [UNIQUE] COLUMN[, COLUMN...]\n"
         "#   add_constraint TABLE NAME CHECK (EXPRESSION)\n"
         "#   key TABLE COLUMN                         (integer key backfills walk; default id)\n"
+        "#   drop_index TABLE NAME                    (dropped at contract)\n"
+        "#   add_unique TABLE NAME COLUMN[, COLUMN...]\n"
+        "#   add_primary_key TABLE NAME COLUMN[, COLUMN...]\n"
+        "#   add_foreign_key TABLE NAME (COLUMNS) REFERENCES OTHER [(COLUMNS)] [ON DELETE ...]\n"
+        "#   reindex TABLE INDEX\n"
+        "#   set_not_null TABLE COLUMN\n"
+        "#   rename_table OLD NEW                     (OLD stays a writable view until contract)\n"
         "# Raw SQL goes in sections: [expand], [backfill TABLE [KEY]] (one statement using\n"
-        "# :lo and :hi, run per batch), [contract] and [abort] (undoes [expand]).\n",
+        "# :lo and :hi, run per batch), [contract] and [abort] (undoes [expand]); mark\n"
+        "# [expand no-transaction] (or contract, abort) to run each statement alone, outside\n"
+        "# a transaction (CREATE INDEX CONCURRENTLY...).\n",
         next, name);
     if (fclose(f) != 0)
         return err_errno(e, errno, "cannot write '%s'", path);

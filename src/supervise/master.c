@@ -1,6 +1,7 @@
-/* The master of `baton run`: sets up the listening sockets, the notify and control
- * sockets and the signalfd, starts the first generation (or takes over from a killed
- * master or its own previous image), then runs the loop until stopped. */
+/* The master of `baton run`: owns the loop, the listening sockets, the notify and
+ * control sockets and the signalfd; starts the first generation (or takes over from
+ * its own previous image or from a killed master); routes what the generations, the
+ * mode and the operations report; writes the state file. Never touches traffic. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,69 +12,183 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/ctl.h"
 #include "core/fdpass.h"
 #include "core/log.h"
-#include "supervise/master.h"
+#include "supervise/ctx.h"
+#include "supervise/gens.h"
+#include "supervise/mode.h"
 #include "supervise/notify.h"
+#include "supervise/op.h"
+#include "supervise/recover.h"
+#include "supervise/reexec.h"
 #include "supervise/state.h"
 
-int run_parse_signal(const char *name)
+struct master {
+    struct run_ctx ctx;
+    struct run_opts *o;
+    int listen_fds[RUN_MAX_LISTEN];
+    char listen_fds_env[32], listen_names_env[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
+    struct watcher sig_w, notify_w;
+    int notify_fd;
+    char notify_path[108], state_path[160];
+    struct ctl_server *ctl;
+    struct gens *gs;
+    struct mode *md;
+    struct ops *q;
+    int exit_code;
+    struct ctl_req *stop_reqs[8];
+    int nstop_reqs;
+    int64_t started_unix_ms;
+};
+
+/* --- the state file ------------------------------------------------------------------ */
+
+/* The master's own part: its pid and start, its descriptors (only handed over across a
+ * re-exec) and the listening sockets with the numbers the workers see them under. */
+static void master_to_json(const struct master *m, json_t *root, int for_exec)
 {
-    static const struct {
-        const char *name;
-        int sig;
-    } sigs[] = {{"TERM", SIGTERM}, {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"HUP", SIGHUP},
-                {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"KILL", SIGKILL}, {"WINCH", SIGWINCH}};
-    if (strncmp(name, "SIG", 3) == 0)
-        name += 3;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (strcmp(name, sigs[i].name) == 0)
-            return sigs[i].sig;
-    char *end;
-    long n = strtol(name, &end, 10);
-    if (*name && !*end && n > 0 && n < 65)
-        return (int)n;
-    return -1;
+    struct state_listen ls[STATE_MAX_LISTEN];
+    int n = m->o->nlisten < STATE_MAX_LISTEN ? m->o->nlisten : STATE_MAX_LISTEN;
+    for (int i = 0; i < n; i++) {
+        snprintf(ls[i].name, sizeof(ls[i].name), "%s", m->o->listen[i].name);
+        snprintf(ls[i].addr, sizeof(ls[i].addr), "%s", m->o->listen[i].text);
+        ls[i].fd = for_exec ? m->listen_fds[i] : -1;
+        ls[i].worker_fd = 3 + i;
+    }
+    json_object_set_new(root, "master_pid", json_integer(getpid()));
+    json_object_set_new(root, "notify_fd", json_integer(for_exec ? m->notify_fd : -1));
+    json_object_set_new(root, "control_fd",
+                        json_integer(for_exec && m->ctl ? ctl_server_fd(m->ctl) : -1));
+    json_object_set_new(root, "started_unix_ms", json_integer(m->started_unix_ms));
+    json_object_set_new(root, "listen", state_listens_json(ls, n));
 }
 
-int run_parse_ready(const char *spec, struct run_opts *o, struct err *e)
+/* The whole state: each part written by its owner. Caller frees. */
+static char *state_text(const struct master *m, int for_exec)
 {
-    if (strcmp(spec, "notify") == 0) {
-        o->ready_mode = READY_NOTIFY;
-        return 0;
-    }
-    if (strncmp(spec, "exec:", 5) == 0 && spec[5]) {
-        o->ready_mode = READY_EXEC;
-        o->ready_cmd = (char *)spec + 5;
-        return 0;
-    }
-    if (strncmp(spec, "after:", 6) == 0) {
-        char *end;
-        errno = 0;
-        unsigned long long ms = strtoull(spec + 6, &end, 10);
-        if (!errno && spec[6] && !*end && ms <= 3600000) {
-            o->ready_mode = READY_AFTER;
-            o->ready_after_ms = ms;
-            return 0;
-        }
-    }
-    if (strcmp(spec, "connect") == 0) {
-        o->ready_mode = READY_CONNECT;
-        return 0;
-    }
-    if (strncmp(spec, "http:", 5) == 0 && spec[5] == '/' && strlen(spec + 5) < RUN_READY_PATH_MAX &&
-        !strpbrk(spec + 5, " \r\n")) {
-        o->ready_mode = READY_HTTP;
-        snprintf(o->ready_path, sizeof(o->ready_path), "%s", spec + 5);
-        return 0;
-    }
-    return err_set(e,
-                   "invalid --ready '%s': expected notify, exec:CMD or after:MS (with --mode "
-                   "proxy also connect or http:/PATH)",
-                   spec);
+    json_t *root = state_new();
+    master_to_json(m, root, for_exec);
+    gens_to_json(m->gs, root);
+    op_to_json(m->q, root);
+    m->md->ops->to_json(m->md, root);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
 }
 
-/* --- notify socket ----------------------------------------------------------------- */
+static void state_save(struct master *m)
+{
+    struct err e;
+    char *text = state_text(m, 0);
+    if (!text || state_write_file(m->state_path, text, &e) < 0)
+        log_warn("cannot save state: %s", text ? e.msg : "out of memory");
+    free(text);
+}
+
+/* The master's part back (fds: handed over across a re-exec, else -1). */
+static int master_from_json(json_t *root, long long *pid, long long *started, int *notify_fd,
+                            int *control_fd, struct state_listen *ls, int *n, struct err *e)
+{
+    long long nfd, cfd;
+    struct state_int f[] = {{"master_pid", 1, STATE_MAX_PID, pid},
+                            {"notify_fd", -1, 1 << 20, &nfd},
+                            {"control_fd", -1, 1 << 20, &cfd},
+                            {"started_unix_ms", 0, INT64_MAX, started}};
+    if (state_get_ints(root, f, 4, "state", e) < 0 ||
+        state_listens_from_json(json_object_get(root, "listen"), ls, n, e) < 0)
+        return -1;
+    *notify_fd = (int)nfd;
+    *control_fd = (int)cfd;
+    return 0;
+}
+
+/* --- stopping ------------------------------------------------------------------------- */
+
+/* Ends the loop once a stopping master has no generation and no process of the mode. */
+static void maybe_exit(struct master *m)
+{
+    if (m->ctx.stopping && gens_count(m->gs) == 0 && !m->md->ops->busy(m->md))
+        loop_stop(m->ctx.loop);
+}
+
+static void master_stop(struct master *m, struct ctl_req *req)
+{
+    if (req && m->nstop_reqs < (int)(sizeof(m->stop_reqs) / sizeof(m->stop_reqs[0])))
+        m->stop_reqs[m->nstop_reqs++] = req;
+    else if (req)
+        ctl_reply_ok(req, NULL);
+    if (m->ctx.stopping)
+        return;
+    m->ctx.stopping = 1;
+    log_info("stopping: draining every generation");
+    op_stopping(m->q);
+    gens_stop_all(m->gs, "baton is stopping");
+    op_stopped(m->q);
+    m->md->ops->stop(m->md);
+    maybe_exit(m);
+}
+
+/* --- what the parts report ------------------------------------------------------------- */
+
+static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
+{
+    struct master *m = data;
+    switch (n) {
+    case NOTE_CHANGED:
+        state_save(m);
+        break;
+    case NOTE_PROMOTED:
+        op_promoted(m->q, g, old);
+        m->md->ops->promote(m->md, g, old);
+        op_check_switch(m->q);
+        break;
+    case NOTE_FAILED:
+        op_failed(m->q, g);
+        break;
+    case NOTE_SWITCH_CHECK:
+        op_check_switch(m->q);
+        break;
+    case NOTE_RETIRED:
+        op_retired(m->q, g);
+        maybe_exit(m);
+        break;
+    case NOTE_MODE_GONE:
+        maybe_exit(m);
+        break;
+    case NOTE_FIRST_FAILED:
+        if (!m->ctx.stopping)
+            m->exit_code = 1;
+        master_stop(m, NULL);
+        break;
+    }
+}
+
+static int setup_worker(void *data, unsigned gen_id, int slot, int *port, struct gen_launch *l,
+                        struct err *e)
+{
+    struct master *m = data;
+    return m->md->ops->setup_worker(m->md, gen_id, slot, port, l, e);
+}
+
+static int exec_self(void *data, const char *binary, struct err *e)
+{
+    struct master *m = data;
+    int fds[RUN_MAX_LISTEN + 2], n = 0;
+    for (int i = 0; i < m->o->nlisten; i++)
+        fds[n++] = m->listen_fds[i];
+    fds[n++] = m->notify_fd;
+    if (m->ctl)
+        fds[n++] = ctl_server_fd(m->ctl);
+    char *text = state_text(m, 1);
+    if (!text)
+        return err_set(e, "cannot hand the state over: out of memory");
+    int rc = reexec_exec(binary, m->o->self_argv, text, fds, n, op_before_exec, m->q, e);
+    free(text);
+    return rc;
+}
+
+/* --- notify socket, signals, control socket --------------------------------------------- */
 
 static void on_notify(struct loop *loop, struct watcher *watcher, uint32_t revents)
 {
@@ -82,51 +197,18 @@ static void on_notify(struct loop *loop, struct watcher *watcher, uint32_t reven
     for (int budget = 0; budget < 256; budget++) {
         pid_t pid;
         struct err e;
+        struct notify_msg msg;
         ssize_t n = notify_recv(m->notify_fd, buf, sizeof(buf), &pid, &e);
         if (n == 0)
             return;
-        if (n < 0) {
+        if (n < 0)
             log_warn("notify: %s", e.msg);
-            continue;
-        }
-        struct notify_msg msg;
-        if (notify_parse(buf, (size_t)n, &msg, &e) < 0) {
+        else if (notify_parse(buf, (size_t)n, &msg, &e) < 0)
             log_warn("notify from pid %d: %s", (int)pid, e.msg);
-            continue;
-        }
-        if (pxw_notify(m, pid, msg.ready, msg.stopping))
-            continue;
-        /* As systemd's NotifyAccess=all: a process forked by a worker speaks for it. */
-        struct worker *w = worker_find(m, pid);
-        pid_t up = pid;
-        for (int i = 0; !w && i < 4; i++) {
-            up = proc_parent(up);
-            if (up <= 1)
-                break;
-            w = worker_find(m, up);
-        }
-        if (!w) {
+        else if (!m->md->ops->notify(m->md, pid, &msg) && !gens_notify(m->gs, pid, &msg))
             log_debug("notify from pid %d, which is not a worker: ignored", (int)pid);
-            continue;
-        }
-        if (msg.has_status)
-            log_debug("generation %u: worker %d status: %s", w->g->id, (int)pid, msg.status);
-        if (msg.stopping && !w->stopping) {
-            w->stopping = 1;
-            log_debug("generation %u: worker %d stopped accepting", w->g->id, (int)pid);
-            state_save(m);
-            op_check_switch(m);
-        }
-        if (msg.ready && !w->ready && m->o->ready_mode == READY_NOTIFY) {
-            w->ready = 1;
-            log_debug("generation %u: worker %d is ready", w->g->id, (int)pid);
-            state_save(m);
-            gen_check_ready(w->g);
-        }
     }
 }
-
-/* --- signals ------------------------------------------------------------------------ */
 
 static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
 {
@@ -136,13 +218,13 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
         switch (si.ssi_signo) {
         case SIGHUP:
             log_info("SIGHUP: upgrade to a new generation of the same command");
-            if (!m->stopping)
-                op_enqueue(m, OP_UPGRADE, NULL, NULL, NULL);
+            if (!m->ctx.stopping)
+                op_enqueue(m->q, OP_UPGRADE, NULL, NULL, NULL);
             break;
         case SIGUSR2:
-            log_info("SIGUSR2: re-executing '%s'", m->self_exe);
-            if (!m->stopping)
-                op_enqueue(m, OP_REEXEC, NULL, NULL, m->self_exe);
+            log_info("SIGUSR2: re-executing '%s'", m->ctx.self_exe);
+            if (!m->ctx.stopping)
+                op_enqueue(m->q, OP_REEXEC, NULL, NULL, m->ctx.self_exe);
             break;
         case SIGTERM:
         case SIGINT:
@@ -153,13 +235,113 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
     }
 }
 
-/* --- set-up and tear-down -------------------------------------------------------------- */
-
-void master_maybe_exit(struct master *m)
+static json_t *master_status(struct master *m)
 {
-    if (m->stopping && !m->gens && !m->px.pid)
-        loop_stop(m->loop);
+    json_t *ls = json_array();
+    for (int i = 0; i < m->o->nlisten; i++)
+        json_array_append_new(
+            ls, json_pack("{s:s,s:s}", "name", m->o->listen[i].name, "addr", m->o->listen[i].text));
+    struct gen *cur = gens_current(m->gs);
+    json_t *st = json_pack("{s:i,s:s,s:I,s:s,s:o,s:o,s:i,s:b,s:s}", "pid", (int)getpid(), "name",
+                           m->o->name, "started_unix_ms", (json_int_t)m->started_unix_ms, "binary",
+                           m->ctx.self_exe, "listen", ls, "generations", gens_status(m->gs),
+                           "current_generation", cur ? (int)gen_id(cur) : 0, "stopping",
+                           m->ctx.stopping, "mode", m->md->ops->name);
+    op_status(m->q, st);
+    m->md->ops->status(m->md, st);
+    return st;
 }
+
+static void on_control(struct ctl_req *req, const char *cmd, json_t *msg, void *data)
+{
+    struct master *m = data;
+    if (strcmp(cmd, "status") == 0) {
+        ctl_reply_ok(req, master_status(m));
+        return;
+    }
+    if (strcmp(cmd, "stop") == 0) {
+        log_info("control: stop requested");
+        master_stop(m, req);
+        return;
+    }
+    if (m->ctx.stopping) {
+        ctl_reply_error(req, "baton is stopping");
+        return;
+    }
+    if (!op_request(m->q, req, cmd, msg))
+        ctl_reply_error(req,
+                        "unknown command '%.64s'; expected upgrade, rollback, status, stop or "
+                        "reexec",
+                        cmd);
+}
+
+/* --- taking over ------------------------------------------------------------------------- */
+
+/* After a re-exec: the descriptors and every part's state from the old image. */
+static int restore(struct master *m, const char *text, size_t len, struct err *e)
+{
+    struct state_listen ls[STATE_MAX_LISTEN];
+    int n, notify_fd, control_fd;
+    long long pid = 0, started = 0;
+    json_t *root = NULL;
+    int rc = -1;
+    if (state_load(text, len, &root, e) < 0 ||
+        master_from_json(root, &pid, &started, &notify_fd, &control_fd, ls, &n, e) < 0)
+        goto out;
+    m->started_unix_ms = started;
+    if (n != m->o->nlisten) {
+        err_set(e, "%d listening sockets handed over, %d configured", n, m->o->nlisten);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        m->listen_fds[i] = ls[i].fd;
+        fd_set_cloexec(ls[i].fd, 1, NULL);
+    }
+    m->notify_fd = notify_fd;
+    fd_set_cloexec(notify_fd, 1, NULL);
+    fd_set_cloexec(control_fd, 1, NULL);
+    if (ctl_server_adopt(&m->ctl, m->ctx.loop, control_fd, m->o->control, on_control, m, e) < 0 ||
+        op_from_json(m->q, root, e) < 0 || gens_from_json(m->gs, root, e) < 0)
+        goto out;
+    gens_resume(m->gs);
+    if (m->md->ops->from_json(m->md, root, e) < 0)
+        goto out;
+    /* Workers that ended around the exec: restart (serving) or finish (draining). */
+    gens_settle(m->gs);
+    struct gen *cur = gens_current(m->gs);
+    log_info("took over after re-exec #%u: %d generations, current %u", op_reexecs(m->q),
+             gens_count(m->gs), cur ? gen_id(cur) : 0);
+    rc = 0;
+out:
+    json_decref(root);
+    return rc < 0 ? err_wrap(e, "cannot take over after re-exec") : 0;
+}
+
+/* After a killed master: its state file, if any, and what survived of it. */
+static int take_over(struct master *m, struct err *e)
+{
+    struct state_listen ls[STATE_MAX_LISTEN];
+    int n, notify_fd, control_fd;
+    long long pid = 0, started = 0;
+    char *text;
+    size_t len;
+    json_t *root = NULL;
+    struct err fe;
+    if (state_read_file(m->state_path, &text, &len, &fe) < 0)
+        return 0; /* no earlier master */
+    int rc = 0;
+    if (state_load(text, len, &root, &fe) < 0 ||
+        master_from_json(root, &pid, &started, &notify_fd, &control_fd, ls, &n, &fe) < 0)
+        log_warn("ignoring state file '%s': %s", m->state_path, fe.msg);
+    else
+        rc = recover_run(&m->ctx, m->md, m->gs, root, ls, n, (int)pid, m->listen_fds, m->state_path,
+                         e);
+    json_decref(root);
+    free(text);
+    return rc;
+}
+
+/* --- set-up and tear-down ------------------------------------------------------------------ */
 
 /* NAME.notify and NAME.state beside the control socket NAME.sock. */
 static int sibling_path(const char *control, const char *suffix, char *buf, size_t size,
@@ -186,20 +368,85 @@ static void self_exe(char *buf, size_t size)
         buf[n - dl] = 0;
 }
 
+/* What every child that gets the sockets finds in its environment. */
+static void listen_env(struct master *m)
+{
+    snprintf(m->listen_fds_env, sizeof(m->listen_fds_env), "LISTEN_FDS=%d", m->o->nlisten);
+    char *s = m->listen_names_env;
+    size_t size = sizeof(m->listen_names_env), off = (size_t)snprintf(s, size, "LISTEN_FDNAMES=");
+    for (int i = 0; i < m->o->nlisten; i++) {
+        const char *nm = m->o->listen[i].name[0] ? m->o->listen[i].name : "unknown";
+        off += (size_t)snprintf(s + off, size - off, "%s%s", i ? ":" : "", nm);
+    }
+    m->ctx.listen_env[0] = m->listen_fds_env;
+    m->ctx.listen_env[1] = m->listen_names_env;
+    m->ctx.listen_env[2] = NULL;
+}
+
+/* The loop, the paths, the context and the parts; no socket yet. */
+static int master_init(struct master *m, struct run_opts *o, struct err *e)
+{
+    *m = (struct master){.o = o, .notify_fd = -1};
+    for (int i = 0; i < RUN_MAX_LISTEN; i++)
+        m->listen_fds[i] = -1;
+    m->started_unix_ms = ctx_wall_ms();
+    struct run_ctx *c = &m->ctx;
+    *c = (struct run_ctx){.o = o,
+                          .listen_fds = m->listen_fds,
+                          .nlisten = o->nlisten,
+                          .setup_worker = setup_worker,
+                          .setup_data = m,
+                          .note = on_note,
+                          .note_data = m};
+    self_exe(c->self_exe, sizeof(c->self_exe));
+    listen_env(m);
+    if (loop_new(&c->loop, e) < 0 ||
+        sibling_path(o->control, ".notify", m->notify_path, sizeof(m->notify_path), e) < 0 ||
+        sibling_path(o->control, ".state", m->state_path, sizeof(m->state_path), e) < 0)
+        return -1;
+    snprintf(c->notify_env, sizeof(c->notify_env), "NOTIFY_SOCKET=%s", m->notify_path);
+    if (gens_new(&m->gs, c, e) < 0 || mode_open(&m->md, c, m->gs, e) < 0 ||
+        ops_new(&m->q, c, m->gs, m->md, exec_self, m, e) < 0)
+        return -1;
+    c->private_ports = m->md->ops->private_ports;
+    static const int sigs[] = {SIGHUP, SIGUSR2, SIGTERM, SIGINT};
+    return loop_watch_signals(c->loop, &m->sig_w, sigs, 4, on_signal, m, e) < 0 ? -1 : 0;
+}
+
+/* A fresh start: the control and notify sockets, what a killed master left, the
+ * listening sockets not taken back from it, and the first generation. */
+static int master_open(struct master *m, struct err *e)
+{
+    struct run_opts *o = m->o;
+    if (ctl_server_open(&m->ctl, m->ctx.loop, o->control, on_control, m, e) < 0)
+        return -1;
+    m->notify_fd = notify_open(m->notify_path, e);
+    if (m->notify_fd < 0 || take_over(m, e) < 0)
+        return -1;
+    for (int i = 0; i < o->nlisten; i++) {
+        if (m->listen_fds[i] >= 0)
+            continue;
+        m->listen_fds[i] = addr_listen(&o->listen[i], 4096, e);
+        if (m->listen_fds[i] < 0)
+            return -1;
+        log_info("listening on %s%s%s", o->listen[i].name, o->listen[i].name[0] ? "=" : "",
+                 o->listen[i].text);
+    }
+    op_enqueue(m->q, OP_START, spawn_argv_dup(o->command), NULL, NULL);
+    return 0;
+}
+
 static void cleanup(struct master *m, int graceful)
 {
-    for (int i = 0; i < m->nstop_reqs; i++)
-        ctl_reply_ok(m->stop_reqs[i], json_pack("{s:b}", "stopped", 1));
-    m->nstop_reqs = 0;
-    if (m->ctl)
-        ctl_server_close(m->ctl, 1);
+    /* The files go before `stop` is answered: a master started right after that answer
+     * must not lose its own notify socket or state file to this one. */
     if (m->notify_fd >= 0) {
-        loop_unwatch(m->loop, &m->notify_w);
+        loop_unwatch(m->ctx.loop, &m->notify_w);
         close(m->notify_fd);
         if (graceful)
             unlink(m->notify_path);
     }
-    for (int i = 0; i < m->nlisten; i++) {
+    for (int i = 0; i < m->o->nlisten; i++) {
         if (m->listen_fds[i] < 0)
             continue;
         close(m->listen_fds[i]);
@@ -208,88 +455,50 @@ static void cleanup(struct master *m, int graceful)
     }
     if (graceful)
         unlink(m->state_path);
+    for (int i = 0; i < m->nstop_reqs; i++)
+        ctl_reply_ok(m->stop_reqs[i], json_pack("{s:b}", "stopped", 1));
+    m->nstop_reqs = 0;
+    if (m->ctl)
+        ctl_server_close(m->ctl, 1);
     if (m->sig_w.active) {
-        loop_unwatch(m->loop, &m->sig_w);
+        loop_unwatch(m->ctx.loop, &m->sig_w);
         close(m->sig_w.fd);
     }
-    argv_free(m->prev_argv);
-    while (m->queue) {
-        struct op *op = m->queue;
-        m->queue = op->next;
-        argv_free(op->argv);
-        free(op);
-    }
+    ops_free(m->q);
+    if (m->md)
+        m->md->ops->free(m->md);
+    gens_free(m->gs);
+    loop_free(m->ctx.loop);
 }
 
 int run_main(struct run_opts *o)
 {
-    struct master master = {.o = o, .notify_fd = -1, .next_gen = 1, .exit_code = 0};
-    struct master *m = &master;
+    struct master master, *m = &master;
     struct err e;
-    int rc = 1;
+    char *text = NULL;
+    size_t len;
     log_setup(o->log_level, "master");
     signal(SIGPIPE, SIG_IGN);
-    m->started_unix_ms = wall_ms();
-    m->nlisten = o->nlisten;
-    for (int i = 0; i < RUN_MAX_LISTEN; i++)
-        m->listen_fds[i] = -1;
-    self_exe(m->self_exe, sizeof(m->self_exe));
-    if (loop_new(&m->loop, &e) < 0) {
+    if (master_init(m, o, &e) < 0 || reexec_take_state(&text, &len, &e) < 0 ||
+        (text ? restore(m, text, len, &e) : master_open(m, &e)) < 0 ||
+        loop_watch(m->ctx.loop, &m->notify_w, m->notify_fd, EPOLLIN, on_notify, m, &e) < 0) {
+        free(text);
         log_error("%s", e.msg);
+        cleanup(m, 0);
         return 1;
     }
-    if (sibling_path(o->control, ".notify", m->notify_path, sizeof(m->notify_path), &e) < 0 ||
-        sibling_path(o->control, ".state", m->state_path, sizeof(m->state_path), &e) < 0 ||
-        sibling_path(o->control, ".proxy.sock", m->px.ctl_path, sizeof(m->px.ctl_path), &e) < 0)
-        goto fail;
-    m->next_port = o->private_lo + (int)(getpid() % (o->private_hi - o->private_lo + 1));
-    static const int sigs[] = {SIGHUP, SIGUSR2, SIGTERM, SIGINT};
-    if (loop_watch_signals(m->loop, &m->sig_w, sigs, 4, on_signal, m, &e) < 0)
-        goto fail;
-    const char *state_fd = getenv("BATON_STATE_FD");
-    if (state_fd && *state_fd) {
-        int fd = atoi(state_fd);
-        unsetenv("BATON_STATE_FD");
-        if (handover_restore(m, fd, &e) < 0)
-            goto fail;
-    } else {
-        if (ctl_server_open(&m->ctl, m->loop, o->control, control_handle, m, &e) < 0)
-            goto fail;
-        m->notify_fd = notify_open(m->notify_path, &e);
-        if (m->notify_fd < 0)
-            goto fail;
-        if (handover_recover(m, &e) < 0)
-            goto fail;
-        for (int i = 0; i < o->nlisten; i++) {
-            if (m->listen_fds[i] >= 0)
-                continue;
-            m->listen_fds[i] = addr_listen(&o->listen[i], 4096, &e);
-            if (m->listen_fds[i] < 0)
-                goto fail;
-            log_info("listening on %s%s%s", o->listen[i].name, o->listen[i].name[0] ? "=" : "",
-                     o->listen[i].text);
-        }
-        op_enqueue(m, OP_START, argv_dup(o->command), NULL, NULL);
-    }
-    if (loop_watch(m->loop, &m->notify_w, m->notify_fd, EPOLLIN, on_notify, m, &e) < 0)
-        goto fail;
+    free(text);
     log_info("baton run '%s' ready: control %s, %d listening sockets, %d workers per generation",
-             o->name, o->control, m->nlisten, o->workers);
+             o->name, o->control, o->nlisten, o->workers);
     state_save(m);
-    if (o->mode == RUN_PROXY)
-        pxw_resume(m);
-    if (!(m->stopping && !m->gens && !m->px.pid) && loop_run(m->loop, &e) < 0) {
+    m->md->ops->resume(m->md);
+    if (!(m->ctx.stopping && gens_count(m->gs) == 0 && !m->md->ops->busy(m->md)) &&
+        loop_run(m->ctx.loop, &e) < 0) {
         log_error("%s", e.msg);
         m->exit_code = 1;
     }
-    rc = m->exit_code;
+    int rc = m->exit_code;
     log_info("stopped (exit code %d)", rc);
     cleanup(m, 1);
-    loop_free(m->loop);
     return rc;
-fail:
-    log_error("%s", e.msg);
-    cleanup(m, 0);
-    loop_free(m->loop);
-    return 1;
 }

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/spawn.h"
+#include "supervise/proc.h"
+
 struct probe {
     struct loop *loop;
     pid_t pid;
@@ -20,19 +23,11 @@ struct probe {
     struct timer timeout;
     uint64_t timeout_ms;
     int timed_out;
+    int exec_errno;  /* why the exec failed, or 0 */
+    char name[64];   /* argv[0], for that message */
     probe_done done; /* NULL once cancelled */
     void *data;
 };
-
-void describe_status(int code, int status, char *buf, size_t size)
-{
-    if (code == CLD_EXITED)
-        snprintf(buf, size, "exited with status %d", status);
-    else if (code == CLD_KILLED || code == CLD_DUMPED)
-        snprintf(buf, size, "was killed by signal %d (%s)", status, strsignal(status));
-    else
-        snprintf(buf, size, "ended (code %d, status %d)", code, status);
-}
 
 static void probe_free(struct probe *p)
 {
@@ -50,7 +45,7 @@ static void on_exit_cb(struct loop *loop, struct watcher *w, uint32_t revents)
     siginfo_t si = {0};
     if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
         return;
-    char what[128], out[PROBE_OUT_MAX + 1];
+    char what[192], out[PROBE_OUT_MAX + 1];
     size_t n = 0;
     while (p->out_fd >= 0 && n < PROBE_OUT_MAX) {
         ssize_t r = read(p->out_fd, out + n, PROBE_OUT_MAX - n);
@@ -61,8 +56,11 @@ static void on_exit_cb(struct loop *loop, struct watcher *w, uint32_t revents)
     out[n] = 0;
     if (p->timed_out)
         snprintf(what, sizeof(what), "timed out after %llu ms", (unsigned long long)p->timeout_ms);
+    else if (p->exec_errno)
+        snprintf(what, sizeof(what), "exited with status 127 (cannot run '%s': %s)", p->name,
+                 strerror(p->exec_errno));
     else
-        describe_status(si.si_code, si.si_status, what, sizeof(what));
+        proc_describe_exit(si.si_code, si.si_status, what, sizeof(what));
     int ok = !p->timed_out && si.si_code == CLD_EXITED && si.si_status == 0;
     probe_done done = p->done;
     void *data = p->data;
@@ -81,46 +79,23 @@ static void on_timeout(struct loop *loop, struct timer *t)
 int probe_start(struct probe **out, struct loop *loop, char *const *argv, char *const *extra_env,
                 uint64_t timeout_ms, probe_done done, void *data, struct err *e)
 {
-    extern char **environ;
-    size_t n = 0, k = 0;
-    while (environ[n])
-        n++;
-    while (extra_env && extra_env[k])
-        k++;
-    char **envp = calloc(n + k + 1, sizeof(*envp));
     struct probe *p = calloc(1, sizeof(*p));
     int pipefd[2] = {-1, -1};
-    if (!envp || !p || pipe2(pipefd, O_CLOEXEC) < 0) {
-        int saved = errno ? errno : ENOMEM;
-        free(envp);
+    if (!p || pipe2(pipefd, O_CLOEXEC) < 0) {
+        int saved = p ? errno : ENOMEM;
         free(p);
         return err_errno(e, saved, "cannot start '%s'", argv[0]);
     }
-    memcpy(envp, environ, n * sizeof(*envp));
-    if (k)
-        memcpy(envp + n, extra_env, k * sizeof(*envp));
     fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    pid_t pid = fork();
+    struct spawn sp = {.argv = argv, .env_add = extra_env, .stdout_fd = pipefd[1]};
+    pid_t pid = spawn_start(&sp, &p->exec_errno, e);
+    close(pipefd[1]);
     if (pid < 0) {
-        int saved = errno;
-        free(envp);
         free(p);
         close(pipefd[0]);
-        close(pipefd[1]);
-        return err_errno(e, saved, "cannot fork for '%s'", argv[0]);
+        return -1;
     }
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(pipefd[1], 1);
-        execvpe(argv[0], argv, envp);
-        dprintf(2, "baton: cannot run '%s': %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    free(envp);
-    close(pipefd[1]);
+    snprintf(p->name, sizeof(p->name), "%s", argv[0]);
     p->loop = loop;
     p->pid = pid;
     p->out_fd = pipefd[0];

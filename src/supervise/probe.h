@@ -24,7 +24,4 @@ int probe_start(struct probe **out, struct loop *loop, char *const *argv, char *
 /* Kills the probe; `done` will not be called. The probe frees itself once reaped. */
 void probe_cancel(struct probe *p);
 
-/* Describes a waitid() status: "exited with status 3", "was killed by signal 6 (Aborted)". */
-void describe_status(int code, int status, char *buf, size_t size);
-
 #endif

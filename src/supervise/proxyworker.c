@@ -1,95 +1,30 @@
-/* `baton run --mode proxy`: the proxy worker (the `baton proxy` binary with the public
- * sockets at fds 3.. by LISTEN_FDS) and the private ports of the app generations.
- * On promotion the master adds the new generation's ports as pool "genN" over the
- * proxy's control socket and switches to it; the old generation gets its stop signal
- * once the proxy reports its backends drained, or at the drain timeout. A proxy worker
- * that dies is restarted with backoff on the same sockets with the current backends. */
-#include <errno.h>
-#include <fcntl.h>
+/* The proxy worker process: its command line, its restarts with backoff, its stop, and
+ * its record in the state file. It is a struct worker like the app's workers, but not a
+ * generation: see docs/internals/supervise.md for why. */
+#include "supervise/proxyworker.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/log.h"
-#include "supervise/master.h"
+#include "supervise/gen.h"
 #include "supervise/state.h"
+#include "supervise/worker.h"
 
-#define PXW_CALL_TIMEOUT_MS  5000
-#define PXW_POLL_MS          100
-#define PXW_CHECK_TIMEOUT_MS 1000
+#define PROXYWORKER_RETRY_MS 1000 /* after a failed start */
 
-static int port_held(struct master *m, int port)
-{
-    for (struct gen *g = m->gens; g; g = g->next)
-        for (int i = 0; i < g->nslots; i++)
-            if (g->slots[i].port == port)
-                return 1;
-    return 0;
-}
-
-int pxw_pick_port(struct master *m, struct err *e)
-{
-    int lo = m->o->private_lo, hi = m->o->private_hi;
-    for (int i = 0; i <= hi - lo; i++) {
-        int port = m->next_port < lo || m->next_port > hi ? lo : m->next_port;
-        m->next_port = port >= hi ? lo : port + 1;
-        if (!port_held(m, port) && portcheck_port_free(port))
-            return port;
-    }
-    return err_set(e, "no free private port in --private-ports %d-%d on '127.0.0.1'", lo, hi);
-}
-
-/* --- readiness of a worker's port ------------------------------------------------------ */
-
-static void on_check_done(int ok, const char *what, void *data)
-{
-    struct worker *w = data;
-    w->check = NULL;
-    if (!ok) {
-        snprintf(w->check_what, sizeof(w->check_what), "%s", what);
-        log_debug("generation %u: worker %d not ready yet: %s", w->g->id, (int)w->pid, what);
-        return;
-    }
-    w->ready = 1;
-    w->check_what[0] = 0;
-    log_info("generation %u: worker %d is ready (port %d: %s)", w->g->id, (int)w->pid,
-             w->g->slots[w->slot].port, what);
-    state_save(w->m);
-    gen_check_ready(w->g);
-}
-
-void pxw_check_worker(struct worker *w)
-{
-    struct master *m = w->m;
-    struct err e;
-    int port = w->g->slots[w->slot].port;
-    const char *path = m->o->ready_mode == READY_HTTP ? m->o->ready_path : NULL;
-    if (portcheck_start(&w->check, m->loop, port, path, PXW_CHECK_TIMEOUT_MS, on_check_done, w,
-                        &e) < 0) {
-        w->check = NULL;
-        snprintf(w->check_what, sizeof(w->check_what), "%s", e.msg);
-    }
-}
-
-/* --- the proxy worker process ------------------------------------------------------------ */
-
-static int call(struct master *m, json_t *req, json_t **reply, struct err *e)
-{
-    json_t *r = NULL;
-    int rc = ctl_call(m->px.ctl_path, req, &r, PXW_CALL_TIMEOUT_MS, e);
-    json_decref(req);
-    if (rc == 0 && ctl_reply_check(r, e) < 0)
-        rc = -1;
-    if (rc == 0 && reply)
-        *reply = r;
-    else
-        json_decref(r);
-    return rc;
-}
+struct proxyworker {
+    struct run_ctx *ctx;
+    struct gens *gs;
+    struct worker *w; /* NULL while it does not run */
+    unsigned restarts;
+    unsigned fails;       /* consecutive quick crashes, for the backoff */
+    struct timer restart; /* pending restart */
+    struct timer kill;    /* SIGKILL at the drain timeout after the stop signal */
+    char ctl_path[108];
+};
 
 static const char *level_name(enum log_level l)
 {
@@ -97,330 +32,239 @@ static const char *level_name(enum log_level l)
     return (unsigned)l < 5 ? names[l] : "info";
 }
 
-static void on_proxy_exit(struct loop *loop, struct watcher *watcher, uint32_t revents);
-static int spawn_proxy(struct master *m, struct err *e);
-
-static void on_restart(struct loop *loop, struct timer *t)
+static void note(struct proxyworker *p, enum run_note n)
 {
-    struct master *m = t->data;
-    struct err e;
-    if (m->stopping || m->px.pid)
-        return;
-    if (spawn_proxy(m, &e) < 0) {
-        log_error("proxy worker: %s; retrying in 1 s", e.msg);
-        m->px.fails++;
-        timer_start(loop, &m->px.restart, 1000, on_restart, m);
-    }
-    state_save(m);
+    ctx_note(p->ctx, n, NULL, NULL);
 }
 
-static int watch_proxy(struct master *m, pid_t pid, struct err *e)
-{
-    m->px.pidfd = loop_watch_pid(m->loop, &m->px.w, pid, on_proxy_exit, m, e);
-    if (m->px.pidfd < 0)
-        return -1;
-    m->px.pid = pid;
-    m->px.started_ms = loop_now_ms(m->loop);
-    m->px.started_unix_ms = wall_ms();
-    m->px.proc_start = proc_start_time(pid);
-    m->px.ready = m->px.stopping = m->px.killed = 0;
-    return 0;
-}
+static void on_exit_event(struct worker *w, const char *what, void *data);
 
-/* Starts `baton proxy` on the public sockets with the current generation's ports. */
-static int spawn_proxy(struct master *m, struct err *e)
+/* `baton proxy` on the public sockets with generation g's ports as pool "genN". */
+static int spawn_proxy(struct proxyworker *p, struct gen *g, struct err *e)
 {
-    struct gen *g = m->current;
-    if (!g)
-        return err_set(e, "no current generation to relay to");
+    const struct run_opts *o = p->ctx->o;
     char drain[32];
-    snprintf(drain, sizeof(drain), "%llu", (unsigned long long)m->o->drain_timeout_ms);
-    const char *fixed[] = {m->self_exe,      "proxy",
-                           "--mode",         m->o->proxy_http ? "http" : "tcp",
-                           "--control",      m->px.ctl_path,
+    snprintf(drain, sizeof(drain), "%llu", (unsigned long long)o->drain_timeout_ms);
+    const char *fixed[] = {p->ctx->self_exe, "proxy",
+                           "--mode",         o->proxy_http ? "http" : "tcp",
+                           "--control",      p->ctl_path,
                            "--stop-timeout", drain,
-                           "--log-level",    level_name(m->o->log_level),
+                           "--log-level",    level_name(o->log_level),
                            "--health",       "connect"};
-    size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-    char **argv = calloc(nfixed + 2 * (size_t)g->nslots + 1, sizeof(*argv));
-    char(*specs)[96] = calloc((size_t)g->nslots + 1, sizeof(*specs));
+    size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), n = (size_t)gen_nslots(g);
+    char **argv = calloc(nfixed + 2 * n + 1, sizeof(*argv));
+    char(*specs)[96] = calloc(n + 1, sizeof(*specs));
+    int rc = -1;
     if (!argv || !specs) {
-        free(argv);
-        free(specs);
-        return err_errno(e, ENOMEM, "cannot start the proxy worker");
+        err_set(e, "cannot start the proxy worker: out of memory");
+        goto out;
     }
     size_t k = 0;
     for (size_t i = 0; i < nfixed; i++)
         argv[k++] = (char *)fixed[i];
-    for (int i = 0; i < g->nslots; i++) {
-        snprintf(specs[i], sizeof(specs[i]), "gen%u/gen%u-w%d=127.0.0.1:%d", g->id, g->id, i,
-                 g->slots[i].port);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(specs[i], sizeof(specs[i]), "gen%u/gen%u-w%zu=127.0.0.1:%d", gen_id(g), gen_id(g),
+                 i, gen_port(g, (int)i));
         argv[k++] = "--backend";
         argv[k++] = specs[i];
     }
-    argv[k] = NULL;
-    pid_t pid = master_spawn(m, argv, NULL, 1, "the proxy worker", e);
-    if (pid < 0) {
-        free(argv);
-        free(specs);
-        return -1;
-    }
+    char *env[4] = {p->ctx->listen_env[0], p->ctx->listen_env[1], p->ctx->notify_env, NULL};
+    struct spawn sp = {.argv = argv,
+                       .env_add = env,
+                       .env_drop = ctx_env_ours(1),
+                       .fds = p->ctx->listen_fds,
+                       .nfds = p->ctx->nlisten,
+                       .listen_pid = 1};
+    rc = worker_start(&p->w, p->ctx->loop, &sp, "the proxy worker", on_exit_event, p, e);
+    if (rc == 0)
+        log_info("proxy worker %d started (%s mode) relaying to generation %u", (int)p->w->pid,
+                 o->proxy_http ? "http" : "tcp", gen_id(g));
+out:
     free(argv);
     free(specs);
-    if (watch_proxy(m, pid, e) < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0); /* just killed: returns at once */
-        return -1;
-    }
-    log_info("proxy worker %d started (%s mode) relaying to generation %u", (int)pid,
-             m->o->proxy_http ? "http" : "tcp", g->id);
-    return 0;
+    return rc;
 }
 
-static void on_proxy_exit(struct loop *loop, struct watcher *watcher, uint32_t revents)
-{
-    struct master *m = watcher->data;
-    struct proxy_worker *px = &m->px;
-    char what[128] = "exited";
-    siginfo_t si = {0};
-    if (waitid((idtype_t)P_PIDFD, (id_t)px->pidfd, &si, WEXITED | WNOHANG) < 0) {
-        if (errno != ECHILD)
-            return;
-    } else if (si.si_pid == 0) {
-        return;
-    } else {
-        describe_status(si.si_code, si.si_status, what, sizeof(what));
-    }
-    loop_unwatch(loop, &px->w);
-    close(px->pidfd);
-    px->pidfd = -1;
-    pid_t pid = px->pid;
-    px->pid = 0;
-    px->ready = 0;
-    timer_stop(loop, &px->kill);
-    uint64_t lived = loop_now_ms(loop) - px->started_ms;
-    if (m->stopping) {
-        log_info("proxy worker %d %s", (int)pid, what);
-        state_save(m);
-        master_maybe_exit(m);
-        return;
-    }
-    if (lived > 10000 || px->killed)
-        px->fails = 0;
-    unsigned shift = px->fails < 7 ? px->fails : 7;
-    uint64_t delay = 100u << shift;
-    if (delay > 10000)
-        delay = 10000;
-    px->fails++;
-    px->restarts++;
-    log_warn("proxy worker %d %s after %llu ms; restarting it in %llu ms (restart %u)", (int)pid,
-             what, (unsigned long long)lived, (unsigned long long)delay, px->restarts);
-    timer_start(loop, &px->restart, delay, on_restart, m);
-    state_save(m);
-}
+static void on_restart(struct loop *loop, struct timer *t);
 
-int pxw_adopt(struct master *m, pid_t pid, uint64_t proc_start, struct err *e)
+/* Starts it, or arms a retry in 1 s. Returns -1 when it did not start. */
+static int start_now(struct proxyworker *p)
 {
-    if (!pid || !proc_start || proc_start_time(pid) != proc_start)
-        return 0; /* gone: pxw_resume starts a new one */
-    return watch_proxy(m, pid, e);
-}
-
-int pxw_notify(struct master *m, pid_t pid, int ready, int stopping)
-{
-    if (!m->px.pid || pid != m->px.pid)
+    struct err e;
+    struct gen *g = gens_current(p->gs);
+    if (!g)
+        err_set(&e, "no current generation to relay to");
+    else if (spawn_proxy(p, g, &e) == 0)
         return 0;
-    if (ready && !m->px.ready) {
-        m->px.ready = 1;
-        log_info("proxy worker %d is ready", (int)pid);
-    }
-    if (stopping)
-        m->px.stopping = 1;
-    return 1;
+    log_error("proxy worker: %s; retrying in 1 s", e.msg);
+    timer_start(p->ctx->loop, &p->restart, PROXYWORKER_RETRY_MS, on_restart, p);
+    return -1;
 }
 
-static void proxy_signal(struct master *m, int sig)
+static void on_restart(struct loop *loop, struct timer *t)
 {
-    if (m->px.pid && syscall(SYS_pidfd_send_signal, m->px.pidfd, sig, NULL, 0) < 0 &&
-        errno != ESRCH)
-        log_warn("cannot send signal %d to the proxy worker %d: %s", sig, (int)m->px.pid,
-                 strerror(errno));
+    struct proxyworker *p = t->data;
+    if (p->ctx->stopping || p->w)
+        return;
+    if (start_now(p) < 0)
+        p->fails++;
+    note(p, NOTE_CHANGED);
+}
+
+static void on_exit_event(struct worker *w, const char *what, void *data)
+{
+    struct proxyworker *p = data;
+    struct loop *loop = p->ctx->loop;
+    p->w = NULL;
+    timer_stop(loop, &p->kill);
+    uint64_t lived = loop_now_ms(loop) - w->started_ms;
+    if (p->ctx->stopping) {
+        log_info("proxy worker %d %s", (int)w->pid, what);
+        note(p, NOTE_CHANGED);
+        note(p, NOTE_MODE_GONE);
+        return;
+    }
+    if (lived > 10000 || w->killed)
+        p->fails = 0;
+    uint64_t delay = worker_backoff_ms(&p->fails);
+    p->restarts++;
+    log_warn("proxy worker %d %s after %llu ms; restarting it in %llu ms (restart %u)", (int)w->pid,
+             what, (unsigned long long)lived, (unsigned long long)delay, p->restarts);
+    timer_start(loop, &p->restart, delay, on_restart, p);
+    note(p, NOTE_CHANGED);
+}
+
+void proxyworker_start(struct proxyworker *p)
+{
+    if (p->w || p->ctx->stopping || timer_armed(&p->restart) || !gens_current(p->gs))
+        return;
+    start_now(p);
+}
+
+void proxyworker_replace(struct proxyworker *p, const char *why)
+{
+    if (!p->w)
+        return;
+    struct gen *g = gens_current(p->gs);
+    log_error("proxy worker %d: %s; restarting it with generation %u", (int)p->w->pid, why,
+              g ? gen_id(g) : 0);
+    worker_signal(p->w, SIGKILL);
 }
 
 static void on_kill(struct loop *loop, struct timer *t)
 {
-    struct master *m = t->data;
-    if (!m->px.pid)
+    struct proxyworker *p = t->data;
+    if (!p->w)
         return;
-    log_warn("proxy worker %d: drain timeout; killed", (int)m->px.pid);
-    m->px.killed = 1;
-    proxy_signal(m, SIGKILL);
+    log_warn("proxy worker %d: drain timeout; killed", (int)p->w->pid);
+    worker_signal(p->w, SIGKILL);
 }
 
-/* Kills a proxy worker that no longer answers its control socket; it is restarted with
- * the current generation's ports. */
-static void proxy_replace(struct master *m, const char *why)
+void proxyworker_stop(struct proxyworker *p)
 {
-    log_error("proxy worker %d: %s; restarting it with generation %u", (int)m->px.pid, why,
-              m->current ? m->current->id : 0);
-    m->px.killed = 1;
-    proxy_signal(m, SIGKILL);
+    timer_stop(p->ctx->loop, &p->restart);
+    if (!p->w)
+        return;
+    uint64_t ms = p->ctx->o->drain_timeout_ms;
+    log_info("proxy worker %d: stopping (kill after %llu ms)", (int)p->w->pid,
+             (unsigned long long)ms);
+    worker_signal(p->w, SIGTERM);
+    timer_start(p->ctx->loop, &p->kill, ms, on_kill, p);
 }
 
-/* --- switching and draining ------------------------------------------------------------- */
-
-static void on_poll(struct loop *loop, struct timer *t);
-
-static void remove_backends(struct master *m, struct gen *g)
+pid_t proxyworker_pid(const struct proxyworker *p)
 {
-    for (int i = 0; m->px.pid && i < g->nslots; i++) {
-        char name[48];
-        struct err e;
-        snprintf(name, sizeof(name), "gen%u-w%d", g->id, i);
-        if (call(m, json_pack("{s:s,s:s}", "cmd", "backend-remove", "name", name), NULL, &e) < 0)
-            log_debug("proxy worker: %s", e.msg);
+    return p->w ? p->w->pid : 0;
+}
+
+int proxyworker_ready(const struct proxyworker *p)
+{
+    return p->w && p->w->ready;
+}
+
+const char *proxyworker_control(const struct proxyworker *p)
+{
+    return p->ctl_path;
+}
+
+int proxyworker_notify(struct proxyworker *p, pid_t pid, const struct notify_msg *msg)
+{
+    if (!p->w || pid != p->w->pid)
+        return 0;
+    if (msg->ready && !p->w->ready) {
+        p->w->ready = 1;
+        log_info("proxy worker %d is ready", (int)pid);
     }
-}
-
-/* 1 when every backend of g's pool is drained or gone from the proxy's list. */
-static int pool_drained(json_t *list, const struct gen *g)
-{
-    char pool[32];
-    snprintf(pool, sizeof(pool), "gen%u", g->id);
-    size_t i;
-    json_t *b;
-    json_array_foreach(json_object_get(list, "backends"), i, b)
-    {
-        const char *bp = json_string_value(json_object_get(b, "pool"));
-        const char *st = json_string_value(json_object_get(b, "state"));
-        if (bp && strcmp(bp, pool) == 0 && (!st || strcmp(st, "drained") != 0))
-            return 0;
-    }
+    if (msg->stopping)
+        p->w->stopping = 1;
     return 1;
 }
 
-static void on_poll(struct loop *loop, struct timer *t)
+json_t *proxyworker_status(const struct proxyworker *p)
 {
-    struct master *m = t->data;
-    json_t *list = NULL;
-    struct err e;
-    int waiting = 0;
-    if (m->px.pid && call(m, json_pack("{s:s}", "cmd", "backend-list"), &list, &e) < 0) {
-        log_debug("proxy worker: %s", e.msg);
-        list = NULL;
-    }
-    for (struct gen *g = m->gens, *next; g; g = next) {
-        next = g->next;
-        if (g->state != GEN_SERVING || g == m->current || g->orphan)
-            continue;
-        uint64_t waited = loop_now_ms(loop) - g->unswitched_ms;
-        /* A proxy worker not ready yet was started with the current generation's
-         * ports only: nothing of g is in it. */
-        int drained = !m->px.pid || !m->px.ready || (list && pool_drained(list, g));
-        if (!drained && waited < m->o->drain_timeout_ms) {
-            waiting++;
-            continue;
-        }
-        if (drained)
-            log_info("generation %u: drained in the proxy after %llu ms; stopping it", g->id,
-                     (unsigned long long)waited);
-        else
-            log_warn("generation %u: still has proxy connections after the drain timeout (%llu "
-                     "ms); stopping it",
-                     g->id, (unsigned long long)m->o->drain_timeout_ms);
-        remove_backends(m, g);
-        gen_event(g, GEV_STOP, NULL);
-    }
-    json_decref(list);
-    if (waiting)
-        timer_start(loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
-}
-
-void pxw_promote(struct master *m, struct gen *g, struct gen *old, int64_t *switched_unix_ms)
-{
-    struct err e;
-    *switched_unix_ms = 0;
-    if (!m->px.pid) {
-        if (!timer_armed(&m->px.restart) && !m->stopping && spawn_proxy(m, &e) < 0) {
-            log_error("proxy worker: %s; retrying in 1 s", e.msg);
-            timer_start(m->loop, &m->px.restart, 1000, on_restart, m);
-        }
-        *switched_unix_ms = wall_ms();
-        if (old)
-            gen_event(old, GEV_STOP, NULL); /* no proxy relays to it any more */
-        return;
-    }
-    for (int i = 0; i < g->nslots; i++) {
-        char spec[96];
-        snprintf(spec, sizeof(spec), "gen%u/gen%u-w%d=127.0.0.1:%d", g->id, g->id, i,
-                 g->slots[i].port);
-        if (call(m, json_pack("{s:s,s:s}", "cmd", "backend-add", "spec", spec), NULL, &e) < 0)
-            goto failed;
-    }
-    char pool[32];
-    snprintf(pool, sizeof(pool), "gen%u", g->id);
-    json_t *reply = NULL;
-    if (call(m,
-             json_pack("{s:s,s:s,s:I}", "cmd", "switch", "pool", pool, "drain_timeout_ms",
-                       (json_int_t)m->o->drain_timeout_ms),
-             &reply, &e) < 0)
-        goto failed;
-    *switched_unix_ms = json_integer_value(json_object_get(reply, "switched_unix_ms"));
-    json_decref(reply);
-    if (!*switched_unix_ms)
-        *switched_unix_ms = wall_ms();
-    log_info("proxy worker %d switched to generation %u", (int)m->px.pid, g->id);
-    if (old) {
-        old->unswitched_ms = loop_now_ms(m->loop);
-        timer_start(m->loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
-    }
-    return;
-failed:
-    proxy_replace(m, e.msg);
-    *switched_unix_ms = wall_ms();
-    if (old)
-        gen_event(old, GEV_STOP, NULL); /* the proxy that relayed to it is gone */
-}
-
-void pxw_resume(struct master *m)
-{
-    struct err e;
-    int waiting = 0;
-    for (struct gen *g = m->gens; g; g = g->next)
-        if (g->state == GEN_SERVING && g != m->current && !g->orphan) {
-            if (!g->unswitched_ms)
-                g->unswitched_ms = loop_now_ms(m->loop);
-            waiting++;
-        }
-    if (waiting)
-        timer_start(m->loop, &m->px.poll, PXW_POLL_MS, on_poll, m);
-    if (m->current && !m->px.pid && !m->stopping && !timer_armed(&m->px.restart) &&
-        spawn_proxy(m, &e) < 0) {
-        log_error("proxy worker: %s; retrying in 1 s", e.msg);
-        timer_start(m->loop, &m->px.restart, 1000, on_restart, m);
-    }
-}
-
-void pxw_stop(struct master *m)
-{
-    timer_stop(m->loop, &m->px.restart);
-    timer_stop(m->loop, &m->px.poll);
-    if (!m->px.pid)
-        return;
-    log_info("proxy worker %d: stopping (kill after %llu ms)", (int)m->px.pid,
-             (unsigned long long)m->o->drain_timeout_ms);
-    proxy_signal(m, SIGTERM);
-    timer_start(m->loop, &m->px.kill, m->o->drain_timeout_ms, on_kill, m);
-}
-
-json_t *pxw_status(struct master *m)
-{
-    struct proxy_worker *px = &m->px;
-    json_t *st = json_pack("{s:i,s:s,s:s,s:b,s:b,s:i}", "pid", (int)px->pid, "mode",
-                           m->o->proxy_http ? "http" : "tcp", "control", px->ctl_path, "ready",
-                           px->ready, "stopping", px->stopping, "restarts", (int)px->restarts);
-    if (px->pid)
+    const struct worker *w = p->w;
+    json_t *st =
+        json_pack("{s:i,s:s,s:s,s:b,s:b,s:i}", "pid", (int)proxyworker_pid(p), "mode",
+                  p->ctx->o->proxy_http ? "http" : "tcp", "control", p->ctl_path, "ready",
+                  w && w->ready, "stopping", w && w->stopping, "restarts", (int)p->restarts);
+    if (w)
         json_object_set_new(st, "age_ms",
-                            json_integer((json_int_t)(loop_now_ms(m->loop) - px->started_ms)));
+                            json_integer((json_int_t)(loop_now_ms(p->ctx->loop) - w->started_ms)));
     return st;
+}
+
+json_t *proxyworker_to_json(const struct proxyworker *p)
+{
+    const struct worker *w = p->w;
+    return json_pack("{s:i,s:I,s:i,s:b}", "pid", (int)proxyworker_pid(p), "start_time",
+                     (json_int_t)(w ? w->proc_start : 0), "restarts", (int)p->restarts, "ready",
+                     w && w->ready);
+}
+
+int proxyworker_from_json(struct proxyworker *p, json_t *jp, struct err *e)
+{
+    long long pid, start, restarts;
+    struct state_int f[] = {{"pid", 0, STATE_MAX_PID, &pid},
+                            {"start_time", 0, INT64_MAX, &start},
+                            {"restarts", 0, STATE_MAX_ID, &restarts}};
+    if (!json_is_object(jp))
+        return err_set(e, "malformed state: \"proxy\" is not an object");
+    if (state_get_ints(jp, f, 3, "proxy", e) < 0)
+        return -1;
+    p->restarts = (unsigned)restarts;
+    struct worker *w = pid && start ? worker_record((pid_t)pid, (uint64_t)start, 1) : NULL;
+    if (!w || !worker_alive(w)) {
+        worker_free(w);
+        return 0; /* gone: resume starts a new one */
+    }
+    if (worker_watch(w, p->ctx->loop, on_exit_event, p, e) < 0) {
+        worker_free(w);
+        return -1;
+    }
+    w->ready = json_is_true(json_object_get(jp, "ready"));
+    p->w = w;
+    return 0;
+}
+
+int proxyworker_new(struct proxyworker **out, struct run_ctx *ctx, struct gens *gs,
+                    const char *ctl_path, struct err *e)
+{
+    struct proxyworker *p = calloc(1, sizeof(*p));
+    if (!p)
+        return err_set(e, "cannot start: out of memory");
+    p->ctx = ctx;
+    p->gs = gs;
+    snprintf(p->ctl_path, sizeof(p->ctl_path), "%s", ctl_path);
+    *out = p;
+    return 0;
+}
+
+void proxyworker_free(struct proxyworker *p)
+{
+    if (!p)
+        return;
+    timer_stop(p->ctx->loop, &p->restart);
+    timer_stop(p->ctx->loop, &p->kill);
+    worker_free(p->w);
+    free(p);
 }

@@ -1,10 +1,12 @@
 /* libFuzzer target: the lazy chain parser (src/lazy/chain.c, jsonpos.c) and, when a chain
- * loads, the upgrade engine on a few fixed documents. */
+ * loads, the upgrade engine on a few fixed documents and the set-based sweep's SQL plan
+ * for both dialects (src/lazy/sqlplan.c, sql_sqlite.c, sql_pg.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "baton/lazy.h"
+#include "lazy/lazy_int.h"
 
 static int noop(json_t *doc, const char *id, void *arg, char *msg, size_t size)
 {
@@ -33,6 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lazy_upgrade(c, "id1", d, &moved, &e);
         json_decref(moved);
         json_decref(d);
+    }
+    const struct lazy_sql_dialect *dialects[] = {&lazy_sqlite_dialect, &lazy_pg_dialect};
+    for (int i = 0; i < 2; i++) {
+        struct lazy_plan pl;
+        struct err pe;
+        if (lazy_plan_build(&pl, c, "users", dialects[i], &pe) == 0)
+            lazy_plan_free(&pl);
     }
     lazy_chain_free(c);
     return 0;

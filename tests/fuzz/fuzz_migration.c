@@ -23,10 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mfile_parse((const char *)data, size, "0001_fuzz", &m, &e) == 0) {
         for (int k = 0; k < 2; k++) {
             struct plan p;
-            if (plan_build(m, k ? MDB_POSTGRES : MDB_SQLITE, fixed_type, NULL, &p, &e) == 0)
+            struct plan_lookup look = {fixed_type, NULL, NULL};
+            if (plan_build(m, k ? MDB_POSTGRES : MDB_SQLITE, &look, &p, &e) == 0)
                 plan_free(&p);
             struct lint_report r = {0};
-            lint_mfile(m, k ? MDB_POSTGRES : MDB_SQLITE, &r);
+            lint_mfile(m, k ? MDB_POSTGRES : MDB_SQLITE, NULL, &r);
             lint_report_free(&r);
         }
         mfile_free(m);

@@ -1,11 +1,13 @@
 # Shared helpers for integration tests (bash). Source it first; it makes a temporary
 # directory, kills every process the test registered on exit (even after a failure),
 # and fails the test if a log holds an ALERT line or a sanitizer report.
+[ -n "${T_COMMON_SOURCED:-}" ] && return 0 # once: the other tests/lib files source it too
+T_COMMON_SOURCED=1
 set -uo pipefail
 
 : "${BATON:?BATON must point to the baton binary}"
 : "${EXAMPLES:=}"
-T_NAME=$(basename "$0" .sh)
+T_NAME=${T_NAME:-$(basename "$0" .sh)} # a case driver names its case here
 T_DIR=$(mktemp -d "/tmp/baton-test.$T_NAME.XXXXXX")
 chmod 755 "$T_DIR"
 T_PIDS=()

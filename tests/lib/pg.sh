@@ -1,6 +1,7 @@
 # Starts a throw-away PostgreSQL server for a test: initdb in a temporary directory,
-# listening on 127.0.0.1 on a free port, stopped on exit. Source after common.sh.
+# listening on 127.0.0.1 on a free port, stopped on exit. Sources common.sh.
 # Sets PG_URL (postgres://...), PGHOST, PGPORT, PGUSER, PGDATABASE.
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 pg_bin() {
     local d

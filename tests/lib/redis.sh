@@ -1,5 +1,6 @@
 # Starts a throw-away Redis server for a test on 127.0.0.1 and a free port, no
-# persistence, stopped on exit. Source after common.sh. Sets REDIS_PORT and REDIS_URL.
+# persistence, stopped on exit. Sources common.sh. Sets REDIS_PORT and REDIS_URL.
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 redis_start() {
     command -v redis-server >/dev/null || fail "redis-server not installed (run scripts/deps.sh)"
     REDIS_PORT=$(free_port)

@@ -13,6 +13,7 @@
 
 #include "baton/lazy.h"
 #include "lazy/lazy_int.h"
+#include "test_lazy_fixture.h"
 
 static const char good_chain[] =
     "{\n"                                                                             /* 1 */
@@ -245,34 +246,6 @@ static void custom_steps_run_callbacks(void **state)
 }
 
 /* ---- SQLite store ---- */
-
-static char db_dir[64];
-
-static int setup_db(void **state)
-{
-    snprintf(db_dir, sizeof(db_dir), "/tmp/test_lazy.XXXXXX");
-    assert_non_null(mkdtemp(db_dir));
-    return 0;
-}
-
-static int teardown_db(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", db_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static struct lazy_store *open_store(const char *table)
-{
-    char url[128];
-    struct lazy_error e;
-    struct lazy_store *s = NULL;
-    snprintf(url, sizeof(url), "sqlite:%s/db.sqlite#%s", db_dir, table);
-    if (lazy_store_open(url, &s, &e) < 0)
-        print_error("%s\n", e.msg);
-    assert_non_null(s);
-    return s;
-}
 
 static int bump(json_t *doc, void *arg, char *msg, size_t size)
 {

@@ -156,6 +156,33 @@ static int fake_type(void *ctx, const char *table, const char *column, char *typ
     return 0;
 }
 
+/* Every table has columns id (the primary key), name and score DEFAULT 0. */
+static int fake_columns(void *ctx, const char *table, struct plan_column **cols, int *n)
+{
+    static const struct {
+        const char *name, *dflt;
+        int pk;
+    } c[] = {{"id", NULL, 1}, {"name", NULL, 0}, {"score", "0", 0}};
+    *cols = calloc(3, sizeof(**cols));
+    for (int i = 0; i < 3; i++) {
+        (*cols)[i].name = strdup(c[i].name);
+        (*cols)[i].dflt = c[i].dflt ? strdup(c[i].dflt) : NULL;
+        (*cols)[i].pk = c[i].pk;
+    }
+    *n = 3;
+    return 0;
+}
+
+static const struct plan_lookup fake = {fake_type, fake_columns, NULL};
+
+/* After rename_table's expand: "users" is the view (no primary key), "people" the table. */
+static int renamed_columns(void *ctx, const char *table, struct plan_column **cols, int *n)
+{
+    if (fake_columns(ctx, table, cols, n) == 0 && strcmp(table, "users") == 0)
+        (*cols)[0].pk = 0;
+    return 0;
+}
+
 static int has_sql(const struct plan *p, enum plan_phase ph, const char *needle)
 {
     for (int i = 0; i < p->n[ph]; i++)
@@ -172,7 +199,7 @@ static void plan_writes_recipes(void **state)
                                "[abort]\nSELECT 1;\n");
     struct plan p;
     struct err e;
-    assert_int_equal(plan_build(m, MDB_POSTGRES, fake_type, NULL, &p, &e), 0);
+    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "ADD COLUMN IF NOT EXISTS full_name TEXT"));
     assert_true(has_sql(
         &p, PLAN_EXPAND,
@@ -194,13 +221,201 @@ static void plan_writes_recipes(void **state)
     assert_non_null(strstr(p.steps[PLAN_ABORT][3].sql, "DROP TRIGGER IF EXISTS"));
     assert_non_null(strstr(p.steps[PLAN_ABORT][4].sql, "DROP COLUMN IF EXISTS full_name"));
     plan_free(&p);
-    assert_int_equal(plan_build(m, MDB_SQLITE, fake_type, NULL, &p, &e), 0);
+    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "AFTER UPDATE OF name ON users"));
     assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX IF NOT EXISTS users_mail"));
     assert_true(has_sql(&p, PLAN_EXPAND, "RAISE(ABORT"));
     assert_int_equal(p.steps[PLAN_BACKFILL][1].kind, STEP_ASSERT_ZERO);
     assert_int_equal(p.steps[PLAN_CONTRACT][1].kind, STEP_DROP_COLUMN);
     plan_free(&p);
+    mfile_free(m);
+}
+
+static void parses_new_operations(void **state)
+{
+    struct mfile *m = parse_ok("drop_index users users_age\n"
+                               "add_unique users users_email_key email, tenant\n"
+                               "add_primary_key events events_pkey id\n"
+                               "add_foreign_key orders orders_user_fk (user_id) REFERENCES users "
+                               "(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED\n"
+                               "reindex users users_age\n"
+                               "set_not_null users email\n"
+                               "rename_table accounts people\n"
+                               "[expand no-transaction]\n"
+                               "CREATE INDEX CONCURRENTLY IF NOT EXISTS a ON b (c);\n"
+                               "[contract no-transaction]\n"
+                               "DROP INDEX CONCURRENTLY IF EXISTS a;\n");
+    assert_int_equal(m->nops, 7);
+    assert_int_equal(m->ops[0].kind, MOP_DROP_INDEX);
+    assert_string_equal(m->ops[1].rest, "email, tenant");
+    assert_int_equal(m->ops[3].kind, MOP_ADD_FOREIGN_KEY);
+    assert_int_equal(m->ops[6].kind, MOP_RENAME_TABLE);
+    assert_string_equal(m->ops[6].table, "accounts");
+    assert_string_equal(m->ops[6].a, "people");
+    assert_int_equal(m->expand.no_tx, 1);
+    assert_int_equal(m->contract.no_tx, 1);
+    assert_int_equal(m->abort_.no_tx, 0);
+    mfile_free(m);
+    parse_fails("add_unique users k email,,name\n", "names separated by commas");
+    parse_fails("add_primary_key users k lower(email)\n", "names separated by commas");
+    parse_fails("add_foreign_key orders fk user_id REFERENCES users\n", "add_foreign_key needs");
+    parse_fails("add_foreign_key orders fk (user_id) REFERENCES users (id) ON DELETE EXPLODE\n",
+                "add_foreign_key needs");
+    parse_fails("add_foreign_key orders fk (user_id) REFERENCES\n", "add_foreign_key needs");
+    parse_fails("rename_table users\n", "'rename_table' needs 2 names");
+    parse_fails("set_not_null users email extra\n", "unexpected text after 'set_not_null'");
+    parse_fails("[expand notx]\nSELECT 1;\n", "only 'no-transaction' may follow");
+    parse_fails("bogus_op t x\n", "known: add_column, drop_column");
+    parse_fails("set_not_null users email\nrename_table users people\n",
+                "0001_t:1: 'set_not_null' on table 'users' in the migration that renames it");
+}
+
+/* The index of the first step of phase `ph` whose SQL holds `needle`, or -1. */
+static int step_with(const struct plan *p, enum plan_phase ph, const char *needle)
+{
+    for (int i = 0; i < p->n[ph]; i++)
+        if (strstr(p->steps[ph][i].sql, needle))
+            return i;
+    return -1;
+}
+
+static void plan_writes_new_operations_pg(void **state)
+{
+    struct mfile *m = parse_ok("add_unique users users_email_key email\n"
+                               "add_primary_key events events_pkey id, day\n"
+                               "add_foreign_key orders orders_user_fk (user_id) REFERENCES users "
+                               "(id)\n"
+                               "set_not_null users email\n"
+                               "reindex users users_age\n"
+                               "drop_index users users_old\n"
+                               "rename_table accounts people\n"
+                               "[backfill users]\nUPDATE users SET email = '' WHERE email IS NULL "
+                               "AND id > :lo AND id <= :hi;\n");
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
+    int i = step_with(&p, PLAN_EXPAND,
+                      "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key");
+    assert_true(i >= 0);
+    assert_int_equal(p.steps[PLAN_EXPAND][i].kind, STEP_SQL_NO_TX);
+    assert_non_null(strstr(p.steps[PLAN_EXPAND][i].guard, "NOT indisvalid"));
+    assert_int_equal(
+        step_with(&p, PLAN_EXPAND, "ADD CONSTRAINT users_email_key UNIQUE USING INDEX"), i + 1);
+    /* the primary key: NOT NULL proved by validated checks before SET NOT NULL */
+    int chk = step_with(&p, PLAN_EXPAND, "CHECK (day IS NOT NULL) NOT VALID");
+    int val = step_with(&p, PLAN_EXPAND, "VALIDATE CONSTRAINT");
+    int pk = step_with(&p, PLAN_EXPAND, "PRIMARY KEY USING INDEX events_pkey");
+    assert_true(chk >= 0 && val == chk + 1 && pk == val + 1);
+    assert_non_null(strstr(p.steps[PLAN_EXPAND][pk].sql, "ALTER COLUMN id SET NOT NULL, ALTER "
+                                                         "COLUMN day SET NOT NULL;"));
+    assert_true(
+        step_with(&p, PLAN_EXPAND, "FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID") >= 0);
+    /* validations run after the raw [backfill], which may fix the rows they check */
+    int raw = step_with(&p, PLAN_BACKFILL, "email IS NULL AND id > :lo");
+    int fk = step_with(&p, PLAN_BACKFILL, "VALIDATE CONSTRAINT orders_user_fk");
+    assert_true(raw >= 0 && fk > raw);
+    assert_int_equal(p.steps[PLAN_BACKFILL][raw].kind, STEP_BATCH);
+    assert_true(step_with(&p, PLAN_CONTRACT,
+                          "ALTER COLUMN email SET NOT NULL; ALTER TABLE users DROP CONSTRAINT") >=
+                0);
+    i = step_with(&p, PLAN_EXPAND, "REINDEX INDEX CONCURRENTLY users_age");
+    assert_non_null(strstr(p.steps[PLAN_EXPAND][i].guard, "_cc(new|old)"));
+    assert_int_equal(
+        p.steps[PLAN_CONTRACT]
+               [step_with(&p, PLAN_CONTRACT, "DROP INDEX CONCURRENTLY IF EXISTS users_old")]
+                   .kind,
+        STEP_SQL_NO_TX);
+    i = step_with(
+        &p, PLAN_EXPAND,
+        "ALTER TABLE accounts RENAME TO people;\nCREATE VIEW accounts AS SELECT * FROM people");
+    assert_true(i >= 0);
+    assert_true(step_with(&p, PLAN_CONTRACT, "DROP VIEW IF EXISTS accounts") >= 0);
+    i = step_with(&p, PLAN_ABORT, "DROP VIEW accounts; ALTER TABLE people RENAME TO accounts");
+    assert_non_null(strstr(p.steps[PLAN_ABORT][i].only_if, "relkind = 'v'"));
+    plan_free(&p);
+    mfile_free(m);
+}
+
+static void plan_writes_new_operations_sqlite(void **state)
+{
+    struct mfile *m = parse_ok("add_unique users users_email_key email\n"
+                               "set_not_null users email\n"
+                               "reindex users users_age\n"
+                               "drop_index users users_old\n"
+                               "rename_table accounts people\n");
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
+    assert_true(step_with(&p, PLAN_EXPAND,
+                          "CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (email)") >=
+                0);
+    assert_true(step_with(&p, PLAN_EXPAND, "CHECK constraint failed") >= 0);
+    assert_true(step_with(&p, PLAN_BACKFILL, "WHERE NOT (email IS NOT NULL)") >= 0);
+    assert_true(step_with(&p, PLAN_EXPAND, "REINDEX users_age") >= 0);
+    assert_true(step_with(&p, PLAN_CONTRACT, "DROP INDEX IF EXISTS users_old") >= 0);
+    /* the old name stays writable: INSTEAD OF triggers by the primary key, defaults kept */
+    int i = step_with(&p, PLAN_EXPAND, "CREATE VIEW accounts AS SELECT * FROM people");
+    assert_true(i >= 0);
+    const char *sql = p.steps[PLAN_EXPAND][i].sql;
+    assert_non_null(strstr(sql, "INSTEAD OF INSERT ON accounts BEGIN INSERT INTO people (\"id\", "
+                                "\"name\", \"score\") VALUES (NEW.\"id\", NEW.\"name\", "
+                                "coalesce(NEW.\"score\", 0));"));
+    assert_non_null(strstr(sql, "WHERE \"id\" = OLD.\"id\"; END;"));
+    plan_free(&p);
+    mfile_free(m);
+    /* bug: once expand had renamed the table, the plan of the next phases read the view's
+       columns, found no primary key and refused the migration halfway */
+    m = parse_ok("rename_table users people\n");
+    const struct plan_lookup after = {fake_type, renamed_columns, NULL};
+    assert_int_equal(plan_build(m, MDB_SQLITE, &after, &p, &e), 0);
+    assert_int_equal(p.unresolved, 0);
+    plan_free(&p);
+    mfile_free(m);
+    m = parse_ok("add_primary_key events events_pkey id\n");
+    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), -1);
+    assert_non_null(strstr(e.msg, "0001_t:1: add_primary_key: SQLite cannot add a primary key"));
+    mfile_free(m);
+    m = parse_ok("add_foreign_key orders fk (user_id) REFERENCES users (id)\n");
+    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), -1);
+    assert_non_null(strstr(e.msg, "SQLite cannot add a foreign key"));
+    mfile_free(m);
+}
+
+/* A no-transaction section: one step per statement, each outside a transaction, with
+ * the guard that drops an invalid index a killed CREATE INDEX CONCURRENTLY left. */
+static void plan_splits_no_transaction_sections(void **state)
+{
+    struct mfile *m =
+        parse_ok("[expand no-transaction]\n"
+                 "-- two statements, the second over two lines\n"
+                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Users_a\" ON app.users (a);\n"
+                 "ALTER TABLE app.users\n  VALIDATE CONSTRAINT c; -- trailing\n");
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
+    assert_int_equal(p.n[PLAN_EXPAND], 2);
+    assert_int_equal(p.steps[PLAN_EXPAND][0].kind, STEP_SQL_NO_TX);
+    assert_string_equal(p.steps[PLAN_EXPAND][0].sql,
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Users_a\" ON app.users (a)");
+    assert_non_null(strstr(p.steps[PLAN_EXPAND][0].guard,
+                           "quote_ident('app') || '.' || quote_ident('Users_a')"));
+    assert_string_equal(p.steps[PLAN_EXPAND][1].sql,
+                        "ALTER TABLE app.users\n  VALIDATE CONSTRAINT c");
+    assert_null(p.steps[PLAN_EXPAND][1].guard);
+    assert_non_null(strstr(p.steps[PLAN_EXPAND][1].desc, "statement 2 (line 4)"));
+    plan_free(&p);
+    mfile_free(m);
+    m = parse_ok("[contract no-transaction]\nVACUUM;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN "
+                 "SELECT 1; END;\n");
+    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
+    assert_int_equal(p.n[PLAN_CONTRACT], 2);
+    assert_string_equal(p.steps[PLAN_CONTRACT][1].sql,
+                        "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END");
+    plan_free(&p);
+    mfile_free(m);
+    m = parse_ok("[expand no-transaction]\nSELECT 'unterminated;\n");
+    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), -1);
+    assert_non_null(strstr(e.msg, "0001_t:2: unterminated quoted string"));
     mfile_free(m);
 }
 
@@ -212,6 +427,10 @@ int main(void)
         cmocka_unit_test(rejects_bad_files),
         cmocka_unit_test(releases_parse),
         cmocka_unit_test(plan_writes_recipes),
+        cmocka_unit_test(parses_new_operations),
+        cmocka_unit_test(plan_writes_new_operations_pg),
+        cmocka_unit_test(plan_writes_new_operations_sqlite),
+        cmocka_unit_test(plan_splits_no_transaction_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

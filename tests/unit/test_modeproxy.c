@@ -1,6 +1,7 @@
 /* Unit tests of what `baton run --mode proxy` adds to the supervisor: the connect and
- * http:PATH readiness specs, the proxy worker and private ports in the master state,
- * and the private port checks (supervise/portcheck.c) against real loopback sockets. */
+ * http:PATH readiness specs, the private port checks (supervise/portcheck.c) against
+ * real loopback sockets, and the master's calls to its proxy worker on the loop
+ * (supervise/ctlcall.c). The proxy worker's record in the state: test_supervise_state.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "core/ctl.h"
 #include "core/loop.h"
+#include "supervise/ctlcall.h"
 #include "supervise/portcheck.h"
 #include "supervise/run.h"
-#include "supervise/state.h"
 
 static void parses_port_readiness(void **state)
 {
@@ -38,77 +41,6 @@ static void parses_port_readiness(void **state)
     memset(longpath + 6, 'a', sizeof(longpath) - 7);
     longpath[sizeof(longpath) - 1] = 0;
     assert_int_equal(run_parse_ready(longpath, &o, &e), -1);
-}
-
-static void state_keeps_proxy_and_ports(void **state)
-{
-    struct run_state s = {0};
-    s.master_pid = 10;
-    s.next_gen = 3;
-    s.current_gen = 2;
-    s.proxy_mode = 1;
-    s.proxy_pid = 77;
-    s.proxy_start_time = 555;
-    s.proxy_restarts = 4;
-    s.proxy_ready = 1;
-    s.ngens = 1;
-    char *cmd[] = {"app", NULL};
-    s.gens[0].id = 2;
-    s.gens[0].state = 2;
-    s.gens[0].argv = argv_dup(cmd);
-    s.gens[0].nslots = 2;
-    s.gens[0].workers = calloc(1, sizeof(struct state_worker));
-    s.gens[0].ports = calloc(2, sizeof(int));
-    s.gens[0].ports[0] = 20001;
-    s.gens[0].ports[1] = 20002;
-    char *text = state_dump(&s);
-    assert_non_null(text);
-    struct run_state t;
-    struct err e;
-    assert_int_equal(state_parse(text, strlen(text), &t, &e), 0);
-    assert_true(t.proxy_mode);
-    assert_int_equal(t.proxy_pid, 77);
-    assert_int_equal(t.proxy_start_time, 555);
-    assert_int_equal(t.proxy_restarts, 4);
-    assert_true(t.proxy_ready);
-    assert_non_null(t.gens[0].ports);
-    assert_int_equal(t.gens[0].ports[1], 20002);
-    state_free(&t);
-    state_free(&s);
-    free(text);
-
-    /* A handoff-mode state has neither. */
-    struct run_state h = {0};
-    h.master_pid = 10;
-    h.next_gen = 1;
-    text = state_dump(&h);
-    assert_int_equal(state_parse(text, strlen(text), &t, &e), 0);
-    assert_false(t.proxy_mode);
-    state_free(&t);
-    free(text);
-}
-
-static void state_refuses_bad_ports(void **state)
-{
-    const char *head = "{\"format\":1,\"master_pid\":5,\"notify_fd\":-1,\"control_fd\":-1,"
-                       "\"next_gen\":2,\"current_gen\":1,\"reexecs\":0,\"started_unix_ms\":0,"
-                       "\"listen\":[],";
-    const char *bad[] = {
-        "\"generations\":[{\"id\":1,\"state\":2,\"started_unix_ms\":0,\"drain_deadline_unix_ms\":0,"
-        "\"restarts\":0,\"slots\":1,\"command\":[\"a\"],\"workers\":[],\"ports\":[70000]}]}",
-        "\"generations\":[{\"id\":1,\"state\":2,\"started_unix_ms\":0,\"drain_deadline_unix_ms\":0,"
-        "\"restarts\":0,\"slots\":1,\"command\":[\"a\"],\"workers\":[],\"ports\":[1,2]}]}",
-        "\"generations\":[],\"proxy\":[]}",
-        "\"generations\":[],\"proxy\":{\"pid\":-3,\"start_time\":0,\"restarts\":0}}",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char doc[1024];
-        snprintf(doc, sizeof(doc), "%s%s", head, bad[i]);
-        struct run_state t;
-        struct err e;
-        assert_int_equal(state_parse(doc, strlen(doc), &t, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
-    }
 }
 
 /* A loopback listener on a kernel-chosen port. */
@@ -173,13 +105,177 @@ static void checks_ports(void **state)
     assert_int_equal(portcheck_port_free(port), 1);
 }
 
+/* --- the master's calls to its proxy worker (supervise/ctlcall.c) ------------------------- */
+
+struct call_outcome {
+    struct loop *loop;
+    int done;
+    json_t *reply;
+    char error[ERR_MSG_MAX];
+    struct ctl_req *held; /* a request the server never answers */
+};
+
+static void on_call(json_t *reply, const char *error, void *data)
+{
+    struct call_outcome *o = data;
+    o->done++;
+    o->reply = json_incref(reply);
+    snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
+    loop_stop(o->loop);
+}
+
+static void serve(struct ctl_req *req, const char *cmd, json_t *msg, void *data)
+{
+    struct call_outcome *o = data;
+    if (strcmp(cmd, "echo") == 0)
+        ctl_reply_ok(req, json_pack("{s:O}", "got", json_object_get(msg, "arg")));
+    else if (strcmp(cmd, "hold") == 0)
+        o->held = req;
+    else
+        ctl_reply_error(req, "unknown command '%s'", cmd);
+}
+
+static void sock_path(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "/tmp/baton-unit-%d-%s.sock", (int)getpid(), name);
+    unlink(buf);
+}
+
+static void one_call(struct call_outcome *o, const char *path, json_t *req, uint64_t timeout_ms)
+{
+    struct ctlcall *c;
+    struct err e;
+    assert_int_equal(ctlcall_start(&c, o->loop, path, req, timeout_ms, on_call, o, &e), 0);
+    json_decref(req);
+    assert_int_equal(loop_run(o->loop, &e), 0);
+    assert_int_equal(o->done, 1);
+}
+
+static void calls_on_the_loop(void **state)
+{
+    struct call_outcome o = {0};
+    struct err e;
+    char path[108];
+    sock_path(path, sizeof(path), "call");
+    assert_int_equal(loop_new(&o.loop, &e), 0);
+    struct ctl_server *srv;
+    assert_int_equal(ctl_server_open(&srv, o.loop, path, serve, &o, &e), 0);
+    one_call(&o, path, json_pack("{s:s,s:i}", "cmd", "echo", "arg", 7), 1000);
+    assert_string_equal(o.error, "");
+    assert_int_equal(json_integer_value(json_object_get(o.reply, "got")), 7);
+    json_decref(o.reply);
+    o.done = 0;
+    one_call(&o, path, json_pack("{s:s}", "cmd", "nope"), 1000);
+    assert_null(o.reply);
+    assert_string_equal(o.error, "unknown command 'nope'");
+    /* A peer that never answers: the call ends at its timeout; the loop went on. */
+    o.done = 0;
+    one_call(&o, path, json_pack("{s:s}", "cmd", "hold"), 100);
+    assert_non_null(o.held);
+    char want[200];
+    snprintf(want, sizeof(want), "no reply from '%s' within 100 ms", path);
+    assert_string_equal(o.error, want);
+    /* A cancelled call never reports. */
+    struct ctlcall *c;
+    json_t *req = json_pack("{s:s}", "cmd", "hold");
+    assert_int_equal(ctlcall_start(&c, o.loop, path, req, 100, on_call, &o, &e), 0);
+    json_decref(req);
+    ctlcall_cancel(c);
+    ctl_server_close(srv, 1);
+    ctl_reply_error(o.held, "closed"); /* a held request is still ours to finish */
+    /* Nobody listens any more. */
+    req = json_pack("{s:s}", "cmd", "echo");
+    assert_int_equal(ctlcall_start(&c, o.loop, path, req, 100, on_call, &o, &e), -1);
+    json_decref(req);
+    snprintf(want, sizeof(want), "cannot reach baton at '%s': No such file or directory", path);
+    assert_string_equal(e.msg, want);
+    loop_free(o.loop);
+}
+
+/* A raw peer that answers each connection with `len` bytes of `fill` (plus `tail`). */
+struct raw_peer {
+    struct watcher w, conn;
+    struct loop *loop;
+    char fill;
+    size_t len, sent;
+    const char *tail;
+};
+
+static void raw_write(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    struct raw_peer *p = w->data;
+    char chunk[16384];
+    memset(chunk, p->fill, sizeof(chunk));
+    while (p->sent < p->len) {
+        size_t n = p->len - p->sent < sizeof(chunk) ? p->len - p->sent : sizeof(chunk);
+        ssize_t r = send(w->fd, chunk, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r <= 0)
+            return; /* full (wait for EPOLLOUT) or the caller went away */
+        p->sent += (size_t)r;
+    }
+    if (p->tail)
+        send(w->fd, p->tail, strlen(p->tail), MSG_NOSIGNAL | MSG_DONTWAIT);
+    loop_unwatch(loop, w);
+}
+
+static void raw_accept(struct loop *loop, struct watcher *w, uint32_t revents)
+{
+    struct raw_peer *p = w->data;
+    int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    struct err e;
+    if (fd >= 0)
+        assert_int_equal(loop_watch(loop, &p->conn, fd, EPOLLOUT, raw_write, p, &e), 0);
+}
+
+static int raw_listen(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    return fd;
+}
+
+static void refuses_bad_replies(void **state)
+{
+    struct err e;
+    char path[108], want[200];
+    sock_path(path, sizeof(path), "raw");
+    struct call_outcome o = {0};
+    assert_int_equal(loop_new(&o.loop, &e), 0);
+    int lfd = raw_listen(path);
+    struct raw_peer p = {.loop = o.loop, .fill = 'x', .len = 3, .tail = "\n"};
+    assert_int_equal(loop_watch(o.loop, &p.w, lfd, EPOLLIN, raw_accept, &p, &e), 0);
+    one_call(&o, path, json_pack("{s:s}", "cmd", "x"), 2000);
+    assert_null(o.reply);
+    assert_non_null(strstr(o.error, "malformed reply from"));
+    close(p.conn.fd);
+    /* A reply that never ends is cut at the cap. */
+    o.done = 0;
+    p.len = CTLCALL_REPLY_MAX + 65536;
+    p.sent = 0;
+    p.tail = NULL;
+    one_call(&o, path, json_pack("{s:s}", "cmd", "x"), 5000);
+    snprintf(want, sizeof(want), "reply from '%s' is longer than %d bytes", path,
+             CTLCALL_REPLY_MAX);
+    assert_string_equal(o.error, want);
+    if (p.conn.active)
+        loop_unwatch(o.loop, &p.conn);
+    close(p.conn.fd);
+    loop_unwatch(o.loop, &p.w);
+    close(lfd);
+    unlink(path);
+    loop_free(o.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_port_readiness),
-        cmocka_unit_test(state_keeps_proxy_and_ports),
-        cmocka_unit_test(state_refuses_bad_ports),
         cmocka_unit_test(checks_ports),
+        cmocka_unit_test(calls_on_the_loop),
+        cmocka_unit_test(refuses_bad_replies),
     };
     return cmocka_run_group_tests_name("modeproxy", tests, NULL, NULL);
 }

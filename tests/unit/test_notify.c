@@ -1,5 +1,5 @@
-/* Unit tests of the sd_notify parser and receiver (supervise/notify.c) and of the
- * master state format (supervise/state.c). */
+/* Unit tests of the sd_notify parser and receiver (supervise/notify.c) and of what the
+ * master reads in /proc (supervise/proc.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "supervise/notify.h"
-#include "supervise/state.h"
+#include "supervise/proc.h"
 
 static void parses_ready_and_stopping(void **state)
 {
@@ -92,79 +92,6 @@ static void receives_with_sender_pid(void **state)
     rmdir(dir);
 }
 
-static void state_round_trip(void **state)
-{
-    struct run_state s = {0};
-    s.master_pid = 1234;
-    s.notify_fd = 5;
-    s.control_fd = 6;
-    s.next_gen = 4;
-    s.current_gen = 3;
-    s.reexecs = 2;
-    s.started_unix_ms = 1700000000000;
-    char *prev[] = {"app", "--version", "v2", NULL};
-    s.prev_argv = argv_dup(prev);
-    s.nlisten = 1;
-    strcpy(s.listen[0].name, "web");
-    strcpy(s.listen[0].addr, "127.0.0.1:8080");
-    s.listen[0].fd = 7;
-    s.listen[0].worker_fd = 3;
-    s.ngens = 1;
-    char *cmd[] = {"app", "--version", "v3", NULL};
-    s.gens[0].id = 3;
-    s.gens[0].state = 2;
-    s.gens[0].argv = argv_dup(cmd);
-    s.gens[0].nslots = 2;
-    s.gens[0].nworkers = 1;
-    s.gens[0].workers = calloc(1, sizeof(struct state_worker));
-    s.gens[0].workers[0] =
-        (struct state_worker){.pid = 99, .start_time = 12345, .slot = 1, .ready = 1};
-    char *text = state_dump(&s);
-    assert_non_null(text);
-    struct run_state t;
-    struct err e;
-    assert_int_equal(state_parse(text, strlen(text), &t, &e), 0);
-    assert_int_equal(t.master_pid, 1234);
-    assert_int_equal(t.current_gen, 3);
-    assert_int_equal(t.reexecs, 2);
-    assert_string_equal(t.prev_argv[2], "v2");
-    assert_string_equal(t.listen[0].addr, "127.0.0.1:8080");
-    assert_int_equal(t.listen[0].fd, 7);
-    assert_int_equal(t.gens[0].workers[0].pid, 99);
-    assert_int_equal(t.gens[0].workers[0].start_time, 12345);
-    assert_int_equal(t.gens[0].workers[0].slot, 1);
-    assert_true(t.gens[0].workers[0].ready);
-    assert_string_equal(t.gens[0].argv[2], "v3");
-    state_free(&t);
-    state_free(&s);
-    free(text);
-}
-
-static void state_refuses_bad_input(void **state)
-{
-    struct run_state t;
-    struct err e;
-    const char *bad[] = {
-        "",
-        "[]",
-        "{\"format\":2}",
-        "{\"format\":1,\"master_pid\":0}",
-        "{\"format\":1,\"master_pid\":5,\"notify_fd\":-1,\"control_fd\":-1,\"next_gen\":1,"
-        "\"current_gen\":0,\"reexecs\":0,\"started_unix_ms\":0,\"listen\":{},\"generations\":[]}",
-        "{\"format\":1,\"master_pid\":5,\"notify_fd\":-1,\"control_fd\":-1,\"next_gen\":1,"
-        "\"current_gen\":0,\"reexecs\":0,\"started_unix_ms\":0,\"listen\":[],\"generations\":"
-        "[{\"id\":1,\"state\":9}]}",
-        "{\"format\":1,\"master_pid\":5,\"notify_fd\":-1,\"control_fd\":-1,\"next_gen\":1,"
-        "\"current_gen\":0,\"reexecs\":0,\"started_unix_ms\":0,\"listen\":[],\"generations\":"
-        "[{\"id\":1,\"state\":2,\"started_unix_ms\":0,\"drain_deadline_unix_ms\":0,"
-        "\"restarts\":0,\"slots\":1,\"command\":[],\"workers\":[]}]}",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(state_parse(bad[i], strlen(bad[i]), &t, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
-    }
-}
-
 static void start_time_of_self(void **state)
 {
     assert_true(proc_start_time(getpid()) > 0);
@@ -178,8 +105,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_ready_and_stopping), cmocka_unit_test(refuses_bad_messages),
         cmocka_unit_test(status_is_capped),          cmocka_unit_test(receives_with_sender_pid),
-        cmocka_unit_test(state_round_trip),          cmocka_unit_test(state_refuses_bad_input),
         cmocka_unit_test(start_time_of_self),
     };
-    return cmocka_run_group_tests_name("notify_state", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("notify", tests, NULL, NULL);
 }

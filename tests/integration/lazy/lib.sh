@@ -1,5 +1,9 @@
-# Helpers of the lazy integration tests (source after tests/lib/common.sh): seed data,
-# the chain, the store URLs, dump normalization, and the example writer program.
+# Helpers of the lazy integration tests (sources tests/lib/common.sh, redis.sh and
+# pg.sh): seed data, the chain, the store URLs, dump normalization, and the example
+# writer program.
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/redis.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/pg.sh"
 LZ_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LZ_REPO=$(cd "$LZ_HERE/../../.." && pwd)
 : "${BATON_REL:=$BATON}"            # release binary, when the runner gives one
@@ -46,4 +50,11 @@ lz_build_counter() {
         "$LZ_REPO/examples/lazy/lazy_counter.c" -L"$LZ_REPO/build/rel" -lbaton-lazy \
         -Wl,-rpath,"$T_DIR/lib" $(pkg-config --cflags --libs jansson) ||
         fail "cannot build examples/lazy/lazy_counter.c"
+}
+
+# lz_cc NAME: builds the test helper $LZ_HERE/NAME.c against build/rel's static library.
+lz_cc() {
+    cc -std=c17 -O1 -Wall -Werror -I"$LZ_REPO/include" -o "$T_DIR/$1" "$LZ_HERE/$1.c" \
+        "$LZ_REPO/build/rel/libbaton-lazy.a" $(pkg-config --cflags --libs jansson sqlite3 libpq hiredis) \
+        2>"$T_DIR/cc.log" || fail "cannot build $1.c: $(cat "$T_DIR/cc.log")"
 }

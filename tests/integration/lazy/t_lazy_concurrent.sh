@@ -3,9 +3,6 @@
 # upgrade, modify, compare-and-set) while a sweep upgrades the collection and new
 # version-1 documents arrive mid-sweep: on SQLite, Redis and PostgreSQL, every counter
 # equals the increments made (0 lost updates) and every document ends at version 4.
-. "$(dirname "$0")/../../lib/common.sh"
-. "$(dirname "$0")/../../lib/redis.sh"
-. "$(dirname "$0")/../../lib/pg.sh"
 . "$(dirname "$0")/lib.sh"
 redis_start
 pg_start

@@ -2,9 +2,6 @@
 # kill -9 during a sweep, then sweep again: on SQLite, Redis and PostgreSQL every document
 # ends at the latest version with exactly the content of an uninterrupted sweep of the
 # same data (the chain re-adds 'name', so a document upgraded twice would differ).
-. "$(dirname "$0")/../../lib/common.sh"
-. "$(dirname "$0")/../../lib/redis.sh"
-. "$(dirname "$0")/../../lib/pg.sh"
 . "$(dirname "$0")/lib.sh"
 redis_start
 pg_start

@@ -3,9 +3,6 @@
 # name and skipped by sweep, get and status, and left byte for byte as they were, on
 # SQLite, Redis and PostgreSQL (which cannot hold text that is not JSON). Also `check`'s
 # messages for a bad chain, with the line at fault, and the verb's exit codes.
-. "$(dirname "$0")/../../lib/common.sh"
-. "$(dirname "$0")/../../lib/redis.sh"
-. "$(dirname "$0")/../../lib/pg.sh"
 . "$(dirname "$0")/lib.sh"
 redis_start
 pg_start

@@ -2,7 +2,6 @@
 # Custom steps: a chain naming a C callback is refused (with its line) until a plugin
 # registers it; with the plugin, get and sweep run the callback, and a document the
 # callback refuses is reported and left unchanged.
-. "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 cc -std=c17 -Wall -Werror -shared -fPIC -I"$LZ_REPO/include" $(pkg-config --cflags jansson) \
     -o "$T_DIR/plugin.so" "$LZ_HERE/plugin_email.c" 2>"$T_DIR/cc.log" || fail "plugin build: $(cat "$T_DIR/cc.log")"

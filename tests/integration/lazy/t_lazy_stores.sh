@@ -2,9 +2,6 @@
 # The 3-step chain (rename, removal, split into 'addresses') applied on read (`get`) to
 # some documents and by `sweep` to the rest gives the same documents on SQLite, Redis
 # and PostgreSQL, equal to what the chain promises.
-. "$(dirname "$0")/../../lib/common.sh"
-. "$(dirname "$0")/../../lib/redis.sh"
-. "$(dirname "$0")/../../lib/pg.sh"
 . "$(dirname "$0")/lib.sh"
 redis_start
 pg_start

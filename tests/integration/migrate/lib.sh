@@ -8,6 +8,15 @@ build_writer() {
         fail "cannot build writer: $(cat "$T_DIR/writer-build.out")"
 }
 
+# Builds the probe helper (a transaction under a lock timeout, in a loop) into $T_DIR/probe.
+build_probe() {
+    cc -O1 -o "$T_DIR/probe" "$HERE_MIGRATE/probe.c" $(pkg-config --cflags --libs libpq) \
+        >"$T_DIR/probe-build.out" 2>&1 || fail "cannot build probe: $(cat "$T_DIR/probe-build.out")"
+}
+
+# probe_result FILE FIELD: a field (txs, lock_timeouts, errors, longest_ms) of a probe's line.
+probe_result() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
+
 # sql URL QUERY: runs one query on SQLite or PostgreSQL, prints rows (|-separated).
 sql() {
     case "$1" in

@@ -92,7 +92,7 @@ echo "$out" | grep "migration '0002_add_email' changed after it was applied" >/d
 printf '[expand]\nCREATE INDEX users_age ON users (age);\nALTER TABLE users DROP COLUMN legacy;\n' >"$T_DIR/0009_bad.migration"
 out=$("$BATON" migrate lint --db postgres://x/y "$T_DIR/0009_bad.migration"); [ $? = 1 ] || fail "lint must exit 1"
 echo "$out" | grep "0009_bad.migration:2: postgres \[create-index-concurrently\]" >/dev/null || fail "lint output: $out"
-echo "$out" | grep "0009_bad.migration:3: postgres \[drop-column-in-expand\].*put it in \[contract\]" >/dev/null || fail "lint output: $out"
+echo "$out" | grep "0009_bad.migration:3: postgres \[drop-column-in-expand\].*move it to \[contract\]" >/dev/null || fail "lint output: $out"
 out=$("$BATON" migrate lint --db "$url" "$T_DIR/0009_bad.migration"); [ $? = 1 ] || fail "sqlite lint must exit 1"
 echo "$out" | grep "create-index" >/dev/null && fail "sqlite has no CONCURRENTLY rule: $out"
 

@@ -1,7 +1,9 @@
 /* Test helper: an "app version" that writes one column of `users` (INSERTs of new rows
  * and UPDATEs of existing ones) on SQLite or PostgreSQL for a bounded time and count,
  * then prints its operations, errors and write latency. Built by the migrate tests.
- * usage: writer URL COLUMN SECONDS ID_BASE EXISTING_ROWS PAUSE_US [MAX_OPS] */
+ * usage: writer URL COLUMN SECONDS ID_BASE EXISTING_ROWS PAUSE_US [MAX_OPS]
+ * env WRITER_TABLE: the table (default users); WRITER_READS=1: also reads back the row it
+ * inserted, every loop. */
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -31,6 +33,20 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Loop i's statement of `kind`: insert row base+i, update row `existing`, read row base+i. */
+static void one_statement(char *sql, size_t cap, int kind, const char *table, const char *col,
+                          long base, long i, long existing)
+{
+    if (kind == 0)
+        snprintf(sql, cap, "INSERT INTO %s (id, %s) VALUES (%ld, 'w%ld')", table, col, base + i,
+                 base + i);
+    else if (kind == 1)
+        snprintf(sql, cap, "UPDATE %s SET %s = 'u%ld-%ld' WHERE id = %ld", table, col, base, i,
+                 existing);
+    else
+        snprintf(sql, cap, "SELECT %s FROM %s WHERE id = %ld", col, table, base + i);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 7) {
@@ -42,6 +58,8 @@ int main(int argc, char **argv)
     double secs = atof(argv[3]);
     long base = atol(argv[4]), rows = atol(argv[5]), pause_us = atol(argv[6]);
     long max_ops = argc > 7 ? atol(argv[7]) : 1000000;
+    const char *table = getenv("WRITER_TABLE") ? getenv("WRITER_TABLE") : "users";
+    int kinds = getenv("WRITER_READS") && atoi(getenv("WRITER_READS")) ? 3 : 2;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     sqlite3 *lite = NULL;
@@ -56,21 +74,16 @@ int main(int argc, char **argv)
         if (PQstatus(pg) != CONNECTION_OK)
             return fprintf(stderr, "writer: %s", PQerrorMessage(pg)), 1;
     }
-    double *lat = calloc((size_t)max_ops * 2 + 2, sizeof(double));
+    double *lat = calloc((size_t)max_ops * 3 + 3, sizeof(double));
     long ops = 0, errors = 0, busy = 0, n = 0;
     unsigned seed = (unsigned)getpid();
     double end = now_ms() + secs * 1000;
     char sql[256];
     while (!stop && now_ms() < end && ops < max_ops * 2) {
         long i = n++;
-        for (int kind = 0; kind < 2; kind++) {
-            if (kind == 0)
-                snprintf(sql, sizeof(sql), "INSERT INTO users (id, %s) VALUES (%ld, 'w%ld')", col,
-                         base + i, base + i);
-            else
-                snprintf(sql, sizeof(sql), "UPDATE users SET %s = 'u%ld-%ld' WHERE id = %ld", col,
-                         base, i,
-                         rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
+        for (int kind = 0; kind < kinds; kind++) {
+            one_statement(sql, sizeof(sql), kind, table, col, base, i,
+                          rows > 0 ? 1 + (long)(rand_r(&seed) % (unsigned long)rows) : base + i);
             double t0 = now_ms();
             int failed = 0;
             if (lite) {
@@ -85,7 +98,8 @@ int main(int argc, char **argv)
                 }
             } else {
                 PGresult *res = PQexec(pg, sql);
-                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+                    PQresultStatus(res) != PGRES_TUPLES_OK) {
                     failed = 1;
                     if (errors < 5)
                         fprintf(stderr, "writer %s: %s: %s", col, sql, PQerrorMessage(pg));

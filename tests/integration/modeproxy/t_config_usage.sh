@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # --mode proxy from a config file (section [run]: mode, proxy-mode, private-ports,
 # ready), and the usage errors of the new options: exit 2 with the exact message.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lib/master.sh"
 usage_error() { # usage_error MESSAGE RUN-ARGS...
     local msg=$1; shift
     local out rc
@@ -28,13 +28,12 @@ INI
 "$BATON" run --config "$T_DIR/run.ini" --listen "127.0.0.1:$PORT" --control "$CTL" >>"$T_DIR/master.log" 2>&1 &
 MASTER=$!
 track "$MASTER"
-wait_for 20 curl -sf "$URL" || fail "baton run --config did not start serving"
+wait_for 60 curl -sf "$URL" || fail "baton run --config did not start serving"
 [ "$(version_now)" = c1 ] || fail "c1 does not serve"
-st=$(ctl status --json)
+st=$(master_ctl status --json)
 [ "$(echo "$st" | jq -r '.mode + "/" + .proxy.mode')" = proxy/tcp ] || fail "config not applied: $st"
 p=$(gen_ports 1)
 [ "$p" -ge "$PRIV_LO" ] && [ "$p" -le "$PRIV_HI" ] || fail "port $p outside $PRIV_LO-$PRIV_HI"
-ctl upgrade -- "$APP" --version c2 >/dev/null || fail "upgrade to c2 failed"
+master_ctl upgrade -- "$APP" --version c2 >/dev/null || fail "upgrade to c2 failed"
 [ "$(version_now)" = c2 ] || fail "c2 does not serve"
-ctl stop >/dev/null || fail "stop failed"
-wait "$MASTER" || fail "baton run exited non-zero after stop"
+master_stop

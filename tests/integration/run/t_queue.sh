@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Upgrades requested while one runs are queued, not interleaved: two concurrent
 # `upgrade` calls both succeed, one generation after the other, in request order.
-. "$(dirname "$0")/lib.sh"
-start_master --workers 2 --min-ready 0.5 --drain-timeout 2 -- "$APP" --version v1
-ctl upgrade --json -- "$APP" --version v2 >"$T_DIR/up2.json" &
+# Generation 2 is held not ready (its exec: probe waits for a file the test creates)
+# until the second request is seen queued, so the overlap does not depend on timing.
+. "$(dirname "$0")/../../lib/master.sh"
+master_start --workers 2 --ready "exec:[ \"\$BATON_GENERATION\" != 2 ] || [ -e $T_DIR/go ]" \
+    --drain-timeout 2 -- "$APP" --version v1
+master_ctl upgrade --json -- "$APP" --version v2 >"$T_DIR/up2.json" &
 first=$!
-wait_for 10 grep -q "generation 2 starting" "$T_DIR/master.log" || fail "first upgrade did not start"
-ctl upgrade --json -- "$APP" --version v3 >"$T_DIR/up3.json" || fail "second upgrade failed: $(cat "$T_DIR/up3.json")"
+wait_for 60 grep -q "generation 2 starting" "$T_DIR/master.log" || fail "first upgrade did not start"
+master_ctl upgrade --json -- "$APP" --version v3 >"$T_DIR/up3.json" &
+second=$!
+wait_for 60 grep -q "an operation is running; the new request waits its turn" "$T_DIR/master.log" ||
+    fail "the second upgrade was not queued"
+touch "$T_DIR/go"
 wait "$first" || fail "first upgrade failed: $(cat "$T_DIR/up2.json")"
+wait "$second" || fail "second upgrade failed: $(cat "$T_DIR/up3.json")"
 [ "$(jget "$T_DIR/up2.json" .generation)" = 2 ] || fail "first upgrade: $(cat "$T_DIR/up2.json")"
 [ "$(jget "$T_DIR/up3.json" .generation)" = 3 ] || fail "second upgrade: $(cat "$T_DIR/up3.json")"
 [ "$(jget "$T_DIR/up3.json" .previous_generation)" = 2 ] || fail "second upgrade did not replace generation 2"
 [ "$(jget "$T_DIR/up2.json" .switched_unix_ms)" -le "$(jget "$T_DIR/up3.json" .switched_unix_ms)" ] ||
     fail "the upgrades switched out of order"
-grep -q "an operation is running; the new request waits its turn" "$T_DIR/master.log" ||
-    fail "the second upgrade was not queued"
 # generation 3 must not have started before generation 2 served
 line_serves2=$(grep -n "generation 2 serves" "$T_DIR/master.log" | head -1 | cut -d: -f1)
 line_starts3=$(grep -n "generation 3 starting" "$T_DIR/master.log" | head -1 | cut -d: -f1)

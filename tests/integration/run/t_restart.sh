@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A worker that dies in steady state is restarted (with backoff) and the restart is
 # counted in `status`; the other worker keeps serving meanwhile.
-. "$(dirname "$0")/lib.sh"
-start_master --workers 2 --drain-timeout 2 -- "$APP" --version v1
+. "$(dirname "$0")/../../lib/master.sh"
+master_start --workers 2 --drain-timeout 2 -- "$APP" --version v1
 pids=$(worker_pids 1)
 victim=$(echo "$pids" | head -1)
 kill -KILL "$victim"
@@ -11,7 +11,7 @@ restarted() {
     now=$(worker_pids 1 | sort | tr '\n' ' ')
     [ "$(echo "$now" | wc -w)" -eq 2 ] && ! echo " $now" | grep -q " $victim "
 }
-wait_for 10 restarted || fail "worker $victim was not replaced: $(ctl status --json)"
-[ "$(ctl status --json | jq '.generations[0].restarts')" = 1 ] || fail "restart not counted"
+wait_for 60 restarted || fail "worker $victim was not replaced: $(master_ctl status --json)"
+[ "$(master_ctl status --json | jq '.generations[0].restarts')" = 1 ] || fail "restart not counted"
 grep -q "generation 1: restarting slot" "$T_DIR/master.log" || fail "no restart logged"
 [ "$(version_now)" = v1 ] || fail "v1 does not serve after the restart"

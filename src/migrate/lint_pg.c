@@ -1,0 +1,348 @@
+/* The PostgreSQL linter's reading of a migration: each statement of each section is
+ * parsed alone by PostgreSQL's own parser (libpg_query); a statement it rejects is
+ * reported with its line and the parser's message, and the others are still checked. The
+ * declarative operations are checked by parsing the statements baton writes for them. */
+#include "migrate/lint_pg.h"
+
+#include <pg_query.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate/sqlsplit.h"
+
+json_t *pg_get(json_t *o, const char *key)
+{
+    return json_is_object(o) ? json_object_get(o, key) : NULL;
+}
+
+json_t *pg_as(json_t *wrapper, const char *type)
+{
+    json_t *v = pg_get(wrapper, type);
+    return json_is_object(v) ? v : NULL;
+}
+
+const char *pg_str(json_t *o, const char *key)
+{
+    return json_string_value(pg_get(o, key));
+}
+
+int pg_is(json_t *o, const char *key, const char *value)
+{
+    const char *v = pg_str(o, key);
+    return v && strcmp(v, value) == 0;
+}
+
+int pg_true(json_t *o, const char *key)
+{
+    return json_is_true(pg_get(o, key));
+}
+
+int pg_line(const struct pg_stmt *s, json_t *node)
+{
+    json_t *loc = pg_get(node, "location");
+    if (!s->sql || !json_is_integer(loc) || json_integer_value(loc) < 0)
+        return s->line;
+    size_t at = s->off + (size_t)json_integer_value(loc);
+    if (at > strlen(s->sql))
+        return s->line;
+    return s->f->line0 + sqlsplit_line(s->sql, at);
+}
+
+const char *pg_last_name(json_t *list, const char **schema)
+{
+    size_t n = json_array_size(list);
+    if (schema)
+        *schema = n >= 2 ? pg_str(pg_as(json_array_get(list, n - 2), "String"), "sval") : NULL;
+    return n ? pg_str(pg_as(json_array_get(list, n - 1), "String"), "sval") : NULL;
+}
+
+void pg_rel(json_t *rangevar, const char **schema, const char **name)
+{
+    *schema = pg_str(rangevar, "schemaname");
+    *name = pg_str(rangevar, "relname");
+}
+
+void pg_table_named(const struct pg_stmt *s, const char *schema, const char *name,
+                    struct pg_table *t)
+{
+    t->schema = schema;
+    t->name = name ? name : "?";
+    t->note = NULL;
+    snprintf(t->disp, sizeof(t->disp), "%s%s%s", schema ? schema : "", schema ? "." : "", t->name);
+}
+
+int pg_cheap(const struct pg_stmt *s, struct pg_table *t)
+{
+    return lint_table_is_cheap(s->f, t->schema, t->name, &t->note, t->buf, sizeof(t->buf));
+}
+
+int pg_new(const struct pg_stmt *s, const struct pg_table *t)
+{
+    return lint_table_is_new(s->f, t->schema, t->name);
+}
+
+void pg_table_of(const struct pg_stmt *s, json_t *rangevar, struct pg_table *t)
+{
+    const char *schema, *name;
+    pg_rel(rangevar, &schema, &name);
+    pg_table_named(s, schema, name, t);
+}
+
+int pg_type(const struct pg_stmt *s, const char *type)
+{
+    return strcmp(s->type, type) == 0;
+}
+
+/* The subcommands of an ALTER TABLE (not of ALTER INDEX, VIEW...), or NULL. */
+json_t *pg_alter_cmds(const struct pg_stmt *s)
+{
+    if (!pg_type(s, "AlterTableStmt") || !pg_is(s->node, "objtype", "OBJECT_TABLE"))
+        return NULL;
+    return pg_get(s->node, "cmds");
+}
+
+json_t *pg_cmd_at(json_t *cmds, size_t i)
+{
+    return pg_as(json_array_get(cmds, i), "AlterTableCmd");
+}
+
+/* The constraints of a column definition of kind `contype`, or NULL. */
+json_t *pg_column_constraint(json_t *coldef, const char *contype)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(pg_get(coldef, "constraints"), i, c)
+    {
+        json_t *con = pg_as(c, "Constraint");
+        if (pg_is(con, "contype", contype))
+            return con;
+    }
+    return NULL;
+}
+
+const char *pg_type_name(json_t *coldef)
+{
+    return pg_last_name(pg_get(pg_get(coldef, "typeName"), "names"), NULL);
+}
+
+int pg_type_is(json_t *coldef, const char *const *names)
+{
+    const char *t = pg_type_name(coldef);
+    for (; t && *names; names++)
+        if (strcmp(t, *names) == 0)
+            return 1;
+    return 0;
+}
+
+/* The integer type modifiers of a type name: n of them into mods. */
+int pg_typmods(json_t *coldef, long *mods, int cap)
+{
+    json_t *list = pg_get(pg_get(coldef, "typeName"), "typmods");
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(list) && n < cap; i++) {
+        json_t *c = pg_as(json_array_get(list, i), "A_Const");
+        json_t *iv = pg_get(pg_get(c, "ival"), "ival");
+        mods[n++] = json_is_integer(iv) ? (long)json_integer_value(iv) : 0;
+    }
+    return n;
+}
+
+const char *pg_con_name(json_t *con)
+{
+    return pg_str(con, "conname") ? pg_str(con, "conname") : "(unnamed)";
+}
+
+/* What a statement leaves behind for the next ones of the section: the tables it
+ * created, and those whose write-blocking lock the transaction now holds. */
+static void track(const struct pg_stmt *s)
+{
+    const char *schema, *name;
+    json_t *n = s->node;
+    if (strcmp(s->type, "CreateStmt") == 0) {
+        pg_rel(pg_get(n, "relation"), &schema, &name);
+        lint_names_add(&s->f->created, schema, name);
+    } else if (strcmp(s->type, "CreateTableAsStmt") == 0) {
+        pg_rel(pg_get(pg_get(n, "into"), "rel"), &schema, &name);
+        lint_names_add(&s->f->created, schema, name);
+    } else if (strcmp(s->type, "AlterTableStmt") == 0 || strcmp(s->type, "RenameStmt") == 0 ||
+               (strcmp(s->type, "IndexStmt") == 0 && !pg_true(n, "concurrent"))) {
+        json_t *cmds = pg_get(n, "cmds");
+        size_t i;
+        json_t *c;
+        int only_validate = json_array_size(cmds) > 0;
+        json_array_foreach(cmds, i, c)
+        {
+            only_validate &= pg_is(pg_as(c, "AlterTableCmd"), "subtype", "AT_ValidateConstraint");
+        }
+        pg_rel(pg_get(n, "relation"), &schema, &name);
+        if (!only_validate)
+            lint_names_add(&s->f->locked, schema, name);
+    }
+}
+
+/* Parses one statement and checks it; `sql` is the section (NULL for an operation),
+ * `text` the statement alone. */
+static void one_statement(struct lint_file *f, const char *sql, size_t off, const char *text,
+                          int line, const char *what)
+{
+    PgQueryParseResult r = pg_query_parse(text);
+    if (r.error) {
+        size_t at = 0;
+        for (int c = 1; c < r.error->cursorpos && text[at]; c++) {
+            at++;
+            while ((text[at] & 0xC0) == 0x80)
+                at++;
+        }
+        if (sql)
+            lint_hit_named(f, "syntax-error", f->line0 + sqlsplit_line(sql, off + at),
+                           "PostgreSQL rejects the statement: %s", r.error->message);
+        else
+            lint_hit_named(f, "syntax-error", line, "%sPostgreSQL rejects '%s': %s", what, text,
+                           r.error->message);
+        pg_query_free_parse_result(r);
+        return;
+    }
+    json_error_t je;
+    json_t *root = json_loads(r.parse_tree, 0, &je);
+    pg_query_free_parse_result(r);
+    if (!root) {
+        lint_hit_named(f, "unchecked", line, "%sthe parse tree cannot be read (%s)", what, je.text);
+        return;
+    }
+    size_t i;
+    json_t *st;
+    json_array_foreach(pg_get(root, "stmts"), i, st)
+    {
+        json_t *wrapper = pg_get(st, "stmt");
+        const char *type =
+            json_object_size(wrapper) == 1 ? json_object_iter_key(json_object_iter(wrapper)) : NULL;
+        if (!type)
+            continue;
+        struct pg_stmt s = {f, type, pg_get(wrapper, type), sql, off, line};
+        lint_pg_check(&s);
+        track(&s);
+    }
+    json_decref(root);
+}
+
+/* Replaces :lo and :hi of a [backfill] statement by $1 and $2 (same length, so every
+ * position in the parse tree still points at the file). */
+static void placeholders(char *sql)
+{
+    for (char *p = sql; (p = strchr(p, ':')) != NULL; p++)
+        if ((p[1] == 'l' && p[2] == 'o') || (p[1] == 'h' && p[2] == 'i')) {
+            char next = p[3];
+            if ((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
+                (next >= '0' && next <= '9') || next == '_')
+                continue;
+            p[0] = '$';
+            p[2] = ' ';
+            p[1] = p[1] == 'l' ? '1' : '2';
+        }
+}
+
+static void section(struct lint_file *f, const struct msection *sec, enum lint_sec which)
+{
+    if (!sec->sql)
+        return;
+    lint_section_start(f, which, sec->no_tx, sec->line + 1);
+    char *sql = strdup(sec->sql);
+    if (!sql)
+        return;
+    if (which == SEC_BACKFILL)
+        placeholders(sql);
+    struct sql_stmt *v = NULL;
+    int n = 0;
+    size_t at;
+    struct err e;
+    if (sqlsplit(MDB_POSTGRES, sql, &v, &n, &at, &e) < 0) {
+        lint_hit_named(f, "syntax-error", f->line0 + sqlsplit_line(sql, at),
+                       "PostgreSQL cannot read the section from here on: %s", e.msg);
+        free(sql);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char *text = strndup(sql + v[i].off, v[i].len);
+        if (text)
+            one_statement(f, sql, v[i].off, text, f->line0 + v[i].line, "");
+        free(text);
+    }
+    free(v);
+    free(sql);
+}
+
+/* The statement baton writes for an operation, to check it with PostgreSQL's parser
+ * (`full`: with every rule, as an ALTER the operation runs in expand). */
+static char *op_statement(const struct mop *op, int *full)
+{
+    char *s = NULL;
+    int rc = -1;
+    *full = 0;
+    switch (op->kind) {
+    case MOP_ADD_COLUMN:
+        *full = 1;
+        rc = asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->a, op->rest);
+        break;
+    case MOP_RENAME_COLUMN:
+    case MOP_CHANGE_TYPE:
+        *full = op->rest[0] != 0;
+        rc = *full ? asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->b, op->rest)
+                   : -1;
+        break;
+    case MOP_ADD_INDEX:
+        rc = strncasecmp(op->rest, "unique ", 7) == 0
+                 ? asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->a, op->table, op->rest + 7)
+                 : asprintf(&s, "CREATE INDEX %s ON %s (%s)", op->a, op->table, op->rest);
+        break;
+    case MOP_ADD_UNIQUE:
+    case MOP_ADD_PRIMARY_KEY:
+        rc = asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->a, op->table, op->rest);
+        break;
+    case MOP_ADD_CONSTRAINT:
+        rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", op->table, op->a,
+                      op->rest);
+        break;
+    case MOP_ADD_FOREIGN_KEY:
+        rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY %s NOT VALID", op->table,
+                      op->a, op->rest);
+        break;
+    default:
+        break;
+    }
+    return rc < 0 ? NULL : s;
+}
+
+static void operations(struct lint_file *f)
+{
+    for (int i = 0; i < f->m->nops; i++) {
+        const struct mop *op = &f->m->ops[i];
+        int full;
+        char *text = op_statement(op, &full);
+        if (!text)
+            continue;
+        lint_section_start(f, SEC_OPS, 0, op->line);
+        char what[MFILE_IDENT_MAX * 3 + 16];
+        snprintf(what, sizeof(what), "%s %s %s: ", mop_name(op->kind), op->table, op->a);
+        if (full) {
+            one_statement(f, NULL, 0, text, op->line, what);
+        } else {
+            PgQueryParseResult r = pg_query_parse(text);
+            if (r.error)
+                lint_hit_named(f, "syntax-error", op->line, "%sPostgreSQL rejects '%s': %s", what,
+                               text, r.error->message);
+            pg_query_free_parse_result(r);
+        }
+        free(text);
+    }
+}
+
+int lint_pg_file(struct lint_file *f)
+{
+    operations(f);
+    section(f, &f->m->expand, SEC_EXPAND);
+    section(f, &f->m->backfill, SEC_BACKFILL);
+    section(f, &f->m->contract, SEC_CONTRACT);
+    section(f, &f->m->abort_, SEC_ABORT);
+    return f->added;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD COLUMN total numeric(10,2) GENERATED ALWAYS AS (price * qty) STORED;

@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD COLUMN price numeric(10,2), ADD COLUMN qty int DEFAULT 1;

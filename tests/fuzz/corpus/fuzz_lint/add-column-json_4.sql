@@ -1,0 +1,1 @@
+add_column users prefs json

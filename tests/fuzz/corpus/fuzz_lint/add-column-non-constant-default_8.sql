@@ -1,0 +1,1 @@
+add_column users seen INTEGER DEFAULT 0

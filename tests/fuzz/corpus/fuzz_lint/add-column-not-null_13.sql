@@ -1,0 +1,1 @@
+add_column users score INTEGER NOT NULL DEFAULT 0

@@ -1,0 +1,1 @@
+add_column events seq BIGINT

@@ -1,0 +1,2 @@
+CREATE TABLE audit (msg text);
+ALTER TABLE audit ADD COLUMN id bigserial;

@@ -1,0 +1,1 @@
+add_column users token UUID DEFAULT gen_random_uuid()

@@ -1,0 +1,1 @@
+ALTER TABLE users ADD COLUMN jitter float8 DEFAULT 1 + random() * 2;

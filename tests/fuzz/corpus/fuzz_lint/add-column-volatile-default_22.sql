@@ -1,0 +1,1 @@
+add_column users code text DEFAULT make_code()

@@ -1,0 +1,2 @@
+ALTER TABLE users ADD CONSTRAINT age_ok CHECK (age >= 0);
+ALTER TABLE users ADD CHECK (age < 200);

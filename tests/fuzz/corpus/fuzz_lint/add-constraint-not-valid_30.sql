@@ -1,0 +1,1 @@
+add_constraint users age_ok CHECK (age >= 0)

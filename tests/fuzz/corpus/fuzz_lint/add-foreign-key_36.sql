@@ -1,0 +1,1 @@
+add_foreign_key orders orders_user_fk (user_id) REFERENCES users (id) ON DELETE CASCADE

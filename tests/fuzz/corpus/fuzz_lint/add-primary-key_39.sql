@@ -1,0 +1,1 @@
+add_primary_key events events_pkey id

@@ -1,0 +1,1 @@
+add_unique users users_email_key email

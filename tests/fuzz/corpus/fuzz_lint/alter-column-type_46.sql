@@ -1,0 +1,1 @@
+change_type users age age_big BIGINT

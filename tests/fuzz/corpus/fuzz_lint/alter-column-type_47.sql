@@ -1,0 +1,3 @@
+ALTER TABLE users ALTER COLUMN name TYPE varchar(50);
+ALTER TABLE users ALTER COLUMN bio TYPE text;
+ALTER TABLE users ALTER COLUMN price TYPE numeric(12,2);

@@ -1,0 +1,1 @@
+CREATE TABLE codes (c char(4));

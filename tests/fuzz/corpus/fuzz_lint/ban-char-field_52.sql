@@ -1,0 +1,1 @@
+CREATE TABLE codes (c text);

@@ -1,0 +1,2 @@
+CLUSTER users USING users_pkey;
+VACUUM (FULL, ANALYZE) users;

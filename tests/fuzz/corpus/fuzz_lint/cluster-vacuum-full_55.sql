@@ -1,0 +1,2 @@
+VACUUM users;
+VACUUM FULL settings;

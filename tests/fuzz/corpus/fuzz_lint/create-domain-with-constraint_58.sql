@@ -1,0 +1,1 @@
+CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);

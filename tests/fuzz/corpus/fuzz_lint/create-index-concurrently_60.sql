@@ -1,0 +1,2 @@
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE INDEX users_age ON users (age);

@@ -1,0 +1,1 @@
+add_index users users_age age

@@ -1,0 +1,1 @@
+CREATE INDEX settings_k ON settings (k);

@@ -1,0 +1,2 @@
+CREATE TABLE audit (id INTEGER, scratch TEXT);
+ALTER TABLE audit DROP COLUMN scratch;

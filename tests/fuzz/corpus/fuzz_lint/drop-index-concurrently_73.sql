@@ -1,0 +1,1 @@
+DROP INDEX users_age, public.users_old;

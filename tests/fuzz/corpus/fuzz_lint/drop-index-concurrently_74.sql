@@ -1,0 +1,1 @@
+drop_index users users_age

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS old_things, archive.old_users CASCADE;

@@ -1,0 +1,3 @@
+CREATE TABLE t (a bigint, b bigint, c bigint, d bigint);
+CREATE INDEX t_ab ON t (a, b);
+CREATE UNIQUE INDEX t_abcd ON t (a, b, c, d);

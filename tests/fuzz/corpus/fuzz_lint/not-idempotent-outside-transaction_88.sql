@@ -1,0 +1,2 @@
+CREATE TABLE audit (id INTEGER);
+CREATE INDEX audit_id ON audit (id);

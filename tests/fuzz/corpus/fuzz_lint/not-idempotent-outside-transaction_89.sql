@@ -1,0 +1,3 @@
+CREATE INDEX CONCURRENTLY IF NOT EXISTS users_age ON users (age);
+ALTER TABLE users ADD COLUMN IF NOT EXISTS nickname text;
+INSERT INTO settings (k, v) VALUES ('mode', 'new') ON CONFLICT DO NOTHING;

@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS audit (id INTEGER);
+CREATE INDEX IF NOT EXISTS audit_id ON audit (id);

@@ -1,0 +1,2 @@
+REINDEX INDEX users_age;
+REINDEX TABLE users;

@@ -1,0 +1,1 @@
+reindex users users_age

@@ -1,0 +1,1 @@
+ALTER TABLE "Users" RENAME "Name" TO "FullName";

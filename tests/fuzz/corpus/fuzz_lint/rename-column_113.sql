@@ -1,0 +1,1 @@
+rename_column users name full_name

@@ -1,0 +1,2 @@
+CREATE TABLE audit (id INTEGER, msg TEXT);
+ALTER TABLE audit RENAME COLUMN msg TO message;

@@ -1,0 +1,1 @@
+rename_table users people

@@ -1,0 +1,2 @@
+CREATE TABLE audit_tmp (id INTEGER);
+ALTER TABLE audit_tmp RENAME TO audit;

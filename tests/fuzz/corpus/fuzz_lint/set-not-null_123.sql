@@ -1,0 +1,1 @@
+set_not_null users email

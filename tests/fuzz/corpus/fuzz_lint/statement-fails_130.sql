@@ -1,0 +1,2 @@
+CREATE TABLE audit (id INTEGER);
+CREATE TABLE audit (id INTEGER);

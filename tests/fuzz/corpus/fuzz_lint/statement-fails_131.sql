@@ -1,0 +1,2 @@
+add_column users email TEXT
+ALTER TABLE users ADD COLUMN email TEXT;

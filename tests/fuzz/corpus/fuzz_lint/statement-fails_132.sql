@@ -1,0 +1,2 @@
+add_column users email TEXT
+CREATE TABLE audit (id INTEGER);

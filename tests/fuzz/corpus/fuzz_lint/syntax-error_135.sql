@@ -1,0 +1,3 @@
+DROP TABLE old_audit;
+SELECT 'abc;
+DROP TABLE older;

@@ -1,0 +1,1 @@
+add_column users price NUMERIC(10,

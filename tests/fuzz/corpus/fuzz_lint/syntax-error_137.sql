@@ -1,0 +1,3 @@
+CREATE TABLE audit (id INTEGER);
+SELEC 1;
+ALTER TABLE users RENAME COLUMN name TO full_name;

@@ -1,0 +1,3 @@
+BEGIN;
+CREATE TABLE audit (id INTEGER);
+COMMIT;

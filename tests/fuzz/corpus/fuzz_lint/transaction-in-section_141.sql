@@ -1,0 +1,3 @@
+SAVEPOINT before_drop;
+DROP TABLE old_audit;
+RELEASE before_drop;

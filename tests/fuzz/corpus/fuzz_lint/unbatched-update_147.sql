@@ -1,0 +1,1 @@
+UPDATE audit SET seen = true;

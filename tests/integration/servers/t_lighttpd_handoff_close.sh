@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# lighttpd (handoff mode, socket activation) under `baton run`: 5 upgrades under close load, 0 failed; a broken release is rolled back.
+. "$(dirname "$0")/driver.sh"
+scenario lighttpd-handoff close
