@@ -102,10 +102,14 @@ static void finish_exchange(struct conn *c)
     struct http_state *h = c->h;
     /* bytes after the response (a backend that sent a body to HEAD) would be read
      * as the next answer: such a connection is not reused */
-    if (h->backend_keepalive && !h->backend_eof && buf_pending(&h->bin) == 0)
-        conn_park_backend(c);
-    else
+    if (h->backend_keepalive && !h->backend_eof && buf_pending(&h->bin) == 0) {
+        if (h->close_after)
+            conn_release_backend(c); /* for other clients */
+        else
+            conn_park_backend(c); /* for this client's next request */
+    } else {
         conn_drop_backend(c);
+    }
     buf_release(&h->bout);
     buf_release(&h->bin);
     buf_release(&h->cout);
@@ -510,6 +514,8 @@ static void http_free(struct conn *c)
     if (!h)
         return;
     timer_stop(c->p->loop, &h->timer);
+    if (c->parked)
+        conn_release_backend(c); /* a clean exchange ended on it: others may use it */
     for (int i = 0; i < 2; i++)
         if (h->pipe[i] >= 0)
             close(h->pipe[i]);
