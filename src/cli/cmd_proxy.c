@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "proxy/client.h"
 #include "proxy/serve.h"
+#include "proxy/workers.h"
 
 struct proxy_cli {
     struct proxy_serve_opts serve;
@@ -109,6 +110,10 @@ static const struct opt proxy_options[] = {
      .max = 86400000, .def = "30s", .help = "after SIGTERM, cut what is left (0 = wait)"},
     {.name = "no-xff", .kind = OPT_FLAG, C(xff), .def = "1", .flags = OPT_NEGATE,
      .help = "http: do not add X-Forwarded-For"},
+    {.name = "workers", .kind = OPT_INT, OPT_AT(struct proxy_cli, serve.workers), .min = 1,
+     .max = WORKERS_MAX, .def = "1", .arg = "N",
+     .help = "processes relaying, each with its own SO_REUSEPORT\n"
+             "listener; the runtime API reaches all of them"},
     {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
      .def = "info", .help = "least level logged"},
     {0}};
@@ -150,6 +155,7 @@ int verb_proxy(int argc, char **argv)
         rc = EXIT_USAGE;
     } else {
         log_setup((enum log_level)c->level, "proxy");
+        c->serve.log_level = c->level;
         rc = proxy_serve(&c->serve, &e) < 0 ? EXIT_FAIL : EXIT_OK;
         if (rc == EXIT_FAIL)
             fprintf(stderr, "baton proxy: %s\n", e.msg);
