@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks `baton proxy` against its peers in one run (not a test: numbers only):
-# wrk through baton tcp/http, HAProxy tcp/http (1 thread) and nginx stream (1 worker),
-# and straight to the backend. Every proxy runs from the start and the wrk runs are
-# interleaved in BENCH_ROUNDS rounds (3), so a busy neighbour weighs on all of them
-# alike; it prints the median requests/s with its spread (min-max), median p50/p99 and
-# CPU per request, a 10 MB bulk transfer in bytes/s, RSS per 10k idle connections, and
-# ratios against the peers. BENCH_BASELINE=DIR adds the http mode of another build
+# wrk through baton tcp/http (1 worker, and --workers 2), HAProxy tcp/http (nbthread 1
+# and 2) and nginx stream (1 worker), and straight to the backend. Every proxy runs
+# from the start and the wrk runs are interleaved in BENCH_ROUNDS rounds (5), so a
+# busy neighbour weighs on all of them alike; it prints the median requests/s and p99
+# with their spread (min-max), median p50 and CPU per request, a 10 MB bulk transfer
+# in bytes/s, RSS per 10k idle connections, system calls per request (perf, when it
+# may count them), and ratios against the peers beside their goals. BENCH_BASELINE=DIR adds the http mode of another build
 # (e.g. one before a change) as the row baton-http-base.
 # Usage: bench/proxy/run.sh [BUILD_DIR]   (default build/rel)
 set -u
@@ -13,7 +14,7 @@ BUILD=$(cd "${1:-build/rel}" && pwd)
 BATON=$BUILD/baton
 APP=$BUILD/examples/httpapp
 DUR=${BENCH_SECONDS:-5}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 BASE=${BENCH_BASELINE:+$(cd "$BENCH_BASELINE" && pwd)/baton}
 CONNS=${BENCH_CONNECTIONS:-50}
 W=$(mktemp -d /tmp/baton-bench-proxy.XXXXXX)
@@ -55,21 +56,29 @@ nginx -c "$W/nginx-bulk/nginx.conf" -p "$W/nginx-bulk" 2>/dev/null & PIDS+=($!)
 wait_port "$APP_PORT" && wait_port "$BULK_PORT" || { echo "bench/proxy: backends did not start"; exit 1; }
 
 # the proxies: each listens on two ports, one to the app and one to the bulk server
-start_baton() { # MODE [BINARY] -> sets P_APP P_BULK BATON_APP_PID
-    local bin=${2:-$BATON} tag=$1-$RANDOM
+start_baton() { # MODE [BINARY] [WORKERS] -> sets P_APP P_BULK BATON_APP_PID (with
+    # workers: the workers' pids, comma-separated)
+    local bin=${2:-$BATON} workers=${3:-1} tag=$1-$RANDOM
     P_APP=$(free_port); P_BULK=$(free_port)
     "$bin" proxy --mode "$1" --listen "127.0.0.1:$P_APP" --backend "app=127.0.0.1:$APP_PORT" \
-        --control "$W/baton-$tag-app.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
+        --workers "$workers" --control "$W/baton-$tag-app.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
     BATON_APP_PID=$!
     "$bin" proxy --mode "$1" --listen "127.0.0.1:$P_BULK" --backend "bulk=127.0.0.1:$BULK_PORT" \
-        --control "$W/baton-$tag-bulk.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
+        --workers "$workers" --control "$W/baton-$tag-bulk.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
     wait_port "$P_APP" && wait_port "$P_BULK"
+    if [ "$workers" -gt 1 ]; then
+        for _ in $(seq 50); do
+            [ "$(pgrep -P "$BATON_APP_PID" | wc -l)" -ge "$workers" ] && break; sleep 0.1
+        done
+        BATON_APP_PID=$(pgrep -P "$BATON_APP_PID" | paste -sd,)
+    fi
 }
-start_haproxy() { # MODE
+start_haproxy() { # MODE [NBTHREAD]
+    local nbthread=${2:-1}
     P_APP=$(free_port); P_BULK=$(free_port)
-    cat >"$W/haproxy-$1.cfg" <<HAP
+    cat >"$W/haproxy-$1-$nbthread.cfg" <<HAP
 global
-  nbthread 1
+  nbthread $nbthread
   maxconn $((IDLE + 500))
 defaults
   mode $1
@@ -84,7 +93,7 @@ listen bulk
   bind 127.0.0.1:$P_BULK
   server s1 127.0.0.1:$BULK_PORT
 HAP
-    haproxy -f "$W/haproxy-$1.cfg" 2>>"$W/haproxy.log" & PIDS+=($!)
+    haproxy -f "$W/haproxy-$1-$nbthread.cfg" 2>>"$W/haproxy.log" & PIDS+=($!)
     HAPROXY_PID=$!
     wait_port "$P_APP" && wait_port "$P_BULK"
 }
@@ -112,9 +121,9 @@ NGX
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}'; }
 measure_rps() { # PORT [PID] -> "rps p50 p99 cpu_us_per_request"
     local out rps p50 p99 t0 t1 cpu=-
-    t0=$(cpu_ticks "${2:-0}")
+    t0=$(cpu_ticks "${2:-}")
     out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$1/" 2>&1)
-    t1=$(cpu_ticks "${2:-0}")
+    t1=$(cpu_ticks "${2:-}")
     rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out" | to_ms)
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms)
@@ -124,10 +133,10 @@ measure_rps() { # PORT [PID] -> "rps p50 p99 cpu_us_per_request"
         cpu=$(awk -v t=$((t1 - t0)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
     echo "${rps:-0} ${p50:-0} ${p99:-0} $cpu ${errs:+($errs)}"
 }
-measure_bulk() { # PORT -> bytes/s of 10 MB GETs, one at a time (curl; wrk's parser
-    # would be the bottleneck), the best of 5 so that a noisy neighbour counts less
+measure_bulk() { # PORT N -> bytes/s of 10 MB GETs, one at a time (curl; wrk's parser
+    # would be the bottleneck), the best of N so that a noisy neighbour counts less
     local best=0 i v
-    for i in 1 2 3 4 5; do
+    for ((i = 0; i < $2; i++)); do
         v=$(curl -s -o /dev/null -w '%{http_code} %{speed_download}' "http://127.0.0.1:$1/bulk")
         [ "${v%% *}" = 200 ] || { echo "bench/proxy: bulk GET answered ${v%% *}" >&2; v="0 0"; }
         v=$(cut -d' ' -f2 <<<"$v" | cut -d. -f1)
@@ -135,7 +144,23 @@ measure_bulk() { # PORT -> bytes/s of 10 MB GETs, one at a time (curl; wrk's par
     done
     echo "$best"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_ticks() { # PID[,PID...] -> user + system ticks of them all
+    local p sum=0
+    for p in ${1//,/ }; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+    echo $sum
+}
+# System calls per request of PID(s) during one wrk run (perf on the raw_syscalls
+# tracepoint; "-" where perf may not count them, e.g. without root)
+measure_syscalls() { # PORT PID[,PID...]
+    command -v perf >/dev/null || { echo -; return; }
+    local out n total
+    out=$(perf stat -x, -e raw_syscalls:sys_enter -p "$2" -- \
+        wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$1/" 2>&1 >"$W/wrk-sys.out")
+    n=$(awk -F, '/raw_syscalls/ {print $1}' <<<"$out")
+    total=$(awk '/requests in/ {print $1}' "$W/wrk-sys.out")
+    [[ "${n:-}" =~ ^[0-9]+$ ]] && [ "${total:-0}" -gt 0 ] &&
+        awk -v n="$n" -v t="$total" 'BEGIN {printf "%.2f", n / t}' || echo -
+}
 # RSS growth of PID per 10k idle client connections to PORT (tcp: each also holds a
 # backend connection; http: idle clients hold none)
 measure_rss10k() { # PID PORT
@@ -162,17 +187,22 @@ PY
     sleep 1
 }
 
-declare -A APP BULKP PID RPS P50 P99 BULK RSS CPU SPREAD
+declare -A APP BULKP PID RPS P50 P99 BULK RSS CPU SPREAD P99SPREAD SYSC
 started() { APP[$1]=$P_APP; BULKP[$1]=$P_BULK; PID[$1]=${2:-}; NAMES+=("$1"); }
 median() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "-"}'; }
+spread() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {if (NR) print lo "-" hi; else print "-"}'; }
 
 NAMES=()
 P_APP=$APP_PORT P_BULK=$BULK_PORT started direct
 start_baton tcp;  started baton-tcp "$BATON_APP_PID"
 start_baton http; started baton-http "$BATON_APP_PID"
+start_baton tcp "$BATON" 2;  started baton-tcp-w2 "$BATON_APP_PID"
+start_baton http "$BATON" 2; started baton-http-w2 "$BATON_APP_PID"
 [ -n "$BASE" ] && { start_baton http "$BASE"; started baton-http-base "$BATON_APP_PID"; }
 start_haproxy tcp;  started haproxy-tcp "$HAPROXY_PID"
 start_haproxy http; started haproxy-http "$HAPROXY_PID"
+start_haproxy tcp 2;  started haproxy-tcp-nt2 "$HAPROXY_PID"
+start_haproxy http 2; started haproxy-http-nt2 "$HAPROXY_PID"
 if [ -n "$STREAM_MOD" ]; then
     start_nginx_stream
     for _ in $(seq 50); do NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1); [ -n "$NGINX_WORKER" ] && break; sleep 0.1; done
@@ -180,39 +210,67 @@ if [ -n "$STREAM_MOD" ]; then
 fi
 
 echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp, $ROUNDS interleaved rounds (median, spread min-max);"
-echo "bulk = a 10 MB GET from nginx (curl, best of 5)"
+echo "bulk = a 10 MB GET from nginx (curl, best of 3 in each round); -w2 = baton --workers 2, -nt2 = HAProxy nbthread 2"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
-declare -A R_RPS R_P50 R_P99 R_CPU
+declare -A R_RPS R_P50 R_P99 R_CPU R_BULK
 n=${#NAMES[@]}
 for ((r = 0; r < ROUNDS; r++)); do
     for ((i = 0; i < n; i++)); do
         k=${NAMES[$(((i + r) % n))]} # each round starts one further: no fixed order
         read -r rps p50 p99 cpu errs <<<"$(measure_rps "${APP[$k]}" "${PID[$k]}")"
         R_RPS[$k]+="$rps "; R_P50[$k]+="$p50 "; R_P99[$k]+="$p99 "; R_CPU[$k]+="$cpu "
+        R_BULK[$k]+="$(measure_bulk "${BULKP[$k]}" 3) "
         [ -n "${errs:-}" ] && echo "  note: $k wrk reported $errs"
     done
 done
 for k in "${NAMES[@]}"; do
     RPS[$k]=$(median <<<"${R_RPS[$k]}"); P50[$k]=$(median <<<"${R_P50[$k]}")
     P99[$k]=$(median <<<"${R_P99[$k]}"); CPU[$k]=$(median <<<"${R_CPU[$k]}")
-    SPREAD[$k]=$(tr ' ' '\n' <<<"${R_RPS[$k]}" | grep . | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%d-%d", lo, hi}')
-    BULK[$k]=$(measure_bulk "${BULKP[$k]}")
-    [ "$k" != direct ] && RSS[$k]=$(measure_rss10k "${PID[$k]}" "${APP[$k]}")
+    SPREAD[$k]=$(spread <<<"${R_RPS[$k]}"); P99SPREAD[$k]=$(spread <<<"${R_P99[$k]}")
+    BULK[$k]=$(median <<<"${R_BULK[$k]}")
+    [ "$k" != direct ] && SYSC[$k]=$(measure_syscalls "${APP[$k]}" "${PID[$k]}")
+    # RSS of one process per 10k idle clients: the 1-worker / 1-thread rows
+    case $k in direct | *-w2 | *-nt2) ;; *) RSS[$k]=$(measure_rss10k "${PID[$k]}" "${APP[$k]}") ;; esac
 done
 
-printf '\n%-16s %11s %15s %8s %8s %11s %14s %20s\n' "proxy" "requests/s" "spread" "p50 ms" "p99 ms" "CPU us/req" "bulk bytes/s" "RSS per 10k idle"
-for k in direct baton-tcp baton-http baton-http-base haproxy-tcp haproxy-http nginx-stream; do
+printf '\n%-17s %10s %13s %7s %8s %13s %8s %9s %11s %17s\n' "proxy" "requests/s" "spread" "p50 ms" "p99 ms" "p99 spread" "CPU us/" "syscalls/" "bulk" "RSS per"
+printf '%-17s %10s %13s %7s %8s %13s %8s %9s %11s %17s\n' "" "" "" "" "" "" "request" "request" "bytes/s" "10k idle"
+for k in direct baton-tcp baton-http baton-tcp-w2 baton-http-w2 baton-http-base haproxy-tcp haproxy-http haproxy-tcp-nt2 haproxy-http-nt2 nginx-stream; do
     if [ "$k" = nginx-stream ] && [ -z "$STREAM_MOD" ]; then
-        printf '%-16s %11s\n' "$k" "not available (no ngx_stream_module.so; Debian: libnginx-mod-stream)"; continue
+        printf '%-17s %10s\n' "$k" "not available (no ngx_stream_module.so; Debian: libnginx-mod-stream)"; continue
     fi
     [ -n "${RPS[$k]:-}" ] || continue
-    printf '%-16s %11s %15s %8s %8s %11s %14s %20s\n' "$k" "${RPS[$k]}" "${SPREAD[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]:--}" "${BULK[$k]}" "${RSS[$k]:--}"
+    printf '%-17s %10s %13s %7s %8s %13s %8s %9s %11s %17s\n' "$k" "${RPS[$k]}" "${SPREAD[$k]}" "${P50[$k]}" "${P99[$k]}" "${P99SPREAD[$k]}" "${CPU[$k]:--}" "${SYSC[$k]:--}" "${BULK[$k]}" "${RSS[$k]:--}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# The ratio in each round (both rows measured in the same round): median and spread
+round_ratios() { # A B FIELD(R_RPS|R_P99)
+    local -n field=$3
+    paste -d' ' <(tr ' ' '\n' <<<"${field[$1]}" | grep .) <(tr ' ' '\n' <<<"${field[$2]}" | grep .) |
+        awk '$2 > 0 {printf "%.2f ", $1 / $2}'
+}
+verdict() { # VALUE OP GOAL
+    awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { if (v == "n/a" || v == "") print "?"; else if ((op == ">=" && v + 0 >= g) || (op == "<=" && v + 0 <= g)) print "met"; else print "NOT met" }'
+}
+compare() { # A B: requests/s and p99 of A against B, goal 1.10x and 1.00x
+    local rr pr rm pm
+    rr=$(round_ratios "$1" "$2" R_RPS); pr=$(round_ratios "$1" "$2" R_P99)
+    rm=$(median <<<"$rr"); pm=$(median <<<"$pr")
+    printf '  %-14s / %-16s requests/s %sx (rounds %s; goal >= 1.10: %s)   p99 %sx (rounds %s; goal <= 1.00: %s)   CPU/request %sx\n' \
+        "$1" "$2" "$rm" "$(spread <<<"$rr")" "$(verdict "$rm" '>=' 1.10)" "$pm" "$(spread <<<"$pr")" \
+        "$(verdict "$pm" '<=' 1.00)" "$(ratio "${CPU[$1]}" "${CPU[$2]}")"
+}
 echo
-echo "ratios of medians (goal: requests/s >= 1.10x HAProxy in the same mode, p99 <= HAProxy's, bulk >= 0.90x direct)"
-echo "  baton-tcp  / haproxy-tcp   requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[haproxy-tcp]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[haproxy-tcp]}")x   CPU/request $(ratio "${CPU[baton-tcp]}" "${CPU[haproxy-tcp]}")x"
-echo "  baton-http / haproxy-http  requests/s $(ratio "${RPS[baton-http]}" "${RPS[haproxy-http]}")x   p99 $(ratio "${P99[baton-http]}" "${P99[haproxy-http]}")x   CPU/request $(ratio "${CPU[baton-http]}" "${CPU[haproxy-http]}")x"
+echo "ratios, median of the per-round ratios (each round measures both rows) with their spread:"
+compare baton-tcp haproxy-tcp
+compare baton-http haproxy-http
+compare baton-tcp-w2 haproxy-tcp-nt2
+compare baton-http-w2 haproxy-http-nt2
 [ -n "$BASE" ] && echo "  baton-http / baton-http-base (cost of the change) requests/s $(ratio "${RPS[baton-http]}" "${RPS[baton-http-base]}")x   CPU/request $(ratio "${CPU[baton-http]}" "${CPU[baton-http-base]}")x"
 [ -n "$STREAM_MOD" ] && echo "  baton-tcp  / nginx-stream  requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[nginx-stream]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[nginx-stream]}")x"
-echo "  bulk: baton-tcp / direct $(ratio "${BULK[baton-tcp]}" "${BULK[direct]}")x, baton-http / direct $(ratio "${BULK[baton-http]}" "${BULK[direct]}")x, haproxy-tcp / direct $(ratio "${BULK[haproxy-tcp]}" "${BULK[direct]}")x"
+echo "  workers: baton-tcp-w2 / baton-tcp requests/s $(ratio "${RPS[baton-tcp-w2]}" "${RPS[baton-tcp]}")x, baton-http-w2 / baton-http $(ratio "${RPS[baton-http-w2]}" "${RPS[baton-http]}")x (wrk, the app and the proxy share $(nproc) cores)"
+for k in baton-tcp baton-http haproxy-tcp haproxy-http; do
+    br=$(round_ratios "$k" direct R_BULK); b=$(median <<<"$br")
+    goal=""; case $k in baton-*) goal="; goal >= 0.90: $(verdict "$b" '>=' 0.90)" ;; esac
+    echo "  bulk: $k / direct ${b}x (rounds $(spread <<<"$br")$goal)"
+done
