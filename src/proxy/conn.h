@@ -53,6 +53,16 @@ struct tcp_dir {
 
 struct http_state; /* http.h */
 
+/* A backend connection: its socket and the watcher registered for it stay together
+ * from connect to close, so that handing the connection from a client to the idle
+ * pool and back costs no epoll ADD or DEL (at most a MOD of its events). */
+struct bconn {
+    struct watcher w; /* w.fd is the socket; w.data the conn using it, or this bconn */
+    struct proxy *p;
+    struct backend *b;         /* while idle (a reference is held) */
+    struct bconn *next, *prev; /* in b->idle_list while idle */
+};
+
 /* A buffer on the free list: its first bytes link to the next one. */
 struct free_buf {
     struct free_buf *next;
@@ -65,8 +75,9 @@ struct conn {
     struct conn *bnext, *bprev; /* in backend->conn_list */
     struct backend *backend;    /* reference held while set */
     int counted;                /* counted in backend->conns */
-    int cfd, bfd;
-    struct watcher cw, bw;
+    int cfd, bfd;               /* bfd: bc's socket, or -1 */
+    struct watcher cw;
+    struct bconn *bc;   /* the backend connection while bfd >= 0 */
     struct timer timer; /* connect, idle and header deadlines */
     struct backend *tried[CONN_TRIES_MAX];
     int ntried;
@@ -85,9 +96,10 @@ struct conn {
  * to the chosen backend is taken instead when there is one: then it returns 1 and
  * the backend side is ready at once (c->breused set). */
 int conn_connect_backend(struct conn *c);
-/* Watches c's backend socket for `events` with the relay's callback. The watcher still
- * registered by a connect that just finished is changed in place (an epoll_ctl MOD at
- * most, where unwatching and watching again would cost a DEL and an ADD). */
+/* Watches c's backend socket for `events` with the relay's callback. The watcher of a
+ * backend connection stays registered from connect to close: it is changed in place
+ * (an epoll_ctl MOD at most, where unwatching and watching again would cost a DEL and
+ * an ADD). */
 int conn_watch_backend(struct conn *c, uint32_t events, watcher_cb cb);
 /* http: gives the backend connection of c back to its backend's idle pool (or closes
  * it if the backend takes no new work), and releases c's backend side. */

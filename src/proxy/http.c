@@ -144,7 +144,7 @@ static void update_watch(struct conn *c)
             (h->resp.phase == MP_SPLICE ? h->in_pipe == 0
                                         : buf_room(&h->bin) > 0 || h->bin.off > 0))
             bev |= EPOLLIN | EPOLLRDHUP;
-        loop_rewatch(c->p->loop, &c->bw, bev, NULL);
+        loop_rewatch(c->p->loop, &c->bc->w, bev, NULL);
     }
     loop_rewatch(c->p->loop, &c->cw, cev, NULL);
 }
@@ -157,7 +157,7 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
         c->h->client_readable |= readable;
     else
         c->h->backend_readable |= readable;
-    if (w == &c->bw && c->parked) {
+    if (w != &c->cw && c->parked) {
         /* a parked backend connection has nothing to say: it closed, or misbehaves */
         conn_drop_backend(c);
         update_watch(c);
@@ -220,8 +220,9 @@ static void route_request(struct conn *c)
     }
     if (rc == 1) {
         http_set_phase(h, EV_BACKEND);
-        if (!c->bw.active &&
-            loop_watch(c->p->loop, &c->bw, c->bfd, EPOLLOUT | EPOLLIN, on_io, c, NULL) < 0)
+        /* kept or pooled, the connection is still watched: its events are set by
+         * update_watch at the end of this run (no epoll change when they stay) */
+        if (conn_watch_backend(c, c->bc->w.events, on_io) < 0)
             http_answer_error(c, 502, "Bad Gateway");
     }
 }

@@ -166,8 +166,10 @@ void conn_drop_backend(struct conn *c)
 {
     struct backend *b = c->backend;
     if (c->bfd >= 0) {
-        loop_unwatch(c->p->loop, &c->bw);
+        loop_unwatch(c->p->loop, &c->bc->w);
         close(c->bfd);
+        loop_defer_free(c->p->loop, c->bc);
+        c->bc = NULL;
         c->bfd = -1;
     }
     c->bconnecting = 0;
@@ -194,45 +196,32 @@ void conn_drop_backend(struct conn *c)
 
 #define IDLE_PER_BACKEND_MAX 256
 
-struct idle {
-    struct proxy *p;
-    struct backend *b;
-    struct watcher w;
-    struct idle *next, *prev;
-};
-
-/* Takes i out of its backend's pool; returns its fd, or closes it. */
-static int idle_unlink(struct idle *i, int keep_fd)
+/* Takes bc out of its backend's idle pool: still watched when kept (its new user sets
+ * the callback), else closed. */
+static void idle_unlink(struct bconn *bc, int keep)
 {
-    struct backend *b = i->b;
-    if (i->prev)
-        i->prev->next = i->next;
+    struct backend *b = bc->b;
+    if (bc->prev)
+        bc->prev->next = bc->next;
     else
-        b->idle_list = i->next;
-    if (i->next)
-        i->next->prev = i->prev;
+        b->idle_list = bc->next;
+    if (bc->next)
+        bc->next->prev = bc->prev;
+    bc->next = bc->prev = NULL;
+    bc->b = NULL;
     b->nidle--;
-    loop_unwatch(i->p->loop, &i->w);
-    int fd = i->w.fd;
-    if (!keep_fd) {
-        close(fd);
-        fd = -1;
+    if (!keep) {
+        loop_unwatch(bc->p->loop, &bc->w);
+        close(bc->w.fd);
+        loop_defer_free(bc->p->loop, bc);
     }
-    loop_defer_free(i->p->loop, i);
     pool_backend_unref(b);
-    return fd;
 }
 
 static void on_idle_event(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     /* an idle connection has nothing to say: any event means the backend closed it */
     idle_unlink(w->data, 0);
-}
-
-static int idle_take(struct proxy *p, struct backend *b)
-{
-    struct idle *i = b->idle_list;
-    return i ? idle_unlink(i, 1) : -1;
 }
 
 void conn_release_backend(struct conn *c)
@@ -244,25 +233,21 @@ void conn_release_backend(struct conn *c)
         conn_drop_backend(c);
         return;
     }
-    struct idle *i = calloc(1, sizeof(*i));
-    if (!i) {
+    struct bconn *bc = c->bc;
+    bc->w.cb = on_idle_event;
+    bc->w.data = bc;
+    if (loop_rewatch(p->loop, &bc->w, EPOLLIN | EPOLLRDHUP, NULL) < 0) {
         conn_drop_backend(c);
         return;
     }
-    loop_unwatch(p->loop, &c->bw);
-    i->p = p;
-    i->b = b;
-    if (loop_watch(p->loop, &i->w, c->bfd, EPOLLIN | EPOLLRDHUP, on_idle_event, i, NULL) < 0) {
-        free(i);
-        conn_drop_backend(c);
-        return;
-    }
+    c->bc = NULL;
     c->bfd = -1; /* now the pool's */
     pool_backend_ref(b);
-    i->next = b->idle_list;
-    if (i->next)
-        i->next->prev = i;
-    b->idle_list = i;
+    bc->b = b;
+    bc->next = b->idle_list;
+    if (bc->next)
+        bc->next->prev = bc;
+    b->idle_list = bc;
     b->nidle++;
     conn_drop_backend(c);
 }
@@ -360,13 +345,10 @@ static void on_backend_connect(struct loop *loop, struct watcher *w, uint32_t re
 
 int conn_watch_backend(struct conn *c, uint32_t events, watcher_cb cb)
 {
-    struct watcher *w = &c->bw;
-    if (w->active && w->fd == c->bfd) {
-        w->cb = cb;
-        w->data = c;
-        return loop_rewatch(c->p->loop, w, events, NULL);
-    }
-    return loop_watch(c->p->loop, w, c->bfd, events, cb, c, NULL);
+    struct watcher *w = &c->bc->w;
+    w->cb = cb;
+    w->data = c;
+    return loop_rewatch(c->p->loop, w, events, NULL);
 }
 
 int conn_connect_backend(struct conn *c)
@@ -391,27 +373,36 @@ int conn_connect_backend(struct conn *c)
             c->parked = 0;
             conn_release_backend(c); /* to its backend's pool, for other clients */
         }
-        if (c->relay->pools_backends) {
-            int idle = idle_take(p, b);
-            if (idle >= 0) {
-                c->bfd = idle;
-                c->breused = 1;
-                backend_link(c, b);
-                return 1;
-            }
+        if (c->relay->pools_backends && b->idle_list) {
+            struct bconn *bc = b->idle_list;
+            idle_unlink(bc, 1);
+            bc->w.data = c; /* the relay sets its callback before the loop runs again */
+            c->bc = bc;
+            c->bfd = bc->w.fd;
+            c->breused = 1;
+            backend_link(c, b);
+            return 1;
         }
         c->breused = 0;
-        int fd = addr_connect(&b->addr, &e);
+        struct bconn *bc = calloc(1, sizeof(*bc));
+        int fd = bc ? addr_connect(&b->addr, &e) : err_errno(&e, ENOMEM, "out of memory");
         if (fd < 0) {
+            free(bc);
             b->failures++;
             log_warn("proxy: backend '%s': %s; trying another", b->name, e.msg);
             health_passive_fail(p, b);
             continue;
         }
+        bc->p = p;
+        c->bc = bc;
         c->bfd = fd;
         c->bconnecting = 1;
         backend_link(c, b);
-        if (loop_watch(p->loop, &c->bw, fd, EPOLLOUT, on_backend_connect, c, &e) < 0) {
+        if (loop_watch(p->loop, &bc->w, fd, EPOLLOUT, on_backend_connect, c, &e) < 0) {
+            close(fd);
+            free(bc);
+            c->bc = NULL;
+            c->bfd = -1;
             conn_drop_backend(c);
             continue;
         }

@@ -156,7 +156,7 @@ static void rewatch(struct conn *c)
             ev[src_i] |= EPOLLIN;
     }
     loop_rewatch(c->p->loop, &c->cw, ev[0], NULL);
-    loop_rewatch(c->p->loop, &c->bw, ev[1], NULL);
+    loop_rewatch(c->p->loop, &c->bc->w, ev[1], NULL);
 }
 
 static int finished(const struct conn *c)
