@@ -137,7 +137,7 @@ measure_bulk() { # PORT N -> bytes/s of 10 MB GETs, one at a time (curl; wrk's p
     # would be the bottleneck), the best of N so that a noisy neighbour counts less
     local best=0 i v
     for ((i = 0; i < $2; i++)); do
-        v=$(curl -s -o /dev/null -w '%{http_code} %{speed_download}' "http://127.0.0.1:$1/bulk")
+        v=$(curl -s --max-time 60 -o /dev/null -w '%{http_code} %{speed_download}' "http://127.0.0.1:$1/bulk")
         [ "${v%% *}" = 200 ] || { echo "bench/proxy: bulk GET answered ${v%% *}" >&2; v="0 0"; }
         v=$(cut -d' ' -f2 <<<"$v" | cut -d. -f1)
         [ "${v:-0}" -gt "$best" ] && best=$v
@@ -210,7 +210,7 @@ if [ -n "$STREAM_MOD" ]; then
 fi
 
 echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp, $ROUNDS interleaved rounds (median, spread min-max);"
-echo "bulk = a 10 MB GET from nginx (curl, best of 3 in each round); -w2 = baton --workers 2, -nt2 = HAProxy nbthread 2"
+echo "bulk = a 10 MB GET from nginx (curl, best of 2 in each round); -w2 = baton --workers 2, -nt2 = HAProxy nbthread 2"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
 declare -A R_RPS R_P50 R_P99 R_CPU R_BULK
 n=${#NAMES[@]}
@@ -219,7 +219,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         k=${NAMES[$(((i + r) % n))]} # each round starts one further: no fixed order
         read -r rps p50 p99 cpu errs <<<"$(measure_rps "${APP[$k]}" "${PID[$k]}")"
         R_RPS[$k]+="$rps "; R_P50[$k]+="$p50 "; R_P99[$k]+="$p99 "; R_CPU[$k]+="$cpu "
-        R_BULK[$k]+="$(measure_bulk "${BULKP[$k]}" 3) "
+        R_BULK[$k]+="$(measure_bulk "${BULKP[$k]}" 2) "
         [ -n "${errs:-}" ] && echo "  note: $k wrk reported $errs"
     done
 done
