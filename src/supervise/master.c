@@ -217,7 +217,8 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
     while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         switch (si.ssi_signo) {
         case SIGHUP:
-            log_info("SIGHUP: upgrade to a new generation of the same command");
+            log_event(LOG_INFO, "upgrade-requested", 0,
+                      "SIGHUP: upgrade to a new generation of the same command");
             if (!m->ctx.stopping)
                 op_enqueue(m->q, OP_UPGRADE, NULL, NULL, NULL);
             break;

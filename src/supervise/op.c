@@ -151,8 +151,9 @@ void op_check_switch(struct ops *q)
     if (!switched)
         switched = ctx_wall_ms();
     struct gen *g = gens_current(q->gs);
-    log_info("switched to generation %u%s at %lld", g ? gen_id(g) : 0,
-             op->old_id ? "; the previous one no longer accepts" : "", (long long)switched);
+    log_event(LOG_INFO, "switched", g ? gen_id(g) : 0, "switched to generation %u%s at %lld",
+              g ? gen_id(g) : 0, op->old_id ? "; the previous one no longer accepts" : "",
+              (long long)switched);
     if (op->req) {
         json_t *extra = json_pack("{s:i,s:I}", "generation", g ? (int)gen_id(g) : 0,
                                   "switched_unix_ms", (json_int_t)switched);
@@ -189,7 +190,8 @@ void op_before_exec(void *ops)
             ctl_reply_error(w->req, "baton re-executed itself; send the request again");
         op_free(w);
     }
-    log_info("re-executing '%s' (pid %d keeps running)", op->binary, (int)getpid());
+    log_event(LOG_INFO, "reexec", 0, "re-executing '%s' (pid %d keeps running)", op->binary,
+              (int)getpid());
     if (op->req)
         ctl_reply_ok(op->req, json_pack("{s:i,s:s}", "pid", (int)getpid(), "binary", op->binary));
     op->req = NULL;
@@ -364,12 +366,13 @@ int op_request(struct ops *q, struct ctl_req *req, const char *cmd, json_t *msg)
         char **argv;
         if (read_command(req, msg, &argv) < 0)
             return 1;
-        log_info("control: upgrade requested%s%s", argv ? " to " : "", argv ? argv[0] : "");
+        log_event(LOG_INFO, "upgrade-requested", 0, "control: upgrade requested%s%s",
+                  argv ? " to " : "", argv ? argv[0] : "");
         op_enqueue(q, OP_UPGRADE, argv, req, NULL);
         return 1;
     }
     if (strcmp(cmd, "rollback") == 0) {
-        log_info("control: rollback requested");
+        log_event(LOG_INFO, "rollback-requested", 0, "control: rollback requested");
         op_enqueue(q, OP_ROLLBACK, NULL, req, NULL);
         return 1;
     }
