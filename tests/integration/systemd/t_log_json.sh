@@ -5,6 +5,7 @@
 # a hostile command name (quote, tab, backslash, UTF-8) stays inside its string (bytes
 # that are not UTF-8 are tests/unit/test_log.c's).
 # The app's own stderr goes to its own file: those lines are the app's, not baton's.
+# Then `baton proxy --log-format json` on its own: every line a JSON object too.
 . "$(dirname "$0")/../../lib/master.sh"
 hostile=$T_DIR/$'app"\t\\é'
 printf '#!/bin/sh\nexec "%s" "$@" 2>>"%s"\n' "$APP" "$T_DIR/app.log" >"$hostile"
@@ -52,3 +53,23 @@ if events != want:
     sys.exit(f"events {events}\n  want {want}")
 PY
 grep -q "v1 drained" "$T_DIR/app.log" || fail "the app's own lines did not reach app.log"
+
+# `baton proxy` on its own: its lines (start, a backend added at runtime, a hostile
+# backend name refused, the stop) are JSON objects too.
+pport=$(free_port)
+"$BATON" proxy --listen "127.0.0.1:$pport" --control "$T_DIR/px.sock" --log-format json \
+    --backend "b1=127.0.0.1:$(free_port)" 2>"$T_DIR/proxy.log" &
+px=$!
+track $px
+wait_for 30 port_open "$pport" || fail "baton proxy did not start"
+"$BATON" backend add --control "$T_DIR/px.sock" $'x"\\y' "127.0.0.1:1" >/dev/null 2>&1
+kill -TERM $px
+wait $px || fail "baton proxy exited non-zero after SIGTERM"
+python3 - "$T_DIR/proxy.log" <<'PY' || fail "the proxy's JSON log is wrong (above)"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) >= 2, lines
+for n, raw in enumerate(lines, 1):
+    j = json.loads(raw)
+    assert j["role"] == "proxy" and set(j) == {"time", "level", "role", "pid", "generation", "event", "msg"}, (n, raw)
+PY
