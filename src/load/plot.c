@@ -5,11 +5,13 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct rgb {
     double r, g, b;
@@ -347,29 +349,41 @@ static void draw_all(cairo_t *cr, const struct plot_data *d, const struct plot_s
     draw_legend(&f, st->height - 10);
 }
 
+/* Draws into a temporary file beside `path`, renamed over it once whole: a failed plot
+ * leaves neither half a picture nor a damaged earlier one. */
 int plot_render(const struct plot_data *d, const char *path, const struct plot_style *st,
                 size_t *failure_marks, size_t *event_lines, struct err *e)
 {
     enum plot_format format;
+    char tmp[4096];
     if (plot_format_of(path, &format, e) < 0)
         return -1;
     if (d->nbuckets == 0)
         return err_set(e, "nothing to draw: the timeline is empty");
+    if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+        return err_set(e, "cannot draw '%.200s': the path is too long", path);
     cairo_surface_t *s =
-        format == PLOT_SVG ? cairo_svg_surface_create(path, st->width, st->height)
+        format == PLOT_SVG ? cairo_svg_surface_create(tmp, st->width, st->height)
                            : cairo_image_surface_create(CAIRO_FORMAT_RGB24, st->width, st->height);
     cairo_t *cr = cairo_create(s);
     draw_all(cr, d, st, failure_marks, event_lines);
     cairo_status_t status = cairo_status(cr);
     cairo_destroy(cr);
     if (status == CAIRO_STATUS_SUCCESS && format == PLOT_PNG)
-        status = cairo_surface_write_to_png(s, path);
+        status = cairo_surface_write_to_png(s, tmp);
     cairo_surface_finish(s);
     if (status == CAIRO_STATUS_SUCCESS)
         status = cairo_surface_status(s);
     cairo_surface_destroy(s);
-    if (status != CAIRO_STATUS_SUCCESS)
-        return err_set(e, "cannot write '%s': %s", path, cairo_status_to_string(status));
+    if (status != CAIRO_STATUS_SUCCESS) {
+        unlink(tmp);
+        return err_set(e, "cannot draw '%s': %s", path, cairo_status_to_string(status));
+    }
+    if (rename(tmp, path) < 0) {
+        int errnum = errno;
+        unlink(tmp);
+        return err_errno(e, errnum, "cannot write '%s'", path);
+    }
     return 0;
 }
 

@@ -73,7 +73,8 @@ struct plot_style {
 };
 
 /* Draws d into `path` (format from its extension). Fills the counts drawn: buckets with a
- * failure marked, and event lines. */
+ * failure marked, and event lines. On an error (the title is not UTF-8, the file cannot
+ * be written) path is left as it was. */
 int plot_render(const struct plot_data *d, const char *path, const struct plot_style *st,
                 size_t *failure_marks, size_t *event_lines, struct err *e);
 

@@ -200,7 +200,15 @@ static void bad_paths_are_named(void **state)
     assert_string_equal(e.msg, "cannot tell the format of 'out.jpg': name it FILE.svg or FILE.png");
     assert_int_equal(plot_data_from_report(&d, clean, strlen(clean), &e), 0);
     assert_int_equal(plot_render(&d, "/nonexistent/dir/x.png", &st, &marks, &lines, &e), -1);
-    assert_non_null(strstr(e.msg, "cannot write '/nonexistent/dir/x.png': "));
+    assert_non_null(strstr(e.msg, "cannot draw '/nonexistent/dir/x.png': "));
+    /* cairo refuses text that is not UTF-8: the error is named, and no file is left. */
+    unlink("/tmp/baton-test-plot-title.svg");
+    st.title = "bad \xff title";
+    assert_int_equal(plot_render(&d, "/tmp/baton-test-plot-title.svg", &st, &marks, &lines, &e),
+                     -1);
+    assert_string_equal(e.msg, "cannot draw '/tmp/baton-test-plot-title.svg': input string not "
+                               "valid UTF-8");
+    assert_int_equal(access("/tmp/baton-test-plot-title.svg", F_OK), -1);
     plot_data_free(&d);
 }
 
