@@ -242,7 +242,9 @@ static size_t draw_events(const struct frame *f)
         cairo_move_to(cr, x, f->req_top - 2 - 11 * (double)(2 - row));
         cairo_line_to(cr, x, f->lat_bottom);
         cairo_stroke(cr);
-        text_at(cr, x + 2, f->req_top - 4 - 11 * (double)(2 - row), 0, label);
+        /* near the right edge, the label goes left of its line */
+        double tx = x + 2 + ext.x_advance > f->right + 12 ? x - 2 - ext.x_advance : x + 2;
+        text_at(cr, tx, f->req_top - 4 - 11 * (double)(2 - row), 0, label);
     }
     cairo_set_dash(cr, NULL, 0, 0);
     return d->nevents;

@@ -30,18 +30,43 @@ assert (root.get("width"), root.get("height")) == (w + "pt", h + "pt"), root.att
 print(open(path).read().count(colour))
 PY
 }
-# png_check FILE WIDTH HEIGHT: FILE is a PNG of that size.
+# png_check FILE WIDTH HEIGHT: FILE is a PNG of that size (8-bit RGB, as cairo writes
+# it); prints how many of its pixels have the failure colour (215, 28, 28: plot.c's
+# 0.84, 0.11, 0.11 in 8 bits).
 png_check() {
     python3 - "$@" <<'PY'
 import struct, sys, zlib
 path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 data = open(path, "rb").read()
 assert data[:8] == b"\x89PNG\r\n\x1a\n", "no PNG signature"
-length, kind = struct.unpack(">I4s", data[8:16])
-assert kind == b"IHDR" and length == 13, kind
-assert struct.unpack(">II", data[16:24]) == (w, h), struct.unpack(">II", data[16:24])
-assert zlib.crc32(data[12:29]) == struct.unpack(">I", data[29:33])[0], "bad IHDR checksum"
-assert data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82", "no IEND chunk at the end"
+at, idat, ihdr = 8, b"", None
+while at < len(data):
+    n, kind = struct.unpack(">I4s", data[at:at + 8])
+    body = data[at + 8:at + 8 + n]
+    assert zlib.crc32(data[at + 4:at + 8 + n]) == struct.unpack(">I", data[at + 8 + n:at + 12 + n])[0], kind
+    if kind == b"IHDR":
+        ihdr = struct.unpack(">IIBBBBB", body)
+    elif kind == b"IDAT":
+        idat += body
+    at += 12 + n
+assert ihdr and ihdr[:2] == (w, h), ihdr
+assert ihdr[2:5] == (8, 2, 0) and ihdr[6] == 0, ihdr  # 8-bit RGB, not interlaced
+raw, stride, prev, red = zlib.decompress(idat), 3 * w, bytearray(3 * w), 0
+for y in range(h):
+    f, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):  # undo the row's filter (PNG spec, 9.2)
+        a, b = (row[i - 3] if i >= 3 else 0), prev[i]
+        c = prev[i - 3] if i >= 3 else 0
+        if f == 1: row[i] = (row[i] + a) & 255
+        elif f == 2: row[i] = (row[i] + b) & 255
+        elif f == 3: row[i] = (row[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    red += sum(1 for x in range(0, stride, 3) if row[x:x + 3] == b"\xd7\x1c\x1c")
+    prev = row
+print(red)
 PY
 }
 
@@ -56,7 +81,8 @@ line=$(grep 'up.svg: ' "$T_DIR/up.live") || fail "baton load --plot said nothing
 
 "$BATON" plot "$T_DIR/up.json" --out "$T_DIR/up.png" --events "$T_DIR/master.log" \
     --width 800 --height 400 >"$T_DIR/plot.out" 2>"$T_DIR/plot.log" || fail "baton plot failed"
-png_check "$T_DIR/up.png" 800 400 || fail "up.png is not an 800x400 PNG"
+red=$(png_check "$T_DIR/up.png" 800 400) || fail "up.png is not an 800x400 PNG"
+[ "$red" -eq 0 ] || fail "a clean run's PNG has $red pixels of the failure colour"
 
 # The service stops during a load: the requests after it fail and are marked.
 load_start down "$URL" --connections 2 --plot "$T_DIR/down.svg"
@@ -70,6 +96,10 @@ marks=$(svg_check "$T_DIR/down.svg" 960 540) || fail "down.svg is not a 960x540 
 [ "$marks" -gt 0 ] || fail "the failures are not marked in down.svg"
 grep -qE 'down.svg: 960x540 SVG, [0-9]+ buckets of 100 ms, [1-9][0-9]* with failures' "$T_DIR/down.live" ||
     fail "the plot line does not count failures: $(grep -v '^{' "$T_DIR/down.live")"
+"$BATON" plot "$T_DIR/down.json" --out "$T_DIR/down.png" >>"$T_DIR/plot.out" 2>>"$T_DIR/plot.log" ||
+    fail "baton plot of the failed run failed"
+red=$(png_check "$T_DIR/down.png" 960 540) || fail "down.png is not a 960x540 PNG"
+[ "$red" -gt 0 ] || fail "the failures are not marked in down.png"
 
 # Refused with the reason: a broken JSON line among the events, an unknown format, a
 # report that is not one.
