@@ -116,6 +116,7 @@ static const struct opt proxy_options[] = {
              "listener; the runtime API reaches all of them"},
     {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
      .def = "info", .help = "least level logged"},
+    LOG_FORMAT_OPTION,
     {0}};
 /* clang-format on */
 
