@@ -39,7 +39,7 @@ function drawMaster(st) {
     return el("tr", { id: "gen-" + g.id, "data-gen": g.id, "data-state": g.state },
       el("td", {}, g.id + (g.id === st.current_generation ? " (current)" : "")),
       el("td", { className: "state s-" + g.state }, g.state),
-      el("td", {}, workers), el("td", {}, g.restarts || 0), el("td", {}, secs(g.uptime_ms)));
+      el("td", {}, workers), el("td", {}, g.restarts || 0), el("td", {}, secs(g.age_ms)));
   });
   $("gens").replaceChildren(...rows);
   $("upgrade").hidden = ro;
@@ -67,7 +67,7 @@ function drawProxy(st) {
     const on = b.state === "draining" || b.state === "drained";
     return el("tr", { id: "backend-" + b.name, "data-backend": b.name, "data-state": b.state },
       el("td", {}, b.name), el("td", {}, b.pool), el("td", { className: "state s-" + b.state }, b.state),
-      el("td", {}, b.conns), el("td", {}, b.total), el("td", {}, b.failures),
+      el("td", {}, b.connections), el("td", {}, b.total), el("td", {}, b.failures),
       el("td", {}, on ? button("enable", "enable", { backend: b.name })
                       : button("drain", "drain", { backend: b.name })));
   });

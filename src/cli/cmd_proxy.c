@@ -109,6 +109,10 @@ static const struct opt proxy_options[] = {
      .max = 86400000, .def = "30s", .help = "after SIGTERM, cut what is left (0 = wait)"},
     {.name = "no-xff", .kind = OPT_FLAG, C(xff), .def = "1", .flags = OPT_NEGATE,
      .help = "http: do not add X-Forwarded-For"},
+    {.name = "metrics", .kind = OPT_TEXT, OPT_AT(struct proxy_cli, serve.metrics), .arg = "ADDR",
+     .help = "admin listener: /metrics (Prometheus), the status page at /"},
+    {.name = "admin-token-file", .kind = OPT_TEXT, OPT_AT(struct proxy_cli, serve.admin_token_file),
+     .arg = "PATH", .help = "token that allows drain, enable and switch by POST on --metrics"},
     {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
      .def = "info", .help = "least level logged"},
     {0}};

@@ -19,11 +19,13 @@
 
 #include "core/ctl.h"
 #include "core/log.h"
+#include "proxy/observe.h"
 
 struct serve {
     struct loop *loop;
     struct proxy *proxy;
     struct ctl_server *ctl;
+    struct admin *admin; /* --metrics */
     struct watcher sigw;
     int stop_timeout_ms;
     ino_t ctl_ino; /* the socket file we bound, to unlink only our own */
@@ -213,7 +215,9 @@ int proxy_serve(const struct proxy_serve_opts *o, struct err *e)
             goto out;
         nfds--;
     }
-    if (open_control(&s, o->control, inherited, e) < 0)
+    if (open_control(&s, o->control, inherited, e) < 0 ||
+        (o->metrics &&
+         proxy_observe_open(&s.admin, s.proxy, o->metrics, o->admin_token_file, e) < 0))
         goto out;
     int sigs[] = {SIGTERM, SIGINT};
     if (loop_watch_signals(s.loop, &s.sigw, sigs, 2, on_signal, &s, e) < 0)
@@ -233,6 +237,7 @@ out:
         close(s.sigw.fd);
     }
     close_control(&s);
+    admin_close(s.admin);
     proxy_free(s.proxy);
     pool_table_free(table);
     loop_free(s.loop);

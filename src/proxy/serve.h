@@ -20,6 +20,7 @@ struct proxy_serve_opts {
     int nbackends;
     char control[108];   /* control socket path */
     int stop_timeout_ms; /* after SIGTERM, cut what is left after this (0 = wait) */
+    const char *metrics, *admin_token_file; /* --metrics ADDR: the admin listener */
 };
 
 /* Runs until SIGTERM/SIGINT and the drain that follows. Returns 0, or -1 with e set if
