@@ -22,9 +22,19 @@ static int refuse(struct admin_parser *ap, int status)
     return HPE_USER;
 }
 
+/* Counts the head's bytes as llhttp hands them over (plus a line's framing per header):
+ * a head too large is refused even when it arrives in one read. */
+static int head_grew(struct admin_parser *ap, size_t len)
+{
+    ap->head_bytes += len;
+    return ap->head_bytes > ADMIN_HEAD_MAX ? refuse(ap, 431) : 0;
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     struct admin_req *r = &parser_of(p)->req;
+    if (head_grew(parser_of(p), len))
+        return HPE_USER;
     if (len >= sizeof(r->url) - r->url_len)
         return refuse(parser_of(p), 414);
     memcpy(r->url + r->url_len, at, len);
@@ -36,6 +46,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct admin_parser *ap = parser_of(p);
+    if (head_grew(ap, len))
+        return HPE_USER;
     size_t room = sizeof(ap->field) - 1 - ap->field_len;
     size_t n = len < room ? len : room;
     memcpy(ap->field + ap->field_len, at, n);
@@ -49,6 +61,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 static int on_header_field_complete(llhttp_t *p)
 {
     struct admin_parser *ap = parser_of(p);
+    if (head_grew(ap, 4)) /* ": " and CRLF */
+        return HPE_USER;
     ap->field_auth = strcasecmp(ap->field, "authorization") == 0;
     if (ap->field_auth && ap->req.nauth++ > 0)
         return refuse(ap, 400); /* two Authorization headers: which one counts? */
@@ -60,6 +74,8 @@ static int on_header_field_complete(llhttp_t *p)
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct admin_parser *ap = parser_of(p);
+    if (head_grew(ap, len))
+        return HPE_USER;
     if (!ap->field_auth)
         return 0;
     size_t have = strlen(ap->req.auth);
@@ -73,7 +89,6 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 static int on_headers_complete(llhttp_t *p)
 {
     struct admin_parser *ap = parser_of(p);
-    ap->in_head = 0;
     ap->req.method = p->method;
     if (p->method != HTTP_GET && p->method != HTTP_POST)
         return refuse(ap, 405);
@@ -114,7 +129,6 @@ void admin_parser_init(struct admin_parser *ap)
     memset(ap, 0, sizeof(*ap));
     llhttp_init(&ap->p, HTTP_REQUEST, &admin_settings);
     ap->p.data = ap;
-    ap->in_head = 1;
 }
 
 int admin_parser_feed(struct admin_parser *ap, const char *buf, size_t len)
@@ -126,12 +140,6 @@ int admin_parser_feed(struct admin_parser *ap, const char *buf, size_t len)
     if (len == 0)
         return 0;
     enum llhttp_errno err = llhttp_execute(&ap->p, buf, len);
-    if (ap->in_head) {
-        const char *end = err == HPE_OK ? buf + len : llhttp_get_error_pos(&ap->p);
-        ap->head_bytes += (size_t)(end ? end - buf : (ptrdiff_t)len);
-        if (ap->head_bytes > ADMIN_HEAD_MAX)
-            return ap->status = 431;
-    }
     if (err == HPE_OK)
         return 0;
     if (err == HPE_PAUSED && ap->done) {

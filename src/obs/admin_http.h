@@ -55,10 +55,10 @@ struct admin_req {
 struct admin_parser {
     llhttp_t p;
     struct admin_req req;
-    size_t head_bytes; /* fed before the head was complete */
+    size_t head_bytes; /* of the head so far (as llhttp handed it over) */
     char field[32];    /* the header name being read (cut: not one we keep) */
     size_t field_len;
-    int field_auth, in_head, done, status;
+    int field_auth, done, status;
 };
 
 void admin_parser_init(struct admin_parser *ap);
