@@ -177,7 +177,7 @@ void runobs_note(struct runobs *r, enum run_note n, struct gen *g)
             op_ended(r, now);
         snprintf(r->op, sizeof(r->op), "%s", op);
     }
-    struct seen now_seen[SEEN_MAX];
+    struct seen now_seen[SEEN_MAX] = {{0}};
     int nnow = 0;
     for (int i = 0; i < gens_count(r->gs) && nnow < SEEN_MAX; i++) {
         struct gen *x = gens_at(r->gs, i);
