@@ -20,6 +20,7 @@ struct admin_conn {
     struct admin_parser ap;
     struct expo out;
     size_t sent;
+    int lingering; /* response sent: reading what the peer still sends until it closes */
 };
 
 struct admin {
@@ -77,8 +78,17 @@ static void conn_write(struct admin_conn *c)
             break;
         c->sent += (size_t)n;
     }
-    shutdown(c->w.fd, SHUT_WR);
-    conn_close(c);
+    /* A lingering close: closing with unread bytes would reset the connection and could
+     * destroy the response before the peer reads it (a refused oversized request). */
+    struct err e;
+    if (c->sent < c->out.len || shutdown(c->w.fd, SHUT_WR) < 0 ||
+        loop_rewatch(c->a->loop, &c->w, EPOLLIN, &e) < 0) {
+        conn_close(c);
+        return;
+    }
+    c->lingering = 1;
+    expo_free(&c->out);
+    timer_start(c->a->loop, &c->deadline, ADMIN_LINGER_MS, on_deadline, c);
 }
 
 /* A request read whole, or refused: the response is built at once and written. */
@@ -98,21 +108,23 @@ static void conn_answer(struct admin_conn *c, int rc)
 static void on_conn(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct admin_conn *c = w->data;
-    if (c->out.len) {
+    if (c->out.len && !c->lingering) {
         conn_write(c);
         return;
     }
     char buf[4096];
-    for (;;) {
+    for (int budget = 0; budget < 64; budget++) {
         ssize_t n = recv(w->fd, buf, sizeof(buf), 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            conn_close(c); /* closed before a whole request */
+            conn_close(c); /* closed: before a whole request, or after the response */
             return;
         }
+        if (c->lingering)
+            continue; /* discarded */
         int rc = admin_parser_feed(&c->ap, buf, (size_t)n);
         if (rc != 0) {
             conn_answer(c, rc);

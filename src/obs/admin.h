@@ -11,6 +11,7 @@
 
 #define ADMIN_CONNS_MAX   64
 #define ADMIN_DEADLINE_MS 10000 /* a whole exchange: request read, response written */
+#define ADMIN_LINGER_MS   2000  /* after the response: the peer's leftover bytes, read */
 
 struct admin;
 
