@@ -50,6 +50,7 @@ struct runobs {
     unsigned nrec;
     struct record *open; /* the record of the running operation */
     char op[12];         /* the running operation's kind, "" = none */
+    unsigned newest;     /* the highest generation id seen */
     uint64_t upgrades_switched, upgrades_failed, rollbacks[NREASONS], restarts_gone;
     struct hist phases[PH_N];
 };
@@ -87,16 +88,20 @@ static int reason_index(const char *why)
     return 5;
 }
 
-/* A generation seen for the first time opens the record of the running operation. */
-static void gen_new_seen(struct runobs *r, struct gen *g, int64_t now)
+/* A generation newer than any seen opens the record of operation `kind` (one taken
+ * over after a re-exec or a killed master has no operation: no record). */
+static void gen_new_seen(struct runobs *r, struct gen *g, const char *kind, int64_t now)
 {
-    if (!r->op[0] || strcmp(r->op, "reexec") == 0 || gen_state(g) != GEN_STARTING)
+    int newer = gen_id(g) > r->newest;
+    if (newer)
+        r->newest = gen_id(g);
+    if (!newer || !kind[0] || strcmp(kind, "reexec") == 0)
         return;
     struct record *rec = &r->rec[r->nrec++ % RECORDS_MAX];
     struct gen *cur = gens_current(r->gs);
     *rec = (struct record){
         .from = cur ? gen_id(cur) : 0, .to = gen_id(g), .started = now, .result = "running"};
-    snprintf(rec->kind, sizeof(rec->kind), "%s", r->op);
+    snprintf(rec->kind, sizeof(rec->kind), "%s", kind);
     r->open = rec;
 }
 
@@ -165,8 +170,9 @@ void runobs_note(struct runobs *r, enum run_note n, struct gen *g)
     if (!r)
         return;
     int64_t now = ctx_wall_ms();
-    char op[sizeof(r->op)];
+    char op[sizeof(r->op)], prev[sizeof(r->op)];
     running_op(r, op, sizeof(op));
+    snprintf(prev, sizeof(prev), "%s", r->op);
     if (n == NOTE_RETIRED && g) {
         json_t *st = gen_status(g, 0);
         r->restarts_gone += (uint64_t)json_integer_value(json_object_get(st, "restarts"));
@@ -186,7 +192,7 @@ void runobs_note(struct runobs *r, enum run_note n, struct gen *g)
             if (r->seen[j].id == gen_id(x))
                 known = j;
         if (known < 0)
-            gen_new_seen(r, x, now);
+            gen_new_seen(r, x, op[0] ? op : prev, now); /* prev: it failed at once */
         if (known < 0 || r->seen[known].state != (int)gen_state(x))
             gen_changed(r, x, now);
         if (gen_state(x) == GEN_EXITED)
