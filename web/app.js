@@ -3,6 +3,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 let ro = true;
+let last = ""; // the status drawn last: an unchanged one is not drawn again
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -65,7 +66,8 @@ function drawProxy(st) {
   const rows = (st.backends || []).map((b) => {
     pools.add(b.pool);
     const on = b.state === "draining" || b.state === "drained";
-    return el("tr", { id: "backend-" + b.name, "data-backend": b.name, "data-state": b.state },
+    return el("tr", { id: "backend-" + b.name, "data-backend": b.name, "data-pool": b.pool,
+      "data-state": b.state },
       el("td", {}, b.name), el("td", {}, b.pool), el("td", { className: "state s-" + b.state }, b.state),
       el("td", {}, b.connections), el("td", {}, b.total), el("td", {}, b.failures),
       el("td", {}, on ? button("enable", "enable", { backend: b.name })
@@ -79,12 +81,14 @@ function drawProxy(st) {
 async function poll() {
   try {
     const r = await fetch("/api/status", { cache: "no-store" });
-    const j = await r.json();
+    const text = await r.text();
+    const j = JSON.parse(text);
     ro = j.read_only;
     $("role").textContent = j.role;
     $("tokenform").hidden = ro;
     $(j.role).hidden = false;
-    (j.role === "master" ? drawMaster : drawProxy)(j.status || {});
+    if (text !== last) (j.role === "master" ? drawMaster : drawProxy)(j.status || {});
+    last = text;
     $("conn").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
     $("conn").textContent = "not reachable: " + e;

@@ -8,6 +8,7 @@ did not show the switch within the cap.
 usage: browser.py DRIVER_URL PAGE_URL FROM TO SCREENSHOT -- UPGRADE_COMMAND...
 """
 import base64
+import contextlib
 import json
 import subprocess
 import sys
@@ -33,9 +34,9 @@ GENS = """return JSON.stringify({
       t => t.dataset.upgrade)});"""
 
 
-def main():
-    driver, page, old, new, shot = sys.argv[1:6]
-    command = sys.argv[sys.argv.index("--") + 1:]
+@contextlib.contextmanager
+def session(driver):
+    """A headless Chromium session; yields its base URL, ends it on the way out."""
     caps = {"capabilities": {"alwaysMatch": {
         "browserName": "chrome",
         "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
@@ -44,6 +45,15 @@ def main():
     sid = call("POST", driver + "/session", caps)["sessionId"]
     base = f"{driver}/session/{sid}"
     try:
+        yield base
+    finally:
+        call("DELETE", base)
+
+
+def main():
+    driver, page, old, new, shot = sys.argv[1:6]
+    command = sys.argv[sys.argv.index("--") + 1:]
+    with session(driver) as base:
         call("POST", base + "/url", {"url": page})
         seen, marker, upgrade, end = [], None, None, time.monotonic() + CAP_SECONDS
         while time.monotonic() < end:
@@ -67,8 +77,6 @@ def main():
             time.sleep(0.1)
         print("cap reached; states seen: %s" % seen, flush=True)
         return 1
-    finally:
-        call("DELETE", base)
 
 
 if __name__ == "__main__":
