@@ -39,10 +39,11 @@ struct run_opts {
     int stop_signal;
     uint64_t drain_timeout_ms;
     enum log_level log_level;
-    char metrics[ADDR_TEXT_MAX]; /* --metrics ADDR: the admin listener ("" = none) */
-    char admin_token_file[256];  /* --admin-token-file: allows POSTed changes */
-    char **command;              /* the app: NULL-terminated argv */
-    char **self_argv;            /* how to run this master again ("run" and its args), for reexec */
+    /* --metrics ADDR: the admin listener ("" = none); --admin-token-file allows changes */
+    char metrics[ADDR_TEXT_MAX];
+    char admin_token_file[256];
+    char **command;   /* the app: NULL-terminated argv */
+    char **self_argv; /* how to run this master again ("run" and its args), for reexec */
 };
 
 /* Parses "notify", "exec:CMD", "after:MS", "connect" or "http:PATH" into o. */
