@@ -115,6 +115,7 @@ static const struct opt proxy_options[] = {
      .arg = "PATH", .help = "token that allows drain, enable and switch by POST on --metrics"},
     {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
      .def = "info", .help = "least level logged"},
+    LOG_FORMAT_OPTION,
     {0}};
 /* clang-format on */
 

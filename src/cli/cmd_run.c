@@ -122,6 +122,7 @@ static const struct opt run_options[] = {
      .help = "token that allows upgrade and rollback by POST on --metrics"},
     {.name = "log-level", .kind = OPT_ENUM, R(log_level), .names = log_levels, .def = "info",
      .help = "least level logged"},
+    LOG_FORMAT_OPTION,
     {0}};
 /* clang-format on */
 
