@@ -52,6 +52,10 @@ LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
 TOOLS     := $(patsubst src/cli/tools/baton-%.c,%,$(wildcard src/cli/tools/baton-*.c))
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
 BATON_LIB_SRC := $(CORE_SRC) $(filter-out $(PLOT_SRC),$(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c src/deploy/*.c)))
+# The admin listener (src/obs/) and the status page's files, embedded by web/embed.sh.
+WEB_ASSETS := web/index.html web/app.js web/app.css
+WEB_GEN    := build/gen/web_assets.c
+BATON_LIB_SRC += $(sort $(wildcard src/obs/*.c)) $(WEB_GEN)
 LIB_SRC   := $(BATON_LIB_SRC) $(sort $(foreach t,$(TOOLS),$(wildcard src/$(t)/*.c)))
 LIB_SRC   += $(PLOT_SRC)
 CLI_SRC   := $(filter-out $(foreach t,$(TOOLS),src/cli/cmd_$(t).c),$(sort $(wildcard src/cli/*.c)))
@@ -94,6 +98,11 @@ $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC asan $<"
 	@$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(WEB_GEN): web/embed.sh $(WEB_ASSETS)
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $@"
+	@web/embed.sh $@ $(WEB_ASSETS)
 
 $(REL)/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -114,6 +114,10 @@ static const struct opt proxy_options[] = {
      .max = WORKERS_MAX, .def = "1", .arg = "N",
      .help = "processes relaying, each with its own SO_REUSEPORT\n"
              "listener; the runtime API reaches all of them"},
+    {.name = "metrics", .kind = OPT_TEXT, OPT_AT(struct proxy_cli, serve.metrics), .arg = "ADDR",
+     .help = "admin listener: /metrics (Prometheus), the status page at /"},
+    {.name = "admin-token-file", .kind = OPT_TEXT, OPT_AT(struct proxy_cli, serve.admin_token_file),
+     .arg = "PATH", .help = "token that allows drain, enable and switch by POST on --metrics"},
     {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
      .def = "info", .help = "least level logged"},
     LOG_FORMAT_OPTION,

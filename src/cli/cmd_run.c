@@ -116,6 +116,10 @@ static const struct opt run_options[] = {
     {.name = "control", .kind = OPT_STRING, R(control), .arg = "PATH",
      .help = "control socket (default $XDG_RUNTIME_DIR/baton/NAME.sock\n"
              "or /tmp/baton-UID/NAME.sock)"},
+    {.name = "metrics", .kind = OPT_STRING, R(metrics), .arg = "ADDR",
+     .help = "admin listener: /metrics (Prometheus), the status page at /"},
+    {.name = "admin-token-file", .kind = OPT_STRING, R(admin_token_file), .arg = "PATH",
+     .help = "token that allows upgrade and rollback by POST on --metrics"},
     {.name = "log-level", .kind = OPT_ENUM, R(log_level), .names = log_levels, .def = "info",
      .help = "least level logged"},
     LOG_FORMAT_OPTION,

@@ -12,6 +12,7 @@
 #include "proxy/conn.h"
 #include "proxy/http.h"
 #include "proxy/http_head.h"
+#include "proxy/observe.h"
 
 static const char *backend_name(const struct conn *c)
 {
@@ -98,6 +99,7 @@ static int forward_response_head(struct conn *c, size_t len)
         return start_tunnel(c, raw, &hd);
     if (hd.status < 200)
         return forward_interim(c, raw, &hd);
+    proxy_count_response(c->backend, hd.status, loop_now_ms(c->p->loop) - h->head_start_ms);
     int bodiless = h->req_head || hd.status == 204 || hd.status == 304;
     /* an HTTP/1.0 client cannot read chunks: the body goes out plain, ended by the close */
     int unchunk = !bodiless && hd.framing == FRAME_CHUNKED && h->req_minor == 0;

@@ -22,6 +22,7 @@
 
 #include "core/addr.h"
 #include "core/err.h"
+#include "obs/expo.h"
 
 #define POOL_NAME_MAX     64
 #define POOL_DEFAULT      "default"
@@ -53,6 +54,10 @@ struct backend {
                              connections held open for clients (http) */
     uint64_t total;       /* connections (tcp) or requests (http) sent to it, ever */
     uint64_t failures;    /* connects that failed */
+    uint64_t retries;     /* failed tries of it retried on another backend */
+    uint64_t bytes[2];    /* tcp: relayed to it [0] and from it [1] */
+    uint64_t resp[5];     /* http: responses by status class 1xx..5xx */
+    struct hist rtime;    /* http: request begun -> response head (s) */
     int64_t rr_current;   /* smooth weighted round robin */
     uint64_t drain_until; /* monotonic ms deadline that cuts its connections, 0 = none */
     void *conn_list;      /* owned by the proxy engine: its connections to this backend */

@@ -359,6 +359,8 @@ int conn_connect_backend(struct conn *c)
         struct backend *b = pool_pick(p->table, c->tried, c->ntried);
         if (!b)
             return -1;
+        if (c->ntried)
+            c->tried[c->ntried - 1]->retries++;
         c->tried[c->ntried++] = b;
         struct err e;
         if (c->parked) {

@@ -20,12 +20,14 @@
 
 #include "core/ctl.h"
 #include "core/log.h"
+#include "proxy/observe.h"
 #include "proxy/workers.h"
 
 struct serve {
     struct loop *loop;
     struct proxy *proxy;
     struct serve_control control;
+    struct admin *admin; /* --metrics */
     struct watcher sigw;
     struct watcher chanw; /* a worker: the parent's channel (workers.c) */
     int stop_timeout_ms;
@@ -266,7 +268,9 @@ int serve_engine(const struct proxy_serve_opts *o, const struct serve_engine_arg
         if (loop_watch(s.loop, &s.chanw, a->chan, EPOLLIN, on_chan, &s, e) < 0)
             goto out;
     } else if (serve_control_open(&s.control, s.loop, o->control, a->inherited, on_ctl, &s, e) <
-               0) {
+                   0 ||
+               (o->metrics &&
+                proxy_observe_open(&s.admin, s.proxy, o->metrics, o->admin_token_file, e) < 0)) {
         goto out;
     }
     int sigs[] = {SIGTERM, SIGINT};
@@ -291,6 +295,7 @@ out:
     if (s.chanw.active)
         loop_unwatch(s.loop, &s.chanw);
     serve_control_close(&s.control);
+    admin_close(s.admin);
     proxy_free(s.proxy);
     pool_table_free(table);
     loop_free(s.loop);
@@ -304,6 +309,9 @@ int proxy_serve(const struct proxy_serve_opts *o, struct err *e)
     int inherited = 0;
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
+    if (o->workers > 1 && o->metrics)
+        return err_set(e, "--metrics serves one process's figures; use it with --workers 1 (the "
+                          "default) for now");
     if (build_table(o, &table, e) < 0)
         return -1;
     int nfds = open_listeners(o, fds, &inherited, e);

@@ -25,6 +25,7 @@ struct proxy_serve_opts {
     int stop_timeout_ms; /* after SIGTERM, cut what is left after this (0 = wait) */
     int workers;         /* processes relaying (1: this one) */
     int log_level;       /* enum log_level, for the workers' own log role */
+    const char *metrics, *admin_token_file; /* --metrics ADDR: the admin listener */
 };
 
 /* Runs until SIGTERM/SIGINT and the drain that follows. Returns 0, or -1 with e set if

@@ -52,6 +52,8 @@ static int read_splice(struct conn *c, struct tcp_dir *t, int src, int *drained)
     if (n == 0)
         t->eof = 1;
     *drained = (size_t)n < t->pipe_size;
+    if (c->backend)
+        c->backend->bytes[t - c->dir] += (uint64_t)n;
     t->in_pipe = (size_t)n;
     c->last_active_ms = loop_now_ms(c->p->loop);
     return 1;
@@ -70,6 +72,8 @@ static int read_copy(struct conn *c, struct tcp_dir *t, int src, int dst, int *d
         return 1;
     }
     *drained = (size_t)n < c->p->cfg.buffer_bytes;
+    if (c->backend)
+        c->backend->bytes[t - c->dir] += (uint64_t)n;
     if (!*drained && c->p->cfg.relay == RELAY_AUTO)
         t->splice = 1; /* a bulk transfer: splice from now on */
     c->last_active_ms = loop_now_ms(c->p->loop);

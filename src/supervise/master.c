@@ -19,6 +19,7 @@
 #include "supervise/gens.h"
 #include "supervise/mode.h"
 #include "supervise/notify.h"
+#include "supervise/observe.h"
 #include "supervise/op.h"
 #include "supervise/recover.h"
 #include "supervise/reexec.h"
@@ -41,6 +42,7 @@ struct master {
     struct ctl_req *stop_reqs[8];
     int nstop_reqs;
     int64_t started_unix_ms;
+    struct runobs *obs; /* --metrics: the admin listener */
 };
 
 /* --- the state file ------------------------------------------------------------------ */
@@ -164,6 +166,7 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
         master_stop(m, NULL);
         break;
     }
+    runobs_note(m->obs, n, g);
 }
 
 static int setup_worker(void *data, unsigned gen_id, int slot, int *port, struct gen_launch *l,
@@ -253,6 +256,11 @@ static json_t *master_status(struct master *m)
     op_status(m->q, st);
     m->md->ops->status(m->md, st);
     return st;
+}
+
+static json_t *status_for_admin(void *data)
+{
+    return master_status(data);
 }
 
 static void on_control(struct ctl_req *req, const char *cmd, json_t *msg, void *data)
@@ -469,6 +477,7 @@ static void cleanup(struct master *m, int graceful)
         loop_unwatch(m->ctx.loop, &m->sig_w);
         close(m->sig_w.fd);
     }
+    runobs_free(m->obs);
     ops_free(m->q);
     if (m->md)
         m->md->ops->free(m->md);
@@ -484,7 +493,9 @@ int run_main(struct run_opts *o)
     size_t len;
     log_setup(o->log_level, "master");
     signal(SIGPIPE, SIG_IGN);
-    if (master_init(m, o, &e) < 0 || reexec_take_state(&text, &len, &e) < 0 ||
+    if (master_init(m, o, &e) < 0 ||
+        runobs_open(&m->obs, &m->ctx, m->gs, m->q, status_for_admin, m, &e) < 0 ||
+        reexec_take_state(&text, &len, &e) < 0 ||
         (text ? restore(m, text, len, &e) : master_open(m, &e)) < 0 ||
         loop_watch(m->ctx.loop, &m->notify_w, m->notify_fd, EPOLLIN, on_notify, m, &e) < 0) {
         free(text);

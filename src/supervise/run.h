@@ -39,6 +39,9 @@ struct run_opts {
     int stop_signal;
     uint64_t drain_timeout_ms;
     enum log_level log_level;
+    /* --metrics ADDR: the admin listener ("" = none); --admin-token-file allows changes */
+    char metrics[ADDR_TEXT_MAX];
+    char admin_token_file[256];
     char **command;   /* the app: NULL-terminated argv */
     char **self_argv; /* how to run this master again ("run" and its args), for reexec */
 };
