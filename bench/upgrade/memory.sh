@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The master's memory across many upgrades and re-execs, beside nginx's master measured
+# in the same run: CHURN_UPGRADES upgrades (default 1000), then CHURN_REEXECS re-execs
+# (default 100), bounded by CHURN_SECONDS (default 400; what was done is reported). RSS
+# (VmRSS) and own pages (Pss, /proc/PID/smaps_rollup) sampled with no request in flight,
+# with the master's open descriptors and generations.
+set -u
+build=$(cd "${1:?usage: memory.sh BUILD_DIR}" && pwd)
+BATON=$build/baton
+APP=$build/examples/httpapp
+UPS=${CHURN_UPGRADES:-1000}
+REEXECS=${CHURN_REEXECS:-100}
+CAP=${CHURN_SECONDS:-400}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+tmp=$(mktemp -d /tmp/baton-bench-memory.XXXXXX)
+chmod 755 "$tmp"
+master=
+cleanup() {
+    [ -f "$tmp/nginx.pid" ] && kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
+    "$BATON" stop --control "$tmp/b.sock" >/dev/null 2>&1
+    [ -n "$master" ] && { kill -TERM "$master" 2>/dev/null; wait "$master" 2>/dev/null; }
+    sleep 0.2
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+# mem PID: "RSS PSS" in kB
+mem() {
+    local rss pss
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null)
+    echo "${rss:-0} ${pss:-0}"
+}
+status() { "$BATON" status --json --control "$tmp/b.sock"; }
+
+nport=$(free_port)
+cat >"$tmp/nginx.conf" <<EOF
+worker_processes 1;
+daemon on;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/cb; proxy_temp_path $tmp/px; fastcgi_temp_path $tmp/fc;
+    uwsgi_temp_path $tmp/uw; scgi_temp_path $tmp/sc;
+    server { listen 127.0.0.1:$nport; location / { return 200 "ok\n"; } }
+}
+EOF
+"$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>"$tmp/nginx-start.log" && wait_port "$nport" ||
+    rm -f "$tmp/nginx.pid"
+
+port=$(free_port)
+"$BATON" run --name benchmemory --control "$tmp/b.sock" --listen "127.0.0.1:$port" \
+    --drain-timeout 5 -- "$APP" --version v0 2>"$tmp/master.log" &
+master=$!
+wait_port "$port" || { echo "memory: baton run did not start"; exit 0; }
+deadline=$((SECONDS + CAP))
+upgrade() { "$BATON" upgrade --control "$tmp/b.sock" -- "$APP" --version "v$1" >/dev/null 2>&1; }
+# sample LABEL: one line of the table, kept in samples.tsv
+sample() {
+    local st m fds
+    st=$(status)
+    m=$(mem "$master")
+    fds=$(ls "/proc/$master/fd" 2>/dev/null | wc -l)
+    printf '%s\t%s\t%s\t%s\n' "$1" "${m// /$'\t'}" "$fds" "$(jq '.generations | length' <<<"$st")" \
+        >>"$tmp/samples.tsv"
+}
+for i in $(seq 1 10); do upgrade "w$i"; done # warm-up: every path has run once
+sample "after 10 warm-up upgrades"
+done_up=0
+while [ "$done_up" -lt "$UPS" ] && [ "$SECONDS" -lt "$deadline" ]; do
+    upgrade "$done_up" && done_up=$((done_up + 1))
+    [ $((done_up % 100)) -eq 0 ] && sample "after $done_up upgrades"
+done
+[ $((done_up % 100)) -ne 0 ] && sample "after $done_up upgrades"
+done_re=0
+while [ "$done_re" -lt "$REEXECS" ] && [ "$SECONDS" -lt "$deadline" ]; do
+    "$BATON" reexec --control "$tmp/b.sock" >/dev/null 2>&1 || break
+    done_re=$((done_re + 1))
+    for _ in $(seq 100); do
+        [ "$(status 2>/dev/null | jq -r '.reexecs // 0')" = "$done_re" ] && break
+        sleep 0.02
+    done
+    [ $((done_re % 10)) -eq 0 ] && sample "after $done_re reexecs"
+done
+[ $((done_re % 10)) -ne 0 ] && sample "after $done_re reexecs"
+[ -f "$tmp/nginx.pid" ] && ngx_end=$(mem "$(cat "$tmp/nginx.pid")") || ngx_end="- -"
+
+echo "the master's memory: $done_up of $UPS upgrades, then $done_re of $REEXECS reexecs (cap ${CAP} s)"
+printf '%-28s %9s %9s %5s %5s\n' "checkpoint" "RSS kB" "Pss kB" "fds" "gens"
+awk -F'\t' '{ printf "%-28s %9s %9s %5s %5s\n", $1, $2, $3, $4, $5 }' "$tmp/samples.tsv"
+read -r nrss npss <<<"$ngx_end"
+awk -F'\t' -v nrss="$nrss" -v npss="$npss" '
+    NR == 1 { r0 = $2; p0 = $3; rmin = rmax = $2; pmin = pmax = $3 }
+    { if ($2 < rmin) rmin = $2; if ($2 > rmax) rmax = $2; if ($3 < pmin) pmin = $3; if ($3 > pmax) pmax = $3
+      rl = $2; pl = $3 }
+    END {
+        if (!NR) exit
+        printf "baton master: RSS %d..%d kB (range %.1f%% of the first), Pss %d..%d kB (range %.1f%%; goal within +-1%%)\n",
+            rmin, rmax, 100 * (rmax - rmin) / r0, pmin, pmax, 100 * (pmax - pmin) / p0
+        if (npss + 0 > 0)
+            printf "nginx master (idle, same run): RSS %d kB, Pss %d kB; baton/nginx at the end: RSS %.2fx, Pss %.2fx (goal Pss < 1x)\n",
+                nrss, npss, rl / nrss, pl / npss
+        else
+            print "nginx master: not measured (nginx did not start)"
+    }' "$tmp/samples.tsv"
