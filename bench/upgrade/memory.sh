@@ -2,8 +2,10 @@
 # The master's memory across many upgrades and re-execs, beside nginx's master measured
 # in the same run: CHURN_UPGRADES upgrades (default 1000), then CHURN_REEXECS re-execs
 # (default 100), bounded by CHURN_SECONDS (default 400; what was done is reported). RSS
-# (VmRSS) and own pages (Pss, /proc/PID/smaps_rollup) sampled with no request in flight,
-# with the master's open descriptors and generations.
+# (VmRSS), own pages (Pss, /proc/PID/smaps_rollup) and private pages (Private_Clean +
+# Private_Dirty: Pss without the shares of pages other processes map, which move with
+# whatever else runs on the machine), sampled with no request in flight, with the
+# master's open descriptors and generations.
 set -u
 build=$(cd "${1:?usage: memory.sh BUILD_DIR}" && pwd)
 BATON=$build/baton
@@ -26,12 +28,13 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
-# mem PID: "RSS PSS" in kB
+# mem PID: "RSS PSS PRIVATE" in kB
 mem() {
     local rss pss
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null)
-    pss=$(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null)
-    echo "${rss:-0} ${pss:-0}"
+    read -r pss priv < <(awk '/^Pss:/ {p = $2} /^Private_(Clean|Dirty):/ {v += $2}
+        END {print p + 0, v + 0}' "/proc/$1/smaps_rollup" 2>/dev/null)
+    echo "${rss:-0} ${pss:-0} ${priv:-0}"
 }
 status() { "$BATON" status --json --control "$tmp/b.sock"; }
 
@@ -65,18 +68,21 @@ sample() {
     st=$(status)
     m=$(mem "$master")
     fds=$(ls "/proc/$master/fd" 2>/dev/null | wc -l)
-    printf '%s\t%s\t%s\t%s\n' "$1" "${m// /$'\t'}" "$fds" "$(jq '.generations | length' <<<"$st")" \
-        >>"$tmp/samples.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" "$1" "${m// /$'\t'}" "$fds" \
+        "$(jq '.generations | length' <<<"$st")" >>"$tmp/samples.tsv"
 }
+phase=upgrades
 for i in $(seq 1 10); do upgrade "w$i"; done # warm-up: every path has run once
 sample "after 10 warm-up upgrades"
 done_up=0
 while [ "$done_up" -lt "$UPS" ] && [ "$SECONDS" -lt "$deadline" ]; do
-    upgrade "$done_up" && done_up=$((done_up + 1))
+    upgrade "$done_up" || continue
+    done_up=$((done_up + 1))
     [ $((done_up % 100)) -eq 0 ] && sample "after $done_up upgrades"
 done
 [ $((done_up % 100)) -ne 0 ] && sample "after $done_up upgrades"
 done_re=0
+phase=reexecs
 while [ "$done_re" -lt "$REEXECS" ] && [ "$SECONDS" -lt "$deadline" ]; do
     "$BATON" reexec --control "$tmp/b.sock" >/dev/null 2>&1 || break
     done_re=$((done_re + 1))
@@ -87,23 +93,35 @@ while [ "$done_re" -lt "$REEXECS" ] && [ "$SECONDS" -lt "$deadline" ]; do
     [ $((done_re % 10)) -eq 0 ] && sample "after $done_re reexecs"
 done
 [ $((done_re % 10)) -ne 0 ] && sample "after $done_re reexecs"
-[ -f "$tmp/nginx.pid" ] && ngx_end=$(mem "$(cat "$tmp/nginx.pid")") || ngx_end="- -"
+[ -f "$tmp/nginx.pid" ] && ngx_end=$(mem "$(cat "$tmp/nginx.pid")") || ngx_end="0 0 0"
 
 echo "the master's memory: $done_up of $UPS upgrades, then $done_re of $REEXECS reexecs (cap ${CAP} s)"
-printf '%-28s %9s %9s %5s %5s\n' "checkpoint" "RSS kB" "Pss kB" "fds" "gens"
-awk -F'\t' '{ printf "%-28s %9s %9s %5s %5s\n", $1, $2, $3, $4, $5 }' "$tmp/samples.tsv"
-read -r nrss npss <<<"$ngx_end"
-awk -F'\t' -v nrss="$nrss" -v npss="$npss" '
-    NR == 1 { r0 = $2; p0 = $3; rmin = rmax = $2; pmin = pmax = $3 }
-    { if ($2 < rmin) rmin = $2; if ($2 > rmax) rmax = $2; if ($3 < pmin) pmin = $3; if ($3 > pmax) pmax = $3
-      rl = $2; pl = $3 }
-    END {
-        if (!NR) exit
-        printf "baton master: RSS %d..%d kB (range %.1f%% of the first), Pss %d..%d kB (range %.1f%%; goal within +-1%%)\n",
-            rmin, rmax, 100 * (rmax - rmin) / r0, pmin, pmax, 100 * (pmax - pmin) / p0
-        if (npss + 0 > 0)
-            printf "nginx master (idle, same run): RSS %d kB, Pss %d kB; baton/nginx at the end: RSS %.2fx, Pss %.2fx (goal Pss < 1x)\n",
-                nrss, npss, rl / nrss, pl / npss
-        else
-            print "nginx master: not measured (nginx did not start)"
-    }' "$tmp/samples.tsv"
+printf '%-28s %9s %9s %11s %5s %5s\n' "checkpoint" "RSS kB" "Pss kB" "private kB" "fds" "gens"
+awk -F'\t' '{ printf "%-28s %9s %9s %11s %5s %5s\n", $2, $3, $4, $5, $6, $7 }' "$tmp/samples.tsv"
+# range SELECTION: the min..max of RSS, Pss and private pages over the samples of one phase
+# (upgrades: one image; reexecs: each sample after a re-exec) or of all, in % of the first
+range() {
+    awk -F'\t' -v sel="$1" '
+        sel != "all" && $1 != sel { next }
+        { for (c = 3; c <= 5; c++) { v = $c; if (!n) f[c] = lo[c] = hi[c] = v
+            if (v < lo[c]) lo[c] = v; if (v > hi[c]) hi[c] = v }; n++ }
+        END {
+            if (!n) { printf "%-9s no samples\n", sel; exit }
+            printf "%-9s %2d samples: RSS %d..%d kB (%.1f%%), Pss %d..%d kB (%.1f%%), private %d..%d kB (%.1f%%)\n",
+                sel, n, lo[3], hi[3], 100 * (hi[3] - lo[3]) / f[3], lo[4], hi[4], 100 * (hi[4] - lo[4]) / f[4],
+                lo[5], hi[5], 100 * (hi[5] - lo[5]) / f[5]
+        }' "$tmp/samples.tsv"
+}
+echo "ranges (goal: Pss within +-1%, below nginx's master):"
+range upgrades
+range reexecs
+range all
+read -r nrss npss npriv <<<"$ngx_end"
+last=$(tail -1 "$tmp/samples.tsv")
+if [ "${npss:-0}" -gt 0 ]; then
+    awk -F'\t' -v r="$nrss" -v p="$npss" -v v="$npriv" '{
+        printf "nginx master (idle, same run): RSS %d kB, Pss %d kB, private %d kB; baton/nginx at the end: RSS %.2fx, Pss %.2fx, private %.2fx\n",
+            r, p, v, $3 / r, $4 / p, $5 / v }' <<<"$last"
+else
+    echo "nginx master: not measured (nginx did not start)"
+fi

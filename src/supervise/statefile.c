@@ -1,6 +1,8 @@
 /* The state file's writer thread: a one-slot mailbox (the newest text wins), a mutex and
  * two condition variables; the file is written by state_write_file (temporary file,
- * then rename, so a reader sees the old state or the new one, never a mix). */
+ * then rename, so a reader sees the old state or the new one, never a mix). The thread
+ * neither allocates nor frees: a chunk freed there would stay in its own malloc cache
+ * (glibc's tcache), out of the loop's reach, and the master's memory would creep up. */
 #include "supervise/statefile.h"
 
 #include <errno.h>
@@ -16,7 +18,11 @@ struct statefile {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t posted_cv, written_cv;
-    char *pending;            /* the newest text not taken by the thread yet */
+    char *pending; /* the newest text not taken by the thread yet */
+    /* Texts written, freed by the loop's thread at its next post: between two posts the
+     * thread finishes at most two (the one it was writing and the one posted). */
+    char *done[2];
+    int ndone;
     uint64_t posted, written; /* texts posted; the number of the last one written */
     int quit;                 /* the thread ends once nothing is pending */
     char path[];
@@ -38,8 +44,11 @@ static void *writer(void *arg)
         struct err e;
         if (state_write_file(sf->path, text, &e) < 0)
             log_warn("cannot save state: %s", e.msg);
-        free(text);
         pthread_mutex_lock(&sf->mu);
+        if (sf->ndone < 2)
+            sf->done[sf->ndone++] = text;
+        else
+            free(text); /* cannot happen (see done); never lose memory over it */
         sf->written = seq;
         pthread_cond_broadcast(&sf->written_cv);
     }
@@ -73,6 +82,8 @@ void statefile_post(struct statefile *sf, char *text)
 {
     pthread_mutex_lock(&sf->mu);
     free(sf->pending);
+    while (sf->ndone > 0)
+        free(sf->done[--sf->ndone]);
     sf->pending = text;
     sf->posted++;
     pthread_cond_signal(&sf->posted_cv);
@@ -99,5 +110,7 @@ void statefile_close(struct statefile *sf)
     pthread_cond_destroy(&sf->written_cv);
     pthread_cond_destroy(&sf->posted_cv);
     pthread_mutex_destroy(&sf->mu);
+    while (sf->ndone > 0)
+        free(sf->done[--sf->ndone]);
     free(sf);
 }
