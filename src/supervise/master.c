@@ -3,7 +3,6 @@
  * its own previous image or from a killed master); routes what the generations, the
  * mode and the operations report; writes the state file. Never touches traffic. */
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +43,6 @@ struct master {
     int64_t started_unix_ms;
     struct statefile *sf; /* writes the state file off the loop, once running */
     int state_dirty;      /* changed since the state file was last written */
-    int trim;             /* a generation is gone: give freed heap pages back */
 };
 
 /* --- the state file ------------------------------------------------------------------ */
@@ -108,14 +106,6 @@ static void on_idle(struct loop *loop, void *data)
     struct master *m = data;
     if (m->state_dirty)
         state_save(m);
-    /* Once an upgrade is over (its old generation gone), the pages that its requests,
-     * replies and records used go back to the kernel: without this the heap's resident
-     * size crept up by about 16 kB over the first few hundred upgrades (freed chunks
-     * between live ones) and stayed there. */
-    if (m->trim) {
-        m->trim = 0;
-        malloc_trim(0);
-    }
 }
 
 /* Before a reply: a client that got an answer finds a state file at least as new. */
@@ -193,7 +183,6 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
         break;
     case NOTE_RETIRED:
         op_retired(m->q, g);
-        m->trim = 1;
         maybe_exit(m);
         break;
     case NOTE_MODE_GONE:
