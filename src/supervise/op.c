@@ -155,22 +155,21 @@ static void start_generation(struct ops *q, struct op *op)
                                      : "no command to start");
         return;
     }
-    op->newg = gens_add(q->gs, argv);
-    if (!op->newg) {
+    struct gen *g = gens_add(q->gs, argv);
+    if (!g) {
         fail(q, op, "cannot start a generation: out of memory");
         return;
     }
-    op->tl.gen = gen_id(op->newg);
+    op->newg = g;
+    op->tl.gen = gen_id(g);
     mark(op, MARK_SPAWN);
     unsigned long nstarted = q->nstarted;
-    gen_start(op->newg); /* may fail it, which ends op */
-    if (q->running && q->nstarted == nstarted && op->newg) {
-        uint64_t exec = gen_exec_us(op->newg);
-        if (exec)
-            op->tl.us[MARK_EXEC] = exec;
-        else
-            mark(op, MARK_EXEC);
-    }
+    gen_start(g); /* may fail it, which ends op */
+    op = q->running;
+    if (!op || q->nstarted != nstarted || !op->newg)
+        return; /* it ended */
+    uint64_t exec = gen_exec_us(op->newg);
+    op->tl.us[MARK_EXEC] = exec ? exec : clock_now_us();
 }
 
 void op_promoted(struct ops *q, struct gen *g, struct gen *old)
