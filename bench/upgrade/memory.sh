@@ -26,8 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+. "$(dirname "$0")/lib.sh"
 # mem PID: "RSS PSS PRIVATE" in kB
 mem() {
     local rss pss
@@ -39,19 +38,8 @@ mem() {
 status() { "$BATON" status --json --control "$tmp/b.sock"; }
 
 nport=$(free_port)
-cat >"$tmp/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/cb; proxy_temp_path $tmp/px; fastcgi_temp_path $tmp/fc;
-    uwsgi_temp_path $tmp/uw; scgi_temp_path $tmp/sc;
-    server { listen 127.0.0.1:$nport; location / { return 200 "ok\n"; } }
-}
-EOF
+nginx_conf "$tmp" "$nport"
+echo 'set $ver idle;' >"$tmp/version.conf"
 "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>"$tmp/nginx-start.log" && wait_port "$nport" ||
     rm -f "$tmp/nginx.pid"
 

@@ -26,9 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || shuf -i 20000-60000 -n 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 now_ms() { date +%s%3N; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 # --- the four upgrade methods: start VERSION / upgrade VERSION / stop / master pid ---
 baton_start() {
@@ -43,27 +43,8 @@ baton_upgrade() {
 baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; sleep 0.3; }
 baton_master() { pgrep -f "baton run --name bench" | head -1; }
 
-nginx_conf() {
-    cat >"$tmp/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/cb; proxy_temp_path $tmp/px; fastcgi_temp_path $tmp/fc;
-    uwsgi_temp_path $tmp/uw; scgi_temp_path $tmp/sc;
-    server {
-        listen 127.0.0.1:$port;
-        include $tmp/version.conf;
-        location / { default_type text/plain; add_header X-Version \$ver; return 200 "\$ver\n"; }
-    }
-}
-EOF
-}
 nginx_start() {
-    nginx_conf
+    nginx_conf "$tmp" "$port"
     echo "set \$ver $1;" >"$tmp/version.conf"
     "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log"
     wait_port "$port"
@@ -170,8 +151,7 @@ printf 'master memory: RSS baton %s kB, nginx %s kB (%sx); own pages (Pss) baton
     "${rss[baton]:-?}" "${rss[nginx]:-?}" "$(ratio "${rss[baton]}" "${rss[nginx]}")" \
     "${pss[baton]:-?}" "${pss[nginx]:-?}" "$(ratio "${pss[baton]}" "${pss[nginx]}")"
 
-here=$(cd "$(dirname "$0")" && pwd)
 echo
 "$here/phases.sh" "$build"
 echo
-"$here/memory.sh" "$build" "${pss[nginx]:-}" "${rss[nginx]:-}"
+"$here/memory.sh" "$build"
