@@ -82,8 +82,18 @@ static int start_generation(const struct opt_verb *v, int argc, char **argv)
     json_t *extra = json_object();
     if (r.command) {
         json_t *cmd = json_array();
-        for (int i = 0; i < r.argc; i++)
-            json_array_append_new(cmd, json_string(r.argv[i]));
+        for (int i = 0; i < r.argc; i++) {
+            json_t *arg = json_string(r.argv[i]);
+            if (!arg) { /* jansson holds UTF-8 only: never send a command with a hole */
+                fprintf(stderr, "baton %s: argument %d of the command is not valid UTF-8\n",
+                        v->name, i + 1);
+                json_decref(cmd);
+                json_decref(extra);
+                opt_result_free(&r);
+                return EXIT_USAGE;
+            }
+            json_array_append_new(cmd, arg);
+        }
         json_object_set_new(extra, "command", cmd);
     }
     json_t *reply;

@@ -72,3 +72,8 @@ out=$("$BATON" migrate --config "$T_DIR/bad.ini" status 2>&1); rc=$?
     fail "a config value out of range: exit $rc: $out"
 "$BATON" migrate expand --to 0002_add_email 2>>"$T_DIR/migrate.log" || fail "migrate expand --to"
 [ "$("$BATON" migrate status --json | jq -r '.[1].phase')" = backfilled ] || fail "expand did not run"
+
+log "a command that is not valid UTF-8 is refused, never sent with a hole in it"
+out=$("$BATON" upgrade --name utf8 -- $'/bin/\xff' --version v2 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$out" = "baton upgrade: argument 1 of the command is not valid UTF-8" ] ||
+    fail "a command with a byte 0xff: exit $rc: $out"

@@ -9,14 +9,18 @@ PORT=$port "$EXAMPLES/httpapp" --version v1 2>"$T_DIR/app.log" &
 app=$!; track $app
 wait_for 10 port_open "$port" || fail "app did not start"
 
-# stopped_run NAME SIGNAL ARGS...: a load capped at 120 s, stopped by SIGNAL once it has
-# answered requests; its JSON is $T_DIR/NAME.json.
+# live_shows FILE PATTERN: a --live line of FILE matches PATTERN (the run's signal
+# handling is in place before its first line).
+live_shows() { grep -q "$2" "$1"; }
+
+# stopped_run NAME SIGNAL ARGS...: a load capped at 120 s, stopped by SIGNAL once its
+# --live timeline shows answered requests; its JSON is $T_DIR/NAME.json.
 stopped_run() {
     local name=$1 sig=$2; shift 2
-    "$BATON" load "http://127.0.0.1:$port/" --duration 120 --json "$@" \
+    "$BATON" load "http://127.0.0.1:$port/" --duration 120 --json --live "$@" \
         >"$T_DIR/$name.json" 2>"$T_DIR/$name.err" &
     local pid=$!; track $pid
-    sleep 1
+    wait_for 60 live_shows "$T_DIR/$name.err" '"versions":{"' || fail "$name: no request answered"
     kill "-$sig" $pid
     wait $pid; local rc=$?
     [ $rc -eq 0 ] || fail "$name: exit $rc after SIG$sig: $(cat "$T_DIR/$name.err")"
@@ -34,9 +38,10 @@ stopped_run interrupted INT --connections 2
 
 # Against a dead app the stopped run still reports its failures and exits 1.
 kill -9 $app; wait $app 2>/dev/null
-"$BATON" load "http://127.0.0.1:$port/" --duration 120 --json >"$T_DIR/dead.json" 2>"$T_DIR/dead.err" &
+"$BATON" load "http://127.0.0.1:$port/" --duration 120 --json --live >"$T_DIR/dead.json" \
+    2>"$T_DIR/dead.err" &
 pid=$!; track $pid
-sleep 0.3
+wait_for 60 live_shows "$T_DIR/dead.err" '^{' || fail "dead: no timeline line"
 kill -TERM $pid
 wait $pid; rc=$?
 [ $rc -eq 1 ] || fail "stopped run against a dead port: exit $rc, want 1"
