@@ -107,12 +107,11 @@ static void keep_timeline(struct ops *q, struct op *op, const char *outcome)
            app = span_ms(t, MARK_EXEC, MARK_READY);
     if (total < 0)
         return;
-    log_event(LOG_INFO, "timeline", t->gen,
-              "generation %u %s in %.1f ms: queue %.1f, spawn %.1f, app start %.1f, promote %.1f, "
-              "stop %.1f; baton's own %.1f ms",
-              t->gen, outcome, total, span_ms(t, MARK_REQUESTED, MARK_STARTED),
-              span_ms(t, MARK_STARTED, MARK_EXEC), app, span_ms(t, MARK_READY, MARK_SWITCH),
-              span_ms(t, MARK_SWITCH, MARK_STOPPED), app >= 0 ? total - app : total);
+    log_info("generation %u %s in %.1f ms: queue %.1f, spawn %.1f, app start %.1f, promote %.1f, "
+             "stop %.1f; baton's own %.1f ms",
+             t->gen, outcome, total, span_ms(t, MARK_REQUESTED, MARK_STARTED),
+             span_ms(t, MARK_STARTED, MARK_EXEC), app, span_ms(t, MARK_READY, MARK_SWITCH),
+             span_ms(t, MARK_SWITCH, MARK_STOPPED), app >= 0 ? total - app : total);
 }
 
 static void before_reply(struct ops *q)
