@@ -3,6 +3,10 @@
 # (USR2/WINCH/QUIT), nginx reload (HUP) and a plain kill-and-restart, each under a
 # keep-alive and a close load from `baton load`. Prints failed requests and the switch
 # time (upgrade command -> first answer by the new version), and the masters' RSS.
+# Then the master's own timeline (phases.sh): each phase's median and spread over
+# PHASE_UPGRADES upgrades under load, interleaved with starts of the app alone; and the
+# master's memory (memory.sh) across CHURN_UPGRADES upgrades and CHURN_REEXECS reexecs
+# beside nginx's master.
 set -u
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 BATON=$build/baton
@@ -22,9 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || shuf -i 20000-60000 -n 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 now_ms() { date +%s%3N; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 # --- the four upgrade methods: start VERSION / upgrade VERSION / stop / master pid ---
 baton_start() {
@@ -34,35 +38,13 @@ baton_start() {
     wait_port "$port"
 }
 baton_upgrade() {
-    # the master's own figure: from taking up the request to the old generation's
-    # having stopped accepting
-    "$BATON" upgrade --json --control "$tmp/baton.sock" -- "$APP" --version "$1" |
-        jq '.switched_unix_ms - .started_unix_ms' >>"$tmp/upgrade-ms"
+    "$BATON" upgrade --json --control "$tmp/baton.sock" -- "$APP" --version "$1" >/dev/null
 }
 baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; sleep 0.3; }
 baton_master() { pgrep -f "baton run --name bench" | head -1; }
 
-nginx_conf() {
-    cat >"$tmp/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/cb; proxy_temp_path $tmp/px; fastcgi_temp_path $tmp/fc;
-    uwsgi_temp_path $tmp/uw; scgi_temp_path $tmp/sc;
-    server {
-        listen 127.0.0.1:$port;
-        include $tmp/version.conf;
-        location / { default_type text/plain; add_header X-Version \$ver; return 200 "\$ver\n"; }
-    }
-}
-EOF
-}
 nginx_start() {
-    nginx_conf
+    nginx_conf "$tmp" "$port"
     echo "set \$ver $1;" >"$tmp/version.conf"
     "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log"
     wait_port "$port"
@@ -169,32 +151,7 @@ printf 'master memory: RSS baton %s kB, nginx %s kB (%sx); own pages (Pss) baton
     "${rss[baton]:-?}" "${rss[nginx]:-?}" "$(ratio "${rss[baton]}" "${rss[nginx]}")" \
     "${pss[baton]:-?}" "${pss[nginx]:-?}" "$(ratio "${pss[baton]}" "${pss[nginx]}")"
 
-# The switch overhead of baton beyond the app's own start: the median time the master
-# takes for an upgrade (fork+exec, the app's start to READY=1, the stop signal to the
-# old generation, its STOPPING=1), from the upgrade reply, minus the app's own
-# exec -> READY=1 time measured alone.
-app_start=$(python3 - "$APP" <<'PY' 2>/dev/null
-import os, socket, subprocess, sys, tempfile, time
-d = tempfile.mkdtemp()
-path = os.path.join(d, "notify")
-times = []
-for i in range(9):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    l = socket.socket(); l.bind(("127.0.0.1", 0)); port = l.getsockname()[1]; l.close()
-    env = dict(os.environ, NOTIFY_SOCKET=path, PORT=str(port))
-    t0 = time.monotonic()
-    p = subprocess.Popen([sys.argv[1], "--version", "x"], env=env, stderr=subprocess.DEVNULL)
-    while b"READY=1" not in s.recv(4096):
-        pass
-    times.append((time.monotonic() - t0) * 1000)
-    p.terminate(); p.wait(); s.close(); os.unlink(path)
-times.sort()
-print("%.1f" % times[len(times) // 2])
-PY
-)
-up=$(sort -n "$tmp/upgrade-ms" 2>/dev/null | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}')
-if [ -n "$app_start" ] && [ -n "$up" ]; then
-    printf 'baton upgrade in the master: median %s ms; the app alone, exec -> READY=1: %s ms; overhead %s ms (goal <= 5 ms)\n' \
-        "$up" "$app_start" "$(awk -v a="$up" -v b="$app_start" 'BEGIN { printf "%.1f", a - b }')"
-fi
+echo
+"$here/phases.sh" "$build"
+echo
+"$here/memory.sh" "$build"

@@ -18,6 +18,8 @@ struct loop {
     size_t count, cap;
     void **deferred; /* freed after each dispatch batch */
     size_t ndeferred, deferred_cap;
+    loop_idle_cb idle;
+    void *idle_data;
 };
 
 uint64_t clock_now_us(void)
@@ -198,6 +200,12 @@ static void free_deferred(struct loop *l)
     l->ndeferred = 0;
 }
 
+void loop_on_idle(struct loop *loop, loop_idle_cb cb, void *data)
+{
+    loop->idle = cb;
+    loop->idle_data = data;
+}
+
 void loop_stop(struct loop *loop)
 {
     loop->running = 0;
@@ -208,6 +216,12 @@ int loop_run(struct loop *loop, struct err *e)
     struct epoll_event events[64];
     loop->running = 1;
     while (loop->running) {
+        if (loop->idle) {
+            loop->idle(loop, loop->idle_data);
+            free_deferred(loop);
+            if (!loop->running)
+                break;
+        }
         int timeout = -1;
         if (loop->count > 0) {
             uint64_t now = clock_now_ms();

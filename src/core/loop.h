@@ -52,6 +52,13 @@ static inline int timer_armed(const struct timer *t)
     return t->heap_index != 0;
 }
 
+/* Calls cb(loop, data) each time the loop is about to wait, after every event and due
+ * timer of the iteration has been dispatched: work that may be coalesced (writing a
+ * state file once for many changes) goes there, off the path of the events. One hook
+ * per loop; cb NULL removes it. */
+typedef void (*loop_idle_cb)(struct loop *loop, void *data);
+void loop_on_idle(struct loop *loop, loop_idle_cb cb, void *data);
+
 /* Runs until loop_stop() is called; returns 0, or -1 if epoll itself fails. */
 int loop_run(struct loop *loop, struct err *e);
 void loop_stop(struct loop *loop);

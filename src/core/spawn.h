@@ -1,10 +1,12 @@
 /* Starting a child process the one way baton does it (app workers, readiness probes,
- * proxy workers): fork; in the child an empty signal mask, SIGPIPE at its default,
- * chosen descriptors moved to 3.., LISTEN_PID set to the child's own pid; then exec,
- * whose failure the child reports to the parent through a close-on-exec pipe. */
+ * proxy workers): a vfork-style clone; in the child every handled signal and SIGPIPE at
+ * its default, an empty signal mask, chosen descriptors moved to 3.., LISTEN_PID set to
+ * the child's own pid; then exec, whose failure the child reports to the parent through
+ * the memory they share until then. */
 #ifndef BATON_CORE_SPAWN_H
 #define BATON_CORE_SPAWN_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/err.h"
@@ -17,8 +19,10 @@ struct spawn {
     const char *const *env_drop; /* "KEY=" prefixes removed from our environment (may be NULL) */
     const int *fds;              /* become fds 3, 4, ... of the child, without FD_CLOEXEC */
     int nfds;
-    int listen_pid; /* set LISTEN_PID=<the child's pid> (systemd socket activation) */
-    int stdout_fd;  /* when > 0, becomes fd 1 of the child (0 keeps ours) */
+    int listen_pid;    /* set LISTEN_PID=<the child's pid> (systemd socket activation) */
+    int stdout_fd;     /* when > 0, becomes fd 1 of the child (0 keeps ours) */
+    uint64_t *exec_us; /* when not NULL: the monotonic clock (microseconds) just before
+                        * the child's exec, or 0 when it never got there */
 };
 
 /* Starts s->argv with our environment minus env_drop and the keys env_add sets, plus

@@ -55,6 +55,7 @@ struct gen {
     struct timer ready_timer, hold_timer, drain_timer;
     unsigned restarts;
     uint64_t started_ms;
+    uint64_t ready_us; /* when all its workers were ready */
     int64_t started_unix_ms;
     int64_t drain_deadline_unix_ms;
     char reason[320]; /* why it failed */
@@ -159,6 +160,7 @@ static void on_hold_done(struct loop *loop, struct timer *t)
 
 static void gen_hold(struct gen *g)
 {
+    g->ready_us = clock_now_us();
     stop_readiness(g);
     log_event(LOG_INFO, "ready", g->id, "generation %u: all %d workers ready", g->id, g->nslots);
     if (g->ctx->o->min_ready_ms == 0)
@@ -528,6 +530,20 @@ int gen_stopped_accepting(const struct gen *g)
             return 0;
     }
     return 1;
+}
+
+uint64_t gen_ready_us(const struct gen *g)
+{
+    return g->ready_us;
+}
+
+uint64_t gen_exec_us(const struct gen *g)
+{
+    uint64_t last = 0;
+    for (int i = 0; i < g->nslots; i++)
+        if (g->slots[i].w && g->slots[i].w->exec_us > last)
+            last = g->slots[i].w->exec_us;
+    return last;
 }
 
 int gen_has_worker(const struct gen *g, pid_t pid)

@@ -82,6 +82,10 @@ char *const *gen_argv(const struct gen *g);
 const char *gen_reason(const struct gen *g);
 /* 1 when every worker said STOPPING=1, exited or was killed. */
 int gen_stopped_accepting(const struct gen *g);
+/* When it had all its workers ready (clock_now_us), or 0 while it has not. */
+uint64_t gen_ready_us(const struct gen *g);
+/* When the last of its workers executed its command (clock_now_us), or 0. */
+uint64_t gen_exec_us(const struct gen *g);
 /* 1 when `pid` is one of g's workers, or `port` one of its slots' ports. */
 int gen_has_worker(const struct gen *g, pid_t pid);
 int gen_has_port(const struct gen *g, int port);

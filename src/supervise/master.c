@@ -25,6 +25,7 @@
 #include "supervise/reexec.h"
 #include "supervise/sdnotify.h"
 #include "supervise/state.h"
+#include "supervise/statefile.h"
 
 struct master {
     struct run_ctx ctx;
@@ -43,6 +44,8 @@ struct master {
     int nstop_reqs;
     int64_t started_unix_ms;
     struct runobs *obs; /* --metrics: the admin listener */
+    struct statefile *sf; /* writes the state file off the loop, once running */
+    int state_dirty;      /* changed since the state file was last written */
 };
 
 /* --- the state file ------------------------------------------------------------------ */
@@ -80,13 +83,42 @@ static char *state_text(const struct master *m, int for_exec)
     return text;
 }
 
+/* Hands the state to the writer thread (written here, before it runs). */
 static void state_save(struct master *m)
 {
     struct err e;
+    m->state_dirty = 0;
     char *text = state_text(m, 0);
-    if (!text || state_write_file(m->state_path, text, &e) < 0)
-        log_warn("cannot save state: %s", text ? e.msg : "out of memory");
-    free(text);
+    if (!text)
+        log_warn("cannot save state: out of memory");
+    else if (m->sf)
+        statefile_post(m->sf, text);
+    else {
+        if (state_write_file(m->state_path, text, &e) < 0)
+            log_warn("cannot save state: %s", e.msg);
+        free(text);
+    }
+}
+
+/* The state is serialized once per loop iteration that changed it, after the
+ * iteration's events were dispatched (an upgrade changes it several times in one), and
+ * written by the writer thread: a write and a rename can block for milliseconds on a
+ * busy disk. */
+static void on_idle(struct loop *loop, void *data)
+{
+    struct master *m = data;
+    if (m->state_dirty)
+        state_save(m);
+}
+
+/* Before a reply: a client that got an answer finds a state file at least as new. */
+static void state_flush(void *data)
+{
+    struct master *m = data;
+    if (m->state_dirty)
+        state_save(m);
+    if (m->sf)
+        statefile_wait(m->sf);
 }
 
 /* The master's part back (fds: handed over across a re-exec, else -1). */
@@ -140,7 +172,7 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
     struct master *m = data;
     switch (n) {
     case NOTE_CHANGED:
-        state_save(m);
+        m->state_dirty = 1;
         break;
     case NOTE_PROMOTED:
         op_promoted(m->q, g, old);
@@ -185,6 +217,8 @@ static int exec_self(void *data, const char *binary, struct err *e)
     fds[n++] = m->notify_fd;
     if (m->ctl)
         fds[n++] = ctl_server_fd(m->ctl);
+    if (m->sf)
+        statefile_wait(m->sf); /* no write of this image crosses the exec */
     char *text = state_text(m, 1);
     if (!text)
         return err_set(e, "cannot hand the state over: out of memory");
@@ -267,6 +301,7 @@ static void on_control(struct ctl_req *req, const char *cmd, json_t *msg, void *
 {
     struct master *m = data;
     if (strcmp(cmd, "status") == 0) {
+        state_flush(m);
         ctl_reply_ok(req, master_status(m));
         return;
     }
@@ -419,7 +454,7 @@ static int master_init(struct master *m, struct run_opts *o, struct err *e)
         return -1;
     snprintf(c->notify_env, sizeof(c->notify_env), "NOTIFY_SOCKET=%s", m->notify_path);
     if (gens_new(&m->gs, c, e) < 0 || mode_open(&m->md, c, m->gs, e) < 0 ||
-        ops_new(&m->q, c, m->gs, m->md, exec_self, m, e) < 0)
+        ops_new(&m->q, c, m->gs, m->md, exec_self, state_flush, m, e) < 0)
         return -1;
     c->private_ports = m->md->ops->private_ports;
     static const int sigs[] = {SIGHUP, SIGUSR2, SIGTERM, SIGINT};
@@ -466,6 +501,8 @@ static void cleanup(struct master *m, int graceful)
         if (graceful && m->o->listen[i].family == AF_UNIX)
             unlink(((struct sockaddr_un *)&m->o->listen[i].ss)->sun_path);
     }
+    statefile_close(m->sf); /* its last write lands before the file goes */
+    m->sf = NULL;
     if (graceful)
         unlink(m->state_path);
     for (int i = 0; i < m->nstop_reqs; i++)
@@ -507,7 +544,11 @@ int run_main(struct run_opts *o)
     log_info("baton run '%s' ready: control %s, %d listening sockets, %d workers per generation",
              o->name, o->control, o->nlisten, o->workers);
     sdnotify_start(m->ctx.loop);
-    state_save(m);
+    if (statefile_open(&m->sf, m->state_path, &e) < 0)
+        log_warn("%s; the loop writes the state file itself", e.msg);
+    m->state_dirty = 1;
+    state_flush(m); /* the first generation's workers are on disk before anything else */
+    loop_on_idle(m->ctx.loop, on_idle, m);
     m->md->ops->resume(m->md);
     if (!(m->ctx.stopping && gens_count(m->gs) == 0 && !m->md->ops->busy(m->md)) &&
         loop_run(m->ctx.loop, &e) < 0) {

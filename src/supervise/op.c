@@ -1,7 +1,9 @@
 /* The operation queue. start, upgrade and rollback add a generation and wait for it to
  * serve (op_promoted, then the mode's switch) or fail (op_failed); reexec runs the new
  * binary's self-check, then hands over to the master's exec. Replies go to the control
- * request that asked, with the moment of the switch. */
+ * request that asked, with the moment of the switch. Each start, upgrade and rollback
+ * keeps a timeline of its phases (monotonic microseconds), logged at its end and shown
+ * by `status` as "last_upgrade". */
 #include "supervise/op.h"
 
 #include <errno.h>
@@ -19,6 +21,29 @@
 
 #define OP_SELFCHECK_TIMEOUT_MS 5000
 
+/* The moments of an operation's timeline, in order. */
+enum op_mark {
+    MARK_REQUESTED, /* the request was taken up (queued) */
+    MARK_STARTED,   /* it left the queue */
+    MARK_SPAWN,     /* the master forks the new generation's workers */
+    MARK_EXEC,      /* every worker has executed its command */
+    MARK_READY,     /* every worker is ready */
+    MARK_SWITCH,    /* the new generation serves; the mode moves traffic to it */
+    MARK_STOPPED,   /* the switch is complete: the old generation no longer accepts */
+    MARK_N
+};
+
+static const char *const mark_names[MARK_N] = {
+    "requested", "started", "spawn", "exec", "ready", "switch", "stopped_accepting"};
+
+struct op_timeline {
+    enum op_kind kind;
+    const char *outcome; /* "switched", "failed" or NULL while running */
+    unsigned gen, prev;
+    int64_t requested_unix_ms;
+    uint64_t us[MARK_N]; /* clock_now_us(); 0 for a moment not reached */
+};
+
 struct op {
     struct op *next;
     enum op_kind kind;
@@ -31,6 +56,7 @@ struct op {
     char binary[PATH_MAX];   /* OP_REEXEC */
     struct probe *check;     /* OP_REEXEC: the binary's self-check */
     int64_t started_unix_ms; /* when it left the queue and began */
+    struct op_timeline tl;
 };
 
 struct ops {
@@ -38,11 +64,15 @@ struct ops {
     struct gens *gs;
     struct mode *md;
     struct op *running;
-    struct op *queue; /* waiting, in order */
+    struct op *queue;       /* waiting, in order */
+    unsigned long nstarted; /* operations taken from the queue so far */
     unsigned reexecs;
     char last_reexec_error[256];
     op_exec_fn exec;
+    op_flush_fn flush; /* before a reply: the state file catches up */
     void *exec_data;
+    struct op_timeline last; /* of the last start, upgrade or rollback that ended */
+    int has_last;
 };
 
 static void op_free(struct op *op)
@@ -53,17 +83,57 @@ static void op_free(struct op *op)
 
 static void op_next(struct ops *q);
 
+static void mark(struct op *op, enum op_mark m)
+{
+    op->tl.us[m] = clock_now_us();
+}
+
+static double span_ms(const struct op_timeline *t, enum op_mark from, enum op_mark to)
+{
+    return t->us[from] && t->us[to] >= t->us[from] ? (double)(t->us[to] - t->us[from]) / 1000.0
+                                                   : -1.0;
+}
+
+/* The timeline of a finished start, upgrade or rollback: kept for `status`, logged. */
+static void keep_timeline(struct ops *q, struct op *op, const char *outcome)
+{
+    if (op->kind == OP_REEXEC)
+        return;
+    op->tl.outcome = outcome;
+    q->last = op->tl;
+    q->has_last = 1;
+    const struct op_timeline *t = &op->tl;
+    double total = span_ms(t, MARK_REQUESTED, MARK_STOPPED),
+           app = span_ms(t, MARK_EXEC, MARK_READY);
+    if (total < 0)
+        return;
+    log_info("generation %u %s in %.1f ms: queue %.1f, spawn %.1f, app start %.1f, promote %.1f, "
+             "stop %.1f; baton's own %.1f ms",
+             t->gen, outcome, total, span_ms(t, MARK_REQUESTED, MARK_STARTED),
+             span_ms(t, MARK_STARTED, MARK_EXEC), app, span_ms(t, MARK_READY, MARK_SWITCH),
+             span_ms(t, MARK_SWITCH, MARK_STOPPED), app >= 0 ? total - app : total);
+}
+
+static void before_reply(struct ops *q)
+{
+    if (q->flush)
+        q->flush(q->exec_data);
+}
+
 /* Ends the running operation `op` (its reply already sent) and starts the next one. */
 static void op_done(struct ops *q, struct op *op)
 {
     if (q->running == op)
         q->running = NULL;
+    if (!op->tl.outcome)
+        keep_timeline(q, op, "failed");
     op_free(op);
     op_next(q);
 }
 
 static void fail(struct ops *q, struct op *op, const char *why)
 {
+    before_reply(q);
     if (op->req)
         ctl_reply_error(op->req, "%s", why);
     op->req = NULL;
@@ -86,26 +156,38 @@ static void start_generation(struct ops *q, struct op *op)
                                      : "no command to start");
         return;
     }
-    op->newg = gens_add(q->gs, argv);
-    if (!op->newg) {
+    struct gen *g = gens_add(q->gs, argv);
+    if (!g) {
         fail(q, op, "cannot start a generation: out of memory");
         return;
     }
+    op->newg = g;
+    op->tl.gen = gen_id(g);
     if (op->kind == OP_START)
-        sdnotify_status("generation %u starting", gen_id(op->newg));
+        sdnotify_status("generation %u starting", gen_id(g));
     else
         sdnotify_reloading("%s: generation %u starting",
-                           op->kind == OP_ROLLBACK ? "rollback" : "upgrade", gen_id(op->newg));
-    gen_start(op->newg);
+                           op->kind == OP_ROLLBACK ? "rollback" : "upgrade", gen_id(g));
+    mark(op, MARK_SPAWN);
+    unsigned long nstarted = q->nstarted;
+    gen_start(g); /* may fail it, which ends op */
+    op = q->running;
+    if (!op || q->nstarted != nstarted || !op->newg)
+        return; /* it ended */
+    uint64_t exec = gen_exec_us(op->newg);
+    op->tl.us[MARK_EXEC] = exec ? exec : clock_now_us();
 }
 
 void op_promoted(struct ops *q, struct gen *g, struct gen *old)
 {
     struct op *op = q->running;
     if (op && op->newg == g) {
+        mark(op, MARK_SWITCH);
+        op->tl.us[MARK_READY] = gen_ready_us(g);
         op->promoted = 1;
         op->oldg = old;
         op->old_id = old ? gen_id(old) : 0;
+        op->tl.prev = op->old_id;
     }
 }
 
@@ -115,6 +197,7 @@ void op_failed(struct ops *q, struct gen *g)
     if (!op || op->newg != g)
         return;
     op->newg = NULL;
+    op->tl.us[MARK_READY] = gen_ready_us(g);
     struct gen *cur = gens_current(q->gs);
     if (op->kind == OP_START && !cur) {
         log_error("the first generation did not start; stopping");
@@ -125,6 +208,7 @@ void op_failed(struct ops *q, struct gen *g)
     if (cur)
         sdnotify_ready("generation %u rolled back: %s; generation %u serves", gen_id(g),
                        gen_reason(g), gen_id(cur));
+    before_reply(q);
     if (op->req) {
         if (cur)
             ctl_reply_error(op->req, "generation %u rolled back: %s; generation %u keeps serving",
@@ -157,6 +241,7 @@ void op_check_switch(struct ops *q)
     int64_t switched;
     if (!op || !op->promoted || !q->md->ops->switched(q->md, op->oldg, &switched))
         return;
+    mark(op, MARK_STOPPED);
     if (!switched)
         switched = ctx_wall_ms();
     struct gen *g = gens_current(q->gs);
@@ -164,6 +249,8 @@ void op_check_switch(struct ops *q)
               g ? gen_id(g) : 0, op->old_id ? "; the previous one no longer accepts" : "",
               (long long)switched);
     sdnotify_ready("generation %u serves", g ? gen_id(g) : 0);
+    keep_timeline(q, op, "switched");
+    before_reply(q);
     if (op->req) {
         json_t *extra = json_pack("{s:i,s:I}", "generation", g ? (int)gen_id(g) : 0,
                                   "switched_unix_ms", (json_int_t)switched);
@@ -269,7 +356,9 @@ static void op_next(struct ops *q)
             continue;
         }
         q->running = op;
+        q->nstarted++;
         op->started_unix_ms = ctx_wall_ms();
+        mark(op, MARK_STARTED);
         if (op->kind == OP_REEXEC)
             start_reexec(q, op);
         else
@@ -290,6 +379,9 @@ void op_enqueue(struct ops *q, enum op_kind kind, char **argv, struct ctl_req *r
     op->kind = kind;
     op->argv = argv;
     op->req = req;
+    op->tl.kind = kind;
+    op->tl.requested_unix_ms = ctx_wall_ms();
+    mark(op, MARK_REQUESTED);
     if (binary)
         snprintf(op->binary, sizeof(op->binary), "%s", binary);
     struct op **tail = &q->queue;
@@ -398,12 +490,13 @@ int op_request(struct ops *q, struct ctl_req *req, const char *cmd, json_t *msg)
 /* --- the queue's object ---------------------------------------------------------------------- */
 
 int ops_new(struct ops **out, struct run_ctx *ctx, struct gens *gs, struct mode *md,
-            op_exec_fn exec, void *exec_data, struct err *e)
+            op_exec_fn exec, op_flush_fn flush, void *exec_data, struct err *e)
 {
     struct ops *q = calloc(1, sizeof(*q));
     if (!q)
         return err_errno(e, ENOMEM, "cannot start");
-    *q = (struct ops){.ctx = ctx, .gs = gs, .md = md, .exec = exec, .exec_data = exec_data};
+    *q = (struct ops){
+        .ctx = ctx, .gs = gs, .md = md, .exec = exec, .flush = flush, .exec_data = exec_data};
     *out = q;
     return 0;
 }
@@ -429,9 +522,46 @@ void ops_free(struct ops *q)
     free(q);
 }
 
+static const char *const kinds[] = {"start", "upgrade", "rollback", "reexec"};
+
+/* A span in milliseconds, or null when one of its moments was not reached. */
+static json_t *span_json(const struct op_timeline *t, enum op_mark from, enum op_mark to)
+{
+    double ms = span_ms(t, from, to);
+    return ms < 0 ? json_null() : json_real((double)(int64_t)(ms * 1000.0) / 1000.0);
+}
+
+/* "last_upgrade": the moments (monotonic microseconds) and the phases between them. */
+static json_t *timeline_json(const struct op_timeline *t)
+{
+    json_t *us = json_object(), *ph = json_object();
+    for (int i = 0; i < MARK_N; i++)
+        json_object_set_new(us, mark_names[i],
+                            t->us[i] ? json_integer((json_int_t)t->us[i]) : json_null());
+    json_object_set_new(ph, "queue", span_json(t, MARK_REQUESTED, MARK_STARTED));
+    json_object_set_new(ph, "prepare", span_json(t, MARK_STARTED, MARK_SPAWN));
+    json_object_set_new(ph, "spawn", span_json(t, MARK_SPAWN, MARK_EXEC));
+    json_object_set_new(ph, "app_start", span_json(t, MARK_EXEC, MARK_READY));
+    json_object_set_new(ph, "promote", span_json(t, MARK_READY, MARK_SWITCH));
+    json_object_set_new(ph, "stop", span_json(t, MARK_SWITCH, MARK_STOPPED));
+    json_object_set_new(ph, "total", span_json(t, MARK_REQUESTED, MARK_STOPPED));
+    double total = span_ms(t, MARK_REQUESTED, MARK_STOPPED),
+           app = span_ms(t, MARK_EXEC, MARK_READY);
+    json_object_set_new(ph, "overhead",
+                        total >= 0 && app >= 0
+                            ? json_real((double)(int64_t)((total - app) * 1000.0) / 1000.0)
+                            : json_null());
+    json_t *j = json_pack("{s:s,s:s,s:i,s:I,s:o,s:o}", "kind", kinds[t->kind], "outcome",
+                          t->outcome ? t->outcome : "running", "generation", (int)t->gen,
+                          "requested_unix_ms", (json_int_t)t->requested_unix_ms, "monotonic_us", us,
+                          "phases_ms", ph);
+    if (j && t->prev)
+        json_object_set_new(j, "previous_generation", json_integer(t->prev));
+    return j;
+}
+
 void op_status(const struct ops *q, json_t *st)
 {
-    static const char *const kinds[] = {"start", "upgrade", "rollback", "reexec"};
     int queued = 0;
     for (const struct op *op = q->queue; op; op = op->next)
         queued++;
@@ -441,6 +571,7 @@ void op_status(const struct ops *q, json_t *st)
                         q->running ? json_string(kinds[q->running->kind]) : json_null());
     if (q->last_reexec_error[0])
         json_object_set_new(st, "last_reexec_error", json_string(q->last_reexec_error));
+    json_object_set_new(st, "last_upgrade", q->has_last ? timeline_json(&q->last) : json_null());
 }
 
 void op_to_json(const struct ops *q, json_t *root)

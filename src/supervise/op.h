@@ -21,9 +21,13 @@ struct ops;
  * `binary`; returns only when that failed (e). Just before the exec it calls
  * op_before_exec(ops). */
 typedef int (*op_exec_fn)(void *data, const char *binary, struct err *e);
+/* Called just before a reply to a start, upgrade or rollback is sent (the master
+ * writes its state file there if it changed). */
+typedef void (*op_flush_fn)(void *data);
 
+/* exec and flush get `data`. */
 int ops_new(struct ops **out, struct run_ctx *ctx, struct gens *gs, struct mode *md,
-            op_exec_fn exec, void *exec_data, struct err *e);
+            op_exec_fn exec, op_flush_fn flush, void *data, struct err *e);
 /* Forgets every operation; a request still waiting is answered "baton stopped". */
 void ops_free(struct ops *q);
 
@@ -49,7 +53,8 @@ void op_stopped(struct ops *q);
 /* The reexec is about to execute: the queued requests cannot cross it. */
 void op_before_exec(void *ops);
 
-/* "operation", "queued", "reexecs" and "last_reexec_error" of `status`. */
+/* "operation", "queued", "reexecs", "last_reexec_error" and "last_upgrade" (the timeline
+ * of the last start, upgrade or rollback that ended) of `status`. */
 void op_status(const struct ops *q, json_t *st);
 /* Its part of the state ("reexecs"), and back. */
 void op_to_json(const struct ops *q, json_t *root);

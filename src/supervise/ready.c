@@ -10,7 +10,8 @@
 #include "supervise/probe.h"
 
 #define READY_CHECK_TIMEOUT_MS 1000 /* one connect or GET of a worker's port */
-#define READY_ROUND_MS         100  /* between rounds of port checks */
+#define READY_FIRST_ROUND_MS   1    /* the first round of port checks after the start */
+#define READY_ROUND_MS         100  /* between rounds of port checks, at most */
 #define READY_PROBE_RETRY_MS   200  /* between runs of the exec:CMD probe */
 
 struct ready_slot {
@@ -30,6 +31,7 @@ struct ready {
     int nslots;
     struct ready_slot *slots;
     struct timer timer; /* the delay, the next round of checks, or the probe's retry */
+    uint64_t round_ms;  /* until the next round: doubles from READY_FIRST_ROUND_MS */
     struct probe *probe;
     ready_cb cb;
     void *data;
@@ -122,7 +124,10 @@ static void on_round(struct loop *loop, struct timer *t)
         if (s->pid && !s->ready && !s->check)
             check_port(r, s);
     }
-    timer_start(loop, &r->timer, READY_ROUND_MS, on_round, r);
+    /* A worker that is up within milliseconds is seen within about as long again; one
+     * that takes seconds is checked ten times a second. */
+    r->round_ms = r->round_ms * 2 > READY_ROUND_MS ? READY_ROUND_MS : r->round_ms * 2;
+    timer_start(loop, &r->timer, r->round_ms, on_round, r);
 }
 
 /* --- the checks of one generation ---------------------------------------------------------- */
@@ -149,8 +154,9 @@ struct ready *ready_start(struct loop *loop, const struct run_opts *o, unsigned 
         slots[i].r = r;
         slots[i].index = i;
     }
+    r->round_ms = READY_FIRST_ROUND_MS;
     if (o->ready_mode == READY_CONNECT || o->ready_mode == READY_HTTP)
-        timer_start(loop, &r->timer, 50, on_round, r);
+        timer_start(loop, &r->timer, r->round_ms, on_round, r);
     else if (o->ready_mode == READY_AFTER)
         timer_start(loop, &r->timer, o->ready_after_ms, on_after, r);
     else if (o->ready_mode == READY_EXEC)

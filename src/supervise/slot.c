@@ -17,15 +17,18 @@ int slot_spawn(struct slot *s, struct run_ctx *ctx, unsigned gen_id, char *const
     l.env[l.nenv++] = gen_s;
     l.env[l.nenv++] = ctx->notify_env;
     l.env[l.nenv] = NULL;
+    uint64_t exec_us = 0;
     struct spawn sp = {.argv = argv,
                        .env_add = l.env,
                        .env_drop = l.env_drop,
                        .fds = l.fds,
                        .nfds = l.nfds,
-                       .listen_pid = l.listen_pid};
+                       .listen_pid = l.listen_pid,
+                       .exec_us = &exec_us};
     snprintf(what, sizeof(what), "a worker of generation %u", gen_id);
     if (worker_start(&s->w, ctx->loop, &sp, what, cb, s, e) < 0)
         return -1;
+    s->w->exec_us = exec_us;
     if (ctx->private_ports)
         log_info("generation %u: started worker %d (slot %d, port %d): %s", gen_id, (int)s->w->pid,
                  s->index, s->port, argv[0]);

@@ -25,6 +25,7 @@ struct worker {
     pid_t pid;
     uint64_t proc_start; /* /proc start time: tells the process from a reused pid */
     uint64_t started_ms; /* monotonic, when started or taken over */
+    uint64_t exec_us;    /* clock_now_us() as it executed its command (0: not known) */
     int ready, stopping;
     int killed; /* SIGKILL sent */
     int child;  /* ours to reap; 0 for a process recovered from a killed master */

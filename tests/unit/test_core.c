@@ -1,5 +1,5 @@
 /* Unit tests of src/core: address parsing, config files, word splitting, the control
- * request parser, timers of the event loop. */
+ * request parser, timers of the event loop and its idle hook. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -148,13 +148,49 @@ static void timers_fire_in_order(void **state)
     loop_free(l);
 }
 
+/* The idle hook runs once per iteration, after that iteration's timers: three timers
+ * due at once make one iteration, so the hook sees all three fired. */
+struct idle_seen {
+    int calls, fired_at_first_call, fired;
+};
+
+static void on_idle_timer(struct loop *l, struct timer *t)
+{
+    ((struct idle_seen *)t->data)->fired++;
+}
+
+static void on_idle(struct loop *l, void *data)
+{
+    struct idle_seen *s = data;
+    if (s->calls++ == 1)
+        s->fired_at_first_call = s->fired;
+    if (s->fired == 3)
+        loop_stop(l);
+}
+
+static void idle_runs_after_each_iteration(void **state)
+{
+    struct loop *l;
+    struct err e;
+    struct idle_seen s = {0};
+    assert_int_equal(loop_new(&l, &e), 0);
+    struct timer t[3] = {{0}};
+    for (int i = 0; i < 3; i++)
+        timer_start(l, &t[i], 0, on_idle_timer, &s);
+    loop_on_idle(l, on_idle, &s);
+    assert_int_equal(loop_run(l, &e), 0);
+    assert_int_equal(s.calls, 2); /* before the first wait, then after the timers */
+    assert_int_equal(s.fired_at_first_call, 3);
+    loop_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(addr_parses_forms),       cmocka_unit_test(addr_rejects_bad),
         cmocka_unit_test(words_split_with_quotes), cmocka_unit_test(config_turns_keys_into_options),
         cmocka_unit_test(config_errors_name_line), cmocka_unit_test(ctl_parse_checks_shape),
-        cmocka_unit_test(timers_fire_in_order),
+        cmocka_unit_test(timers_fire_in_order),    cmocka_unit_test(idle_runs_after_each_iteration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
