@@ -7,6 +7,7 @@
 #include "cli/verbs.h"
 #include "core/ctl.h"
 #include "core/opt.h"
+#include "supervise/container.h"
 #include "supervise/run.h"
 #include "supervise/state.h"
 
@@ -156,6 +157,8 @@ static int check_run(struct run_cli *c, const struct opt_result *r, struct err *
     if (!o->control[0] && ctl_default_path(o->name, o->control, sizeof(o->control), e) < 0)
         return -1;
     o->command = r->argv;
+    if (o->mode == RUN_PROXY && container_check(o->command, e) < 0)
+        return -1;
     /* A re-exec runs the options as merged now, without --config: an edited or
      * broken config file cannot stop the new image from taking over. */
     o->self_argv = r->merged;

@@ -31,6 +31,8 @@ struct mode_ops {
     /* g became current in place of `old` (or NULL): move traffic to g. The mode sends
      * NOTE_SWITCH_CHECK when it finished, maybe before this returns. */
     void (*promote)(struct mode *md, struct gen *g, struct gen *old);
+    /* g is gone (drained, failed or stopped); may be NULL (nothing to do). */
+    void (*retired)(struct mode *md, struct gen *g);
     /* Whether the move to the current generation is complete (`old`: the replaced
      * generation while it lives); *switched_unix_ms its moment, 0 for now. */
     int (*switched)(struct mode *md, struct gen *old, int64_t *switched_unix_ms);

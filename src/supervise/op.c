@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/spawn.h"
+#include "supervise/container.h"
 #include "supervise/probe.h"
 #include "supervise/state.h"
 
@@ -342,6 +343,18 @@ static int read_command(struct ctl_req *req, json_t *msg, char ***out)
     return 0;
 }
 
+/* A container command baton cannot run as a generation is refused before it starts. */
+static int check_container(struct ops *q, struct ctl_req *req, char ***argv)
+{
+    struct err e;
+    if (!*argv || q->ctx->o->mode != RUN_PROXY || container_check(*argv, &e) >= 0)
+        return 0;
+    ctl_reply_error(req, "%s", e.msg);
+    spawn_argv_free(*argv);
+    *argv = NULL;
+    return -1;
+}
+
 static void request_reexec(struct ops *q, struct ctl_req *req, json_t *msg)
 {
     json_t *b = json_object_get(msg, "binary");
@@ -362,7 +375,7 @@ int op_request(struct ops *q, struct ctl_req *req, const char *cmd, json_t *msg)
 {
     if (strcmp(cmd, "upgrade") == 0) {
         char **argv;
-        if (read_command(req, msg, &argv) < 0)
+        if (read_command(req, msg, &argv) < 0 || check_container(q, req, &argv) < 0)
             return 1;
         log_info("control: upgrade requested%s%s", argv ? " to " : "", argv ? argv[0] : "");
         op_enqueue(q, OP_UPGRADE, argv, req, NULL);
