@@ -30,7 +30,7 @@ static int run_index(char *const *argv)
     const char *engine = base_name(argv[0]);
     if (strcmp(engine, "podman") != 0 && strcmp(engine, "docker") != 0)
         return 0;
-    for (int i = 1; argv[i] && i < CONTAINER_ARGS_MAX; i++)
+    for (int i = 1; i < CONTAINER_ARGS_MAX && argv[i]; i++)
         if (strcmp(argv[i], "run") == 0)
             return i;
     return 0;

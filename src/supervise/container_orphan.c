@@ -114,10 +114,9 @@ void container_orphan_adopt(struct container_orphan *o, json_t *root, struct gen
                             struct container_rm *rm)
 {
     watch_proxy(o, json_object_get(root, "proxy"));
-    size_t i;
-    json_t *jg;
-    json_array_foreach(json_object_get(root, "generations"), i, jg)
-        find_containers(jg, gs, rm, o->ctx->o->name);
+    json_t *gens = json_object_get(root, "generations");
+    for (size_t i = 0; i < json_array_size(gens); i++)
+        find_containers(json_array_get(gens, i), gs, rm, o->ctx->o->name);
 }
 
 static void on_kill(struct loop *loop, struct timer *t)
