@@ -212,10 +212,10 @@ int verb_run(int argc, char **argv)
     }
     if (rc == OPT_RUN)
         rc = run_main(&c->run) == 0 ? EXIT_OK : EXIT_FAIL;
-    if (c->image)
-        spawn_argv_free(c->run.command);
     else
         rc = rc == OPT_HELP ? EXIT_OK : EXIT_USAGE;
+    if (c->image)
+        spawn_argv_free(c->run.command);
     opt_result_free(&r);
     free(c);
     return rc;
