@@ -17,7 +17,8 @@ struct run_cli {
     struct run_opts run;
     int proxy_mode; /* index in proxy_modes */
     const char *image;
-    int engine; /* index in engines */
+    int engine;   /* index in engines */
+    char **built; /* --image: the container command built (freed at the end) */
 };
 
 static int add_listen(void *opts, const char *arg, struct err *e)
@@ -159,8 +160,9 @@ static int short_form(struct run_cli *c, const struct opt_result *r, struct err 
         return err_set(e, "--image needs --mode proxy and --container-port PORT");
     o->engine = engines[c->engine];
     o->container_args = r->command ? r->argv : NULL;
-    o->command = container_short_argv(o->engine, o->container_port, o->container_args, c->image, e);
-    return o->command ? 0 : -1;
+    c->built = container_short_argv(o->engine, o->container_port, o->container_args, c->image, e);
+    o->command = c->built;
+    return c->built ? 0 : -1;
 }
 
 /* The rules between options that one option's line cannot say. */
@@ -214,8 +216,7 @@ int verb_run(int argc, char **argv)
         rc = run_main(&c->run) == 0 ? EXIT_OK : EXIT_FAIL;
     else
         rc = rc == OPT_HELP ? EXIT_OK : EXIT_USAGE;
-    if (c->image)
-        spawn_argv_free(c->run.command);
+    spawn_argv_free(c->built);
     opt_result_free(&r);
     free(c);
     return rc;

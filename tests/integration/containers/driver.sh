@@ -10,11 +10,14 @@
 #       starts the master with image tag v1 (--ready http:/health unless given); v1
 #       answers and its container NAME-g1 runs.
 #   load keepalive|close CONNECTIONS     a load until load-end (never a fixed time)
-#   upgrade   (upgrades N: N of them)
-#       `baton upgrade --image IMAGE:vG+1` succeeds, vG+1 answers; the replaced
-#       generation's container exits by itself (its worker exits with status 0, no
-#       kill) and is removed; at load-end no request sent after the switch was answered
-#       by the replaced version.
+#   upgrade [APP-ARGS]   (upgrades N: N of them, without APP-ARGS)
+#       `baton upgrade --image IMAGE:vG+1` (an image whose app runs with APP-ARGS)
+#       succeeds, vG+1 answers; the replaced generation's app got the stop signal
+#       inside its container (its "draining" line), the container exited by itself (its
+#       worker exits with status 0, no kill) and is removed; at load-end no request
+#       sent after the switch was answered by the replaced version. A replaced app that
+#       runs with --ignore-term is instead killed at the drain timeout, and its
+#       container removed all the same.
 #   upgrade-fails APP-ARGS  followed by  reason REGEX
 #       an image whose app runs with APP-ARGS: the upgrade exits 1 with a message
 #       matching REGEX; the serving version still answers; the failed container is gone.
@@ -47,6 +50,7 @@ CT_RUN_ARGS=(--pull=never --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 CT_OPTS=()
 CT_GEN=0 CT_SERVING= CT_FAILED_OUT= CT_LOAD= CT_NLOADS=0 CT_STOPPED=0
 CT_OLD_PROXY=
+declare -A CT_IGNORES_TERM=() # generations whose app ignores the stop signal
 CT_SWITCHES=() # "VERSION SWITCHED_UNIX_MS": VERSION answers nothing sent after it
 
 ct_cleanup() {
@@ -76,11 +80,19 @@ ct_list() {
 ct_running() { ct_list | grep -qx "$1 running"; }
 ct_absent() { ! ct_list | grep -q "^$1 "; }
 
-# A replaced generation's container exits by itself and is removed.
+# A replaced generation's container exits by itself (or, running with --ignore-term, is
+# killed at the drain timeout) and is removed.
 ct_check_gone() {
     local gen=$1
     wait_for 120 ct_absent "$CT_NAME-g$gen" ||
         fail "container $CT_NAME-g$gen is still there: $(ct_list | tr '\n' ' ')"
+    if [ -n "${CT_IGNORES_TERM[$gen]:-}" ]; then
+        grep -qE "generation $gen: drain timeout; killed 1 workers" "$T_DIR/master.log" ||
+            fail "generation $gen was not killed at the drain timeout"
+        return 0
+    fi
+    grep -qE "^httpapp\[1\] v$gen draining" "$T_DIR/master.log" ||
+        fail "the stop signal did not reach v$gen inside its container (as its pid 1)"
     grep -qE "generation $gen: worker [0-9]+ exited with status 0" "$T_DIR/master.log" ||
         fail "generation $gen's container did not exit by itself: $(grep "generation $gen:" "$T_DIR/master.log" | tail -3)"
     ! grep -qE "generation $gen: drain timeout; killed" "$T_DIR/master.log" ||
@@ -122,7 +134,8 @@ ct_reached_serving() { [ -z "$CT_LOAD" ] || load_wait_version "$CT_LOAD" "$CT_SE
 
 step_upgrade() {
     local v=v$((CT_GEN + 1)) old=$CT_GEN out
-    ct_image "$v"
+    ct_image "$v" "$@"
+    case " $* " in *" --ignore-term "*) CT_IGNORES_TERM[$((CT_GEN + 1))]=1 ;; esac
     ct_reached_serving
     out=$(master_ctl upgrade --json --image "$CT_IMAGE:$v" 2>&1) || fail "upgrade to $v failed: $out"
     CT_GEN=$((CT_GEN + 1))
