@@ -6,8 +6,8 @@
 
 #include "cli/verbs.h"
 #include "core/ctl.h"
-#include "core/spawn.h"
 #include "core/opt.h"
+#include "core/spawn.h"
 #include "supervise/container.h"
 #include "supervise/run.h"
 #include "supervise/state.h"

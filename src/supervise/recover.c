@@ -95,7 +95,7 @@ int recover_run(struct run_ctx *ctx, struct mode *md, struct gens *gs, json_t *r
         memmove(pids + 1, pids, (size_t)survivors * sizeof(*pids));
         pids[0] = (pid_t)json_integer_value(json_object_get(jp, "pid"));
     }
-    int nsteal = survivors + (containers && proxy);
+    int nsteal = pids ? survivors + (containers && proxy && survivors < RECOVER_MAX_PIDS) : 0;
     int rc = 0;
     if ((jp || !md->ops->takes_over_orphans) && (survivors || proxy) && !containers) {
         rc = err_set(e,
