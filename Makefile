@@ -166,6 +166,14 @@ $(REL)/examples/%: examples/%.c
 	@echo "  CC      $<"
 	@$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
 
+# A static build of the example app: container images made without a registry
+# (examples/containers/image.sh, tests/integration/containers/).
+$(REL)/examples/static/httpapp: examples/httpapp.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static)"
+	@$(CC) -std=c17 -D_GNU_SOURCE -O2 -static -o $@ $<
+all: $(REL)/examples/static/httpapp
+
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(call llhttp_obj,$(ASAN))
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"

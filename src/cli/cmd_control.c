@@ -10,15 +10,27 @@
 #include "cli/ctlcli.h"
 #include "cli/verbs.h"
 #include "core/ctl.h"
+#include "supervise/container.h"
 #include "supervise/run.h"
 
 /* The options of every control verb: which master, and --json. */
 struct master_cli {
     struct ctlcli_opts ctl;
+    const char *image; /* upgrade --image */
 };
 
 static const struct opt master_options[] = {
     CTLCLI_OPTIONS(struct master_cli, ctl, "master's", "baton"),
+    {0},
+};
+
+static const struct opt upgrade_options[] = {
+    CTLCLI_OPTIONS(struct master_cli, ctl, "master's", "baton"),
+    {.name = "image",
+     .kind = OPT_TEXT,
+     OPT_AT(struct master_cli, image),
+     .arg = "IMAGE",
+     .help = "a master started with --image: the new\ngeneration's container image"},
     {0},
 };
 
@@ -29,14 +41,19 @@ static const struct opt master_options[] = {
         .args = kind, .max_args = n, .footer = MASTER_FOOTER                                       \
     }
 
-const struct opt_verb upgrade_verb =
-    MASTER_VERB("upgrade", "[-- NEWCOMMAND [ARG...]]",
-                "start a new generation of a running 'baton run'; stop the old",
-                "Starts a new generation (of NEWCOMMAND, else the current command) beside the\n"
-                "current one; once all its workers are ready the old generation is stopped.\n"
-                "Waits until the old generation no longer accepts (prints switched_unix_ms), or\n"
-                "until the new one failed and was rolled back (prints the reason, exit 1).\n",
-                OPT_ARGS_MAYBE_COMMAND, 0);
+const struct opt_verb upgrade_verb = {
+    .name = "upgrade",
+    .synopsis = "[--image IMAGE | -- NEWCOMMAND [ARG...]]",
+    .summary = "start a new generation of a running 'baton run'; stop the old",
+    .about = "Starts a new generation (of NEWCOMMAND, of the master's container command with\n"
+             "IMAGE, else the current command) beside the current one; once all its workers\n"
+             "are ready the old generation is stopped. Waits until the old generation no\n"
+             "longer accepts (prints switched_unix_ms), or until the new one failed and was\n"
+             "rolled back (prints the reason, exit 1).\n",
+    .opts = upgrade_options,
+    .args = OPT_ARGS_MAYBE_COMMAND,
+    .footer = MASTER_FOOTER,
+};
 const struct opt_verb rollback_verb =
     MASTER_VERB("rollback", NULL, "go back to the previous generation's command",
                 "Starts the previous generation's command as a new generation, with the same\n"
@@ -79,7 +96,16 @@ static int start_generation(const struct opt_verb *v, int argc, char **argv)
     int rc = parse_master(v, argc, argv, &c, &r);
     if (rc >= 0)
         return rc;
+    struct err e;
+    if (c.image && (r.command || container_image_check(c.image, &e) < 0)) {
+        fprintf(stderr, "baton %s: %s\n", v->name,
+                r.command ? "give --image or '-- NEWCOMMAND', not both" : e.msg);
+        opt_result_free(&r);
+        return EXIT_USAGE;
+    }
     json_t *extra = json_object();
+    if (c.image)
+        json_object_set_new(extra, "image", json_string(c.image));
     if (r.command) {
         json_t *cmd = json_array();
         for (int i = 0; i < r.argc; i++) {

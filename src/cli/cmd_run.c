@@ -7,6 +7,8 @@
 #include "cli/verbs.h"
 #include "core/ctl.h"
 #include "core/opt.h"
+#include "core/spawn.h"
+#include "supervise/container.h"
 #include "supervise/run.h"
 #include "supervise/state.h"
 
@@ -14,6 +16,9 @@
 struct run_cli {
     struct run_opts run;
     int proxy_mode; /* index in proxy_modes */
+    const char *image;
+    int engine;   /* index in engines */
+    char **built; /* --image: the container command built (freed at the end) */
 };
 
 static int add_listen(void *opts, const char *arg, struct err *e)
@@ -80,6 +85,7 @@ static int set_name(void *opts, const char *arg, struct err *e)
 static const char *const run_modes[] = {"handoff", "proxy", NULL};
 static const char *const proxy_modes[] = {"http", "tcp", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const engines[] = {"podman", "docker", NULL};
 
 #define R(member) OPT_AT(struct run_cli, run.member)
 /* clang-format off */
@@ -123,12 +129,20 @@ static const struct opt run_options[] = {
     {.name = "log-level", .kind = OPT_ENUM, R(log_level), .names = log_levels, .def = "info",
      .help = "least level logged"},
     LOG_FORMAT_OPTION,
+    {.name = "image", .kind = OPT_TEXT, OPT_AT(struct run_cli, image), .arg = "IMAGE",
+     .help = "--mode proxy: run each generation as a container of\n"
+             "IMAGE (ENGINE run -p 127.0.0.1:$PORT:PORT [ARG...] IMAGE,\n"
+             "ARGs: the words after '--'); upgrade --image NEWIMAGE"},
+    {.name = "container-port", .kind = OPT_INT, R(container_port), .min = 1, .max = 65535,
+     .arg = "PORT", .help = "--image: the port the app listens on in the container"},
+    {.name = "engine", .kind = OPT_ENUM, OPT_AT(struct run_cli, engine), .names = engines,
+     .def = "podman", .help = "--image: the container engine (found on PATH)"},
     {0}};
 /* clang-format on */
 
 const struct opt_verb run_verb = {
     .name = "run",
-    .synopsis = "-- COMMAND [ARG...]",
+    .synopsis = "-- COMMAND [ARG...] | --image IMAGE [-- RUN-ARG...]",
     .summary = "run a service's workers with inherited sockets; upgrade without downtime",
     .about = "Binds the listening sockets and runs --workers copies of COMMAND with them\n"
              "inherited (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, fds from 3; NOTIFY_SOCKET;\n"
@@ -137,19 +151,37 @@ const struct opt_verb run_verb = {
              "The key 'command' of --config gives COMMAND when the command line has no '--'.\n",
     .section = "run",
     .opts = run_options,
-    .args = OPT_ARGS_COMMAND,
+    .args = OPT_ARGS_MAYBE_COMMAND,
     .footer = "signals: HUP upgrade (same command), USR2 re-exec, TERM/INT graceful stop.\n"
               "exit codes: 0 stopped gracefully, 1 could not start or the first generation\n"
               "failed, 2 usage or config error.\n",
 };
+
+/* --image: the command is built; the words after "--" are extra run arguments. */
+static int short_form(struct run_cli *c, const struct opt_result *r, struct err *e)
+{
+    struct run_opts *o = &c->run;
+    if (o->mode != RUN_PROXY || !o->container_port)
+        return err_set(e, "--image needs --mode proxy and --container-port PORT");
+    o->engine = engines[c->engine];
+    o->container_args = r->command ? r->argv : NULL;
+    c->built = container_short_argv(o->engine, o->container_port, o->container_args, c->image, e);
+    o->command = c->built;
+    return c->built ? 0 : -1;
+}
 
 /* The rules between options that one option's line cannot say. */
 static int check_run(struct run_cli *c, const struct opt_result *r, struct err *e)
 {
     struct run_opts *o = &c->run;
     o->proxy_http = c->proxy_mode == 0;
+    if (!c->image && !r->command)
+        return err_set(e, "missing '-- COMMAND [ARG...]' (or 'command' in --config)");
     if (o->nlisten == 0)
         return err_set(e, "give at least one --listen ADDR");
+    if (!c->image &&
+        (opt_given(&run_verb, r, "container-port") || opt_given(&run_verb, r, "engine")))
+        return err_set(e, "--container-port and --engine need --image");
     if (o->mode != RUN_PROXY &&
         (opt_given(&run_verb, r, "proxy-mode") || opt_given(&run_verb, r, "private-ports")))
         return err_set(e, "--proxy-mode and --private-ports need --mode proxy");
@@ -161,6 +193,10 @@ static int check_run(struct run_cli *c, const struct opt_result *r, struct err *
     if (!o->control[0] && ctl_default_path(o->name, o->control, sizeof(o->control), e) < 0)
         return -1;
     o->command = r->argv;
+    if (c->image && short_form(c, r, e) < 0)
+        return -1;
+    if (o->mode == RUN_PROXY && container_check(o->command, e) < 0)
+        return -1;
     /* A re-exec runs the options as merged now, without --config: an edited or
      * broken config file cannot stop the new image from taking over. */
     o->self_argv = r->merged;
@@ -185,6 +221,7 @@ int verb_run(int argc, char **argv)
         rc = run_main(&c->run) == 0 ? EXIT_OK : EXIT_FAIL;
     else
         rc = rc == OPT_HELP ? EXIT_OK : EXIT_USAGE;
+    spawn_argv_free(c->built);
     opt_result_free(&r);
     free(c);
     return rc;

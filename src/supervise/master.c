@@ -187,6 +187,8 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
         break;
     case NOTE_RETIRED:
         op_retired(m->q, g);
+        if (m->md->ops->retired)
+            m->md->ops->retired(m->md, g);
         maybe_exit(m);
         break;
     case NOTE_MODE_GONE:

@@ -31,6 +31,11 @@ struct mode_ops {
     /* g became current in place of `old` (or NULL): move traffic to g. The mode sends
      * NOTE_SWITCH_CHECK when it finished, maybe before this returns. */
     void (*promote)(struct mode *md, struct gen *g, struct gen *old);
+    /* g is gone (drained, failed or stopped); may be NULL (nothing to do). */
+    void (*retired)(struct mode *md, struct gen *g);
+    /* After a killed master whose generations all run containers (may be NULL: never
+     * taken over): 1 when the mode takes over what it left (`root`, its state). */
+    int (*orphans)(struct mode *md, json_t *root);
     /* Whether the move to the current generation is complete (`old`: the replaced
      * generation while it lives); *switched_unix_ms its moment, 0 for now. */
     int (*switched)(struct mode *md, struct gen *old, int64_t *switched_unix_ms);

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "supervise/container.h"
+#include "supervise/container_orphan.h"
+#include "supervise/container_rm.h"
 #include "supervise/ctlcall.h"
 #include "supervise/mode.h"
 #include "supervise/portcheck.h"
@@ -49,7 +52,9 @@ struct mode_proxy {
     struct timer poll;        /* watching replaced generations drain */
     struct drain *drains;
     int ndrains;
-    int next_port; /* where the search for a private port resumes */
+    int next_port;                   /* where the search for a private port resumes */
+    struct container_rm *rm;         /* containers of generations that are gone, being removed */
+    struct container_orphan *orphan; /* what a killed master left (container generations) */
 };
 
 /* --- private ports ------------------------------------------------------------------- */
@@ -66,10 +71,37 @@ static int pick_port(struct mode_proxy *mp, struct err *e)
     return err_set(e, "no free private port in --private-ports %d-%d on '127.0.0.1'", lo, hi);
 }
 
+/* --- containers as generations (container.c) ------------------------------------------- */
+
+/* g is gone: its containers go too (container_rm.c). */
+static void proxy_retired(struct mode *md, struct gen *g)
+{
+    struct mode_proxy *mp = (struct mode_proxy *)md;
+    if (g)
+        container_rm_generation(mp->rm, gen_argv(g), mp->ctx->o->name, gen_id(g), gen_nslots(g));
+}
+
+static int proxy_orphans(struct mode *md, json_t *root)
+{
+    struct mode_proxy *mp = (struct mode_proxy *)md;
+    if (!container_orphan_all_containers(mp->gs))
+        return 0;
+    container_orphan_adopt(mp->orphan, root, mp->gs, mp->rm);
+    return 1;
+}
+
+static void on_helper_gone(void *data)
+{
+    struct mode_proxy *mp = data;
+    if (mp->ctx->stopping)
+        ctx_note(mp->ctx, NOTE_MODE_GONE, NULL, NULL);
+}
+
 static int proxy_setup_worker(struct mode *md, unsigned gen_id, int slot, int *port,
                               struct gen_launch *l, struct err *e)
 {
     struct mode_proxy *mp = (struct mode_proxy *)md;
+    int restart = *port != 0;
     if (!*port) {
         int p = pick_port(mp, e);
         if (p < 0)
@@ -81,7 +113,10 @@ static int proxy_setup_worker(struct mode *md, unsigned gen_id, int slot, int *p
     l->env[l->nenv++] = l->scratch[0];
     l->env[l->nenv++] = l->scratch[1];
     l->env_drop = ctx_env_ours(1);
-    return 0;
+    struct gen *g = gens_find(mp->gs, gen_id);
+    return g ? container_launch(gen_argv(g), mp->ctx->o->name, gen_id, slot, gen_nslots(g), *port,
+                                restart, &l->argv, e)
+             : 0;
 }
 
 /* --- calls to the proxy worker's control socket, one at a time on the loop ------------ */
@@ -218,7 +253,7 @@ static void drain_removing(struct mode_proxy *mp, unsigned id)
  * (and not already on its way: its backends being removed). */
 static int draining_in_proxy(struct mode_proxy *mp, struct gen *g)
 {
-    if (gen_state(g) != GEN_SERVING || g == gens_current(mp->gs) || gen_orphan(g))
+    if (gen_state(g) != GEN_SERVING || g == gens_current(mp->gs))
         return 0;
     for (int i = 0; i < mp->ndrains; i++)
         if (mp->drains[i].id == gen_id(g) && mp->drains[i].removing)
@@ -276,6 +311,7 @@ static int check_drained(struct mode_proxy *mp, struct gen *g, json_t *list)
      * only: nothing of g is in it. */
     int drained =
         !proxyworker_pid(mp->pw) || !proxyworker_ready(mp->pw) || (list && pool_drained(list, g));
+    drained = drained && !container_orphan_alive(mp->orphan); /* it may still relay to g */
     if (!drained && waited < timeout)
         return 1;
     if (drained)
@@ -420,16 +456,23 @@ static void proxy_stop(struct mode *md)
     if (mp->switching)
         switch_end(mp, 0, 0);
     proxyworker_stop(mp->pw);
+    container_orphan_stop(mp->orphan);
 }
 
 static int proxy_busy(const struct mode *md)
 {
-    return proxyworker_pid(((const struct mode_proxy *)md)->pw) != 0;
+    const struct mode_proxy *mp = (const struct mode_proxy *)md;
+    return proxyworker_pid(mp->pw) != 0 || container_rm_pending(mp->rm) > 0 ||
+           container_orphan_alive(mp->orphan);
 }
 
 static int proxy_notify(struct mode *md, pid_t pid, const struct notify_msg *msg)
 {
-    return proxyworker_notify(((struct mode_proxy *)md)->pw, pid, msg);
+    struct mode_proxy *mp = (struct mode_proxy *)md;
+    int ours = proxyworker_notify(mp->pw, pid, msg);
+    if (ours && proxyworker_ready(mp->pw))
+        container_orphan_stop(mp->orphan); /* the new proxy worker took over */
+    return ours;
 }
 
 static void proxy_status(struct mode *md, json_t *st)
@@ -474,7 +517,11 @@ static int proxy_open(struct mode **out, struct run_ctx *ctx, struct gens *gs, s
     const struct run_opts *o = ctx->o;
     mp->next_port = o->private_lo + (int)(getpid() % (o->private_hi - o->private_lo + 1));
     if (control_path(o->control, path, sizeof(path), e) < 0 ||
+        container_rm_new(&mp->rm, ctx->loop, on_helper_gone, mp, e) < 0 ||
+        container_orphan_new(&mp->orphan, ctx, on_helper_gone, mp, e) < 0 ||
         proxyworker_new(&mp->pw, ctx, gs, path, e) < 0) {
+        container_rm_free(mp->rm);
+        container_orphan_free(mp->orphan);
         free(mp);
         return -1;
     }
@@ -488,6 +535,8 @@ static void proxy_free(struct mode *md)
     timer_stop(mp->ctx->loop, &mp->poll);
     calls_drop(mp);
     proxyworker_free(mp->pw);
+    container_rm_free(mp->rm);
+    container_orphan_free(mp->orphan);
     free(mp->drains);
     free(mp);
 }
@@ -500,6 +549,8 @@ const struct mode_ops mode_proxy_ops = {
     .free = proxy_free,
     .setup_worker = proxy_setup_worker,
     .promote = proxy_promote,
+    .retired = proxy_retired,
+    .orphans = proxy_orphans,
     .switched = proxy_switched,
     .resume = proxy_resume,
     .stop = proxy_stop,

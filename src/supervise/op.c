@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/spawn.h"
+#include "supervise/container.h"
 #include "supervise/probe.h"
 #include "supervise/sdnotify.h"
 #include "supervise/state.h"
@@ -448,6 +449,42 @@ static int read_command(struct ctl_req *req, json_t *msg, char ***out)
     return 0;
 }
 
+/* The optional "image" of upgrade (a master started with --image): the container
+ * command with that image. */
+static int read_image(struct ops *q, struct ctl_req *req, json_t *msg, char ***argv)
+{
+    const struct run_opts *o = q->ctx->o;
+    json_t *im = json_object_get(msg, "image");
+    struct err e;
+    if (!im || json_is_null(im))
+        return 0;
+    if (*argv)
+        err_set(&e, "malformed control request: give \"image\" or \"command\", not both");
+    else if (!json_is_string(im) || strlen(json_string_value(im)) != json_string_length(im))
+        err_set(&e, "malformed control request: \"image\" must be a string");
+    else if (!o->container_port)
+        err_set(&e, "an upgrade to an image needs a master started with --image");
+    else if ((*argv = container_short_argv(o->engine, o->container_port, o->container_args,
+                                           json_string_value(im), &e)))
+        return 0;
+    ctl_reply_error(req, "%s", e.msg);
+    spawn_argv_free(*argv);
+    *argv = NULL;
+    return -1;
+}
+
+/* A container command baton cannot run as a generation is refused before it starts. */
+static int check_container(struct ops *q, struct ctl_req *req, char ***argv)
+{
+    struct err e;
+    if (!*argv || q->ctx->o->mode != RUN_PROXY || container_check(*argv, &e) >= 0)
+        return 0;
+    ctl_reply_error(req, "%s", e.msg);
+    spawn_argv_free(*argv);
+    *argv = NULL;
+    return -1;
+}
+
 static void request_reexec(struct ops *q, struct ctl_req *req, json_t *msg)
 {
     json_t *b = json_object_get(msg, "binary");
@@ -468,7 +505,8 @@ int op_request(struct ops *q, struct ctl_req *req, const char *cmd, json_t *msg)
 {
     if (strcmp(cmd, "upgrade") == 0) {
         char **argv;
-        if (read_command(req, msg, &argv) < 0)
+        if (read_command(req, msg, &argv) < 0 || read_image(q, req, msg, &argv) < 0 ||
+            check_container(q, req, &argv) < 0)
             return 1;
         log_event(LOG_INFO, "upgrade-requested", 0, "control: upgrade requested%s%s",
                   argv ? " to " : "", argv ? argv[0] : "");

@@ -9,6 +9,7 @@
 
 #include "core/fdpass.h"
 #include "core/log.h"
+#include "supervise/container_orphan.h"
 #include "supervise/state.h"
 #include "supervise/worker.h"
 
@@ -75,7 +76,7 @@ static void steal_all(struct run_ctx *ctx, const struct state_listen *listen, in
     }
 }
 
-int recover_run(struct run_ctx *ctx, const struct mode *md, struct gens *gs, json_t *root,
+int recover_run(struct run_ctx *ctx, struct mode *md, struct gens *gs, json_t *root,
                 const struct state_listen *listen, int nlisten, int master_pid, int *listen_fds,
                 const char *state_path, struct err *e)
 {
@@ -88,24 +89,33 @@ int recover_run(struct run_ctx *ctx, const struct mode *md, struct gens *gs, jso
     int survivors = pids ? gens_survivors(gs, pids, RECOVER_MAX_PIDS) : 0;
     json_t *jp = json_object_get(root, "proxy");
     int proxy = proxy_alive(jp);
+    /* Container generations: the proxy worker holds the public sockets. */
+    int containers = jp && md->ops->orphans && container_orphan_all_containers(gs);
+    if (containers && proxy && pids && survivors < RECOVER_MAX_PIDS) {
+        memmove(pids + 1, pids, (size_t)survivors * sizeof(*pids));
+        pids[0] = (pid_t)json_integer_value(json_object_get(jp, "pid"));
+    }
+    int nsteal = pids ? survivors + (containers && proxy && survivors < RECOVER_MAX_PIDS) : 0;
     int rc = 0;
-    if ((jp || !md->ops->takes_over_orphans) && (survivors || proxy)) {
+    if ((jp || !md->ops->takes_over_orphans) && (survivors || proxy) && !containers) {
         rc = err_set(e,
                      "an earlier master (pid %d) left %d workers%s running; taking over after a "
                      "killed master is not supported with --mode proxy: stop them (see '%s') and "
                      "start again",
                      master_pid, survivors, proxy ? " and its proxy worker" : "", state_path);
         gens_clear(gs);
-    } else if (survivors == 0) {
+    } else if (survivors == 0 && !(containers && proxy)) {
         log_info("state file of an earlier master (pid %d) found; none of its workers is left",
                  master_pid);
         gens_clear(gs);
     } else {
-        log_warn("an earlier master (pid %d) left %d workers running: taking them over", master_pid,
-                 survivors);
-        steal_all(ctx, listen, nlisten, pids,
-                  survivors < RECOVER_MAX_PIDS ? survivors : RECOVER_MAX_PIDS, listen_fds);
+        log_warn("an earlier master (pid %d) left %d workers%s running: taking them over",
+                 master_pid, survivors, containers && proxy ? " and its proxy worker" : "");
+        steal_all(ctx, listen, nlisten, pids, nsteal < RECOVER_MAX_PIDS ? nsteal : RECOVER_MAX_PIDS,
+                  listen_fds);
         gens_adopt_orphans(gs);
+        if (containers)
+            md->ops->orphans(md, root);
     }
     free(pids);
     return rc;

@@ -15,9 +15,10 @@
 
 /* `root`: the old master's state; `listen`: its listening sockets; `master_pid`: for
  * the logs. Fills listen_fds[i] (those still -1) with the sockets taken back. Returns
- * -1 when the survivors cannot be taken over (a proxy-mode state with live processes);
- * 0 otherwise, also when there was nothing to take over. */
-int recover_run(struct run_ctx *ctx, const struct mode *md, struct gens *gs, json_t *root,
+ * -1 when the survivors cannot be taken over (a proxy-mode state with live processes,
+ * unless every generation runs a container: the mode's `orphans` takes over its proxy
+ * worker); 0 otherwise, also when there was nothing to take over. */
+int recover_run(struct run_ctx *ctx, struct mode *md, struct gens *gs, json_t *root,
                 const struct state_listen *listen, int nlisten, int master_pid, int *listen_fds,
                 const char *state_path, struct err *e);
 

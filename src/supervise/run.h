@@ -44,6 +44,11 @@ struct run_opts {
     char admin_token_file[256];
     char **command;   /* the app: NULL-terminated argv */
     char **self_argv; /* how to run this master again ("run" and its args), for reexec */
+    /* --image (the short form of a container generation): `upgrade --image` builds the
+     * new command from these (supervise/container.h); container_port 0 without it. */
+    const char *engine;    /* --engine podman|docker */
+    int container_port;    /* --container-port */
+    char **container_args; /* run arguments given after "--" (NULL-terminated, may be NULL) */
 };
 
 /* Parses "notify", "exec:CMD", "after:MS", "connect" or "http:PATH" into o. */

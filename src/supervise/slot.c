@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "core/log.h"
+#include "core/spawn.h"
 #include "supervise/state.h"
 
 int slot_spawn(struct slot *s, struct run_ctx *ctx, unsigned gen_id, char *const *argv,
@@ -18,7 +19,7 @@ int slot_spawn(struct slot *s, struct run_ctx *ctx, unsigned gen_id, char *const
     l.env[l.nenv++] = ctx->notify_env;
     l.env[l.nenv] = NULL;
     uint64_t exec_us = 0;
-    struct spawn sp = {.argv = argv,
+    struct spawn sp = {.argv = l.argv ? l.argv : argv,
                        .env_add = l.env,
                        .env_drop = l.env_drop,
                        .fds = l.fds,
@@ -26,7 +27,9 @@ int slot_spawn(struct slot *s, struct run_ctx *ctx, unsigned gen_id, char *const
                        .listen_pid = l.listen_pid,
                        .exec_us = &exec_us};
     snprintf(what, sizeof(what), "a worker of generation %u", gen_id);
-    if (worker_start(&s->w, ctx->loop, &sp, what, cb, s, e) < 0)
+    int rc = worker_start(&s->w, ctx->loop, &sp, what, cb, s, e);
+    spawn_argv_free(l.argv);
+    if (rc < 0)
         return -1;
     s->w->exec_us = exec_us;
     if (ctx->private_ports)

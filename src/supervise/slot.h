@@ -15,8 +15,9 @@
 #define GEN_LAUNCH_ENV_MAX 8
 
 /* How one worker starts, filled by the mode: the sockets it gets at fds 3.., the
- * environment it adds (strings in `scratch` or owned by the mode) and the variables it
- * removes. The slot adds BATON_GENERATION and NOTIFY_SOCKET. */
+ * environment it adds (strings in `scratch` or owned by the mode), the variables it
+ * removes, and its own command when the mode rewrites the generation's (containers).
+ * The slot adds BATON_GENERATION and NOTIFY_SOCKET. */
 struct gen_launch {
     const int *fds;
     int nfds;
@@ -25,6 +26,7 @@ struct gen_launch {
     char *env[GEN_LAUNCH_ENV_MAX + 1];
     int nenv;
     char scratch[4][64];
+    char **argv; /* the mode's own command for this worker (freed after the spawn), or NULL */
 };
 
 struct slot {
