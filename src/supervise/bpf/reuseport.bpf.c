@@ -13,6 +13,12 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#ifndef __bpf__ /* a C checker (cppcheck) reads no system header: the macros it must know */
+#define SEC(name)
+#define __uint(name, val) int(*name)[val]
+#define __type(name, val) typeof(val) *name
+#endif
+
 #define RP_MAX_SOCKS 1024 /* serving sockets over every listening address */
 #define RP_MAX_PORTS 32
 #define RP_TRIES     8
