@@ -31,12 +31,15 @@
 enum rp_protection { RP_NONE, RP_MIGRATE_REQ, RP_BPF };
 static const char *const protection_names[] = {"none", "tcp_migrate_req", "bpf"};
 
-/* A probe port whose readiness checks reach a starting worker's socket. */
+/* A probe port whose readiness checks reach a starting worker's socket (bpf), or (fd)
+ * a socket of the master's own there that listens once the worker does (no bpf: the
+ * check then proves only that the worker listens on the shared address). */
 struct rp_probe {
     unsigned gen;
     int slot;
     pid_t pid;
     int port;
+    int fd;
 };
 
 struct mode_reuseport {
@@ -89,7 +92,10 @@ static int find_socks(struct mode_reuseport *mr, pid_t pid, int li, int *fds, in
 
 static void probe_drop(struct mode_reuseport *mr, int i)
 {
-    rpk_probe_del(mr->k, mr->probes[i].port);
+    if (mr->probes[i].fd >= 0)
+        close(mr->probes[i].fd);
+    else
+        rpk_probe_del(mr->k, mr->probes[i].port);
     mr->probes[i] = mr->probes[--mr->nprobes];
 }
 
@@ -119,20 +125,40 @@ static int has_probe(struct mode_reuseport *mr, unsigned gen, int slot)
     return 0;
 }
 
-/* Routes slot's probe port to the worker's socket on the first --listen address once
- * it listens; the group gets the steering program at the same time. */
+/* A listening socket of the master's own on 127.0.0.1:port, or -1. */
+static int listen_probe_port(int port, struct err *e)
+{
+    struct sockaddr_in in = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&in, sizeof(in)) < 0 || listen(fd, 4) < 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        return err_errno(e, saved, "cannot listen on readiness port '127.0.0.1:%d'", port);
+    }
+    return fd;
+}
+
+/* Once the worker listens on the first --listen address: bpf routes slot's probe port
+ * to its socket (and the group gets the steering program); otherwise the master
+ * listens on the probe port itself. */
 static void probe_slot(struct mode_reuseport *mr, struct gen *g, int slot, pid_t pid)
 {
-    int fds[RPS_MAX], port = gen_port(g, slot);
+    int fds[RPS_MAX], port = gen_port(g, slot), fd = -1;
     if (!port || mr->nprobes == RP_MAX_PROBES || has_probe(mr, gen_id(g), slot))
         return;
     int n = find_socks(mr, pid, 0, fds, RPS_MAX);
     struct err e;
-    if (n > 0 && rpk_attach(mr->k, fds[0], &e) == 0 &&
-        rpk_probe_add(mr->k, port, fds[0], &e) == 0) {
-        mr->probes[mr->nprobes++] = (struct rp_probe){gen_id(g), slot, pid, port};
-        log_info("generation %u: worker %d listens on %s; readiness checks on port %d reach it",
-                 gen_id(g), (int)pid, mr->ctx->o->listen[0].text, port);
+    int ok = n > 0 && (mr->prot == RP_BPF ? rpk_attach(mr->k, fds[0], &e) == 0 &&
+                                                rpk_probe_add(mr->k, port, fds[0], &e) == 0
+                                          : (fd = listen_probe_port(port, &e)) >= 0);
+    if (ok) {
+        mr->probes[mr->nprobes++] = (struct rp_probe){gen_id(g), slot, pid, port, fd};
+        log_info("generation %u: worker %d listens on %s; readiness checks on port %d %s",
+                 gen_id(g), (int)pid, mr->ctx->o->listen[0].text, port,
+                 fd < 0 ? "reach it" : "are answered by the master");
     } else if (n > 0) {
         log_warn("generation %u: worker %d: %s", gen_id(g), (int)pid, e.msg);
     }
@@ -216,13 +242,11 @@ static int rp_setup_worker(struct mode *md, unsigned gen_id, int slot, int *port
 {
     struct mode_reuseport *mr = (struct mode_reuseport *)md;
     enum ready_mode rm = mr->ctx->o->ready_mode;
-    if (!*port && mr->prot == RP_BPF && (rm == READY_CONNECT || rm == READY_HTTP)) {
+    if (!*port && (rm == READY_CONNECT || rm == READY_HTTP)) {
         int p = pick_probe_port(e);
         if (p < 0)
             return -1;
         *port = p;
-    } else if (!*port) {
-        *port = addr_port(&mr->ctx->o->listen[0]); /* any generation may answer the check */
     }
     l->env[l->nenv++] = mr->port_env[0];
     l->env[l->nenv++] = mr->port_env[1];
@@ -263,10 +287,8 @@ static int rp_switched(struct mode *md, struct gen *old, int64_t *switched_unix_
 static void rp_resume(struct mode *md)
 {
     struct mode_reuseport *mr = (struct mode_reuseport *)md;
-    if (mr->prot != RP_BPF)
-        return;
     struct gen *cur = gens_current(mr->gs);
-    if (cur && serve(mr, cur) < 0)
+    if (mr->prot == RP_BPF && cur && serve(mr, cur) < 0)
         mr->serve_pending = gen_id(cur);
     timer_start(mr->ctx->loop, &mr->tick, RP_TICK_MS, on_tick, mr);
 }
@@ -381,7 +403,14 @@ static int rp_open(struct mode **out, struct run_ctx *ctx, struct gens *gs, stru
     for (int i = 0; i < o->nlisten; i++)
         off += (size_t)snprintf(mr->listen_env + off, sizeof(mr->listen_env) - off, "%s%s",
                                 i ? " " : "", o->listen[i].text);
-    if (choose(mr, e) < 0) {
+    if (choose(mr, e) < 0 ||
+        (mr->prot != RP_BPF && o->ready_mode == READY_HTTP &&
+         err_set(e,
+                 "--ready http:PATH in --mode reuseport needs the BPF protection, which "
+                 "sends the check to the new worker alone (here: %s); use --ready connect "
+                 "or notify",
+                 mr->detail) < 0)) {
+        rpk_free(mr->k);
         free(mr);
         return -1;
     }

@@ -13,17 +13,18 @@ fi
 rp_sysctl() { cat /proc/sys/net/ipv4/tcp_migrate_req; }
 
 # rp_upgrades_under_close NAME UPGRADES CONNECTIONS: UPGRADES upgrades of the running
-# master (each one succeeds, and the load reaches each new version) under a --close
+# master (versions after v$APP_V, 1 at first) (each one succeeds, and the load reaches each new version) under a --close
 # load of CONNECTIONS; leaves the report in $T_DIR/NAME.json and sets RP_FAILED and
 # RP_REQUESTS from it.
 rp_upgrades_under_close() {
-    local name=$1 n=$2 conns=$3 i out
+    local name=$1 n=$2 conns=$3 i out v
     load_start "$name" "$URL" --connections "$conns" --close
-    for ((i = 2; i <= n + 1; i++)); do
+    for ((v = ${APP_V:-1} + 1, i = 0; i < n; i++, v++)); do
         load_wait_more "$name" 200
-        out=$(master_ctl upgrade --json -- "$APP" --version "v$i" 2>&1) || fail "upgrade to v$i failed: $out"
-        load_wait_version "$name" "v$i"
+        out=$(master_ctl upgrade --json -- "$APP" --version "v$v" 2>&1) || fail "upgrade to v$v failed: $out"
+        load_wait_version "$name" "v$v"
     done
+    APP_V=$((v - 1))
     load_wait_more "$name" 200
     load_stop "$name"
     RP_FAILED=$(jget "$T_DIR/$name.json" .failed)
