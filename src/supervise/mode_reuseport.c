@@ -53,6 +53,8 @@ struct mode_reuseport {
     struct rp_probe probes[RP_MAX_PROBES];
     int nprobes;
     unsigned serve_pending; /* a generation whose sockets are not all steered to yet */
+    unsigned served_gen;    /* the generation last steered to, and its workers then */
+    pid_t served_pids[RP_MAX_WORKERS];
     int64_t switched_unix_ms;
     char port_env[2][32];
     char listen_env[RP_LISTEN_ENV];
@@ -167,32 +169,58 @@ static void probe_slot(struct mode_reuseport *mr, struct gen *g, int slot, pid_t
 
 /* --- steering to the serving generation (bpf) ----------------------------------------------- */
 
-/* Steers every --listen address to g's sockets; 0 when each address has at least one. */
+/* Gathers g's sockets on --listen address li (workers pids[0..n)) into fds; counts in
+ * *idle the workers that have none there yet. */
+static int gather(struct mode_reuseport *mr, const pid_t *pids, int n, int li, int *fds, int *idle)
+{
+    int nfds = 0;
+    for (int s = 0; s < n && nfds < RPK_MAX_PER_ADDR; s++) {
+        int got = pids[s] ? find_socks(mr, pids[s], li, fds + nfds, RPK_MAX_PER_ADDR - nfds) : 0;
+        *idle += pids[s] && got == 0;
+        nfds += got;
+    }
+    return nfds;
+}
+
+/* Steers every --listen address to g's sockets (those found); 0 when every worker of g
+ * had a socket on every address, else the caller tries again later. */
 static int serve(struct mode_reuseport *mr, struct gen *g)
 {
     const struct run_opts *o = mr->ctx->o;
-    int n = gen_nslots(g) < RP_MAX_WORKERS ? gen_nslots(g) : RP_MAX_WORKERS, missing = 0;
+    int n = gen_nslots(g) < RP_MAX_WORKERS ? gen_nslots(g) : RP_MAX_WORKERS, missing = 0, total = 0;
     pid_t pids[RP_MAX_WORKERS];
     worker_pids(g, pids, n);
+    mr->served_gen = gen_id(g);
+    memcpy(mr->served_pids, pids, sizeof(pids[0]) * (size_t)n);
     probes_prune(mr, gen_id(g)); /* a socket leaves the probes before it serves */
     for (int li = 0; li < o->nlisten; li++) {
-        int fds[RPK_MAX_PER_ADDR], nfds = 0;
-        for (int s = 0; s < n && nfds < RPK_MAX_PER_ADDR; s++)
-            if (pids[s])
-                nfds += find_socks(mr, pids[s], li, fds + nfds, RPK_MAX_PER_ADDR - nfds);
+        int fds[RPK_MAX_PER_ADDR], nfds = gather(mr, pids, n, li, fds, &missing);
         struct err e;
-        if (nfds == 0 || rpk_attach(mr->k, fds[0], &e) < 0 ||
-            rpk_serve(mr->k, li, addr_port(&o->listen[li]), fds, nfds, &e) < 0) {
-            if (nfds && mr->serve_pending != gen_id(g))
+        if (nfds == 0) {
+            missing++;
+        } else if (rpk_attach(mr->k, fds[0], &e) < 0 ||
+                   rpk_serve(mr->k, li, addr_port(&o->listen[li]), fds, nfds, &e) < 0) {
+            if (mr->serve_pending != gen_id(g))
                 log_warn("generation %u: %s", gen_id(g), e.msg);
             missing++;
-        } else {
-            log_info("generation %u: new connections to %s go to its %d sockets", gen_id(g),
-                     o->listen[li].text, nfds);
         }
+        total += nfds;
         rps_close(fds, nfds);
     }
+    if (!missing)
+        log_info("generation %u: new connections go to its %d sockets", gen_id(g), total);
     return missing ? -1 : 0;
+}
+
+/* The serving generation has other workers than when it was last steered to. */
+static int workers_changed(struct mode_reuseport *mr, struct gen *g)
+{
+    if (gen_id(g) != mr->served_gen)
+        return 0; /* not steered to yet: its promotion will */
+    pid_t pids[RP_MAX_WORKERS];
+    int n = gen_nslots(g) < RP_MAX_WORKERS ? gen_nslots(g) : RP_MAX_WORKERS;
+    worker_pids(g, pids, n);
+    return memcmp(pids, mr->served_pids, sizeof(pids[0]) * (size_t)n) != 0;
 }
 
 static void on_tick(struct loop *loop, struct timer *t)
@@ -211,6 +239,8 @@ static void on_tick(struct loop *loop, struct timer *t)
                 probe_slot(mr, g, s, pids[s]);
     }
     struct gen *cur = gens_current(mr->gs);
+    if (mr->prot == RP_BPF && cur && workers_changed(mr, cur))
+        mr->serve_pending = gen_id(cur); /* a restarted worker's new socket joins */
     if (mr->serve_pending && cur && gen_id(cur) == mr->serve_pending && serve(mr, cur) == 0)
         mr->serve_pending = 0;
     if (!mr->ctx->stopping)
@@ -261,8 +291,8 @@ static void rp_promote(struct mode *md, struct gen *g, struct gen *old)
     if (mr->prot == RP_BPF) {
         mr->serve_pending = serve(mr, g) == 0 ? 0 : gen_id(g);
         if (mr->serve_pending)
-            log_warn("generation %u: not every --listen address has a socket of it yet; "
-                     "new connections still go to any generation there",
+            log_warn("generation %u: not every worker listens on every --listen address yet; "
+                     "steering to the sockets it has",
                      gen_id(g));
     }
     mr->switched_unix_ms = ctx_wall_ms();

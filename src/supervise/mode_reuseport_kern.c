@@ -78,6 +78,18 @@ int rpk_attach(struct rpk *k, int fd, struct err *e)
     return 0;
 }
 
+/* Puts fds[0..n) at slots base.. of `serving`; -1 with errno on failure. */
+static int fill(int socks, uint32_t base, const int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t idx = base + (uint32_t)i;
+        uint64_t v = (uint64_t)fds[i];
+        if (bpf_map_update_elem(socks, &idx, &v, BPF_ANY) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int rpk_serve(struct rpk *k, int index, int port, const int *fds, int n, struct err *e)
 {
     if (index < 0 || index >= RPK_MAX_ADDR)
@@ -87,14 +99,20 @@ int rpk_serve(struct rpk *k, int index, int port, const int *fds, int n, struct 
     int socks = bpf_map__fd(k->skel->maps.serving), ports = bpf_map__fd(k->skel->maps.ports);
     uint32_t base = (uint32_t)index * RPK_MAX_PER_ADDR, key = (uint32_t)port;
     /* The old count stays in force while its slots are overwritten one by one: each
-     * slot holds a socket of either generation until the count changes. */
-    for (int i = 0; i < n; i++) {
-        uint32_t idx = base + (uint32_t)i;
-        uint64_t v = (uint64_t)fds[i];
-        if (bpf_map_update_elem(socks, &idx, &v, BPF_ANY) < 0)
-            return err_errno(e, errno, "cannot steer port %d to a socket of the new generation",
-                             port);
+     * slot holds a socket of either generation until the count changes. A socket that
+     * already sits at another slot (a worker's sibling, after the other restarted)
+     * cannot be put twice: then the range is emptied first, and for that moment the
+     * kernel picks by its own hash. */
+    int rc = fill(socks, base, fds, n);
+    if (rc < 0 && errno == EBUSY) {
+        for (uint32_t i = 0; i < RPK_MAX_PER_ADDR; i++) {
+            uint32_t idx = base + i;
+            bpf_map_delete_elem(socks, &idx);
+        }
+        rc = fill(socks, base, fds, n);
     }
+    if (rc < 0)
+        return err_errno(e, errno, "cannot steer port %d to a socket of the new generation", port);
     struct rp_range r = {.base = base, .count = (uint32_t)n};
     if (bpf_map_update_elem(ports, &key, &r, BPF_ANY) < 0)
         return err_errno(e, errno, "cannot steer port %d", port);

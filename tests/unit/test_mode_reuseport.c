@@ -130,6 +130,11 @@ static void steers_a_group_with_bpf(void **state)
     assert_int_equal(rpk_probe_add(k, probe, b, &e), 0);
     assert_int_equal(accepted_by(probe, a, b), b);
     rpk_probe_del(k, probe);
+    int both[2] = {a, b}, swapped[2] = {b, a};
+    assert_int_equal(rpk_serve(k, 0, port, both, 2, &e), 0);
+    assert_int_equal(rpk_serve(k, 0, port, swapped, 2, &e), 0); /* each one moves slot */
+    assert_int_equal(rpk_serve(k, 0, port, &b, 1, &e), 0);
+    assert_int_equal(accepted_by(port, a, b), b);
     rpk_free(k);
     close(a);
     close(b);
