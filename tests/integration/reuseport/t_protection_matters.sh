@@ -8,14 +8,15 @@
 #   --protect bpf               0 failed requests;
 #   --protect tcp-migrate-req   0 failed requests (the sysctl is turned on by baton,
 #                               in this namespace only).
-# Status and the log name each protection.
+# Status and the log name each protection. Readiness: http:/ with bpf, connect without
+# (an http check needs BPF to reach the new worker alone).
 RP_OWN_NETNS=1
 . "$(dirname "$0")/lib.sh"
 
 [ "$(rp_sysctl)" = 0 ] || fail "tcp_migrate_req is on in a new namespace"
 run_one() {
-    local protect=$1 want=$2
-    master_start --mode reuseport --protect "$protect" --ready http:/ --drain-timeout 30 \
+    local protect=$1 want=$2 ready=$3
+    master_start --mode reuseport --protect "$protect" --ready "$ready" --drain-timeout 30 \
         -- "$APP" --version v1
     rp_protection | grep -q "^$want: " || fail "status names '$(rp_protection)', expected $want"
     grep -q "reuseport protection: $want: " "$T_DIR/master.log" || fail "the log does not name $want"
@@ -23,12 +24,12 @@ run_one() {
     master_stop
     mv "$T_DIR/master.log" "$T_DIR/master-$protect.log.txt"
 }
-run_one none none
+run_one none none connect
 NONE_FAILED=$RP_FAILED NONE_REQUESTS=$RP_REQUESTS
-run_one bpf bpf
+run_one bpf bpf http:/
 [ "$RP_FAILED" = 0 ] || fail "--protect bpf: $RP_FAILED requests failed"
 BPF_REQUESTS=$RP_REQUESTS
-run_one tcp-migrate-req tcp_migrate_req
+run_one tcp-migrate-req tcp_migrate_req connect
 [ "$RP_FAILED" = 0 ] || fail "--protect tcp-migrate-req: $RP_FAILED requests failed"
 [ "$(rp_sysctl)" = 1 ] || fail "tcp_migrate_req was not turned on"
 log "figures: none $NONE_FAILED failed of $NONE_REQUESTS; bpf 0 of $BPF_REQUESTS; tcp_migrate_req 0 of $RP_REQUESTS (20 upgrades each)"
