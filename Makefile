@@ -30,6 +30,13 @@ llhttp_obj = $(patsubst $(LLHTTP_DIR)/%.c,$(1)/llhttp/%.o,$(LLHTTP_C))
 # into baton-migrate, the unit tests and the fuzz targets (docs/internals/binaries.md).
 PGQUERY_LIBS := -l:libpg_query.a
 TOOL_LIBS_migrate := $(PGQUERY_LIBS)
+# cairo draws the plots; only baton-plot (and the tests) link it: through it come pixman,
+# freetype, fontconfig and libpng, which the master must not map (docs/internals/binaries.md).
+PLOT_SRC     := $(sort $(wildcard src/load/plot*.c))
+PKG_CFLAGS   += $(shell pkg-config --cflags cairo 2>/dev/null)
+CAIRO_LIBS   := $(shell pkg-config --libs cairo fontconfig 2>/dev/null)
+TOOL_LIBS_plot := $(CAIRO_LIBS)
+TOOL_SRC_plot  := $(PLOT_SRC)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
@@ -46,8 +53,9 @@ LIBS        := $(PKG_LIBS) $(HTTP_LIBS) -lm
 # Unit tests and fuzz targets link everything.
 TOOLS     := $(patsubst src/cli/tools/baton-%.c,%,$(wildcard src/cli/tools/baton-*.c))
 CORE_SRC  := $(sort $(wildcard src/core/*.c))
-BATON_LIB_SRC := $(CORE_SRC) $(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c src/deploy/*.c))
+BATON_LIB_SRC := $(CORE_SRC) $(filter-out $(PLOT_SRC),$(sort $(wildcard src/supervise/*.c src/proxy/*.c src/load/*.c src/deploy/*.c)))
 LIB_SRC   := $(BATON_LIB_SRC) $(sort $(foreach t,$(TOOLS),$(wildcard src/$(t)/*.c)))
+LIB_SRC   += $(PLOT_SRC)
 CLI_SRC   := $(filter-out $(foreach t,$(TOOLS),src/cli/cmd_$(t).c),$(sort $(wildcard src/cli/*.c)))
 LAZY_SRC  := $(sort $(wildcard src/lazy/*.c)) src/core/err.c
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
@@ -63,7 +71,7 @@ asan_obj = $(patsubst %.c,$(ASAN)/%.o,$(1))
 
 REL_LIB_OBJ  := $(call rel_obj,$(BATON_LIB_SRC))
 ASAN_LIB_OBJ := $(call asan_obj,$(LIB_SRC))
-tool_src = src/cli/tools/baton-$(1).c src/cli/cmd_$(1).c $(wildcard src/$(1)/*.c) $(CORE_SRC)
+tool_src = src/cli/tools/baton-$(1).c src/cli/cmd_$(1).c $(wildcard src/$(1)/*.c) $(TOOL_SRC_$(1)) $(CORE_SRC)
 UNIT_BIN     := $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(UNIT_SRC))
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 EX_BIN       := $(patsubst examples/%.c,$(REL)/examples/%,$(EX_SRC))
@@ -171,7 +179,7 @@ $(REL)/examples/%: examples/%.c
 $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(call llhttp_obj,$(ASAN))
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) -lcmocka
+	@$(CC) $(ASAN_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) $(CAIRO_LIBS) -lcmocka
 
 # libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
@@ -185,7 +193,7 @@ $(FUZZ)/obj/%.o: %.c
 $(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(call llhttp_obj,$(FUZZ))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS)
+	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) $(CAIRO_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -196,7 +204,7 @@ fuzz: fuzz-build
 unit: $(UNIT_BIN)
 	@tests/unit/run.sh $(ASAN)/tests
 
-integration: all $(ASAN)/baton
+integration: all $(ASAN)/baton $(foreach t,$(TOOLS),$(ASAN)/baton-$(t))
 	@BATON=$(CURDIR)/$(ASAN)/baton BATON_REL=$(CURDIR)/$(REL)/baton \
 	    EXAMPLES=$(CURDIR)/$(REL)/examples tests/integration/run.sh
 

@@ -22,15 +22,18 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
 say "1. baton run: a master holds 127.0.0.1:$port and runs 2 workers of the app (v1)"
-echo "\$ baton run --listen 127.0.0.1:$port --workers 2 --drain-timeout 5 -- httpapp --version v1 &"
+echo "\$ baton run --listen 127.0.0.1:$port --workers 2 --drain-timeout 5 --log-format json -- httpapp --version v1 2>master.log &"
 "$BATON" run --control "$ctl" --listen "127.0.0.1:$port" --workers 2 --drain-timeout 5 \
-    -- "$APP" --version v1 2>"$demo/master.log" &
+    --log-format json -- "$APP" --version v1 2>"$demo/master.log" &
 master=$!
 for _ in $(seq 100); do "$BATON" status --control "$ctl" >/dev/null 2>&1 && break; sleep 0.1; done
 show "$BATON" status --control "$ctl"
 
-say "2. load: 16 keep-alive connections for 6 s while we upgrade"
-"$BATON" load "http://127.0.0.1:$port/" --duration 6 --connections 16 >"$demo/load.txt" &
+say "2. load: 16 keep-alive connections for 6 s while we upgrade, drawn with the master's events"
+echo "\$ baton load http://127.0.0.1:$port/ --duration 6 --connections 16 --plot docs/demo-upgrade.svg --events master.log &"
+rm -f "$here/docs/demo-upgrade.svg"
+"$BATON" load "http://127.0.0.1:$port/" --duration 6 --connections 16 \
+    --plot "$here/docs/demo-upgrade.svg" --events "$demo/master.log" >"$demo/load.txt" &
 load=$!
 sleep 1
 
@@ -56,6 +59,8 @@ if [ "$failed" != "0" ]; then
     tail -20 "$demo/master.log" >&2
     exit 1
 fi
+[ -s "$here/docs/demo-upgrade.svg" ] || { echo "demo: the plot was not drawn" >&2; exit 1; }
+echo "(the timeline with the upgrades' events: docs/demo-upgrade.svg)"
 
 say "6. baton migrate on SQLite: releases 1.0 -> 3.0 of the example app"
 export BATON_DB=sqlite:$demo/app.db BATON_MIGRATIONS=$here/examples/migrations

@@ -8,6 +8,7 @@
 
 #include "cli/verbs.h"
 #include "core/opt.h"
+#include "core/log.h"
 #include "deploy/deploy.h"
 
 struct deploy_args {
@@ -37,6 +38,7 @@ static const struct opt run_opts[] = {
      .kind = OPT_FLAG,
      A(take_over),
      .help = "take the lease from another deploy seen stale (its holder is gone)"},
+    LOG_FORMAT_OPTION,
     {0},
 };
 

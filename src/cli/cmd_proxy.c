@@ -111,6 +111,7 @@ static const struct opt proxy_options[] = {
      .help = "http: do not add X-Forwarded-For"},
     {.name = "log-level", .kind = OPT_ENUM, OPT_AT(struct proxy_cli, level), .names = log_levels,
      .def = "info", .help = "least level logged"},
+    LOG_FORMAT_OPTION,
     {0}};
 /* clang-format on */
 

@@ -126,6 +126,7 @@ static const struct opt run_options[] = {
              "or /tmp/baton-UID/NAME.sock)"},
     {.name = "log-level", .kind = OPT_ENUM, R(log_level), .names = log_levels, .def = "info",
      .help = "least level logged"},
+    LOG_FORMAT_OPTION,
     {0}};
 /* clang-format on */
 

@@ -10,6 +10,9 @@ static const struct opt_verb lazy_stand_in = {
     .name = "lazy", .summary = "versioned documents: check a chain, status, sweep, get, put"};
 static const struct opt_verb migrate_stand_in = {
     .name = "migrate", .summary = "forward-only expand / backfill / contract database migrations"};
+static const struct opt_verb plot_stand_in = {
+    .name = "plot",
+    .summary = "draw a load run's timeline, with an upgrade's events, as SVG or PNG"};
 
 /* One line per verb, grouped by capability; each verb lives in cli/cmd_*.c. */
 static const struct verb verbs[] = {
@@ -19,7 +22,7 @@ static const struct verb verbs[] = {
     {&proxy_verb, verb_proxy, NULL},       {&backend_verb, verb_backend, NULL},
     {&switch_verb, verb_switch, NULL},     {&load_verb, verb_load, NULL},
     {&deploy_verb, verb_deploy, NULL},     {&lazy_stand_in, NULL, "lazy"},
-    {&migrate_stand_in, NULL, "migrate"},
+    {&migrate_stand_in, NULL, "migrate"},  {&plot_stand_in, NULL, "plot"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -1,10 +1,13 @@
 /* Starting the companion executables (baton-lazy, baton-migrate) that hold the verbs
  * which link database client libraries, git-style. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/verbs.h"
@@ -72,4 +75,46 @@ int tool_path(const char *tool, char *out, size_t cap)
             access(out, X_OK) == 0)
             return 0;
     return -1;
+}
+
+int tool_run_input(const char *tool, char *const *argv, const char *input, size_t len, int out_fd)
+{
+    char path[PATH_MAX];
+    int fds[2], status;
+    if (tool_path(tool, path, sizeof(path)) < 0) {
+        fprintf(stderr, "baton: the executable baton-%s was not found (last looked at %s)\n", tool,
+                path);
+        return EXIT_FAIL;
+    }
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        fprintf(stderr, "baton: cannot run '%s': %s\n", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(fds[0], STDIN_FILENO) >= 0 && dup2(out_fd, STDOUT_FILENO) >= 0)
+            execv(path, argv);
+        fprintf(stderr, "baton: cannot run '%s': %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    close(fds[0]);
+    if (pid < 0) {
+        close(fds[1]);
+        fprintf(stderr, "baton: cannot run '%s': %s\n", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a child that exits early must not end us */
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fds[1], input + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* the child stopped reading: its exit status says why */
+        off += (size_t)w;
+    }
+    close(fds[1]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return EXIT_FAIL;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAIL;
 }

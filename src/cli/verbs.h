@@ -45,9 +45,10 @@ int verb_switch(int argc, char **argv);
 int verb_load(int argc, char **argv);
 int verb_deploy(int argc, char **argv);
 /* in the companion executables */
-extern const struct opt_verb lazy_verb, migrate_verb;
+extern const struct opt_verb lazy_verb, migrate_verb, plot_verb;
 int verb_lazy(int argc, char **argv);
 int verb_migrate(int argc, char **argv);
+int verb_plot(int argc, char **argv);
 
 /* Replaces this process with the companion executable `baton-TOOL`, passing argv
  * (argv[0] is the verb). Searched in $BATON_EXEC_PATH, beside this executable, then in
@@ -57,5 +58,10 @@ int tool_exec(const char *tool, int argc, char **argv);
 /* The path of the companion executable `baton-TOOL` in the same places tool_exec
  * looks; 0 when found, -1 when not (out then holds the last place tried). */
 int tool_path(const char *tool, char *out, size_t cap);
+
+/* Runs the companion executable `baton-TOOL` with argv (argv[0] is the verb), `input` on
+ * its stdin and out_fd as its stdout, and waits for it; returns its exit code, or
+ * EXIT_FAIL with the reason printed when it could not run. */
+int tool_run_input(const char *tool, char *const *argv, const char *input, size_t len, int out_fd);
 
 #endif

@@ -43,6 +43,11 @@ enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_SENDING, CONN_RECEIVING };
 struct bucket {
     uint32_t requests, failures;
     uint32_t versions[MAX_VERSIONS];
+    /* Its latency samples: latency_us[lat_first, lat_first + nlat), contiguous because
+     * both are in order of completion; sorted, with their percentiles, once it is over. */
+    uint32_t lat_first, nlat;
+    int lat_done;
+    double p50_ms, p99_ms;
 };
 
 struct version_stat {
@@ -216,8 +221,12 @@ static void record_success(struct conn *c)
             res->latency_cap *= 2;
         }
     }
-    if (res->nlatency < res->latency_cap)
+    struct bucket *b = bucket_at(r, now);
+    if (res->nlatency < res->latency_cap) {
+        if (b->nlat++ == 0)
+            b->lat_first = (uint32_t)res->nlatency;
         res->latency_us[res->nlatency++] = (uint32_t)(now - c->request_start_us);
+    }
     const char *name = c->resp.version[0] ? c->resp.version : "-";
     int vi = version_index(res, name);
     struct version_stat *v = &res->versions[vi];
@@ -229,7 +238,6 @@ static void record_success(struct conn *c)
         v->last_sent_ms = sent_ms;
         v->last_connected_ms = (int64_t)((c->connected_us - r->start_us) / 1000);
     }
-    struct bucket *b = bucket_at(r, now);
     b->requests++;
     b->versions[vi]++;
 }
@@ -415,6 +423,35 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
     }
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile of n sorted samples (microseconds), in milliseconds. */
+static double sorted_percentile_ms(const uint32_t *us, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)ceil(p * (double)n) - 1;
+    return us[i >= n ? n - 1 : i] / 1000.0;
+}
+
+/* Sorts bucket i's latency samples and takes their percentiles (once it is over). */
+static void bucket_finish(struct load_result *res, size_t i)
+{
+    struct bucket *b = &res->buckets[i];
+    if (b->lat_done)
+        return;
+    uint32_t *us = res->latency_us + b->lat_first;
+    qsort(us, b->nlat, sizeof(*us), cmp_u32);
+    b->p50_ms = sorted_percentile_ms(us, b->nlat, 0.50);
+    b->p99_ms = sorted_percentile_ms(us, b->nlat, 0.99);
+    b->lat_done = 1;
+}
+
+/* A bucket of the timeline; its latency percentiles are null when it has no sample. */
 static json_t *bucket_json(const struct load_result *res, size_t i)
 {
     const struct bucket *b = &res->buckets[i];
@@ -422,8 +459,10 @@ static json_t *bucket_json(const struct load_result *res, size_t i)
     for (int k = 0; k < res->nversions; k++)
         if (b->versions[k])
             json_object_set_new(bv, res->versions[k].name, json_integer(b->versions[k]));
-    return json_pack("{s:I,s:i,s:i,s:o}", "t_ms", (json_int_t)(i * BUCKET_MS), "requests",
-                     (int)b->requests, "failures", (int)b->failures, "versions", bv);
+    return json_pack("{s:I,s:i,s:i,s:o,s:o,s:o}", "t_ms", (json_int_t)(i * BUCKET_MS), "requests",
+                     (int)b->requests, "failures", (int)b->failures, "versions", bv, "p50_ms",
+                     b->nlat ? json_real(b->p50_ms) : json_null(), "p99_ms",
+                     b->nlat ? json_real(b->p99_ms) : json_null());
 }
 
 /* The buckets of a result worth reporting: those the run's length reached. */
@@ -437,6 +476,7 @@ static size_t buckets_used(const struct load_result *res)
 static void live_write(struct run *r, size_t upto)
 {
     for (; r->live_next < upto && r->live_next < r->res->nbuckets; r->live_next++) {
+        bucket_finish(r->res, r->live_next);
         json_t *j = bucket_json(r->res, r->live_next);
         json_dumpf(j, r->opts->live, JSON_COMPACT);
         json_decref(j);
@@ -473,12 +513,6 @@ int load_parse_url(const char *url, char *host_port, size_t hp_size, char *path,
         return err_set(e, "invalid URL '%s': path too long", url);
     strcpy(path, p);
     return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The request, the result and the connections of a run (run_free releases them). */
@@ -563,6 +597,8 @@ int load_run(const struct load_opts *opts, struct load_result **out, struct err 
     r.res->duration_ms = (clock_now_us() - r.start_us) / 1000;
     if (opts->live)
         live_write(&r, buckets_used(r.res));
+    for (size_t i = 0; i < r.res->nbuckets; i++)
+        bucket_finish(r.res, i);
     qsort(r.res->latency_us, r.res->nlatency, sizeof(uint32_t), cmp_u32);
     *out = r.res;
     r.res = NULL;
@@ -593,12 +629,7 @@ uint64_t load_result_failed(const struct load_result *r)
 
 static double percentile_ms(const struct load_result *r, double p)
 {
-    if (r->nlatency == 0)
-        return 0;
-    size_t i = (size_t)ceil(p * (double)r->nlatency) - 1;
-    if (i >= r->nlatency)
-        i = r->nlatency - 1;
-    return r->latency_us[i] / 1000.0;
+    return sorted_percentile_ms(r->latency_us, r->nlatency, p);
 }
 
 json_t *load_result_json(const struct load_result *r)

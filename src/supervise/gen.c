@@ -160,7 +160,7 @@ static void on_hold_done(struct loop *loop, struct timer *t)
 static void gen_hold(struct gen *g)
 {
     stop_readiness(g);
-    log_info("generation %u: all %d workers ready", g->id, g->nslots);
+    log_event(LOG_INFO, "ready", g->id, "generation %u: all %d workers ready", g->id, g->nslots);
     if (g->ctx->o->min_ready_ms == 0)
         gen_event(g, GEV_PROMOTE, NULL);
     else
@@ -231,8 +231,9 @@ static void gen_restart_slot(struct gen *g, struct slot *s)
 static void gen_drain(struct gen *g)
 {
     const struct run_opts *o = g->ctx->o;
-    log_info("generation %u: draining %d workers (signal %d, kill after %llu ms)", g->id, g->live,
-             o->stop_signal, (unsigned long long)o->drain_timeout_ms);
+    log_event(LOG_INFO, "draining", g->id,
+              "generation %u: draining %d workers (signal %d, kill after %llu ms)", g->id, g->live,
+              o->stop_signal, (unsigned long long)o->drain_timeout_ms);
     stop_workers(g);
 }
 
@@ -270,7 +271,8 @@ static void release(struct gen *g)
 static void gen_retire(struct gen *g)
 {
     g->retired = 1;
-    log_info("generation %u %s", g->id, g->state == GEN_EXITED ? "exited" : "is gone");
+    log_event(LOG_INFO, "exited", g->id, "generation %u %s", g->id,
+              g->state == GEN_EXITED ? "exited" : "is gone");
     g->owner->retired(g->owner, g);
     release(g);
 }
@@ -459,7 +461,8 @@ void gen_free(struct gen *g)
 void gen_start(struct gen *g)
 {
     struct run_ctx *ctx = g->ctx;
-    log_info("generation %u starting %d workers: %s", g->id, g->nslots, g->argv[0]);
+    log_event(LOG_INFO, "starting", g->id, "generation %u starting %d workers: %s", g->id,
+              g->nslots, g->argv[0]);
     g->ready = ready_start(ctx->loop, ctx->o, g->id, g->nslots, on_ready, g);
     if (ctx->o->ready_timeout_ms)
         timer_start(ctx->loop, &g->ready_timer, ctx->o->ready_timeout_ms, on_ready_timeout, g);

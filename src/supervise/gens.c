@@ -54,7 +54,8 @@ static void on_promoted(struct gen_owner *o, struct gen *g)
     struct gens *gs = (struct gens *)o;
     struct gen *old = gs->current;
     gs->current = g;
-    log_info("generation %u serves%s", gen_id(g), old ? "; stopping the previous one" : "");
+    log_event(LOG_INFO, "promoted", gen_id(g), "generation %u serves%s", gen_id(g),
+              old ? "; stopping the previous one" : "");
     if (old) {
         char **prev = spawn_argv_dup(gen_argv(old));
         spawn_argv_free(gs->prev_argv);
@@ -66,8 +67,8 @@ static void on_promoted(struct gen_owner *o, struct gen *g)
 static void on_failed(struct gen_owner *o, struct gen *g)
 {
     struct gens *gs = (struct gens *)o;
-    log_error("generation %u failed: %s%s", gen_id(g), gen_reason(g),
-              gs->current ? "; the current generation keeps serving" : "");
+    log_event(LOG_ERROR, "failed", gen_id(g), "generation %u failed: %s%s", gen_id(g),
+              gen_reason(g), gs->current ? "; the current generation keeps serving" : "");
     ctx_note(gs->ctx, NOTE_FAILED, g, NULL);
 }
 

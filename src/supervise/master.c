@@ -22,6 +22,7 @@
 #include "supervise/op.h"
 #include "supervise/recover.h"
 #include "supervise/reexec.h"
+#include "supervise/sdnotify.h"
 #include "supervise/state.h"
 
 struct master {
@@ -122,6 +123,7 @@ static void master_stop(struct master *m, struct ctl_req *req)
         return;
     m->ctx.stopping = 1;
     log_info("stopping: draining every generation");
+    sdnotify_stopping("stopping: draining every generation");
     op_stopping(m->q);
     gens_stop_all(m->gs, "baton is stopping");
     op_stopped(m->q);
@@ -218,7 +220,8 @@ static void on_signal(struct loop *loop, struct watcher *w, uint32_t revents)
     while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         switch (si.ssi_signo) {
         case SIGHUP:
-            log_info("SIGHUP: upgrade to a new generation of the same command");
+            log_event(LOG_INFO, "upgrade-requested", 0,
+                      "SIGHUP: upgrade to a new generation of the same command");
             if (!m->ctx.stopping)
                 op_enqueue(m->q, OP_UPGRADE, NULL, NULL, NULL);
             break;
@@ -312,6 +315,8 @@ static int restore(struct master *m, const char *text, size_t len, struct err *e
     struct gen *cur = gens_current(m->gs);
     log_info("took over after re-exec #%u: %d generations, current %u", op_reexecs(m->q),
              gens_count(m->gs), cur ? gen_id(cur) : 0);
+    sdnotify_took_over("re-executed (#%u); generation %u serves", op_reexecs(m->q),
+                       cur ? gen_id(cur) : 0);
     rc = 0;
 out:
     json_decref(root);
@@ -491,6 +496,7 @@ int run_main(struct run_opts *o)
     free(text);
     log_info("baton run '%s' ready: control %s, %d listening sockets, %d workers per generation",
              o->name, o->control, o->nlisten, o->workers);
+    sdnotify_start(m->ctx.loop);
     state_save(m);
     m->md->ops->resume(m->md);
     if (!(m->ctx.stopping && gens_count(m->gs) == 0 && !m->md->ops->busy(m->md)) &&

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/spawn.h"
 #include "supervise/probe.h"
+#include "supervise/sdnotify.h"
 #include "supervise/state.h"
 
 #define OP_SELFCHECK_TIMEOUT_MS 5000
@@ -90,6 +91,11 @@ static void start_generation(struct ops *q, struct op *op)
         fail(q, op, "cannot start a generation: out of memory");
         return;
     }
+    if (op->kind == OP_START)
+        sdnotify_status("generation %u starting", gen_id(op->newg));
+    else
+        sdnotify_reloading("%s: generation %u starting",
+                           op->kind == OP_ROLLBACK ? "rollback" : "upgrade", gen_id(op->newg));
     gen_start(op->newg);
 }
 
@@ -116,6 +122,9 @@ void op_failed(struct ops *q, struct gen *g)
         ctx_note(q->ctx, NOTE_FIRST_FAILED, NULL, NULL);
         return;
     }
+    if (cur)
+        sdnotify_ready("generation %u rolled back: %s; generation %u serves", gen_id(g),
+                       gen_reason(g), gen_id(cur));
     if (op->req) {
         if (cur)
             ctl_reply_error(op->req, "generation %u rolled back: %s; generation %u keeps serving",
@@ -151,8 +160,10 @@ void op_check_switch(struct ops *q)
     if (!switched)
         switched = ctx_wall_ms();
     struct gen *g = gens_current(q->gs);
-    log_info("switched to generation %u%s at %lld", g ? gen_id(g) : 0,
-             op->old_id ? "; the previous one no longer accepts" : "", (long long)switched);
+    log_event(LOG_INFO, "switched", g ? gen_id(g) : 0, "switched to generation %u%s at %lld",
+              g ? gen_id(g) : 0, op->old_id ? "; the previous one no longer accepts" : "",
+              (long long)switched);
+    sdnotify_ready("generation %u serves", g ? gen_id(g) : 0);
     if (op->req) {
         json_t *extra = json_pack("{s:i,s:I}", "generation", g ? (int)gen_id(g) : 0,
                                   "switched_unix_ms", (json_int_t)switched);
@@ -175,6 +186,7 @@ static void fail_reexec(struct ops *q, struct op *op, const char *why)
     }
     snprintf(q->last_reexec_error, sizeof(q->last_reexec_error), "%s", why);
     log_error("reexec: %s", why);
+    sdnotify_ready("re-exec refused: %s", why);
     fail(q, op, why);
 }
 
@@ -189,7 +201,9 @@ void op_before_exec(void *ops)
             ctl_reply_error(w->req, "baton re-executed itself; send the request again");
         op_free(w);
     }
-    log_info("re-executing '%s' (pid %d keeps running)", op->binary, (int)getpid());
+    log_event(LOG_INFO, "reexec", 0, "re-executing '%s' (pid %d keeps running)", op->binary,
+              (int)getpid());
+    sdnotify_reloading("re-executing '%s'", op->binary);
     if (op->req)
         ctl_reply_ok(op->req, json_pack("{s:i,s:s}", "pid", (int)getpid(), "binary", op->binary));
     op->req = NULL;
@@ -364,12 +378,13 @@ int op_request(struct ops *q, struct ctl_req *req, const char *cmd, json_t *msg)
         char **argv;
         if (read_command(req, msg, &argv) < 0)
             return 1;
-        log_info("control: upgrade requested%s%s", argv ? " to " : "", argv ? argv[0] : "");
+        log_event(LOG_INFO, "upgrade-requested", 0, "control: upgrade requested%s%s",
+                  argv ? " to " : "", argv ? argv[0] : "");
         op_enqueue(q, OP_UPGRADE, argv, req, NULL);
         return 1;
     }
     if (strcmp(cmd, "rollback") == 0) {
-        log_info("control: rollback requested");
+        log_event(LOG_INFO, "rollback-requested", 0, "control: rollback requested");
         op_enqueue(q, OP_ROLLBACK, NULL, req, NULL);
         return 1;
     }

@@ -50,6 +50,7 @@ static int spawn_proxy(struct proxyworker *p, struct gen *g, struct err *e)
                            "--control",      p->ctl_path,
                            "--stop-timeout", drain,
                            "--log-level",    level_name(o->log_level),
+                           "--log-format",   log_format_name(log_get_format()),
                            "--health",       "connect"};
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), n = (size_t)gen_nslots(g);
     char **argv = calloc(nfixed + 2 * n + 1, sizeof(*argv));

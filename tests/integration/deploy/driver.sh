@@ -1,13 +1,16 @@
-# The driver of the deploy scenarios (sourced by each t_*.sh with the scenario's name).
+# The driver of the deploy scenarios: `driver.sh CASE-FILE` (tests/integration/run.sh
+# runs every case this way).
 # A scenario is data: tests/integration/deploy/cases/NAME.case, one step per line, each
 # line a call of the words defined here (fleet, set, load, deploy, expect_*, ...). The
 # fleet (tests/lib/fleet.sh) is N hosts in network namespaces with a real sshd each, the
 # example app on each, and HAProxy (or baton proxy) in front, under load all along.
+CASE_NAME=$(basename "${1:?usage: driver.sh CASE-FILE}" .case)
+T_NAME=deploy.$CASE_NAME
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/../../lib/fleet.sh"
 : "${EXAMPLES:?EXAMPLES must point to the examples build dir}"
 
-CASE=$(dirname "$0")/cases/$1.case
+CASE=$(dirname "$0")/cases/$CASE_NAME.case
 [ -f "$CASE" ] || fail "no scenario $CASE"
 STRATEGY=in-place
 BALANCER=haproxy

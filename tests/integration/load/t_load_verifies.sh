@@ -82,8 +82,8 @@ usage_error() { # usage_error MESSAGE LOAD-ARGS...: exit 2 and MESSAGE on stderr
     [ $rc -eq 2 ] || fail "baton load $*: exit $rc, want 2"
     [ "$(head -1 <<<"$out")" = "$msg" ] || fail "baton load $*: $out"
 }
-usage_error "baton load: invalid value '1x' for --duration" "$url" --duration 1x
-usage_error "baton load: invalid value '0ms' for --max-duration" "$url" --until-file x --max-duration 0ms
+usage_error "baton load: invalid --duration: '1x' is not a duration (a number with a unit: 250ms, 2s, 1.5m, 1h)" "$url" --duration 1x
+usage_error "baton load: invalid --max-duration '0ms': expected 100ms..24h" "$url" --until-file x --max-duration 0ms
 usage_error "baton load: --duration and --until-file exclude each other" "$url" --duration 1s --until-file x
 usage_error "baton load: --max-duration caps an --until-file run; use --duration alone" "$url" --max-duration 1s
 log "ok"
