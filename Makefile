@@ -14,6 +14,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC      ?= cc
 FUZZCC  ?= clang
 PKGS    := jansson inih sqlite3 libpq hiredis
+PKGS    += libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 HTTP_LIBS  :=
@@ -39,6 +40,7 @@ TOOL_SRC_plot  := $(PLOT_SRC)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-truncation
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
+BASE_CFLAGS += -Ibuild/gen
 REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g -fPIC
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
@@ -119,6 +121,23 @@ $(FUZZ)/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@echo "  CC fuzz $<"
 	@$(FUZZCC) $(LLHTTP_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
+# The BPF programs of --mode reuseport: compiled by clang for the bpf target, then
+# embedded into the master as a libbpf skeleton header (bpftool gen skeleton).
+BPF_GEN  := build/gen
+BPF_CC   ?= clang
+BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+BPF_SKEL := $(BPF_GEN)/reuseport.skel.h
+$(BPF_GEN)/reuseport.bpf.o: src/supervise/bpf/reuseport.bpf.c
+	@mkdir -p $(dir $@)
+	@echo "  BPF     $<"
+	@$(BPF_CC) -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -Wall -Werror -c $< -o $@
+$(BPF_SKEL): $(BPF_GEN)/reuseport.bpf.o
+	@echo "  SKEL    $@"
+	@$(BPFTOOL) gen skeleton $< name rp_bpf >$@.tmp && mv $@.tmp $@
+$(call rel_obj,src/supervise/mode_reuseport_kern.c): $(BPF_SKEL)
+$(call asan_obj,src/supervise/mode_reuseport_kern.c): $(BPF_SKEL)
+$(FUZZ)/obj/src/supervise/mode_reuseport_kern.o: $(BPF_SKEL)
+
 $(REL)/baton: $(call llhttp_obj,$(REL))
 $(ASAN)/baton: $(call llhttp_obj,$(ASAN))
 $(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
@@ -182,6 +201,7 @@ $(ASAN)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(call llhttp_obj,$(ASAN))
 # libFuzzer targets: each links the whole library, built by clang with the fuzzer runtime.
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -Iinclude $(PKG_CFLAGS) -g -O1 -MMD -MP \
                -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_CFLAGS += -Ibuild/gen
 $(FUZZ)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC fuzz $<"

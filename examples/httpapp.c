@@ -3,7 +3,9 @@
  * and drains on SIGTERM. Options make it misbehave on purpose for rollback tests.
  *
  * Without LISTEN_FDS it binds $PORT (or --listen HOST:PORT) itself, as an app behind
- * `baton proxy` would. Every answer carries `X-Version` and the version as its body.
+ * `baton proxy` would; under `baton run --mode reuseport` it binds the first address of
+ * $BATON_LISTEN with SO_REUSEPORT, beside the other generations. Every answer carries `X-Version`
+ * and the version as its body.
  *
  * Drain: on SIGTERM it stops accepting, answers the next request on each keep-alive
  * connection with `Connection: close` and closes it, closes connections idle for
@@ -129,6 +131,8 @@ static int bind_own(const char *spec)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (getenv("BATON_LISTEN"))
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&in, sizeof(in)) < 0 || listen(fd, 1024) < 0)
         die("cannot bind");
     listen_fds[0] = fd;
@@ -332,9 +336,12 @@ int main(int argc, char **argv)
     }
     nlisten = take_listen_fds();
     if (nlisten == 0) {
-        const char *port = getenv("PORT");
+        const char *port = getenv("PORT"), *shared = getenv("BATON_LISTEN");
+        char first[128];
         if (listen_spec)
             nlisten = bind_own(listen_spec);
+        else if (shared && sscanf(shared, "%127s", first) == 1)
+            nlisten = bind_own(first);
         else if (port)
             nlisten = bind_own(port);
         else {

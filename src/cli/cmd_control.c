@@ -163,6 +163,11 @@ static void print_status(json_t *st)
                json_string_value(json_object_get(px, "mode")),
                json_is_true(json_object_get(px, "ready")) ? ", ready" : "", jint(px, "restarts"),
                json_string_value(json_object_get(px, "control")));
+    json_t *rp = json_object_get(st, "reuseport");
+    if (rp)
+        printf("reuseport protection: %s (%s)\n",
+               json_string_value(json_object_get(rp, "protection")),
+               json_string_value(json_object_get(rp, "detail")));
     printf("%-5s %-9s %9s %8s  %s\n", "GEN", "STATE", "AGE", "RESTARTS",
            px ? "WORKERS (pid:flags@port)" : "WORKERS (pid:flags)");
     json_array_foreach(json_object_get(st, "generations"), i, v)

@@ -82,7 +82,8 @@ static int set_name(void *opts, const char *arg, struct err *e)
     return 0;
 }
 
-static const char *const run_modes[] = {"handoff", "proxy", NULL};
+static const char *const run_modes[] = {"handoff", "proxy", "reuseport", NULL};
+static const char *const protects[] = {"auto", "bpf", "tcp-migrate-req", "none", NULL};
 static const char *const proxy_modes[] = {"http", "tcp", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const engines[] = {"podman", "docker", NULL};
@@ -98,7 +99,14 @@ static const struct opt run_options[] = {
      .help = "handoff: workers inherit the sockets;\n"
              "proxy: each worker binds a private port given in PORT\n"
              "and BATON_PORT, and a proxy worker ('baton proxy')\n"
-             "relays the public sockets to the current generation"},
+             "relays the public sockets to the current generation;\n"
+             "reuseport: each worker binds the --listen address\n"
+             "itself with SO_REUSEPORT (BATON_LISTEN, PORT)"},
+    {.name = "protect", .kind = OPT_ENUM, R(protect), .names = protects, .def = "auto",
+     .help = "--mode reuseport: what keeps the queue of a closing\n"
+             "listener from being reset: bpf (steer and migrate),\n"
+             "tcp-migrate-req (the sysctl), none; auto: the first\n"
+             "that this master may use"},
     {.name = "proxy-mode", .kind = OPT_ENUM, OPT_AT(struct run_cli, proxy_mode),
      .names = proxy_modes, .def = "http", .help = "relay of the proxy worker"},
     {.name = "private-ports", .kind = OPT_CUSTOM, .parse = set_private_ports, .arg = "LO-HI",
@@ -185,11 +193,17 @@ static int check_run(struct run_cli *c, const struct opt_result *r, struct err *
     if (o->mode != RUN_PROXY &&
         (opt_given(&run_verb, r, "proxy-mode") || opt_given(&run_verb, r, "private-ports")))
         return err_set(e, "--proxy-mode and --private-ports need --mode proxy");
-    if (o->mode == RUN_PROXY && !opt_given(&run_verb, r, "ready"))
+    if (o->mode != RUN_REUSEPORT && opt_given(&run_verb, r, "protect"))
+        return err_set(e, "--protect needs --mode reuseport");
+    for (int i = 0; o->mode == RUN_REUSEPORT && i < o->nlisten; i++)
+        if (o->listen[i].family != AF_INET && o->listen[i].family != AF_INET6)
+            return err_set(e, "--mode reuseport needs HOST:PORT addresses, not '%s'",
+                           o->listen[i].text);
+    if (o->mode != RUN_HANDOFF && !opt_given(&run_verb, r, "ready"))
         o->ready_mode = READY_CONNECT;
-    if (o->mode != RUN_PROXY && (o->ready_mode == READY_CONNECT || o->ready_mode == READY_HTTP))
-        return err_set(e, "--ready connect and http:PATH need --mode proxy (the app's "
-                          "private port is what they check)");
+    if (o->mode == RUN_HANDOFF && (o->ready_mode == READY_CONNECT || o->ready_mode == READY_HTTP))
+        return err_set(e, "--ready connect and http:PATH need --mode proxy or reuseport (the "
+                          "app's own socket is what they check)");
     if (!o->control[0] && ctl_default_path(o->name, o->control, sizeof(o->control), e) < 0)
         return -1;
     o->command = r->argv;

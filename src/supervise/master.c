@@ -215,7 +215,8 @@ static int exec_self(void *data, const char *binary, struct err *e)
     struct master *m = data;
     int fds[RUN_MAX_LISTEN + 2], n = 0;
     for (int i = 0; i < m->o->nlisten; i++)
-        fds[n++] = m->listen_fds[i];
+        if (m->listen_fds[i] >= 0) /* none where the apps bind (--mode reuseport) */
+            fds[n++] = m->listen_fds[i];
     fds[n++] = m->notify_fd;
     if (m->ctl)
         fds[n++] = ctl_server_fd(m->ctl);
@@ -474,7 +475,7 @@ static int master_open(struct master *m, struct err *e)
     if (m->notify_fd < 0 || take_over(m, e) < 0)
         return -1;
     for (int i = 0; i < o->nlisten; i++) {
-        if (m->listen_fds[i] >= 0)
+        if (m->listen_fds[i] >= 0 || m->md->ops->apps_bind)
             continue;
         m->listen_fds[i] = addr_listen(&o->listen[i], 4096, e);
         if (m->listen_fds[i] < 0)

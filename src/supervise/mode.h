@@ -2,8 +2,9 @@
  * by --mode sits behind this one small interface, chosen at start (the shape of the
  * migrate drivers, src/migrate/mdb.h). handoff (mode_handoff.c): workers inherit the
  * master's sockets. proxy (mode_proxy.c): workers bind private ports and a proxy worker
- * relays the public sockets to the current generation. A new mode is a new file and a
- * line in mode_open. */
+ * relays the public sockets to the current generation. reuseport (mode_reuseport.c):
+ * workers bind the public address themselves with SO_REUSEPORT. A new mode is a new
+ * file and a line in mode_open. */
 #ifndef BATON_SUPERVISE_MODE_H
 #define BATON_SUPERVISE_MODE_H
 
@@ -23,6 +24,7 @@ struct mode_ops {
     const char *name;       /* as --mode names it */
     int private_ports;      /* each slot gets a private port ($PORT), shown in status */
     int takes_over_orphans; /* workers left by a killed master may be taken over */
+    int apps_bind;          /* the workers bind the public addresses: the master does not */
     int (*open)(struct mode **out, struct run_ctx *ctx, struct gens *gs, struct err *e);
     void (*free)(struct mode *md);
     /* How the worker of `slot` of generation `gen_id` starts (ctx->setup_worker). */
@@ -60,6 +62,7 @@ struct mode {
 
 extern const struct mode_ops mode_handoff_ops;
 extern const struct mode_ops mode_proxy_ops;
+extern const struct mode_ops mode_reuseport_ops;
 
 /* Opens the mode that ctx->o->mode names. */
 int mode_open(struct mode **out, struct run_ctx *ctx, struct gens *gs, struct err *e);

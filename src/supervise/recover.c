@@ -100,9 +100,10 @@ int recover_run(struct run_ctx *ctx, struct mode *md, struct gens *gs, json_t *r
     if ((jp || !md->ops->takes_over_orphans) && (survivors || proxy) && !containers) {
         rc = err_set(e,
                      "an earlier master (pid %d) left %d workers%s running; taking over after a "
-                     "killed master is not supported with --mode proxy: stop them (see '%s') and "
+                     "killed master is not supported with --mode %s: stop them (see '%s') and "
                      "start again",
-                     master_pid, survivors, proxy ? " and its proxy worker" : "", state_path);
+                     master_pid, survivors, proxy ? " and its proxy worker" : "",
+                     jp ? "proxy" : md->ops->name, state_path);
         gens_clear(gs);
     } else if (survivors == 0 && !(containers && proxy)) {
         log_info("state file of an earlier master (pid %d) found; none of its workers is left",

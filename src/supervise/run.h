@@ -16,8 +16,12 @@
 enum ready_mode { READY_NOTIFY, READY_EXEC, READY_AFTER, READY_CONNECT, READY_HTTP };
 /* handoff: workers inherit the public sockets. proxy: each worker binds a private
  * loopback port ($PORT) and a proxy worker (`baton proxy`) relays the public sockets to
- * the current generation's ports. */
-enum run_mode { RUN_HANDOFF, RUN_PROXY };
+ * the current generation's ports. reuseport: each worker binds the public address
+ * itself with SO_REUSEPORT; the kernel's queues are protected by --protect. */
+enum run_mode { RUN_HANDOFF, RUN_PROXY, RUN_REUSEPORT };
+/* --protect of --mode reuseport: what keeps a closing listener's queue from being
+ * reset (auto: bpf, else tcp-migrate-req, else none). */
+enum run_protect { PROTECT_AUTO, PROTECT_BPF, PROTECT_MIGRATE_REQ, PROTECT_NONE };
 
 #define RUN_READY_PATH_MAX 256
 
@@ -34,6 +38,7 @@ struct run_opts {
     enum run_mode mode;
     int proxy_http;             /* --proxy-mode http (1) or tcp (0) */
     int private_lo, private_hi; /* --private-ports LO-HI */
+    enum run_protect protect;   /* --mode reuseport */
     uint64_t ready_timeout_ms;
     uint64_t min_ready_ms; /* a new generation must stay up this long before the switch */
     int stop_signal;

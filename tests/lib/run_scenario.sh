@@ -1,6 +1,6 @@
 # Scenarios of `baton run` under load, as data: the steps a case file of
 # tests/integration/run/ or modeproxy/ may use, and what each one checks. An area's
-# driver.sh sets SC_MODE (handoff or proxy), sources this file and calls
+# driver.sh sets SC_MODE (handoff, proxy or reuseport), sources this file and calls
 # scenario_main CASE-FILE. Generation G runs `httpapp --version vG`, so a version names
 # its generation, and a rollback brings an earlier name back.
 #
@@ -93,6 +93,8 @@ step_master() {
     sc_expand "${app[@]}"
     if [ "$SC_MODE" = proxy ]; then
         master_start_proxy "${opts[@]}" -- "$APP" --version v1 "${SC_WORDS[@]}"
+    elif [ "$SC_MODE" = reuseport ]; then
+        master_start --mode reuseport "${opts[@]}" -- "$APP" --version v1 "${SC_WORDS[@]}"
     else
         master_start "${opts[@]}" -- "$APP" --version v1 "${SC_WORDS[@]}"
     fi

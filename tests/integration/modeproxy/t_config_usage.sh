@@ -9,11 +9,11 @@ usage_error() { # usage_error MESSAGE RUN-ARGS...
     [ $rc -eq 2 ] || fail "baton run $*: exit $rc, expected 2: $out"
     [ "$out" = "$msg" ] || fail "baton run $*: unexpected message: $out"
 }
-usage_error "baton run: invalid --mode 'bogus': expected handoff or proxy" --mode bogus --listen 127.0.0.1:1 -- true
+usage_error "baton run: invalid --mode 'bogus': expected handoff, proxy or reuseport" --mode bogus --listen 127.0.0.1:1 -- true
 usage_error "baton run: invalid --proxy-mode 'udp': expected http or tcp" --mode proxy --proxy-mode udp --listen 127.0.0.1:1 -- true
 usage_error "baton run: invalid --private-ports '5-3': expected LO-HI within 1024-65535" --mode proxy --private-ports 5-3 --listen 127.0.0.1:1 -- true
 usage_error "baton run: --proxy-mode and --private-ports need --mode proxy" --proxy-mode tcp --listen 127.0.0.1:1 -- true
-usage_error "baton run: --ready connect and http:PATH need --mode proxy (the app's private port is what they check)" --ready http:/health --listen 127.0.0.1:1 -- true
+usage_error "baton run: --ready connect and http:PATH need --mode proxy or reuseport (the app's own socket is what they check)" --ready http:/health --listen 127.0.0.1:1 -- true
 usage_error "baton run: invalid --ready 'http:health': expected notify, exec:CMD or after:MS (with --mode proxy also connect or http:/PATH)" --mode proxy --ready http:health --listen 127.0.0.1:1 -- true
 
 cat >"$T_DIR/run.ini" <<INI
