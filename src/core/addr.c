@@ -68,11 +68,10 @@ int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e)
     if (strncmp(rest, "unix:", 5) == 0) {
         const char *path = rest + 5;
         struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
-        if (!*path || strlen(path) >= sizeof(un->sun_path))
+        if (!*path || strlen(path) > ADDR_UNIX_PATH_MAX)
             return err_set(e, "invalid address '%s': unix path must be 1..%zu bytes", spec,
-                           sizeof(un->sun_path) - 1);
-        un->sun_family = AF_UNIX;
-        strcpy(un->sun_path, path);
+                           ADDR_UNIX_PATH_MAX);
+        (void)addr_unix(un, path, "unix path", e);
         a->family = AF_UNIX;
         a->len = sizeof(*un);
         format_text(a);
@@ -219,5 +218,16 @@ int addr_from_fd(int fd, struct addr *a, struct err *e)
         return err_errno(e, errno, "cannot read the address of fd %d", fd);
     a->family = a->ss.ss_family;
     format_text(a);
+    return 0;
+}
+
+int addr_unix(struct sockaddr_un *un, const char *path, const char *what, struct err *e)
+{
+    size_t n = strlen(path);
+    if (n > ADDR_UNIX_PATH_MAX)
+        return err_set(e, "%s '%s' is longer than %zu bytes", what, path, ADDR_UNIX_PATH_MAX);
+    memset(un, 0, sizeof(*un));
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, n + 1);
     return 0;
 }

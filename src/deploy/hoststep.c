@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/clock.h"
 #include "deploy/remote.h"
 #include "deploy/rollout_int.h"
 
@@ -402,9 +403,9 @@ void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
                        h->detail);
     }
     if (hsm_is_at_rest(before) && !hsm_is_at_rest(sh->state))
-        sh->started_unix_ms = dstate_unix_ms();
+        sh->started_unix_ms = clock_wall_ms();
     if (hsm_is_at_rest(sh->state))
-        sh->finished_unix_ms = dstate_unix_ms();
+        sh->finished_unix_ms = clock_wall_ms();
     if (ev == HEV_FAIL || ev == HEV_TIMEOUT || ev == HEV_LOST)
         snprintf(sh->error, sizeof(sh->error), "%s", h->detail);
     rollout_save(d);
