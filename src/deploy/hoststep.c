@@ -377,7 +377,7 @@ static void run_action(struct deploy *d, struct hrun *h, int action)
     default:
         break;
     }
-    rollout_advance(d);
+    d->advance(d);
 }
 
 void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
@@ -394,7 +394,7 @@ void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
         d->stopping = 1;
         rollout_reason(d, "internal error at %s (event %s in step %s)", sh->name,
                        hsm_event_name(ev), hsm_state_name(before));
-        rollout_advance(d);
+        d->advance(d);
         return;
     }
     if (ev == HEV_FAIL && forward_running(before) && sh->state == HS_REVERT_DRAINING) {
@@ -411,7 +411,7 @@ void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
     rollout_save(d);
     progress_host(d->pg, i, h->detail);
     if (d->stop_now && act != HACT_NONE && act != HACT_FINISH) {
-        rollout_advance(d);
+        d->advance(d);
         return;
     }
     run_action(d, h, act);
