@@ -135,16 +135,10 @@ step_upgrade_proxy() {
 }
 
 step_load() {
-    local flags=()
-    case "${1:-}" in
-    keepalive) ;;
-    close) flags=(--close) ;;
-    *) fail "$(case_where): expected load keepalive|close CONNECTIONS" ;;
-    esac
     [ -z "$PD_LOAD" ] || fail "$(case_where): a load is already running"
     PD_NLOADS=$((PD_NLOADS + 1))
     PD_LOAD=load$PD_NLOADS${PD_RELAY:+-$PD_RELAY} PD_SWITCHES=()
-    load_start "$PD_LOAD" "$(url)" --connections "${2:?connections}" "${flags[@]}"
+    load_start_kind "$PD_LOAD" "$(url)" "$@"
 }
 
 step_switch() {
@@ -168,13 +162,9 @@ pd_check_switch() {
 }
 
 step_load_end() {
-    local s
     [ -n "$PD_LOAD" ] || fail "$(case_where): no load is running"
     load_wait_version "$PD_LOAD" "$PD_POOL"
-    load_stop "$PD_LOAD"
-    load_check "$PD_LOAD"
-    for s in "${PD_SWITCHES[@]}"; do pd_check_switch "$PD_LOAD" ${s}; done
-    log "$PD_LOAD: ${#PD_SWITCHES[@]} switches checked"
+    load_end "$PD_LOAD" pd_check_switch "${PD_SWITCHES[@]}"
     PD_LOAD=
 }
 

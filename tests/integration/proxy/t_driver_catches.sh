@@ -5,22 +5,10 @@
 # complaint: requests failed under load (the only backend killed), a version expected
 # to answer that does not, a stream expected to complete that the proxy cut, a log line
 # that is not there, a misspelled step, a case without its header.
-. "$(dirname "$0")/../../lib/common.sh"
+. "$(dirname "$0")/../../lib/case.sh"
 DRIVER=$(dirname "$0")/driver.sh
 
-# expect_caught NAME MESSAGE-REGEX < CASE: the driver fails the case with a line
-# matching MESSAGE-REGEX.
-expect_caught() {
-    local name=$1 want=$2 rc kept
-    cat >"$T_DIR/$name.case"
-    bash "$DRIVER" "$T_DIR/$name.case" >"$T_DIR/$name.out" 2>&1
-    rc=$?
-    kept=$(sed -n 's/.*logs kept in \(\/tmp\/baton-test\.[^ ]*\)$/\1/p' "$T_DIR/$name.out")
-    [ -n "$kept" ] && rm -rf "$kept"
-    [ $rc -eq 1 ] || fail "$name: the driver exited $rc, expected 1: $(tail -5 "$T_DIR/$name.out")"
-    grep -qE -- "$want" "$T_DIR/$name.out" || fail "$name: not caught as expected: $(grep -m3 FAIL "$T_DIR/$name.out")"
-    log "$name: caught: $(grep -m1 -E -- "$want" "$T_DIR/$name.out")"
-}
+expect_caught() { case_expect_caught "$DRIVER" "$@"; }
 
 expect_caught failed 'FAIL: load1: [1-9][0-9]* requests failed' <<'EOF2'
 # The only backend is killed under load: requests fail.
