@@ -173,9 +173,11 @@ step_kill_rounds() {
     ref=$(md_copy 0)
     t0=$EPOCHREALTIME
     BATON_DB=$ref "$BATON" migrate expand "${MD_OPTS[@]}" 2>>"$T_DIR/migrate.log" || fail "reference expand failed"
-    # kills land at random within half the crash-free expand (at least 450 ms), so that
-    # on a busy machine, where a runner takes longer to start, they still land in the work
-    window=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { w = (b - a) * 500; print (w < 450 ? 450 : int(w)) }')
+    # kills land at random within half the crash-free expand (at least 450 ms, so that on
+    # a busy machine, where a runner takes longer to start, they still land in the work;
+    # at most 5 s, as a reference slowed by a burst of load would leave every run time
+    # to finish: each run resumes where the last was killed, so kills still walk the work)
+    window=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { w = (b - a) * 500; print (w < 450 ? 450 : w > 5000 ? 5000 : int(w)) }')
     BATON_DB=$ref "$BATON" migrate contract "${MD_OPTS[@]}" 2>>"$T_DIR/migrate.log" || fail "reference contract failed"
     md_dump "$ref" >"$T_DIR/ref.dump"
     while [ $MD_KILLS -lt "$min" ]; do
