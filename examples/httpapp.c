@@ -39,8 +39,10 @@ struct conn {
     char buf[REQ_MAX];
     size_t len;
     long long last_ms;
-    /* a streaming answer (GET /stream?ms=N): chunks every 100 ms until the deadline */
+    /* a streaming answer (GET /stream?ms=N[&until=PATH]): chunks every 100 ms until the
+     * deadline, or until PATH exists (ms is then the hard cap) */
     long long stream_end_ms, stream_next_ms;
+    char stream_until[256];
     int closing;
 };
 
@@ -178,9 +180,16 @@ static int serve(struct conn *c)
         int want_close = strcasestr(c->buf, "\r\nconnection: close") != NULL ||
                          strstr(c->buf, "HTTP/1.0") != NULL;
         long stream_ms = 0;
+        c->stream_until[0] = 0;
         if (strncmp(c->buf, "GET /stream", 11) == 0) {
             const char *q = strstr(c->buf, "ms=");
             stream_ms = q ? atol(q + 3) : 10000;
+            const char *u = strstr(c->buf, "until=");
+            size_t n = u ? strcspn(u + 6, "& \r\n") : 0;
+            if (n >= sizeof(c->stream_until))
+                return -1;
+            memcpy(c->stream_until, u ? u + 6 : "", n);
+            c->stream_until[n] = 0;
         }
         const char *cl = strcasestr(c->buf, "\r\ncontent-length:");
         size_t body = cl ? (size_t)atol(cl + 17) : 0;
@@ -232,7 +241,7 @@ static void stream_tick(struct conn *c, long long now)
     if (now < c->stream_next_ms)
         return;
     char chunk[64];
-    if (now >= c->stream_end_ms) {
+    if (now >= c->stream_end_ms || (c->stream_until[0] && access(c->stream_until, F_OK) == 0)) {
         write_all(c->fd, "0\r\n\r\n", 5);
         conn_close(c);
         return;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of `make check`: cppcheck finds nothing, and every tracked C file is
-# formatted by the repo's .clang-format. Prints "style: N passed, N failed".
+# formatted by the repo's .clang-format; the code keeps its shape (scripts/shape-check.sh).
+# Prints "style: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0
@@ -15,6 +16,11 @@ if [ -z "$bad" ]; then
     passed=$((passed + 1)); echo "PASS clang-format"
 else
     failed=$((failed + 1)); echo "FAIL clang-format (run 'make format'):"; printf '  %s\n' $bad
+fi
+if out=$(scripts/shape-check.sh 2>&1); then
+    passed=$((passed + 1)); echo "PASS shape (functions of at most 80 lines, no file circle in a folder)"
+else
+    failed=$((failed + 1)); echo "FAIL shape:"; grep -v '^known: ' <<<"$out" | sed 's/^/  /'
 fi
 echo "style: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -43,76 +43,70 @@ static void format_text(struct addr *a)
     }
 }
 
-int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e)
+/* The "NAME=" part of spec into a->name; *rest points past it (or at spec). */
+static int parse_name(const char *spec, struct addr *a, const char **rest, struct err *e)
 {
-    memset(a, 0, sizeof(*a));
-    const char *rest = spec;
     const char *eq = strchr(spec, '=');
-    if (allow_name && eq && strncmp(spec, "unix:", 5) != 0) {
-        size_t n = (size_t)(eq - spec);
-        if (n == 0 || n >= sizeof(a->name))
-            return err_set(e, "invalid address '%s': name before '=' must be 1..%d characters",
-                           spec, ADDR_NAME_MAX - 1);
-        for (size_t i = 0; i < n; i++) {
-            char c = spec[i];
-            if (!(c == '_' || c == '-' || c == '.' || (c >= '0' && c <= '9') ||
-                  (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-                return err_set(e,
-                               "invalid address '%s': name may hold only letters, digits, "
-                               "'_', '-' and '.'",
-                               spec);
-        }
-        memcpy(a->name, spec, n);
-        rest = eq + 1;
-    }
-    if (strncmp(rest, "unix:", 5) == 0) {
-        const char *path = rest + 5;
-        struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
-        if (!*path || strlen(path) >= sizeof(un->sun_path))
-            return err_set(e, "invalid address '%s': unix path must be 1..%zu bytes", spec,
-                           sizeof(un->sun_path) - 1);
-        un->sun_family = AF_UNIX;
-        strcpy(un->sun_path, path);
-        a->family = AF_UNIX;
-        a->len = sizeof(*un);
-        format_text(a);
+    *rest = spec;
+    if (!eq || strncmp(spec, "unix:", 5) == 0)
         return 0;
+    size_t n = (size_t)(eq - spec);
+    if (n == 0 || n >= sizeof(a->name))
+        return err_set(e, "invalid address '%s': name before '=' must be 1..%d characters", spec,
+                       ADDR_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = spec[i];
+        if (!(c == '_' || c == '-' || c == '.' || (c >= '0' && c <= '9') ||
+              (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+            return err_set(e,
+                           "invalid address '%s': name may hold only letters, digits, "
+                           "'_', '-' and '.'",
+                           spec);
     }
-    char host[256];
-    const char *port_s;
+    memcpy(a->name, spec, n);
+    *rest = eq + 1;
+    return 0;
+}
+
+/* Splits "HOST:PORT" or "[IPv6]:PORT" (rest, a part of spec) into host and *port_s. */
+static int split_host_port(const char *rest, const char *spec, char *host, size_t cap,
+                           const char **port_s, struct err *e)
+{
     if (rest[0] == '[') {
         const char *close = strchr(rest, ']');
         if (!close || close[1] != ':')
             return err_set(e, "invalid address '%s': expected '[IPv6]:PORT'", spec);
         size_t n = (size_t)(close - rest - 1);
-        if (n == 0 || n >= sizeof(host))
+        if (n == 0 || n >= cap)
             return err_set(e, "invalid address '%s': empty or overlong IPv6 host", spec);
         memcpy(host, rest + 1, n);
         host[n] = 0;
-        port_s = close + 2;
-    } else {
-        const char *colon = strrchr(rest, ':');
-        if (!colon)
-            return err_set(e,
-                           "invalid address '%s': expected HOST:PORT, [IPv6]:PORT or "
-                           "unix:PATH",
-                           spec);
-        size_t n = (size_t)(colon - rest);
-        if (n >= sizeof(host))
-            return err_set(e, "invalid address '%s': host too long", spec);
-        memcpy(host, rest, n);
-        host[n] = 0;
-        if (memchr(host, ':', n))
-            return err_set(e,
-                           "invalid address '%s': put an IPv6 host in brackets, "
-                           "e.g. [::1]:8080",
-                           spec);
-        port_s = colon + 1;
+        *port_s = close + 2;
+        return 0;
     }
-    int port = parse_port(port_s, spec, e);
-    if (port < 0)
-        return -1;
-    const char *h = host[0] ? host : "0.0.0.0";
+    const char *colon = strrchr(rest, ':');
+    if (!colon)
+        return err_set(e,
+                       "invalid address '%s': expected HOST:PORT, [IPv6]:PORT or "
+                       "unix:PATH",
+                       spec);
+    size_t n = (size_t)(colon - rest);
+    if (n >= cap)
+        return err_set(e, "invalid address '%s': host too long", spec);
+    memcpy(host, rest, n);
+    host[n] = 0;
+    if (memchr(host, ':', n))
+        return err_set(e,
+                       "invalid address '%s': put an IPv6 host in brackets, "
+                       "e.g. [::1]:8080",
+                       spec);
+    *port_s = colon + 1;
+    return 0;
+}
+
+/* a->ss for host h (numeric first, else getaddrinfo) and port. */
+static int resolve(const char *h, int port, const char *spec, struct addr *a, struct err *e)
+{
     struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
     if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
@@ -120,27 +114,57 @@ int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e)
         in->sin_port = htons((uint16_t)port);
         a->family = AF_INET;
         a->len = sizeof(*in);
-    } else if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+        return 0;
+    }
+    if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((uint16_t)port);
         a->family = AF_INET6;
         a->len = sizeof(*in6);
-    } else {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
-        struct addrinfo *res = NULL;
-        int rc = getaddrinfo(h, NULL, &hints, &res);
-        if (rc != 0 || !res)
-            return err_set(e, "cannot resolve host '%s' in '%s': %s", h, spec,
-                           rc ? gai_strerror(rc) : "no address");
-        memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
-        a->len = res->ai_addrlen;
-        a->family = res->ai_family;
-        if (a->family == AF_INET)
-            in->sin_port = htons((uint16_t)port);
-        else
-            in6->sin6_port = htons((uint16_t)port);
-        freeaddrinfo(res);
+        return 0;
     }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(h, NULL, &hints, &res);
+    if (rc != 0 || !res)
+        return err_set(e, "cannot resolve host '%s' in '%s': %s", h, spec,
+                       rc ? gai_strerror(rc) : "no address");
+    memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+    a->len = res->ai_addrlen;
+    a->family = res->ai_family;
+    if (a->family == AF_INET)
+        in->sin_port = htons((uint16_t)port);
+    else
+        in6->sin6_port = htons((uint16_t)port);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e)
+{
+    memset(a, 0, sizeof(*a));
+    const char *rest = spec;
+    if (allow_name && parse_name(spec, a, &rest, e) < 0)
+        return -1;
+    if (strncmp(rest, "unix:", 5) == 0) {
+        const char *path = rest + 5;
+        struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
+        if (!*path || strlen(path) > ADDR_UNIX_PATH_MAX)
+            return err_set(e, "invalid address '%s': unix path must be 1..%zu bytes", spec,
+                           ADDR_UNIX_PATH_MAX);
+        (void)addr_unix(un, path, "unix path", e);
+        a->family = AF_UNIX;
+        a->len = sizeof(*un);
+        format_text(a);
+        return 0;
+    }
+    char host[256];
+    const char *port_s = NULL;
+    if (split_host_port(rest, spec, host, sizeof(host), &port_s, e) < 0)
+        return -1;
+    int port = parse_port(port_s, spec, e);
+    if (port < 0 || resolve(host[0] ? host : "0.0.0.0", port, spec, a, e) < 0)
+        return -1;
     format_text(a);
     return 0;
 }
@@ -219,5 +243,16 @@ int addr_from_fd(int fd, struct addr *a, struct err *e)
         return err_errno(e, errno, "cannot read the address of fd %d", fd);
     a->family = a->ss.ss_family;
     format_text(a);
+    return 0;
+}
+
+int addr_unix(struct sockaddr_un *un, const char *path, const char *what, struct err *e)
+{
+    size_t n = strlen(path);
+    if (n > ADDR_UNIX_PATH_MAX)
+        return err_set(e, "%s '%s' is longer than %zu bytes", what, path, ADDR_UNIX_PATH_MAX);
+    memset(un, 0, sizeof(*un));
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, n + 1);
     return 0;
 }

@@ -4,11 +4,14 @@
 #define BATON_CORE_ADDR_H
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "core/err.h"
 
 #define ADDR_NAME_MAX 64
 #define ADDR_TEXT_MAX 128
+/* The longest path of a unix socket, without its NUL: sun_path's size, named once. */
+#define ADDR_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 struct addr {
     char name[ADDR_NAME_MAX]; /* the NAME= part, or "" */
@@ -34,6 +37,10 @@ int addr_connect_result(int fd, const struct addr *a, struct err *e);
 
 /* Fills `a` from the local address of a bound socket fd (for inherited listeners). */
 int addr_from_fd(int fd, struct addr *a, struct err *e);
+
+/* Fills `un` with the unix socket PATH; a path longer than ADDR_UNIX_PATH_MAX is refused
+ * with "WHAT 'PATH' is longer than N bytes". */
+int addr_unix(struct sockaddr_un *un, const char *path, const char *what, struct err *e);
 
 /* The port of an inet address, or 0. */
 int addr_port(const struct addr *a);

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/log.h"
 
 struct ctl_server {
@@ -296,13 +297,9 @@ int ctl_server_adopt(struct ctl_server **out, struct loop *loop, int fd, const c
 int ctl_server_open(struct ctl_server **out, struct loop *loop, const char *path,
                     ctl_handler handler, void *data, struct err *e)
 {
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(un.sun_path))
-        return err_set(e, "control socket path '%s' is longer than %zu bytes", path,
-                       sizeof(un.sun_path) - 1);
-    if (make_parent_dir(path, e) < 0)
+    struct sockaddr_un un;
+    if (addr_unix(&un, path, "control socket path", e) < 0 || make_parent_dir(path, e) < 0)
         return -1;
-    strcpy(un.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return err_errno(e, errno, "cannot create control socket '%s'", path);
@@ -378,10 +375,9 @@ static int wait_fd(int fd, short events, int timeout_ms, const char *path, struc
 
 int ctl_call(const char *path, json_t *request, json_t **reply, int timeout_ms, struct err *e)
 {
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(un.sun_path))
-        return err_set(e, "control socket path '%s' is too long", path);
-    strcpy(un.sun_path, path);
+    struct sockaddr_un un;
+    if (addr_unix(&un, path, "control socket path", e) < 0)
+        return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return err_errno(e, errno, "cannot create socket");

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 struct loop {
@@ -21,18 +20,6 @@ struct loop {
     loop_idle_cb idle;
     void *idle_data;
 };
-
-uint64_t clock_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t clock_now_ms(void)
-{
-    return clock_now_us() / 1000u;
-}
 
 int loop_new(struct loop **out, struct err *e)
 {

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 
 struct loop;
@@ -70,9 +71,7 @@ void loop_defer_free(struct loop *loop, void *ptr);
 
 /* Milliseconds on the monotonic clock, cached per loop iteration. */
 uint64_t loop_now_ms(struct loop *loop);
-/* The monotonic clock now, uncached. */
-uint64_t clock_now_ms(void);
-uint64_t clock_now_us(void);
+/* The monotonic clock now, uncached: clock_now_ms, clock_now_us (core/clock.h). */
 
 /* A signalfd for `signals` (they are blocked first) watched on the loop; the callback
  * reads struct signalfd_siginfo records from w->fd. Returns the fd or -1. */

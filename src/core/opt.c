@@ -409,10 +409,8 @@ static int parse_merged(const struct opt_verb *v, void *opts, struct opt_result 
     while ((ch = getopt_long(r->nmerged, r->merged, stop ? "+:" : ":", lo, NULL)) != -1) {
         if (ch == 'C')
             continue; /* read before */
-        if (ch == 'h') {
-            opt_help(v, stdout);
+        if (ch == 'h')
             return OPT_HELP;
-        }
         if (ch < 1000)
             return unknown_option(v, r->merged, ch, e);
         const struct opt *o = &v->opts[ch - 1000];
@@ -458,10 +456,8 @@ int opt_parse(const struct opt_verb *v, int argc, char **argv, void *opts, struc
     const char *config = NULL;
     if (opt_check(v, e) < 0)
         return OPT_ERROR;
-    if (scan_special(v, argc, argv, &config)) {
-        opt_help(v, stdout);
+    if (scan_special(v, argc, argv, &config))
         return OPT_HELP;
-    }
     int rc;
     if (apply_defaults(v, opts, e) < 0 || merge_config(v, argc, argv, config, r, e) < 0 ||
         (rc = parse_merged(v, opts, r, e)) < 0)
@@ -517,10 +513,8 @@ static int sub_error(const struct opt_verb *p, const char *word, int help, struc
     names[n] = NULL;
     char list[512];
     word_list(names, list, sizeof(list));
-    if (!word && help) {
-        opt_help(p, stdout);
+    if (!word && help)
         return OPT_HELP;
-    }
     if (!word)
         err_set(e, "missing sub-command; expected %s", list);
     else
@@ -626,23 +620,4 @@ int opt_check(const struct opt_verb *v, struct err *e)
         if (opt_check(v->subs[s], e) < 0)
             return -1;
     return 0;
-}
-
-int opt_parse_cli(const struct opt_verb *v, int argc, char **argv, void *opts, struct opt_result *r)
-{
-    struct err e;
-    int rc = opt_parse(v, argc, argv, opts, r, &e);
-    if (rc == OPT_ERROR)
-        fprintf(stderr, "baton %s: %s\n", v->name, e.msg);
-    return rc;
-}
-
-int opt_parse_sub_cli(const struct opt_verb *parent, int argc, char **argv,
-                      const struct opt_verb **sub, void *opts, struct opt_result *r)
-{
-    struct err e;
-    int rc = opt_parse_sub(parent, argc, argv, sub, opts, r, &e);
-    if (rc == OPT_ERROR)
-        fprintf(stderr, "baton %s: %s\n", *sub ? (*sub)->name : parent->name, e.msg);
-    return rc;
 }

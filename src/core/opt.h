@@ -117,7 +117,7 @@ enum { OPT_RUN = 0, OPT_HELP = 1, OPT_ERROR = -1 };
 
 /* Parses argv (argv[0] is the verb) into `opts` (the caller's struct, zeroed or not):
  * defaults first, then the config file, then the command line. Returns OPT_RUN,
- * OPT_HELP after printing --help on stdout, or OPT_ERROR with e set (a usage error:
+ * OPT_HELP when --help was given (opt_parse_cli prints it), or OPT_ERROR with e set (a usage error:
  * the message names the option and what it accepts). r is always initialised and
  * must be freed with opt_result_free. */
 int opt_parse(const struct opt_verb *v, int argc, char **argv, void *opts, struct opt_result *r,
@@ -127,13 +127,14 @@ void opt_result_free(struct opt_result *r);
 /* For a verb with sub-commands: finds the sub-command named by the first argument that
  * is neither an option nor an option's value (options may come before it), and parses
  * the arguments without it by the sub-command's table. *sub is the sub-command found
- * (NULL when --help printed the parent's text, or on a missing or unknown one: e says
+ * (NULL when --help asks for the parent's text, or on a missing or unknown one: e says
  * which). Same returns as opt_parse. */
 int opt_parse_sub(const struct opt_verb *parent, int argc, char **argv, const struct opt_verb **sub,
                   void *opts, struct opt_result *r, struct err *e);
 
-/* opt_parse and opt_parse_sub for a verb's main function: the same, and a usage error
- * is printed on stderr as "baton VERB: message". */
+/* opt_parse and opt_parse_sub for a verb's main function: the same, and --help prints
+ * the help of the verb (or sub-command) on stdout, a usage error is printed on stderr
+ * as "baton VERB: message" (opt_doc.c). */
 int opt_parse_cli(const struct opt_verb *v, int argc, char **argv, void *opts,
                   struct opt_result *r);
 int opt_parse_sub_cli(const struct opt_verb *parent, int argc, char **argv,

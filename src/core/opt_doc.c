@@ -529,3 +529,28 @@ int opt_doc_main(const struct opt_verb *root, const char *source, int argc, char
     opt_man(v, source, date, stdout);
     return fflush(stdout) == 0 ? 0 : 1;
 }
+
+/* The parsers for a verb's main function print what opt_parse only returns: the help
+ * text of --help on stdout, a usage error on stderr. */
+int opt_parse_cli(const struct opt_verb *v, int argc, char **argv, void *opts, struct opt_result *r)
+{
+    struct err e;
+    int rc = opt_parse(v, argc, argv, opts, r, &e);
+    if (rc == OPT_HELP)
+        opt_help(v, stdout);
+    if (rc == OPT_ERROR)
+        fprintf(stderr, "baton %s: %s\n", v->name, e.msg);
+    return rc;
+}
+
+int opt_parse_sub_cli(const struct opt_verb *parent, int argc, char **argv,
+                      const struct opt_verb **sub, void *opts, struct opt_result *r)
+{
+    struct err e;
+    int rc = opt_parse_sub(parent, argc, argv, sub, opts, r, &e);
+    if (rc == OPT_HELP)
+        opt_help(*sub ? *sub : parent, stdout);
+    if (rc == OPT_ERROR)
+        fprintf(stderr, "baton %s: %s\n", *sub ? (*sub)->name : parent->name, e.msg);
+    return rc;
+}

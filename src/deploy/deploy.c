@@ -143,7 +143,12 @@ static void teardown(struct deploy *d)
 
 int deploy_run(const struct dfile *df, const struct deploy_opts *o, struct err *e)
 {
-    struct deploy d = {.df = df, .o = o, .sigfd = -1};
+    struct deploy d = {.df = df,
+                       .o = o,
+                       .sigfd = -1,
+                       .advance = rollout_advance,
+                       .start = rollout_start,
+                       .finish = rollout_finish};
     if (prepare_state(df, o, &d.st, d.unfinished, sizeof(d.unfinished), e) < 0)
         return -1;
     int rc = -1;

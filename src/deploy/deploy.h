@@ -8,20 +8,8 @@
 
 #include "core/err.h"
 #include "deploy/dfile.h"
+#include "deploy/deploy_opts.h"
 #include "deploy/progress.h"
-
-enum deploy_mode { DEPLOY_NEW, DEPLOY_RESUME, DEPLOY_ABORT };
-
-struct deploy_opts {
-    enum deploy_mode mode;
-    const char *release;     /* DEPLOY_NEW: the release to roll out */
-    const char *from;        /* the release the fleet runs now (else from the progress file) */
-    int take_over;           /* take over a lease another deploy holds (seen stale) */
-    enum pg_mode display;    /* tty table, plain lines or JSON events */
-    FILE *out;               /* where the display goes */
-    const char *migrate;     /* the baton-migrate executable (database steps, lease) */
-    const char *runtime_dir; /* a private directory for ssh control sockets is made here */
-};
 
 /* Runs the deploy to its end. 0: every host serves the release (or, for abort, the
  * previous one). -1: it failed, was reverted or stopped; `e` says why and what to do. */

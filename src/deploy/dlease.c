@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "deploy/dstate.h"
 
 #define DLEASE_SCRIPT_MAX 4096
@@ -259,7 +260,7 @@ static int run_lock(struct dlease *l, const char *verb, const char *body, int64_
                      "# lease %s %s (token %lld)\nP=%s; H=%s; NOW=%lld; TTL=%lld; EXPECT=%lld; "
                      "PROG=%s\n%s%s",
                      verb, l->df->lease.path, (long long)expect, path, holder,
-                     (long long)dstate_unix_ms(), (long long)l->df->lease.ttl_ms, (long long)expect,
+                     (long long)clock_wall_ms(), (long long)l->df->lease.ttl_ms, (long long)expect,
                      prog, lock_head, body);
     if (n < 0 || (size_t)n >= sizeof(script))
         return err_set(e, "lease: the script is too long");

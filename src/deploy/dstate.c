@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #define DSTATE_VERSION 1
 
 static const char *const phase_names[DP_NPHASES] = {"rollout", "revert", "done", "reverted"};
@@ -23,13 +23,6 @@ const char *dstate_phase_name(enum dphase p)
 const char *dstate_step_name(enum dstep s)
 {
     return (unsigned)s < DS_NSTEPS ? step_names[s] : "unknown";
-}
-
-int64_t dstate_unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int dstate_init(struct dstate *st, const struct dfile *df, const char *release, const char *from,
@@ -49,7 +42,7 @@ int dstate_init(struct dstate *st, const struct dfile *df, const char *release, 
     st->expand = df->database.enabled ? DS_PENDING : DS_SKIPPED;
     st->contract = df->database.enabled ? DS_PENDING : DS_SKIPPED;
     st->bake = df->rollout.bake_ms && df->rollout.ncanary ? DS_PENDING : DS_SKIPPED;
-    st->started_unix_ms = st->updated_unix_ms = dstate_unix_ms();
+    st->started_unix_ms = st->updated_unix_ms = clock_wall_ms();
     return 0;
 }
 
@@ -244,7 +237,7 @@ static int write_all_sync(int fd, const char *text, size_t len)
 
 int dstate_save(const char *path, struct dstate *st, struct err *e)
 {
-    st->updated_unix_ms = dstate_unix_ms();
+    st->updated_unix_ms = clock_wall_ms();
     json_t *doc = dstate_to_json(st);
     char *text = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);

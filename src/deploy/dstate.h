@@ -68,6 +68,5 @@ int dstate_matches(const struct dstate *st, const struct dfile *df, struct err *
 
 const char *dstate_phase_name(enum dphase p);
 const char *dstate_step_name(enum dstep s);
-int64_t dstate_unix_ms(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/clock.h"
 #include "deploy/remote.h"
 #include "deploy/rollout_int.h"
 
@@ -376,7 +377,7 @@ static void run_action(struct deploy *d, struct hrun *h, int action)
     default:
         break;
     }
-    rollout_advance(d);
+    d->advance(d);
 }
 
 void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
@@ -393,7 +394,7 @@ void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
         d->stopping = 1;
         rollout_reason(d, "internal error at %s (event %s in step %s)", sh->name,
                        hsm_event_name(ev), hsm_state_name(before));
-        rollout_advance(d);
+        d->advance(d);
         return;
     }
     if (ev == HEV_FAIL && forward_running(before) && sh->state == HS_REVERT_DRAINING) {
@@ -402,15 +403,15 @@ void host_event(struct deploy *d, int i, enum host_event ev, const char *detail)
                        h->detail);
     }
     if (hsm_is_at_rest(before) && !hsm_is_at_rest(sh->state))
-        sh->started_unix_ms = dstate_unix_ms();
+        sh->started_unix_ms = clock_wall_ms();
     if (hsm_is_at_rest(sh->state))
-        sh->finished_unix_ms = dstate_unix_ms();
+        sh->finished_unix_ms = clock_wall_ms();
     if (ev == HEV_FAIL || ev == HEV_TIMEOUT || ev == HEV_LOST)
         snprintf(sh->error, sizeof(sh->error), "%s", h->detail);
     rollout_save(d);
     progress_host(d->pg, i, h->detail);
     if (d->stop_now && act != HACT_NONE && act != HACT_FINISH) {
-        rollout_advance(d);
+        d->advance(d);
         return;
     }
     run_action(d, h, act);

@@ -1,10 +1,52 @@
 /* Before anything changes: the lease (taken, renewed on a heartbeat and whenever a host
  * comes to rest, with the progress), one SSH connection per host, the balancer's remote
- * sockets forwarded, and a check that every balancer endpoint knows every host. */
+ * sockets forwarded, and a check that every balancer endpoint knows every host. Also the
+ * run's record every step writes: its reason and the progress file. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "deploy/rollout_int.h"
+
+/* --- the record ---------------------------------------------------------------------- */
+
+void rollout_reason(struct deploy *d, const char *fmt, ...)
+{
+    if (d->reason[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+    va_end(ap);
+    snprintf(d->st.reason, sizeof(d->st.reason), "%s", d->reason);
+}
+
+void rollout_time_text(int64_t ms, char *out, size_t cap)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void rollout_save(struct deploy *d)
+{
+    struct err e;
+    if (dstate_save(d->df->state_path, &d->st, &e) < 0) {
+        d->stopping = 1;
+        rollout_reason(d, "%s", e.msg);
+    }
+    /* the lease's copy of the progress follows each host to rest and each phase */
+    int at_rest = 0;
+    for (int i = 0; i < d->st.nhosts; i++)
+        at_rest += hsm_is_at_rest(d->st.hosts[i].state);
+    if (at_rest != d->lease_seen_rest || (int)d->st.phase != d->lease_seen_phase) {
+        d->lease_seen_rest = at_rest;
+        d->lease_seen_phase = (int)d->st.phase;
+        prep_renew(d);
+    }
+}
 
 /* --- the lease ------------------------------------------------------------------------ */
 
@@ -27,7 +69,7 @@ static void on_renew(int rc, const struct dlease_info *info, const char *error, 
         d->renew_again = 0;
         prep_renew(d);
     }
-    rollout_advance(d);
+    d->advance(d);
 }
 
 /* Records the progress in the lease too (coalesced: one renewal in flight at a time). */
@@ -73,7 +115,7 @@ static void on_take(int rc, const struct dlease_info *info, const char *error, v
         timer_start(d->loop, &d->heartbeat, d->df->lease.ttl_ms / 3, on_heartbeat, d);
         if (d->unfinished[0]) {
             rollout_reason(d, "%s", d->unfinished);
-            rollout_finish(d, 0);
+            d->finish(d, 0);
             return;
         }
         open_hosts(d);
@@ -100,7 +142,7 @@ static void on_take(int rc, const struct dlease_info *info, const char *error, v
     } else {
         rollout_reason(d, "cannot take the deploy lease: %s", error);
     }
-    rollout_finish(d, 0);
+    d->finish(d, 0);
 }
 
 static void take(struct deploy *d, int64_t expect)
@@ -108,7 +150,7 @@ static void take(struct deploy *d, int64_t expect)
     struct err e;
     if (dlease_take(d->lease, expect, on_take, d, &e) < 0) {
         rollout_reason(d, "cannot take the deploy lease: %s", e.msg);
-        rollout_finish(d, 0);
+        d->finish(d, 0);
     }
 }
 
@@ -120,7 +162,7 @@ static void on_lease_host_open(const struct child_result *r, int lost, void *dat
         dfile_dest_text(d->df, &d->df->lease.host, dest, sizeof(dest));
         rollout_reason(d, "cannot reach the lease's host %s: %s", dest,
                        r->err[0] ? r->err : "ssh failed");
-        rollout_finish(d, 0);
+        d->finish(d, 0);
         return;
     }
     take(d, -1);
@@ -134,7 +176,7 @@ static void on_checked(int rc, const struct bal_stats *st, const char *error, vo
     d->pending = 0;
     if (rc != BAL_OK) {
         rollout_reason(d, "cannot read the balancer: %s", error);
-        rollout_finish(d, 0);
+        d->finish(d, 0);
         return;
     }
     int up = 0;
@@ -148,14 +190,14 @@ static void on_checked(int rc, const struct bal_stats *st, const char *error, vo
                            h->server, h->name,
                            d->df->balancer.type == DF_HAPROXY ? "backend" : "proxy",
                            d->df->balancer.backend);
-            rollout_finish(d, 0);
+            d->finish(d, 0);
             return;
         }
         up += s->up == d->bal->nendpoints;
     }
     progress_note(d->pg, "balancer: %d endpoint%s, %d of %d servers UP", d->bal->nendpoints,
                   d->bal->nendpoints == 1 ? "" : "s", up, d->df->nhosts);
-    rollout_start(d);
+    d->start(d);
 }
 
 static void check_balancer(struct deploy *d)
@@ -168,7 +210,7 @@ static void check_balancer(struct deploy *d)
     if (balancer_new(d->loop, d->df, paths, &d->bal, &e) < 0 ||
         d->bal->drv->stats(d->bal, on_checked, d, &e) < 0) {
         rollout_reason(d, "%s", e.msg);
-        rollout_finish(d, 0);
+        d->finish(d, 0);
         return;
     }
     d->pending = 1;
@@ -183,7 +225,7 @@ static void on_prepared(const struct child_result *r, int lost, void *data)
     if (--d->pending > 0)
         return;
     if (d->reason[0]) {
-        rollout_finish(d, 0);
+        d->finish(d, 0);
         return;
     }
     if (d->step == FS_OPEN) {
@@ -238,7 +280,7 @@ void prep_begin(struct deploy *d)
         struct err e;
         if (d->ssh->drv->open(d->ssh, &d->df->lease.host, "lease", on_lease_host_open, d, &e) < 0) {
             rollout_reason(d, "%s", e.msg);
-            rollout_finish(d, 0);
+            d->finish(d, 0);
         }
     } else {
         take(d, -1);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 #define PG_DETAIL_MAX 120
 #define PG_REFRESH_MS 250
 
@@ -29,17 +31,16 @@ struct progress {
 
 static void clock_text(char *buf, size_t cap)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = clock_wall_ms();
+    time_t sec = (time_t)(ms / 1000);
     struct tm tm;
-    localtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, cap, "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min, tm.tm_sec,
-             ts.tv_nsec / 1000000);
+    localtime_r(&sec, &tm);
+    snprintf(buf, cap, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 static void json_event(struct progress *pg, json_t *o)
 {
-    json_object_set_new(o, "t_unix_ms", json_integer(dstate_unix_ms()));
+    json_object_set_new(o, "t_unix_ms", json_integer(clock_wall_ms()));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (s)
         fprintf(pg->out, "%s\n", s);

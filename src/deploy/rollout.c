@@ -7,54 +7,15 @@
  * keeps every host's step for `resume`. The end releases the lease and closes the
  * connections, and the loop stops once no reply is outstanding. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "deploy/rollout_int.h"
 #include "deploy/verify.h"
-
-void rollout_reason(struct deploy *d, const char *fmt, ...)
-{
-    if (d->reason[0])
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
-    va_end(ap);
-    snprintf(d->st.reason, sizeof(d->st.reason), "%s", d->reason);
-}
-
-void rollout_time_text(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-void rollout_save(struct deploy *d)
-{
-    struct err e;
-    if (dstate_save(d->df->state_path, &d->st, &e) < 0) {
-        d->stopping = 1;
-        rollout_reason(d, "%s", e.msg);
-    }
-    /* the lease's copy of the progress follows each host to rest and each phase */
-    int at_rest = 0;
-    for (int i = 0; i < d->st.nhosts; i++)
-        at_rest += hsm_is_at_rest(d->st.hosts[i].state);
-    if (at_rest != d->lease_seen_rest || (int)d->st.phase != d->lease_seen_phase) {
-        d->lease_seen_rest = at_rest;
-        d->lease_seen_phase = (int)d->st.phase;
-        prep_renew(d);
-    }
-}
 
 /* --- the run --------------------------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 #define BATON_DEPLOY_ROLLOUT_INT_H
 
 #include "deploy/balancer.h"
-#include "deploy/deploy.h"
+#include "deploy/deploy_opts.h"
 #include "deploy/dstate.h"
 #include "deploy/hcheck.h"
 #include "deploy/hostsm.h"
@@ -69,6 +69,11 @@ struct deploy {
     uint64_t renewed_ms;
     struct watcher sigw;
     int sigfd;
+    /* The rollout's entry points (rollout.c), set by deploy_run: prepare.c and hoststep.c
+     * call up through them, so that calls between the files go down only. */
+    void (*advance)(struct deploy *d);
+    void (*start)(struct deploy *d);
+    void (*finish)(struct deploy *d, int ok);
 };
 
 /* hoststep.c */
@@ -84,6 +89,13 @@ enum fleet_step { FS_LEASE, FS_OPEN, FS_FORWARD, FS_CHECK, FS_RUN, FS_END };
 void prep_begin(struct deploy *d);
 /* Renews the lease with the progress (one renewal in flight; coalesced). */
 void prep_renew(struct deploy *d);
+/* "2026-05-01 12:00:03 UTC" */
+void rollout_time_text(int64_t ms, char *out, size_t cap);
+/* Records the first reason the deploy failed or stopped. */
+void rollout_reason(struct deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Saves the progress file (and the lease's copy of it); a failure to save stops the
+ * deploy. */
+void rollout_save(struct deploy *d);
 
 /* rollout.c */
 /* The run proper, once everything is ready (resume and abort events first). */
@@ -91,13 +103,7 @@ void rollout_start(struct deploy *d);
 /* Ends the deploy: saves, shows, releases the lease, closes, stops the loop when quiet. */
 void rollout_finish(struct deploy *d, int ok);
 void rollout_on_signal(struct loop *loop, struct watcher *w, uint32_t revents);
-/* "2026-05-01 12:00:03 UTC" */
-void rollout_time_text(int64_t ms, char *out, size_t cap);
 /* Called after every change: starts what can start, ends the run when all is done. */
 void rollout_advance(struct deploy *d);
-/* Records the first reason the deploy failed or stopped. */
-void rollout_reason(struct deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Saves the progress file; a failure to save stops the deploy. */
-void rollout_save(struct deploy *d);
 
 #endif

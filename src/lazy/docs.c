@@ -160,33 +160,33 @@ static int id_ok(const char *id, struct err *e)
     return 0;
 }
 
-int lazy_get(struct lazy_store *s, const struct lazy_chain *c, const char *id, json_t **out,
-             struct lazy_error *le)
+/* lazy_get and lazy_update: one read-upgrade-(modify)-write of a checked id, its error
+ * handed to the public struct. */
+static int rmw_public(struct lazy_store *s, const struct lazy_chain *c, const char *id,
+                      lazy_modify_fn fn, void *arg, json_t **out, struct lazy_error *le)
 {
     struct err e = {{0}};
     int wrote;
     size_t conflicts = 0;
     int rc = id_ok(id, &e);
     if (rc == 0)
-        rc = lazy_rmw(s, c, id, NULL, NULL, NULL, NULL, out, &wrote, &conflicts, &e);
+        rc = lazy_rmw(s, c, id, NULL, NULL, fn, arg, out, &wrote, &conflicts, &e);
     if (rc < 0)
         to_public(le, &e);
     return rc;
+}
+
+int lazy_get(struct lazy_store *s, const struct lazy_chain *c, const char *id, json_t **out,
+             struct lazy_error *le)
+{
+    return rmw_public(s, c, id, NULL, NULL, out, le);
 }
 
 int lazy_update(struct lazy_store *s, const struct lazy_chain *c, const char *id,
                 int (*fn)(json_t *doc, void *arg, char *msg, size_t msg_size), void *arg,
                 struct lazy_error *le)
 {
-    struct err e = {{0}};
-    int wrote;
-    size_t conflicts = 0;
-    int rc = id_ok(id, &e);
-    if (rc == 0)
-        rc = lazy_rmw(s, c, id, NULL, NULL, fn, arg, NULL, &wrote, &conflicts, &e);
-    if (rc < 0)
-        to_public(le, &e);
-    return rc;
+    return rmw_public(s, c, id, fn, arg, NULL, le);
 }
 
 int lazy_put_text(struct lazy_store *s, const char *id, const char *text, struct lazy_error *le)

@@ -72,6 +72,18 @@ static int skip_value(struct jscan *s)
     return 0;
 }
 
+/* Skips the value at the cursor and the comma after it: -1 when no member follows. */
+static int skip_member(struct jscan *s)
+{
+    if (skip_value(s) < 0)
+        return -1;
+    skip_ws(s);
+    if (s->p >= s->end || *s->p != ',')
+        return -1;
+    s->p++;
+    return 0;
+}
+
 /* Moves to the start of the element `seg` of the array or object at the cursor. */
 static int enter(struct jscan *s, const char *seg, size_t seglen)
 {
@@ -95,12 +107,8 @@ static int enter(struct jscan *s, const char *seg, size_t seglen)
                 return -1;
             if (i == want)
                 return 0;
-            if (skip_value(s) < 0)
+            if (skip_member(s) < 0)
                 return -1;
-            skip_ws(s);
-            if (s->p >= s->end || *s->p != ',')
-                return -1;
-            s->p++;
         }
     }
     if (*s->p != '{')
@@ -122,12 +130,8 @@ static int enter(struct jscan *s, const char *seg, size_t seglen)
             skip_ws(s);
             return 0;
         }
-        if (skip_value(s) < 0)
+        if (skip_member(s) < 0)
             return -1;
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != ',')
-            return -1;
-        s->p++;
     }
 }
 

@@ -1,5 +1,5 @@
-/* Store URLs (sqlite:PATH#TABLE, postgres://...#TABLE, redis://HOST:PORT/PREFIX) and the
- * small buffers the drivers share. */
+/* Store URLs (sqlite:PATH#TABLE, postgres://...#TABLE, redis://HOST:PORT/PREFIX): which
+ * driver opens a store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,43 +113,4 @@ void lazy_store_close(struct lazy_store *s)
     free(s->url);
     s->url = NULL;
     s->ops->close(s);
-}
-
-void lazy_raw_clear(struct lazy_raw *r)
-{
-    free(r->id);
-    free(r->text);
-    r->id = r->text = NULL;
-    r->rev = 0;
-}
-
-void lazy_batch_clear(struct lazy_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        lazy_raw_clear(&b->items[i]);
-    b->n = 0;
-    b->next[0] = 0;
-}
-
-int lazy_batch_push(struct lazy_batch *b, const char *id, const char *text, int64_t rev,
-                    struct err *e)
-{
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct lazy_raw *items = realloc(b->items, cap * sizeof(*items));
-        if (!items)
-            return err_set(e, "out of memory");
-        b->items = items;
-        b->cap = cap;
-    }
-    struct lazy_raw *r = &b->items[b->n];
-    r->id = strdup(id);
-    r->text = strdup(text);
-    r->rev = rev;
-    if (!r->id || !r->text) {
-        lazy_raw_clear(r);
-        return err_set(e, "out of memory");
-    }
-    b->n++;
-    return 0;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "lazy/lazy_int.h"
 
 #define LAZY_SWEEP_PASSES 5
@@ -54,9 +55,7 @@ static void to_public(struct lazy_error *le, const struct err *e)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_now_us() / 1e6;
 }
 
 /* Sleeps until `done` documents since `start` fit under `rate` per second. */

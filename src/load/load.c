@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "core/addr.h"
@@ -577,9 +576,7 @@ int load_run(const struct load_opts *opts, struct load_result **out, struct err 
         loop_watch_signals(r.loop, &r.signals, (const int[]){SIGINT, SIGTERM}, 2, on_signal, &r,
                            e) < 0)
         goto out;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    r.res->start_unix_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    r.res->start_unix_ms = clock_wall_ms();
     r.start_us = clock_now_us();
     timer_start(r.loop, &r.end_timer, (uint64_t)(run_length_s(opts) * 1000), on_end, &r);
     timer_start(r.loop, &r.retry_timer, 10, on_retry, &r);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "load/response.h"
 
 struct load_opts {
     const char *url;       /* http://HOST:PORT/PATH */
@@ -62,27 +63,6 @@ json_t *load_result_json(const struct load_result *r);
 /* A human-readable report. */
 void load_result_print(const struct load_result *r, FILE *out);
 void load_result_free(struct load_result *r);
-
-/* The HTTP response reader, exposed for its unit tests and fuzz target. It consumes bytes
- * of one response; returns 1 when the response is complete, 0 when more bytes are needed,
- * -1 on malformed input. */
-struct load_response {
-    int status;
-    int keep_alive;
-    int complete;
-    char version[32]; /* X-Version header, else the body's first line */
-    /* private to the reader */
-    void *parser;
-    int in_version_header, have_header_version, body_line_done;
-    size_t body_seen;
-    char field[32];
-    size_t field_len;
-};
-int load_response_init(struct load_response *r);
-int load_response_feed(struct load_response *r, const char *buf, size_t len, size_t *used);
-/* After EOF: completes a response whose end is marked by the close (no length). */
-int load_response_eof(struct load_response *r);
-void load_response_free(struct load_response *r);
 
 /* Splits an http:// URL; fills host_port ("HOST:PORT", port 80 if absent) and path. */
 int load_parse_url(const char *url, char *host_port, size_t hp_size, char *path, size_t path_size,

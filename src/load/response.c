@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "load/load.h"
+#include "load/response.h"
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {

@@ -78,3 +78,18 @@ case_run() {
     done
     CASE_AT=${#CASE_STEP[@]}
 }
+
+# case_expect_caught DRIVER NAME MESSAGE-REGEX < CASE: for an area's t_driver_catches.sh:
+# DRIVER, given the case on stdin, fails it (exit 1) with a line matching MESSAGE-REGEX
+# (grep -E), so that the area's case files cannot pass by accident.
+case_expect_caught() {
+    local driver=$1 name=$2 want=$3 rc kept
+    cat >"$T_DIR/$name.case"
+    bash "$driver" "$T_DIR/$name.case" >"$T_DIR/$name.out" 2>&1
+    rc=$?
+    kept=$(sed -n 's/.*logs kept in \(\/tmp\/baton-test\.[^ ]*\)$/\1/p' "$T_DIR/$name.out")
+    [ -n "$kept" ] && rm -rf "$kept"
+    [ $rc -eq 1 ] || fail "$name: the driver exited $rc, expected 1: $(tail -5 "$T_DIR/$name.out")"
+    grep -qE -- "$want" "$T_DIR/$name.out" || fail "$name: not caught as expected: $(grep -m3 FAIL "$T_DIR/$name.out")"
+    log "$name: caught: $(grep -m1 -E -- "$want" "$T_DIR/$name.out")"
+}

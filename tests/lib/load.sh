@@ -19,6 +19,18 @@ load_start() {
     wait_for 60 load_answered_at_least "$name" 1 || fail "$name: no request was answered"
 }
 
+# load_start_kind NAME URL keepalive|close CONNECTIONS: the load step of the case
+# drivers: load_start with CONNECTIONS keep-alive connections, or new ones per request.
+load_start_kind() {
+    local flags=()
+    case "${3:-}" in
+    keepalive) ;;
+    close) flags=(--close) ;;
+    *) fail "$(case_where): expected load keepalive|close CONNECTIONS" ;;
+    esac
+    load_start "$1" "$2" --connections "${4:?connections}" "${flags[@]}"
+}
+
 # load_answered NAME: requests answered so far (from the live timeline).
 load_answered() {
     awk 'function field(k) { return match($0, "\"" k "\":[0-9]+") ? substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3) : 0 }
@@ -62,6 +74,18 @@ load_check() {
     log "$name: $requests requests, $failed failed, versions $(jq -c '.versions|map_values(.count)' "$f")"
     [ "$requests" -gt 0 ] || fail "$name: no requests were sent"
     [ "$failed" -eq 0 ] || fail "$name: $failed requests failed: $(jq -c .failures "$f")"
+}
+
+# load_end NAME CHECK "VERSION SWITCHED_UNIX_MS"...: the load_end step of the case
+# drivers: stops the load, checks it (load_check), then runs CHECK NAME VERSION
+# SWITCHED_UNIX_MS for each switch it saw (check_switch, or the driver's own).
+load_end() {
+    local name=$1 check=$2 s
+    shift 2
+    load_stop "$name"
+    load_check "$name"
+    for s in "$@"; do "$check" "$name" ${s}; done
+    log "$name: $# switches checked"
 }
 
 # load_versions NAME: the versions that answered, sorted, comma-separated.

@@ -130,16 +130,10 @@ sc_check_proxy_same() {
 }
 
 step_load() {
-    local flags=()
-    case "${1:-}" in
-    keepalive) ;;
-    close) flags=(--close) ;;
-    *) fail "$(case_where): expected load keepalive|close CONNECTIONS" ;;
-    esac
     [ -z "$SC_LOAD" ] || fail "$(case_where): a load is already running"
     SC_NLOADS=$((SC_NLOADS + 1))
     SC_LOAD=load$SC_NLOADS SC_SWITCHES=()
-    load_start "$SC_LOAD" "$URL" --connections "${2:?connections}" "${flags[@]}"
+    load_start_kind "$SC_LOAD" "$URL" "$@"
 }
 
 # Before the serving version is replaced: the load (if any) has reached it.
@@ -265,13 +259,9 @@ step_wait_status() {
 }
 
 step_load_end() {
-    local s
     [ -n "$SC_LOAD" ] || fail "$(case_where): no load is running"
     sc_load_reached_serving
-    load_stop "$SC_LOAD"
-    load_check "$SC_LOAD"
-    for s in "${SC_SWITCHES[@]}"; do check_switch "$SC_LOAD" ${s}; done
-    log "$SC_LOAD: ${#SC_SWITCHES[@]} switches checked"
+    load_end "$SC_LOAD" check_switch "${SC_SWITCHES[@]}"
     SC_LOAD=
 }
 

@@ -30,3 +30,12 @@ writer_result() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
 
 # ledger_phase URL ID: the phase of a migration in the ledger ("" if none).
 ledger_phase() { sql "$1" "SELECT phase FROM baton_migrations WHERE id = '$2'" 2>/dev/null; }
+
+# writer_stop PID NAME: the writer app NAME (output $T_DIR/NAME.out, errors NAME.err)
+# stops at the end of its scenario and saw 0 errors.
+writer_stop() {
+    kill -TERM "$1"
+    wait "$1"
+    cat "$T_DIR/$2.out" >&2
+    [ "$(writer_result "$T_DIR/$2.out" errors)" = 0 ] || fail "the $2 app saw errors: $(head -3 "$T_DIR/$2.err")"
+}

@@ -129,18 +129,12 @@ wait_for 60 bash -c "[ \"\$(psql -qAtX -c 'SELECT count(*) FROM people WHERE id 
     fail "the new app never wrote: $(head -3 "$T_DIR/new.err")"
 wait_for 60 bash -c "[ \"\$(psql -qAtX -c 'SELECT count(*) FROM people WHERE id >= 1000000 AND id < 2000000 AND code IS NOT NULL')\" -ge 20 ]" ||
     fail "the old app did not write through the view: $(head -3 "$T_DIR/old.err")"
-kill -TERM $old
-wait $old
-cat "$T_DIR/old.out" >&2
-[ "$(writer_result "$T_DIR/old.out" errors)" = 0 ] || fail "the old app saw errors: $(head -3 "$T_DIR/old.err")"
+writer_stop $old old
 probe_start people 0008-contract
 migrate 0008_rename contract
 probe_check 0008-contract
 sleep 0.5
-kill -TERM $new
-wait $new
-cat "$T_DIR/new.out" >&2
-[ "$(writer_result "$T_DIR/new.out" errors)" = 0 ] || fail "the new app saw errors: $(head -3 "$T_DIR/new.err")"
+writer_stop $new new
 [ "$(q "SELECT count(*) FROM pg_class WHERE relname = 'users'")" = 0 ] || fail "the view users was left"
 old_ins=$(writer_result "$T_DIR/old.out" inserts)
 new_ins=$(writer_result "$T_DIR/new.out" inserts)

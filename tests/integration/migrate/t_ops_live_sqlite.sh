@@ -55,15 +55,9 @@ wait_for 60 bash -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$T_DIR/app.db' 'SELECT
     fail "the new app never wrote: $(head -3 "$T_DIR/new.err")"
 wait_for 60 bash -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$T_DIR/app.db' \"SELECT count(*) FROM people WHERE id BETWEEN 1000000 AND 1999999 AND code = 'c'\")\" -ge 20 ]" ||
     fail "the old app's inserts through the view lack their default: $(head -3 "$T_DIR/old.err")"
-kill -TERM $old
-wait $old
-cat "$T_DIR/old.out" >&2
-[ "$(writer_result "$T_DIR/old.out" errors)" = 0 ] || fail "the old app saw errors: $(head -3 "$T_DIR/old.err")"
+writer_stop $old old
 migrate 0006_rename contract
-kill -TERM $new
-wait $new
-cat "$T_DIR/new.out" >&2
-[ "$(writer_result "$T_DIR/new.out" errors)" = 0 ] || fail "the new app saw errors: $(head -3 "$T_DIR/new.err")"
+writer_stop $new new
 [ "$(sql "$url" "SELECT count(*) FROM sqlite_master WHERE name = 'users'")" = 0 ] || fail "the view users was left"
 old_ins=$(writer_result "$T_DIR/old.out" inserts)
 new_ins=$(writer_result "$T_DIR/new.out" inserts)

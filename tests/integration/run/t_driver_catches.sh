@@ -5,22 +5,10 @@
 # requests failed under load (a version aborting while it serves), a rollback reason
 # other than the one expected, a version expected to answer that never did, an ALERT
 # line in a log, a misspelled step, a case without its header.
-. "$(dirname "$0")/../../lib/common.sh"
+. "$(dirname "$0")/../../lib/case.sh"
 DRIVER=$(dirname "$0")/driver.sh
 
-# expect_caught NAME MESSAGE-REGEX < CASE: the driver fails the case with a line
-# matching MESSAGE-REGEX.
-expect_caught() {
-    local name=$1 want=$2 out rc kept
-    cat >"$T_DIR/$name.case"
-    bash "$DRIVER" "$T_DIR/$name.case" >"$T_DIR/$name.out" 2>&1
-    rc=$?
-    kept=$(sed -n 's/.*logs kept in \(\/tmp\/baton-test\.[^ ]*\)$/\1/p' "$T_DIR/$name.out")
-    [ -n "$kept" ] && rm -rf "$kept"
-    [ $rc -eq 1 ] || fail "$name: the driver exited $rc, expected 1: $(tail -5 "$T_DIR/$name.out")"
-    grep -qE -- "$want" "$T_DIR/$name.out" || fail "$name: not caught as expected: $(grep -m3 FAIL "$T_DIR/$name.out")"
-    log "$name: caught: $(grep -m1 -E -- "$want" "$T_DIR/$name.out")"
-}
+expect_caught() { case_expect_caught "$DRIVER" "$@"; }
 
 expect_caught crash_serving 'FAIL: load1: [1-9][0-9]* requests failed' <<'EOF'
 # v2 passes --min-ready, then aborts while it serves keep-alive clients.
