@@ -1,11 +1,13 @@
-/* The backfill walker: batches over an integer key, each batch one short transaction
- * that also records its end position, so a crash resumes without skipping or repeating
- * a row; the batch size follows a time target and a duty cycle paces the walk. */
+/* The backfill walker: batches over the key (integers by range, other keys by keyset
+ * pagination, keyset.c), each batch one short transaction that also records its end
+ * position, so a crash resumes without skipping or repeating a row; the batch size
+ * follows a time target and a duty cycle paces the walk. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "migrate/keyset.h"
 #include "migrate/runner.h"
 
 /* Replaces the :lo and :hi parameters of a batch statement. Caller frees. */
@@ -46,9 +48,73 @@ static char *subst_range(const char *tmpl, int64_t lo, int64_t hi)
 }
 
 struct batch_arg {
-    int size;     /* rows to walk */
-    int finished; /* set when no row is left */
+    int size;                 /* rows to walk */
+    int finished;             /* set when no row is left */
+    const struct keyset *ks;  /* set: the keyset walk (key not one integer column) */
+    const char *id;           /* the migration, for the stored keyset position */
+    char pos[KEYSET_POS_MAX]; /* keyset: the last key done, as a literal */
 };
+
+/* The first cell of `sql`'s first row into buf (*none set when there is no row). */
+static int query_text(struct mdb *db, char *sql, char *buf, size_t cap, int *none, struct err *e)
+{
+    struct mdb_rows rows;
+    if (!sql)
+        return err_set(e, "out of memory");
+    int rc = mdb_query(db, sql, &rows, e);
+    free(sql);
+    if (rc < 0)
+        return -1;
+    const char *v = mdb_cell(&rows, 0, 0);
+    *none = v == NULL;
+    if (v && (strlen(v) >= cap || !keyset_literal_ok(v))) {
+        db->retryable = 0;
+        rc = err_set(e, "a key is too long or not a plain literal: '%.64s'", v);
+    } else if (v) {
+        snprintf(buf, cap, "%s", v);
+    }
+    mdb_rows_free(&rows);
+    return rc;
+}
+
+/* One keyset batch: (pos, hi] in key order, or [smallest, hi] for the first one; the
+   position literal is stored in the batch's transaction. */
+static int keyset_batch(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
+                        struct batch_arg *ba, struct err *e)
+{
+    enum mdb_kind kind = mdb_kind(r->db);
+    char lo[KEYSET_POS_MAX], hi[KEYSET_POS_MAX];
+    int first = !le->has_pos, none = 0;
+    if (first &&
+        query_text(r->db, keyset_first_sql(kind, s->table, ba->ks), lo, sizeof(lo), &none, e) < 0)
+        return -1;
+    if (!first)
+        snprintf(lo, sizeof(lo), "%s", ba->pos);
+    if (!none &&
+        query_text(r->db, keyset_next_sql(kind, s->table, ba->ks, first ? NULL : lo, ba->size), hi,
+                   sizeof(hi), &none, e) < 0)
+        return -1;
+    if (none) {
+        le->step = idx + 1;
+        le->has_pos = 0;
+        ba->finished = 1;
+        return 0;
+    }
+    char *q = keyset_subst(s->sql, lo, hi, first, e);
+    if (!q) {
+        r->db->retryable = 0;
+        return -1;
+    }
+    int rc = mdb_exec(r->db, q, e);
+    free(q);
+    if (rc < 0 || keyset_pos_put(r->db, ba->id, idx, hi, e) < 0)
+        return -1;
+    le->has_pos = 1;
+    le->pos = 0;
+    le->batches++;
+    snprintf(ba->pos, sizeof(ba->pos), "%s", hi);
+    return 0;
+}
 
 /* One batch in its own transaction, the new position recorded in the same one. */
 static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
@@ -60,6 +126,16 @@ static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_
     *finished = 0;
     if (run_step_begin(r, e) < 0)
         return -1;
+    if (ba->ks) {
+        char keep[KEYSET_POS_MAX];
+        snprintf(keep, sizeof(keep), "%s", ba->pos);
+        if (keyset_batch(r, le, s, idx, ba, e) < 0 || run_step_commit(r, le, e) < 0) {
+            snprintf(ba->pos, sizeof(ba->pos), "%s", keep);
+            ba->finished = 0;
+            goto fail;
+        }
+        return 0;
+    }
     char sql[512];
     int64_t hi = 0;
     int isnull = 0;
@@ -104,6 +180,26 @@ fail:
     return err_wrap(e, "%s", s->desc);
 }
 
+/* Prepares the keyset walk: its table, and the stored position when resuming. */
+static int keyset_walk_start(struct run *r, const struct mfile *m, struct ledger_entry *le, int idx,
+                             struct batch_arg *ba, struct err *e)
+{
+    if (keyset_ensure(r->db, e) < 0)
+        return -1;
+    if (!le->has_pos)
+        return 0;
+    int found = 0;
+    if (keyset_pos_load(r->db, m->id, idx, ba->pos, sizeof(ba->pos), &found, e) < 0)
+        return -1;
+    if (!found)
+        return err_set(e,
+                       "the ledger says the backfill of '%s' is under way but its key "
+                       "position (table baton_backfill_pos, step %d) is missing",
+                       m->id, idx);
+    log_info("%s: resuming the keyset walk after %s", m->id, ba->pos);
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -134,8 +230,18 @@ int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
         size = max;
     r->nbatch = 0;
     double cost = 0; /* smoothed milliseconds per row */
+    struct keyset ks;
+    struct batch_arg ba = {.id = m->id};
+    if (keyset_parse(s->key, &ks, e) < 0)
+        return err_wrap(e, "%s", s->desc);
+    if (!keyset_is_integer(r->db, s->table, &ks)) {
+        ba.ks = &ks;
+        if (keyset_walk_start(r, m, le, idx, &ba, e) < 0)
+            return err_wrap(e, "%s", s->desc);
+    }
     for (;;) {
-        struct batch_arg ba = {.size = size};
+        ba.size = size;
+        ba.finished = 0;
         double t0 = run_mono_ms();
         if (run_with_retries(r, le, batch_once, s, idx, &ba, e) < 0)
             return -1;
