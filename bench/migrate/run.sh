@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # baton migrate under load, in interleaved rounds (median and spread of each ratio).
-#  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 100,000) while pgbench runs
+#  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 50,000) while pgbench runs
 #    an app script on that table (writes the old column, reads by id). Each round measures
 #    pgbench TPS without a migration, during baton's default backfill (the adaptive
 #    throttle, --duty-percent 50 as its cap) and during a backfill at a fixed 50% duty (no
@@ -14,7 +14,7 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 BATON=$build/baton
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ROWS=${BENCH_ROWS:-100000}
+ROWS=${BENCH_ROWS:-50000}
 SQLITE_ROWS=${SQLITE_ROWS:-100000}
 ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${PGBENCH_CLIENTS:-4}
@@ -62,15 +62,14 @@ pgbench_during() {
     s=$(now)
     "$@" || echo "command failed: $*" >&2
     e=$(now)
-    kill -INT $pgb 2>/dev/null
+    kill -TERM $pgb 2>/dev/null
     wait $pgb
     awk -v a="$(calc "$s - $t0")" -v b="$(calc "$e - $t0")" '
         /^progress:/ { t = $2 + 0; tps = $4 + 0; if (t > a + 1 && t <= b) { sum += tps; n++ } }
         END { if (n) printf "%.1f", sum / n; else printf "0" }' "$T_DIR/pgb.err"
     printf ' %.1f\n' "$(calc "$e - $s")"
 }
-LAST_SECS=8
-baseline() { sleep "$LAST_SECS"; }
+baseline() { sleep 10; }
 # baton_rename ARGS...: expand (then backfill) under the options, then abort outside the
 # measure so the next round starts from the same table
 baton_rename() {
@@ -90,8 +89,6 @@ for round in $(seq "$ROUNDS"); do
     baton_abort
     read -r tps_f secs_f < <(pgbench_during baton_rename --probe '')
     baton_abort
-    LAST_SECS=$(calc "($secs_a + $secs_f) / 2" 0)
-    [ "$LAST_SECS" -ge 4 ] || LAST_SECS=4
     r_adapt+=("$(calc "$tps_a / $tps_base")") r_fixed+=("$(calc "$tps_f / $tps_base")")
     s_adapt+=("$secs_a") s_fixed+=("$secs_f") duty_adapt+=("${duty:-0}")
     echo "round $round: no migration $tps_base tps; default backfill $tps_a tps in ${secs_a}s (mean duty ${duty:-?}%); fixed 50% duty $tps_f tps in ${secs_f}s" >&2

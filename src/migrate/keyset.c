@@ -253,16 +253,11 @@ int keyset_is_integer(struct mdb *db, const char *table, const struct keyset *ks
 
 int keyset_ensure(struct mdb *db, struct err *e)
 {
-    if (mdb_begin(db, e) < 0)
-        return -1;
-    if (mdb_exec(db,
-                 "CREATE TABLE IF NOT EXISTS baton_backfill_pos (id TEXT PRIMARY KEY,"
-                 " step INTEGER NOT NULL, pos TEXT NOT NULL)",
-                 e) < 0 ||
-        mdb_commit(db, e) < 0) {
-        mdb_rollback(db);
+    if (mdb_exec_tx(db,
+                    "CREATE TABLE IF NOT EXISTS baton_backfill_pos (id TEXT PRIMARY KEY,"
+                    " step INTEGER NOT NULL, pos TEXT NOT NULL)",
+                    e) < 0)
         return err_wrap(e, "cannot create the table of backfill positions");
-    }
     return 0;
 }
 

@@ -148,17 +148,12 @@ static void read_limits(struct throttle *t, struct mdb *db)
 /* Creates the settings table if missing (its own transaction). */
 static int throttle_ensure(struct mdb *db, struct err *e)
 {
-    if (mdb_begin(db, e) < 0)
-        return -1;
-    if (mdb_exec(db,
-                 "CREATE TABLE IF NOT EXISTS baton_throttle (id INTEGER PRIMARY KEY, duty_percent "
-                 "INTEGER, probe_target_ms INTEGER, max_active INTEGER, max_lag_ms INTEGER, "
-                 "updated_at TEXT)",
-                 e) < 0 ||
-        mdb_commit(db, e) < 0) {
-        mdb_rollback(db);
+    if (mdb_exec_tx(db,
+                    "CREATE TABLE IF NOT EXISTS baton_throttle (id INTEGER PRIMARY KEY, "
+                    "duty_percent INTEGER, probe_target_ms INTEGER, max_active INTEGER, "
+                    "max_lag_ms INTEGER, updated_at TEXT)",
+                    e) < 0)
         return err_wrap(e, "cannot create the throttle table");
-    }
     return 0;
 }
 
