@@ -87,7 +87,7 @@ for round in $(seq "$ROUNDS"); do
     read -r tps_a secs_a < <(pgbench_during baton_rename)
     duty=$(sed -n 's/.*throttle: .* mean duty \([0-9]*\)%.*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
     baton_abort
-    read -r tps_f secs_f < <(pgbench_during baton_rename --probe '')
+    read -r tps_f secs_f < <(pgbench_during baton_rename --probe off)
     baton_abort
     r_adapt+=("$(calc "$tps_a / $tps_base")") r_fixed+=("$(calc "$tps_f / $tps_base")")
     s_adapt+=("$secs_a") s_fixed+=("$secs_f") duty_adapt+=("${duty:-0}")

@@ -57,7 +57,8 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
      .help = "extra pause between batches (default 0;\n"                                         \
              "env BATON_MIGRATE_BATCH_SLEEP_MS)"},                                               \
     {.name = "probe", .kind = OPT_TEXT, M(probe_sql), .arg = "SQL", .def = "SELECT 1",         \
-     .help = "PostgreSQL: the query the backfill throttle times on its own session"},           \
+     .help = "PostgreSQL: the query the backfill throttle times on its own session\n"           \
+             "('off': no probe, the duty stays at its cap unless a limit is passed)"},           \
     {.name = "probe-target", .kind = OPT_DURATION, M(probe_target_ms), .max = 100000000,        \
      .help = "back off when the probe takes longer while batches run\n"                          \
              "(default: 4 times its latency between batches, at least 5ms)"},                    \

@@ -1,7 +1,7 @@
 /* The adaptive throttle of backfills. PostgreSQL: a probe thread on its own session runs
  * the probe query in a loop and, once per batch, counts the sessions waiting on baton's
  * locks and the other active sessions; after each batch the duty (the share of time
- * batches run) drops by 30% when a limit is passed and rises by 2 points otherwise, never
+ * batches run) drops by 30% when a limit is passed and rises by 1 point otherwise, never
  * above the cap. The limits come from the options, then from table `baton_throttle`,
  * which `baton migrate throttle` writes and a running backfill reads every 500 ms. */
 #include "migrate/throttle.h"
@@ -37,7 +37,7 @@ double throttle_next_duty(double duty, const struct throttle_limits *l,
         *why = "active sessions over --max-active";
     else if (l->max_lag_ms > 0 && s->lag_ms > l->max_lag_ms)
         *why = "replica lag over --max-lag";
-    double next = *why ? duty * 0.7 : duty + 2;
+    double next = *why ? duty * 0.7 : s->no_probe ? duty : duty + 1;
     if (next < THROTTLE_MIN_DUTY)
         next = THROTTLE_MIN_DUTY;
     if (next > cap) /* the cap wins, even under the floor */
@@ -166,7 +166,7 @@ int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb 
         return -1;
     read_limits(t, db);
     t->duty = t->lim.duty_percent;
-    if (mdb_kind(db) != MDB_POSTGRES || !o->probe_sql || !*o->probe_sql)
+    if (mdb_kind(db) != MDB_POSTGRES || !o->probe_sql || strcmp(o->probe_sql, "off") == 0)
         return 0;
     int64_t pid;
     int isnull;
@@ -217,6 +217,7 @@ int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms)
         pthread_mutex_lock(&t->mu);
         t->in_batch = 0;
         s.probe_ms = t->batch_probes ? t->batch_sum_ms / t->batch_probes : -1;
+        s.no_probe = t->batch_probes == 0;
         s.rest_ms = t->rest_ms;
         s.lock_waits = t->lock_waits;
         s.active = t->active;

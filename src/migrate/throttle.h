@@ -28,11 +28,13 @@ struct throttle_sample {
     int lock_waits;  /* sessions waiting for a lock baton's session holds */
     int active;      /* other active client sessions */
     double lag_ms;   /* replica replay lag (-1: no replica) */
+    int no_probe;    /* the probe runs but none overlapped the batch: hold the duty */
 };
 
 /* The next duty (percent) from the current one: 30% lower when a limit is passed (*why
- * says which), else 2 points higher, at least 5 and at most the cap. The probe's target, when not
- * set, is 4 times its latency between batches, at least 5 ms. Pure, for tests. */
+ * says which), else 1 point higher (the same when the probe had no news), at least 5 and
+ * at most the cap. The probe's target, when not set, is 4 times its latency between
+ * batches, at least 5 ms. Pure, for tests. */
 double throttle_next_duty(double duty, const struct throttle_limits *l,
                           const struct throttle_sample *s, const char **why);
 

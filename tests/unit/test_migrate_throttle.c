@@ -16,7 +16,12 @@ static void quiet_batches_rise_to_the_cap(void **state)
 {
     struct throttle_limits l = {.duty_percent = 50};
     const char *why = "x";
-    assert_true(throttle_next_duty(20, &l, &quiet, &why) == 22);
+    assert_true(throttle_next_duty(20, &l, &quiet, &why) == 21);
+    assert_null(why);
+    struct throttle_sample none = quiet;
+    none.probe_ms = -1;
+    none.no_probe = 1; /* no probe overlapped the batch: no news, no change */
+    assert_true(throttle_next_duty(20, &l, &none, &why) == 20);
     assert_null(why);
     assert_true(throttle_next_duty(49, &l, &quiet, &why) == 50);
     assert_true(throttle_next_duty(80, &l, &quiet, &why) == 50); /* a lowered cap */
