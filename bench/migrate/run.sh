@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # baton migrate under load, in interleaved rounds (median and spread of each ratio).
-#  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 50,000) while pgbench runs
+#  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 30,000) while pgbench runs
 #    an app script on that table (writes the old column, reads by id). Each round measures
 #    pgbench TPS without a migration, during baton's default backfill (the adaptive
 #    throttle, --duty-percent 50 as its cap) and during a backfill at a fixed 50% duty (no
@@ -14,7 +14,7 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 BATON=$build/baton
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ROWS=${BENCH_ROWS:-50000}
+ROWS=${BENCH_ROWS:-30000}
 SQLITE_ROWS=${SQLITE_ROWS:-100000}
 ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${PGBENCH_CLIENTS:-4}
