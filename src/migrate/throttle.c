@@ -31,7 +31,7 @@ double throttle_next_duty(double duty, const struct throttle_limits *l,
     *why = NULL;
     if (s->lock_waits > 0)
         *why = "sessions wait for a lock of the backfill";
-    else if (s->probe_ms >= 0 && s->probe_ms > target)
+    else if (s->probe_ms >= 0 && s->probe_ms > target && (l->probe_target_ms > 0 || s->rest_ms > 0))
         *why = "probe latency over its target";
     else if (l->max_active > 0 && s->active > l->max_active)
         *why = "active sessions over --max-active";

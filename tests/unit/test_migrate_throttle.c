@@ -70,7 +70,11 @@ static void auto_target_follows_the_rest_latency(void **state)
     s.probe_ms = 11.9;
     throttle_next_duty(40, &l, &s, &why);
     assert_null(why); /* 4 times the rest latency */
-    s.probe_ms = -1;  /* no probe finished */
+    s.rest_ms = 0;    /* no probe between batches yet: no automatic target */
+    s.probe_ms = 18;
+    throttle_next_duty(40, &l, &s, &why);
+    assert_null(why);
+    s.probe_ms = -1; /* no probe finished */
     throttle_next_duty(40, &l, &s, &why);
     assert_null(why);
 }

@@ -32,7 +32,7 @@ M
     for verb in expand contract; do
         pids=()
         for i in $(seq 1 $RUNNERS); do
-            "$BATON" migrate "$verb" --batch-size 100 --batch-max 100 --batch-sleep-ms 2 \
+            "$BATON" migrate "$verb" --batch-size 100 --batch-max 100 --batch-sleep-ms 2 --probe off \
                 2>"$T_DIR/$db-$verb-$i.log" &
             pids+=($!)
             track $!

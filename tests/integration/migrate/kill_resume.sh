@@ -42,7 +42,8 @@ kill_rounds() {
     local nmig=${KILL_NMIG:-2} ref_line=${KILL_REF:-"batch_log rows: $KILL_ROWS"}
     $write "$m"
     export BATON_MIGRATIONS=$m
-    local opts=(--batch-size 100 --batch-max 100 --batch-sleep-ms 4 --wait-ms 60000)
+    # --probe off: the kills test crash safety, not pacing (the throttle would stretch runs)
+    local opts=(--batch-size 100 --batch-max 100 --batch-sleep-ms 4 --wait-ms 60000 --probe off)
     # the reference: a run without crashes
     local ref
     ref=$($new_db 0)
