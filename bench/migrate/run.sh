@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# baton migrate under load, against the naive way measured in the same run.
-#  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 1M) while pgbench runs an
-#    app script on that table (writes the old column, reads by id): pgbench TPS during the
-#    migration / TPS without it, and p99 batch time; the same for a single UPDATE.
-#  SQLite: 4 app writers during a rename_column backfill of SQLITE_ROWS rows: app write
-#    p99, SQLITE_BUSY errors reaching the app; the same for a single UPDATE.
+# baton migrate under load, in interleaved rounds (median and spread of each ratio).
+#  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 30,000) while pgbench runs
+#    an app script on that table (writes the old column, reads by id). Each round measures
+#    pgbench TPS without a migration, during baton's default backfill (the adaptive
+#    throttle, --duty-percent 50 as its cap) and during a backfill at a fixed 50% duty (no
+#    probe: the pacing before the throttle); the migration is aborted between rounds.
+#  SQLite: 4 app writers (busy_timeout 5 s) during a rename_column backfill of SQLITE_ROWS
+#    rows (default 100,000) on a fresh copy each round, against the same writers without
+#    a migration: write p99 ratio, SQLITE_BUSY reaching the app.
+# Goals: TPS during the default backfill >= 0.9x, SQLite write p99 <= 2x, 0 BUSY.
 set -u
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 BATON=$build/baton
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-ROWS=${BENCH_ROWS:-1000000}
-SQLITE_ROWS=${SQLITE_ROWS:-300000}
+ROWS=${BENCH_ROWS:-30000}
+SQLITE_ROWS=${SQLITE_ROWS:-100000}
+ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${PGBENCH_CLIENTS:-4}
 T_DIR=$(mktemp -d /tmp/baton-bench-migrate.XXXXXX)
 chmod 755 "$T_DIR"
@@ -28,6 +33,8 @@ trap cleanup EXIT
 . "$repo/tests/lib/pg.sh"
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+# stats V...: "median (min-max)" of the values
+stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'; }
 
 cc -O2 -o "$T_DIR/writer" "$repo/tests/integration/migrate/writer.c" \
     $(pkg-config --cflags --libs sqlite3 libpq) || fail "cannot build the writer"
@@ -45,72 +52,67 @@ SQL
 mkdir -p "$T_DIR/m"
 printf 'rename_column users name full_name\n' >"$T_DIR/m/0001_rename.migration"
 
-# pgbench_during SECONDS CMD...: runs pgbench with per-second progress while CMD runs;
-# prints "TPS_DURING SECONDS_OF_CMD".
+# pgbench_during CMD...: pgbench with per-second progress while CMD runs; prints
+# "TPS SECONDS_OF_CMD" (TPS: the mean of the progress lines inside CMD's run).
 pgbench_during() {
-    local secs=$1; shift
-    pgbench -n -c "$CLIENTS" -j 2 -T "$secs" -P 1 -f "$T_DIR/app.sql" >"$T_DIR/pgb.out" 2>"$T_DIR/pgb.err" &
-    local pgb=$!
-    local t0 s e
+    pgbench -n -c "$CLIENTS" -j 2 -T 600 -P 1 -f "$T_DIR/app.sql" >"$T_DIR/pgb.out" 2>"$T_DIR/pgb.err" &
+    local pgb=$! t0 s e
     t0=$(now)
     sleep 2
     s=$(now)
     "$@" || echo "command failed: $*" >&2
     e=$(now)
-    sleep 1.5
     kill -TERM $pgb 2>/dev/null
     wait $pgb
-    # progress lines: "progress: 3.0 s, 1234.5 tps, ..." — average those inside [s, e]
     awk -v a="$(calc "$s - $t0")" -v b="$(calc "$e - $t0")" '
-        /^progress:/ { t = $2 + 0; tps = $4 + 0; if (t > a && t <= b + 1) { sum += tps; n++ } }
+        /^progress:/ { t = $2 + 0; tps = $4 + 0; if (t > a + 1 && t <= b) { sum += tps; n++ } }
         END { if (n) printf "%.1f", sum / n; else printf "0" }' "$T_DIR/pgb.err"
     printf ' %.1f\n' "$(calc "$e - $s")"
 }
-
-baseline() { sleep 8; }
-read -r tps_base1 _ < <(pgbench_during 12 baseline)
+baseline() { sleep 10; }
+# baton_rename ARGS...: expand (then backfill) under the options, then abort outside the
+# measure so the next round starts from the same table
 baton_rename() {
-    BATON_DB=$PG_URL BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand \
-        --duty-percent "${BENCH_DUTY:-50}" 2>"$T_DIR/pg-migrate.log" ||
+    BATON_DB=$PG_URL BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand "$@" 2>"$T_DIR/pg-migrate.log" ||
         { tail -3 "$T_DIR/pg-migrate.log" >&2; return 1; }
 }
-read -r tps_baton secs_baton < <(pgbench_during 170 baton_rename)
-p99_baton=$(sed -n 's/.*backfill stats:.* p99_ms=\([0-9.]*\).*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
-batches=$(sed -n 's/.*backfill stats:.* batches=\([0-9]*\).*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
-p50_baton=$(sed -n 's/.*backfill stats:.* p50_ms=\([0-9.]*\).*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
-# the baseline again after the migration (the machine may be shared): the mean of both
-read -r tps_base2 _ < <(pgbench_during 12 baseline)
-tps_base=$(calc "($tps_base1 + $tps_base2) / 2" 1)
-naive() {
-    local s e
-    s=$(now)
-    psql -qX -c "ALTER TABLE users ADD COLUMN full_name2 TEXT; UPDATE users SET full_name2 = name;" >/dev/null
-    e=$(now)
-    calc "$e - $s" >"$T_DIR/naive.secs"
+baton_abort() {
+    BATON_DB=$PG_URL BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate abort 0001_rename 2>>"$T_DIR/pg-abort.log" ||
+        fail "abort failed: $(tail -2 "$T_DIR/pg-abort.log")"
+    psql -qX -c "VACUUM users" >/dev/null
 }
-read -r tps_naive secs_naive < <(pgbench_during 120 naive)
-naive_ms=$(calc "$(cat "$T_DIR/naive.secs") * 1000" 0)
+r_adapt=() r_fixed=() s_adapt=() s_fixed=() duty_adapt=()
+for round in $(seq "$ROUNDS"); do
+    read -r tps_base _ < <(pgbench_during baseline)
+    read -r tps_a secs_a < <(pgbench_during baton_rename)
+    duty=$(sed -n 's/.*throttle: .* mean duty \([0-9]*\)%.*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
+    baton_abort
+    read -r tps_f secs_f < <(pgbench_during baton_rename --probe off)
+    baton_abort
+    r_adapt+=("$(calc "$tps_a / $tps_base")") r_fixed+=("$(calc "$tps_f / $tps_base")")
+    s_adapt+=("$secs_a") s_fixed+=("$secs_f") duty_adapt+=("${duty:-0}")
+    echo "round $round: no migration $tps_base tps; default backfill $tps_a tps in ${secs_a}s (mean duty ${duty:-?}%); fixed 50% duty $tps_f tps in ${secs_f}s" >&2
+done
 
 echo
-echo "PostgreSQL: rename_column of $ROWS rows under pgbench ($CLIENTS clients, app script on the same table), baton --duty-percent ${BENCH_DUTY:-50}"
-printf '%-28s %10s %8s %10s %10s %14s\n' "method" "tps" "ratio" "seconds" "batches" "batch p50/p99 ms"
-printf '%-28s %10s %8s %10s %10s %14s\n' "no migration (before/after)" "$tps_base" "1.00" "-" "-" "$tps_base1/$tps_base2 tps"
-printf '%-28s %10s %8s %10s %10s %14s\n' "baton (expand+backfill)" "$tps_baton" \
-    "$(calc "$tps_baton / $tps_base" 2)" "$secs_baton" "${batches:-?}" "${p50_baton:-?}/${p99_baton:-?}"
-printf '%-28s %10s %8s %10s %10s %14s\n' "single UPDATE" "$tps_naive" \
-    "$(calc "$tps_naive / $tps_base" 2)" "$secs_naive" 1 "$naive_ms"
+echo "PostgreSQL: rename_column of $ROWS rows under pgbench ($CLIENTS clients, app script on the same table), $ROUNDS interleaved rounds: median (min-max)"
+printf '%-40s %22s %22s %8s\n' "backfill" "tps / tps without" "backfill seconds" "goal"
+printf '%-40s %22s %22s %8s\n' "default (adaptive throttle, cap 50%)" "$(stats "${r_adapt[@]}")" "$(stats "${s_adapt[@]}")" ">= 0.90"
+printf '%-40s %22s %22s %8s\n' "fixed 50% duty (no probe)" "$(stats "${r_fixed[@]}")" "$(stats "${s_fixed[@]}")" "-"
+echo "mean duty of the default backfill: $(stats "${duty_adapt[@]}") %"
 
 # ---------------------------------------------------------------- SQLite
-db="$T_DIR/app.db"
-sqlite3 "$db" "PRAGMA journal_mode=WAL; CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, note TEXT);
+seed="$T_DIR/seed.db"
+sqlite3 "$seed" "PRAGMA journal_mode=WAL; CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, note TEXT);
   WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $SQLITE_ROWS)
   INSERT INTO users SELECT i, 'name' || i, 'n' FROM s;" >/dev/null || fail "sqlite load"
-# writers_during CMD...: 4 app writers (each an INSERT and an UPDATE per loop, 1 ms
-# apart) while CMD runs; prints "P99_MS MAX_MS BUSY ERRORS".
+db="$T_DIR/app.db"
+# writers_during CMD...: 4 app writers (an INSERT and an UPDATE per loop, 1 ms apart) while
+# CMD runs; prints "P99_MS MAX_MS BUSY ERRORS OPS" (p99: the worst writer's).
 writers_during() {
     local i pids=()
     for i in 1 2 3 4; do
-        "$T_DIR/writer" "sqlite:$db" "$WCOL" 300 $((i * 10000000 + RANDOM * 100)) "$SQLITE_ROWS" 1000 \
+        "$T_DIR/writer" "sqlite:$db" name 300 $((i * 10000000 + RANDOM * 100)) "$SQLITE_ROWS" 1000 \
             >"$T_DIR/w$i.out" 2>"$T_DIR/w$i.err" &
         pids+=($!)
     done
@@ -123,25 +125,32 @@ writers_during() {
         busy += v["busy"]; err += v["errors"]; ops += v["ops"] }
         END { printf "%.1f %.1f %d %d %d\n", p99, mx, busy, err, ops }'
 }
-sleep_5() { sleep 5; }
-WCOL=name
-read -r lp99_base lmax_base _ _ _ < <(writers_during sleep_5)
+LITE_SECS=4
+lite_sleep() { sleep "$LITE_SECS"; }
 lite_rename() {
+    local s e
+    s=$(now)
     BATON_DB=sqlite:$db BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand 2>"$T_DIR/lite-migrate.log" ||
         { tail -3 "$T_DIR/lite-migrate.log" >&2; return 1; }
+    e=$(now)
+    calc "$e - $s" 0 >"$T_DIR/lite.secs"
 }
-read -r lp99_baton lmax_baton lbusy_baton lerr_baton _ < <(writers_during lite_rename)
-lp99_batch=$(sed -n 's/.*backfill stats:.* p99_ms=\([0-9.]*\).*/\1/p' "$T_DIR/lite-migrate.log" | tail -1)
-lite_naive() {
-    sqlite3 -cmd ".timeout 60000" "$db" "ALTER TABLE users ADD COLUMN full_name2 TEXT; UPDATE users SET full_name2 = name;"
-}
-read -r lp99_naive lmax_naive lbusy_naive lerr_naive _ < <(writers_during lite_naive)
-
+l_ratio=() l_base=() l_baton=() l_busy=0 l_err=0
+for round in $(seq "$ROUNDS"); do
+    rm -f "$db" "$db-wal" "$db-shm" && cp "$seed" "$db"
+    read -r p_base _ b1 e1 _ < <(writers_during lite_sleep)
+    rm -f "$db" "$db-wal" "$db-shm" && cp "$seed" "$db"
+    read -r p_baton _ b2 e2 _ < <(writers_during lite_rename)
+    LITE_SECS=$(cat "$T_DIR/lite.secs" 2>/dev/null || echo 4)
+    [ "$LITE_SECS" -ge 2 ] || LITE_SECS=2
+    l_ratio+=("$(calc "$p_baton / $p_base")") l_base+=("$p_base") l_baton+=("$p_baton")
+    l_busy=$((l_busy + b2)) l_err=$((l_err + e2))
+    echo "round $round: write p99 $p_base ms without, $p_baton ms during the backfill (${LITE_SECS}s)" >&2
+done
 echo
-echo "SQLite: rename_column backfill of $SQLITE_ROWS rows against 4 app writers (busy_timeout 5 s)"
-printf '%-28s %14s %14s %8s %8s %14s\n' "method" "write p99 ms" "write max ms" "BUSY" "errors" "p99 batch ms"
-printf '%-28s %14s %14s %8s %8s %14s\n' "no migration" "$lp99_base" "$lmax_base" 0 0 "-"
-printf '%-28s %14s %14s %8s %8s %14s\n' "baton (expand+backfill)" "$lp99_baton" "$lmax_baton" \
-    "$lbusy_baton" "$lerr_baton" "${lp99_batch:-?}"
-printf '%-28s %14s %14s %8s %8s %14s\n' "single UPDATE" "$lp99_naive" "$lmax_naive" \
-    "$lbusy_naive" "$lerr_naive" "-"
+echo "SQLite: rename_column backfill of $SQLITE_ROWS rows against 4 app writers (busy_timeout 5 s), $ROUNDS interleaved rounds: median (min-max)"
+printf '%-30s %22s %8s\n' "measure" "value" "goal"
+printf '%-30s %22s %8s\n' "write p99 ms, no migration" "$(stats "${l_base[@]}")" "-"
+printf '%-30s %22s %8s\n' "write p99 ms, backfill" "$(stats "${l_baton[@]}")" "-"
+printf '%-30s %22s %8s\n' "p99 ratio" "$(stats "${l_ratio[@]}")" "<= 2.00"
+printf '%-30s %22s %8s\n' "SQLITE_BUSY / errors at app" "$l_busy / $l_err" "0 / 0"

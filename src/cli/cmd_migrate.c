@@ -9,11 +9,13 @@
 #include "core/log.h"
 #include "migrate/deploylease.h"
 #include "migrate/migrate.h"
+#include "migrate/throttle.h"
 
 struct migrate_cli {
     struct migrate_opts o;
     const char *to, *from, *release;
     int level; /* enum log_level */
+    int reset; /* throttle --reset */
 };
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
@@ -54,6 +56,16 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
     {.name = "batch-sleep", .kind = OPT_DURATION, M(batch_sleep_ms), .max = 100000000,          \
      .help = "extra pause between batches (default 0;\n"                                         \
              "env BATON_MIGRATE_BATCH_SLEEP_MS)"},                                               \
+    {.name = "probe", .kind = OPT_TEXT, M(probe_sql), .arg = "SQL", .def = "SELECT 1",         \
+     .help = "PostgreSQL: the query the backfill throttle times on its own session\n"           \
+             "('off': no probe, the duty stays at its cap unless a limit is passed)"},           \
+    {.name = "probe-target", .kind = OPT_DURATION, M(probe_target_ms), .max = 100000000,        \
+     .help = "back off when the probe takes longer while batches run\n"                          \
+             "(default: 4 times its latency between batches, at least 5ms)"},                    \
+    {.name = "max-active", .kind = OPT_INT, M(max_active), .max = 100000000, .arg = "N",        \
+     .help = "back off when more other sessions are active (default 0: no limit)"},              \
+    {.name = "max-lag", .kind = OPT_DURATION, M(max_lag_ms), .max = 100000000,                  \
+     .help = "back off when a replica's replay lag is longer (default 0: no limit)"},            \
     {.name = "small-table-rows", .kind = OPT_INT, M(small_table_rows), .max = 2000000000,       \
      .def = "1000", .arg = "N",                                                                 \
      .help = "lint: a table the database says has fewer rows may be locked briefly"},           \
@@ -90,6 +102,11 @@ static const struct opt check_options[] = {
     MIGRATE_OPTIONS,
     {.name = "release", .kind = OPT_TEXT, CLI(release), .arg = "REL",
      .flags = OPT_CLI_ONLY | OPT_REQUIRED, .help = "the release that would use the database"},
+    {0}};
+static const struct opt throttle_options[] = {
+    MIGRATE_OPTIONS,
+    {.name = "reset", .kind = OPT_FLAG, CLI(reset), .flags = OPT_CLI_ONLY,
+     .help = "forget the stored settings first (backfills use their options again)"},
     {0}};
 /* clang-format on */
 
@@ -131,10 +148,28 @@ static const struct opt_verb sub_lease = MIGRATE_SUB(
     "lease", "take|renew|release|show SERVICE ...",
     "the lease of 'baton deploy' (for it; prints the row as JSON)", common_options, 2, 5);
 
+static const struct opt_verb sub_throttle = MIGRATE_SUB(
+    "throttle", "[--duty-percent N] [--probe-target DUR] [--max-active N] [--max-lag DUR]",
+    "retune the throttle of running and later backfills (prints the stored settings)",
+    throttle_options, -1, 0);
+
 static const struct opt_verb *const migrate_subs[] = {
-    &sub_new,   &sub_status, &sub_plan, &sub_expand, &sub_backfill, &sub_contract,
-    &sub_abort, &sub_lint,   &sub_path, &sub_check,  &sub_lease,    NULL,
+    &sub_new,  &sub_status, &sub_plan,  &sub_expand, &sub_backfill, &sub_contract, &sub_abort,
+    &sub_lint, &sub_path,   &sub_check, &sub_lease,  &sub_throttle, NULL,
 };
+
+/* `throttle`: stores the limits given (command line or config), the rest untouched. */
+static int throttle_run(struct migrate_cli *c, const struct opt_result *r, struct err *e)
+{
+    const struct opt_verb *v = &sub_throttle;
+    struct throttle_limits set = {
+        opt_given(v, r, "duty-percent") ? c->o.duty_percent : -1,
+        opt_given(v, r, "probe-target") ? c->o.probe_target_ms : -1,
+        opt_given(v, r, "max-active") ? c->o.max_active : -1,
+        opt_given(v, r, "max-lag") ? c->o.max_lag_ms : -1,
+    };
+    return migrate_throttle(&c->o, &set, c->reset, stdout, e);
+}
 
 const struct opt_verb migrate_verb = {
     .name = "migrate",
@@ -175,6 +210,8 @@ static int migrate_run(const struct opt_verb *sub, struct migrate_cli *c,
         findings = v = migrate_lint(&c->o, r->argv, r->argc, stdout, &e);
     else if (sub == &sub_path)
         v = migrate_path(&c->o, c->from, c->to, stdout, &e);
+    else if (sub == &sub_throttle)
+        v = throttle_run(c, r, &e);
     else if (sub == &sub_check)
         findings = (v = migrate_check(&c->o, c->release, stdout, &e)) == 0;
     if (v < 0) {

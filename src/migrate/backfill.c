@@ -1,12 +1,15 @@
-/* The backfill walker: batches over an integer key, each batch one short transaction
- * that also records its end position, so a crash resumes without skipping or repeating
- * a row; the batch size follows a time target and a duty cycle paces the walk. */
+/* The backfill walker: batches over the key (integers by range, other keys by keyset
+ * pagination, keyset.c), each batch one short transaction that also records its end
+ * position, so a crash resumes without skipping or repeating a row; the batch size
+ * follows a time target and a duty cycle paces the walk. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "migrate/keyset.h"
 #include "migrate/runner.h"
+#include "migrate/throttle.h"
 
 /* Replaces the :lo and :hi parameters of a batch statement. Caller frees. */
 static char *subst_range(const char *tmpl, int64_t lo, int64_t hi)
@@ -45,63 +48,162 @@ static char *subst_range(const char *tmpl, int64_t lo, int64_t hi)
     return out;
 }
 
+/* The longest batch time aimed at on SQLite, whatever --time-target says. */
+#define SQLITE_BATCH_TARGET_MS 8.0
+
 struct batch_arg {
-    int size;     /* rows to walk */
-    int finished; /* set when no row is left */
+    int size;                 /* rows to walk */
+    int finished;             /* set when no row is left */
+    const struct keyset *ks;  /* set: the keyset walk (key not one integer column) */
+    const char *id;           /* the migration, for the stored keyset position */
+    char pos[KEYSET_POS_MAX]; /* keyset: the last key done, as a literal */
 };
+
+/* The first cell of `sql`'s first row into buf (*none set when there is no row). */
+static int query_text(struct mdb *db, char *sql, char *buf, size_t cap, int *none, struct err *e)
+{
+    struct mdb_rows rows;
+    if (!sql)
+        return err_set(e, "out of memory");
+    int rc = mdb_query(db, sql, &rows, e);
+    free(sql);
+    if (rc < 0)
+        return -1;
+    const char *v = mdb_cell(&rows, 0, 0);
+    *none = v == NULL;
+    if (v && (strlen(v) >= cap || !keyset_literal_ok(v))) {
+        db->retryable = 0;
+        rc = err_set(e, "a key is too long or not a plain literal: '%.64s'", v);
+    } else if (v) {
+        snprintf(buf, cap, "%s", v);
+    }
+    mdb_rows_free(&rows);
+    return rc;
+}
+
+/* A batch's range, read before its write transaction so the write lock (SQLite's one
+   lock) is held only while the batch writes. */
+struct batch_range {
+    int none;  /* no row is left */
+    int first; /* keyset: the first batch, lo is the smallest key */
+    int64_t lo, hi;
+    char klo[KEYSET_POS_MAX], khi[KEYSET_POS_MAX];
+};
+
+/* Keyset: (pos, hi] in key order, or [smallest, hi] for the first batch. */
+static int keyset_range(struct run *r, const struct ledger_entry *le, const struct plan_step *s,
+                        const struct batch_arg *ba, struct batch_range *g, struct err *e)
+{
+    enum mdb_kind kind = mdb_kind(r->db);
+    g->first = !le->has_pos;
+    if (g->first && query_text(r->db, keyset_first_sql(kind, s->table, ba->ks), g->klo,
+                               sizeof(g->klo), &g->none, e) < 0)
+        return -1;
+    if (!g->first)
+        snprintf(g->klo, sizeof(g->klo), "%s", ba->pos);
+    if (g->none)
+        return 0;
+    return query_text(r->db,
+                      keyset_next_sql(kind, s->table, ba->ks, g->first ? NULL : g->klo, ba->size),
+                      g->khi, sizeof(g->khi), &g->none, e);
+}
+
+/* Integers: (pos, hi], pos starting below the smallest key. */
+static int int_range(struct run *r, const struct ledger_entry *le, const struct plan_step *s,
+                     int size, struct batch_range *g, struct err *e)
+{
+    char sql[512];
+    int isnull = 0;
+    g->lo = le->pos;
+    if (!le->has_pos) {
+        int64_t min = 0;
+        snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", s->key, s->table);
+        if (mdb_query_i64(r->db, sql, &min, &isnull, e) < 0)
+            return -1;
+        if (!isnull && min == INT64_MIN) {
+            r->db->retryable = 0;
+            return err_set(e, "key '%s.%s' holds the smallest integer; batches start after it",
+                           s->table, s->key);
+        }
+        g->lo = isnull ? 0 : min - 1;
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT max(%s) FROM (SELECT %s FROM %s WHERE %s > %lld ORDER BY %s LIMIT %d) b",
+             s->key, s->key, s->table, s->key, (long long)g->lo, s->key, size);
+    if (mdb_query_i64(r->db, sql, &g->hi, &g->none, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* The batch's statement and the new position, inside the transaction. */
+static int batch_write(struct run *r, struct ledger_entry *le, int idx, struct batch_arg *ba,
+                       const struct plan_step *s, const struct batch_range *g, struct err *e)
+{
+    char *q = ba->ks ? keyset_subst(s->sql, g->klo, g->khi, g->first, e)
+                     : subst_range(s->sql, g->lo, g->hi);
+    if (!q) {
+        r->db->retryable = 0;
+        return ba->ks ? -1 : err_set(e, "out of memory");
+    }
+    int rc = mdb_exec(r->db, q, e);
+    free(q);
+    if (rc < 0 || (ba->ks && keyset_pos_put(r->db, ba->id, idx, g->khi, e) < 0))
+        return -1;
+    le->has_pos = 1;
+    le->pos = ba->ks ? 0 : g->hi;
+    le->batches++;
+    return 0;
+}
 
 /* One batch in its own transaction, the new position recorded in the same one. */
 static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
                       void *arg, struct err *e)
 {
     struct batch_arg *ba = arg;
-    int size = ba->size;
-    int *finished = &ba->finished;
-    *finished = 0;
-    if (run_step_begin(r, e) < 0)
-        return -1;
-    char sql[512];
-    int64_t hi = 0;
-    int isnull = 0;
-    if (!le->has_pos) {
-        snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", s->key, s->table);
-        if (mdb_query_i64(r->db, sql, &hi, &isnull, e) < 0)
-            goto fail;
-        if (!isnull && hi == INT64_MIN) {
-            r->db->retryable = 0;
-            err_set(e, "key '%s.%s' holds the smallest integer; batches start after it", s->table,
-                    s->key);
-            goto fail;
-        }
-        le->has_pos = 1;
-        le->pos = isnull ? 0 : hi - 1;
-    }
-    snprintf(sql, sizeof(sql),
-             "SELECT max(%s) FROM (SELECT %s FROM %s WHERE %s > %lld ORDER BY %s LIMIT %d) b",
-             s->key, s->key, s->table, s->key, (long long)le->pos, s->key, size);
-    if (mdb_query_i64(r->db, sql, &hi, &isnull, e) < 0)
-        goto fail;
-    if (isnull) {
+    ba->finished = 0;
+    struct batch_range *g = calloc(1, sizeof(*g));
+    if (!g)
+        return err_set(e, "out of memory");
+    int rc = ba->ks ? keyset_range(r, le, s, ba, g, e) : int_range(r, le, s, ba->size, g, e);
+    if (rc < 0)
+        goto out;
+    if ((rc = run_step_begin(r, e)) < 0)
+        goto out;
+    if (g->none) {
         le->step = idx + 1;
         le->has_pos = 0;
-        *finished = 1;
-        return run_step_commit(r, le, e);
+    } else if ((rc = batch_write(r, le, idx, ba, s, g, e)) < 0) {
+        mdb_rollback(r->db);
+        goto out;
     }
-    char *q = subst_range(s->sql, le->pos, hi);
-    if (!q) {
-        err_set(e, "out of memory");
-        goto fail;
+    if ((rc = run_step_commit(r, le, e)) == 0) {
+        ba->finished = g->none;
+        if (ba->ks && !g->none)
+            snprintf(ba->pos, sizeof(ba->pos), "%s", g->khi);
     }
-    int rc = mdb_exec(r->db, q, e);
-    free(q);
-    if (rc < 0)
-        goto fail;
-    le->pos = hi;
-    le->batches++;
-    return run_step_commit(r, le, e);
-fail:
-    mdb_rollback(r->db);
-    return err_wrap(e, "%s", s->desc);
+out:
+    free(g);
+    return rc < 0 ? err_wrap(e, "%s", s->desc) : 0;
+}
+
+/* Prepares the keyset walk: its table, and the stored position when resuming. */
+static int keyset_walk_start(struct run *r, const struct mfile *m, struct ledger_entry *le, int idx,
+                             struct batch_arg *ba, struct err *e)
+{
+    if (keyset_ensure(r->db, e) < 0)
+        return -1;
+    if (!le->has_pos)
+        return 0;
+    int found = 0;
+    if (keyset_pos_load(r->db, m->id, idx, ba->pos, sizeof(ba->pos), &found, e) < 0)
+        return -1;
+    if (!found)
+        return err_set(e,
+                       "the ledger says the backfill of '%s' is under way but its key "
+                       "position (table baton_backfill_pos, step %d) is missing",
+                       m->id, idx);
+    log_info("%s: resuming the keyset walk after %s", m->id, ba->pos);
+    return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -124,43 +226,57 @@ static void batch_stats(struct run *r, const struct mfile *m, const struct plan_
     r->nbatch = 0;
 }
 
-int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
-                 const struct plan_step *s, int idx, struct err *e)
+/* Records a batch's duration for the step's stats. */
+static void record_batch(struct run *r, double took)
+{
+    if (r->nbatch == r->capbatch && r->capbatch < (1 << 22)) {
+        int cap = r->capbatch ? r->capbatch * 2 : 1024;
+        double *v = realloc(r->batch_ms, (size_t)cap * sizeof(*v));
+        if (v) {
+            r->batch_ms = v;
+            r->capbatch = cap;
+        }
+    }
+    if (r->nbatch < r->capbatch)
+        r->batch_ms[r->nbatch++] = took;
+}
+
+/* The batches of one step, each sized to the time target and followed by the pause the
+   throttle asks for. */
+static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
+                struct batch_arg *ba, struct throttle *th, struct err *e)
 {
     const struct migrate_opts *o = r->o;
     int size = o->batch_size > 0 ? o->batch_size : 500;
     int max = o->batch_max > 0 ? o->batch_max : 50000;
     if (size > max)
         size = max;
-    r->nbatch = 0;
     double cost = 0; /* smoothed milliseconds per row */
+    /* SQLite has one write lock: every app writer waits for the whole batch (and then for
+       its busy handler's next try), so its batches stay short */
+    double target_ms = o->time_target_ms;
+    if (mdb_kind(r->db) == MDB_SQLITE && target_ms > SQLITE_BATCH_TARGET_MS)
+        target_ms = SQLITE_BATCH_TARGET_MS;
     for (;;) {
-        struct batch_arg ba = {.size = size};
+        ba->size = size;
+        ba->finished = 0;
         double t0 = run_mono_ms();
-        if (run_with_retries(r, le, batch_once, s, idx, &ba, e) < 0)
+        throttle_batch_begin(th);
+        if (run_with_retries(r, le, batch_once, s, idx, ba, e) < 0)
             return -1;
-        if (ba.finished)
-            break;
+        if (ba->finished)
+            return 0;
         double took = run_mono_ms() - t0;
-        if (r->nbatch == r->capbatch && r->capbatch < (1 << 22)) {
-            int cap = r->capbatch ? r->capbatch * 2 : 1024;
-            double *v = realloc(r->batch_ms, (size_t)cap * sizeof(*v));
-            if (v) {
-                r->batch_ms = v;
-                r->capbatch = cap;
-            }
-        }
-        if (r->nbatch < r->capbatch)
-            r->batch_ms[r->nbatch++] = took;
+        record_batch(r, took);
         /* aim at the time target from a smoothed cost per row; grow slowly (x1.25) and
            shrink fast (down to a half at once) so a slow spell does not make long batches */
         double per_row = took / (double)size;
         cost = cost > 0 ? 0.7 * cost + 0.3 * per_row : per_row;
         if (per_row > cost)
             cost = per_row;
-        double want = (double)o->time_target_ms / (cost > 1e-6 ? cost : 1e-6);
-        if (want > size * 1.25)
-            want = size * 1.25;
+        double want = target_ms / (cost > 1e-6 ? cost : 1e-6);
+        if (want > size * 1.25 + 1) /* + 1: a batch of one row can grow too */
+            want = size * 1.25 + 1;
         if (want < size / 2.0)
             want = size / 2.0;
         size = (int)want;
@@ -168,11 +284,31 @@ int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
             size = 1;
         if (size > max)
             size = max;
-        int duty = o->duty_percent > 0 && o->duty_percent <= 100 ? o->duty_percent : 100;
-        int pause_ms = (int)(took * (100 - duty) / duty) + o->batch_sleep_ms;
+        int pause_ms = throttle_after_batch(th, r->db, took);
         if (pause_ms > 0)
             jitter_sleep_ms(pause_ms);
     }
-    batch_stats(r, m, s);
-    return 0;
+}
+
+int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
+                 const struct plan_step *s, int idx, struct err *e)
+{
+    r->nbatch = 0;
+    struct keyset ks;
+    struct batch_arg ba = {.id = m->id};
+    if (keyset_parse(s->key, &ks, e) < 0)
+        return err_wrap(e, "%s", s->desc);
+    if (!keyset_is_integer(r->db, s->table, &ks)) {
+        ba.ks = &ks;
+        if (keyset_walk_start(r, m, le, idx, &ba, e) < 0)
+            return err_wrap(e, "%s", s->desc);
+    }
+    struct throttle th;
+    if (throttle_start(&th, r->o, r->db, e) < 0)
+        return err_wrap(e, "%s", s->desc);
+    int rc = walk(r, le, s, idx, &ba, &th, e);
+    throttle_stop(&th);
+    if (rc == 0)
+        batch_stats(r, m, s);
+    return rc;
 }

@@ -68,6 +68,7 @@ void migrate_opts_init(struct migrate_opts *o)
     o->batch_max = 50000;
     o->time_target_ms = 50;
     o->duty_percent = 50;
+    o->probe_sql = "SELECT 1";
     o->small_table_rows = 1000;
     const char *s = getenv("BATON_MIGRATE_BATCH_SLEEP_MS");
     o->batch_sleep_ms = s ? atoi(s) : 0;

@@ -7,6 +7,7 @@
  * statement can be prepared; rules about their size then assume the worst. The rules
  * are the table at the end of lint_sqlite_rules.c. */
 #include "migrate/lint_sqlite.h"
+#include "migrate/keyset.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -345,6 +346,20 @@ static void statement(struct sq *q, const char *text, int line, int depth)
         statement(q, next, line + sqlsplit_line(text, (size_t)(next - text)), depth + 1);
 }
 
+/* "(?, ?)" with one parameter per column of a backfill key; returns the columns. */
+static int backfill_row(const char *key, char *row, size_t cap)
+{
+    int cols = 1;
+    for (const char *c = key; *c; c++)
+        cols += *c == ',';
+    size_t n = (size_t)snprintf(row, cap, "(?");
+    for (int i = 1; i < cols && i < KEYSET_COLS_MAX && n < cap; i++)
+        n += (size_t)snprintf(row + n, cap - n, ", ?");
+    if (n < cap)
+        snprintf(row + n, cap - n, ")");
+    return cols;
+}
+
 static void section(struct sq *q, const struct msection *sec, enum lint_sec which)
 {
     if (!sec->sql)
@@ -358,8 +373,15 @@ static void section(struct sq *q, const struct msection *sec, enum lint_sec whic
     struct err e;
     if (sqlsplit(MDB_SQLITE, sec->sql, &v, &n, &at, &e) < 0)
         return;
+    char row[KEYSET_COLS_MAX * 3 + 4];
+    int cols = which == SEC_BACKFILL ? backfill_row(sec->key, row, sizeof(row)) : 1;
     for (int i = 0; i < n; i++) {
         char *text = strndup(sec->sql + v[i].off, v[i].len);
+        if (text && cols > 1) { /* a composite key's :lo and :hi are row values */
+            char *t = keyset_subst(text, row, row, 0, &e);
+            free(text);
+            text = t;
+        }
         if (text)
             statement(q, text, f->line0 + v[i].line, 0);
         free(text);

@@ -79,6 +79,17 @@ void mdb_rollback(struct mdb *db)
     db->retryable = keep;
 }
 
+int mdb_exec_tx(struct mdb *db, const char *sql, struct err *e)
+{
+    if (mdb_begin(db, e) < 0)
+        return -1;
+    if (mdb_exec(db, sql, e) < 0 || mdb_commit(db, e) < 0) {
+        mdb_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
 int mdb_query_i64(struct mdb *db, const char *sql, int64_t *out, int *is_null, struct err *e)
 {
     struct mdb_rows r;

@@ -76,6 +76,8 @@ int mdb_begin(struct mdb *db, struct err *e);
 int mdb_commit(struct mdb *db, struct err *e);
 /* Rolls back if a transaction is open; never fails loudly (used on error paths). */
 void mdb_rollback(struct mdb *db);
+/* Runs `sql` in a transaction of its own (rolled back on failure). */
+int mdb_exec_tx(struct mdb *db, const char *sql, struct err *e);
 /* First cell of the first row as an integer; *is_null set when there is none. */
 int mdb_query_i64(struct mdb *db, const char *sql, int64_t *out, int *is_null, struct err *e);
 

@@ -181,6 +181,24 @@ void mfile_free(struct mfile *m)
     free(m);
 }
 
+int mfile_key_ok(const char *s)
+{
+    char part[MFILE_IDENT_MAX];
+    if (!s || strlen(s) >= MFILE_IDENT_MAX)
+        return 0;
+    for (;;) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        memcpy(part, s, n);
+        part[n] = 0;
+        if (!mfile_ident_ok(part))
+            return 0;
+        if (!c)
+            return 1;
+        s = c + 1;
+    }
+}
+
 const char *mfile_key(const struct mfile *m, const char *table)
 {
     for (int i = 0; i < m->nops; i++)
@@ -254,7 +272,8 @@ static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e
         if (r == 0)
             return err_set(e, "%s:%d: '%s' needs %d names", m->id, lineno, op_syntax[k].name,
                            op_syntax[k].idents + 1);
-        if (r < 0 || !mfile_ident_ok(slots[i]))
+        int ok = op->kind == MOP_KEY && i == 1 ? mfile_key_ok(slots[i]) : mfile_ident_ok(slots[i]);
+        if (r < 0 || !ok)
             return err_set(e, "%s:%d: '%s': invalid name (letters, digits and '_', up to %d)",
                            m->id, lineno, op_syntax[k].name, MFILE_IDENT_MAX - 1);
     }
@@ -344,7 +363,7 @@ static struct msection *section_header(struct mfile *m, const char *line, int li
         int r = next_word(&p, s->key, sizeof(s->key));
         if (r == 0)
             strcpy(s->key, "id");
-        else if (r < 0 || !mfile_ident_ok(s->key)) {
+        else if (r < 0 || !mfile_key_ok(s->key)) {
             err_set(e, "%s:%d: invalid key column in [backfill]", m->id, lineno);
             return NULL;
         }

@@ -22,7 +22,7 @@ enum mop_kind {
     MOP_ADD_INDEX,       /* add_index TABLE NAME [UNIQUE] COL[, COL...] */
     MOP_ADD_CONSTRAINT,  /* add_constraint TABLE NAME CHECK (EXPR) */
     MOP_CHANGE_TYPE,     /* change_type TABLE COL NEWCOL TYPE */
-    MOP_KEY,             /* key TABLE COL: the integer key backfills walk (default "id") */
+    MOP_KEY,             /* key TABLE COL[,COL...]: the key backfills walk (default "id") */
     MOP_DROP_INDEX,      /* drop_index TABLE NAME */
     MOP_ADD_UNIQUE,      /* add_unique TABLE NAME COL[, COL...] */
     MOP_ADD_PRIMARY_KEY, /* add_primary_key TABLE NAME COL[, COL...] */
@@ -69,6 +69,8 @@ void mfile_free(struct mfile *m);
 const char *mfile_key(const struct mfile *m, const char *table);
 /* Whether `s` is a valid identifier: [A-Za-z_][A-Za-z0-9_]*, shorter than MFILE_IDENT_MAX. */
 int mfile_ident_ok(const char *s);
+/* Whether `s` is a backfill key: one identifier or several joined by commas ("a,b"). */
+int mfile_key_ok(const char *s);
 const char *mop_name(enum mop_kind k);
 
 /* The migration files of `dir`, sorted by name. *paths and each entry: caller frees. */

@@ -12,19 +12,23 @@ struct migrate_opts {
     const char *dir;      /* migration files; releases.ini lives here too */
     const char *releases; /* manifest path; default DIR/releases.ini if it exists */
     int json;
-    int lease_ms;         /* runner lease time to live (default 30000) */
-    int wait_ms;          /* how long to wait for another runner (default 120000) */
-    int lock_timeout_ms;  /* PostgreSQL lock_timeout for DDL and batches (default 2000) */
-    int retries;          /* retries of a step that hit a lock timeout (default 20) */
-    int batch_size;       /* first batch size (default 500) */
-    int batch_max;        /* largest batch (default 50000) */
-    int time_target_ms;   /* batch time the size adapts to (default 50) */
-    int duty_percent;     /* share of time batches may keep the database busy (default 50):
-                             after a batch of t ms, pause t * (100 - duty) / duty ms */
-    int batch_sleep_ms;   /* extra pause between batches (default 0; tests slow batches) */
-    int small_table_rows; /* lint: a table with fewer rows (by --db) may be locked briefly
-                             (default 1000) */
-    int lint_style;       /* lint: also the style rules (default off) */
+    int lease_ms;          /* runner lease time to live (default 30000) */
+    int wait_ms;           /* how long to wait for another runner (default 120000) */
+    int lock_timeout_ms;   /* PostgreSQL lock_timeout for DDL and batches (default 2000) */
+    int retries;           /* retries of a step that hit a lock timeout (default 20) */
+    int batch_size;        /* first batch size (default 500) */
+    int batch_max;         /* largest batch (default 50000) */
+    int time_target_ms;    /* batch time the size adapts to (default 50) */
+    int duty_percent;      /* share of time batches may keep the database busy (default 50):
+                              after a batch of t ms, pause t * (100 - duty) / duty ms */
+    int batch_sleep_ms;    /* extra pause between batches (default 0; tests slow batches) */
+    const char *probe_sql; /* PostgreSQL: the query the throttle times (default SELECT 1) */
+    int probe_target_ms;   /* probe latency while batches run; 0: 4x its latency at rest */
+    int max_active;        /* back off above this many other active sessions (0: off) */
+    int max_lag_ms;        /* back off above this replica replay lag (0: off) */
+    int small_table_rows;  /* lint: a table with fewer rows (by --db) may be locked briefly
+                              (default 1000) */
+    int lint_style;        /* lint: also the style rules (default off) */
 };
 
 /* Fills the defaults above and the environment (BATON_DB, BATON_MIGRATIONS,

@@ -110,12 +110,33 @@ void plan_object_name(char *out, size_t cap, const char *prefix, const struct mf
     snprintf(out, cap, "baton_%s_%012llx", prefix, (unsigned long long)(h & 0xffffffffffffULL));
 }
 
+/* The key of a table as the left side of a comparison ("id", "(a, b)") and the same
+   for the NEW row of a trigger ("NEW.id", "(NEW.a, NEW.b)"). */
+static void plan_key_exprs(const char *key, char *kx, size_t kcap, char *nx, size_t ncap)
+{
+    int multi = strchr(key, ',') != NULL;
+    size_t k = (size_t)snprintf(kx, kcap, "%s", multi ? "(" : "");
+    size_t n = (size_t)snprintf(nx, ncap, "%sNEW.", multi ? "(" : "");
+    for (const char *p = key; *p && k + 8 < kcap && n + 8 < ncap; p++) {
+        if (*p == ',') {
+            k += (size_t)snprintf(kx + k, kcap - k, ", ");
+            n += (size_t)snprintf(nx + n, ncap - n, ", NEW.");
+            continue;
+        }
+        kx[k++] = *p;
+        nx[n++] = *p;
+    }
+    snprintf(kx + k, kcap - k, "%s", multi ? ")" : "");
+    snprintf(nx + n, ncap - n, "%s", multi ? ")" : "");
+}
+
 /* Two columns kept equal by triggers, old -> new with an optional type change. */
 static int sync_columns(struct plan *p, const struct mfile *m, const struct mop *op,
                         enum mdb_kind kind, const char *old_type, const char *new_type, int cast)
 {
     const char *t = op->table, *o = op->a, *n = op->b, *key = mfile_key(m, t);
-    char name[64], desc[512], to_new[256], to_old[256], to_new_row[256];
+    char name[64], desc[512], to_new[256], to_old[256], to_new_row[256], kx[160], nx[320];
+    plan_key_exprs(key, kx, sizeof(kx), nx, sizeof(nx));
     plan_object_name(name, sizeof(name), "sync", m, op);
     if (cast) {
         snprintf(to_new, sizeof(to_new), "CAST(NEW.%s AS %s)", o, new_type);
@@ -156,29 +177,29 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     else
         /* the WHEN clauses skip rows already equal: the backfill's own UPDATE does not
            bounce back into a second write of the old column */
-        sql = plan_fmt(
-            "CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN\n"
-            "  UPDATE %s SET %s = %s WHERE %s = NEW.%s AND NEW.%s IS NULL AND NEW.%s IS NOT "
-            "NULL;\n"
-            "  UPDATE %s SET %s = %s WHERE %s = NEW.%s AND NEW.%s IS NULL AND NEW.%s IS NOT "
-            "NULL;\n"
-            "END;\n"
-            "CREATE TRIGGER %s_o AFTER UPDATE OF %s ON %s\n"
-            "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
-            "  UPDATE %s SET %s = %s WHERE %s = NEW.%s;\n"
-            "END;\n"
-            "CREATE TRIGGER %s_n AFTER UPDATE OF %s ON %s\n"
-            "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
-            "  UPDATE %s SET %s = %s WHERE %s = NEW.%s;\n"
-            "END;",
-            name, t, t, n, to_new, key, key, n, o, t, o, to_old, key, key, o, n, name, o, t, o, o,
-            to_new, n, t, n, to_new, key, key, name, n, t, n, n, to_old, o, t, o, to_old, key, key);
+        sql = plan_fmt("CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN\n"
+                       "  UPDATE %s SET %s = %s WHERE %s = %s AND NEW.%s IS NULL AND NEW.%s IS NOT "
+                       "NULL;\n"
+                       "  UPDATE %s SET %s = %s WHERE %s = %s AND NEW.%s IS NULL AND NEW.%s IS NOT "
+                       "NULL;\n"
+                       "END;\n"
+                       "CREATE TRIGGER %s_o AFTER UPDATE OF %s ON %s\n"
+                       "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
+                       "  UPDATE %s SET %s = %s WHERE %s = %s;\n"
+                       "END;\n"
+                       "CREATE TRIGGER %s_n AFTER UPDATE OF %s ON %s\n"
+                       "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
+                       "  UPDATE %s SET %s = %s WHERE %s = %s;\n"
+                       "END;",
+                       name, t, t, n, to_new, kx, nx, n, o, t, o, to_old, kx, nx, o, n, name, o, t,
+                       o, o, to_new, n, t, n, to_new, kx, nx, name, n, t, n, n, to_old, o, t, o,
+                       to_old, kx, nx);
     if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc, sql) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "copy %s.%s into %s.%s in batches by %s", t, o, t, n, key);
     if (step_batch(p, desc, t, key,
                    plan_fmt("UPDATE %s SET %s = %s WHERE %s > :lo AND %s <= :hi AND %s %s %s", t, n,
-                            to_new_row, key, key, n,
+                            to_new_row, kx, kx, n,
                             kind == MDB_POSTGRES ? "IS DISTINCT FROM" : "IS NOT", to_new_row)) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "drop the sync triggers of %s.%s", t, n);
@@ -252,17 +273,18 @@ int plan_sqlite_check(const struct plan_ctx *c, struct plan *bf, const struct mo
                       const char *name, const char *expr)
 {
     const char *key = mfile_key(c->m, op->table);
-    char desc[1200];
+    char desc[1200], kx[160], nx[320];
+    plan_key_exprs(key, kx, sizeof(kx), nx, sizeof(nx));
     snprintf(desc, sizeof(desc), "triggers rejecting rows of %s that fail CHECK %s", op->table,
              expr);
     if (plan_step(
             c->p, PLAN_EXPAND, STEP_SQL, desc,
             plan_fmt("CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN SELECT RAISE(ABORT, 'CHECK "
-                     "constraint failed: %s') FROM %s WHERE %s = NEW.%s AND NOT %s; END;\n"
+                     "constraint failed: %s') FROM %s WHERE %s = %s AND NOT %s; END;\n"
                      "CREATE TRIGGER %s_u AFTER UPDATE ON %s BEGIN SELECT RAISE(ABORT, 'CHECK "
-                     "constraint failed: %s') FROM %s WHERE %s = NEW.%s AND NOT %s; END;",
-                     name, op->table, name, op->table, key, key, expr, name, op->table, name,
-                     op->table, key, key, expr)) < 0)
+                     "constraint failed: %s') FROM %s WHERE %s = %s AND NOT %s; END;",
+                     name, op->table, name, op->table, kx, nx, expr, name, op->table, name,
+                     op->table, kx, nx, expr)) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "validate: no row of %s fails CHECK %s", op->table, expr);
     if (plan_step(bf, PLAN_BACKFILL, STEP_ASSERT_ZERO, desc,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "migrate/keyset.h"
 #include "migrate/ledger.h"
 #include "migrate/lint.h"
 #include "migrate/mdb.h"
@@ -42,8 +43,19 @@ static void progress(struct mdb *db, const struct mfile *m, const struct ledger_
         return;
     if (le->step < p.n[PLAN_BACKFILL] && p.steps[PLAN_BACKFILL][le->step].kind == STEP_BATCH) {
         const struct plan_step *s = &p.steps[PLAN_BACKFILL][le->step];
-        char sql[256];
-        int isnull;
+        char sql[256], pos[KEYSET_POS_MAX];
+        int isnull, found = 0;
+        struct keyset ks;
+        if (keyset_parse(s->key, &ks, &e) == 0 && !keyset_is_integer(db, s->table, &ks)) {
+            if (le->has_pos &&
+                keyset_pos_load(db, m->id, le->step, pos, sizeof(pos), &found, &e) == 0 && found)
+                snprintf(buf, cap, "step %d/%d: %s after %.200s, %lld batches", le->step + 1,
+                         p.n[PLAN_BACKFILL], s->key, pos, (long long)le->batches);
+            else
+                snprintf(buf, cap, "step %d/%d: starting", le->step + 1, p.n[PLAN_BACKFILL]);
+            plan_free(&p);
+            return;
+        }
         snprintf(sql, sizeof(sql), "SELECT max(%s) FROM %s", s->key, s->table);
         if (mdb_query_i64(db, sql, max_key, &isnull, &e) < 0 || isnull)
             *max_key = -1;
@@ -507,7 +519,7 @@ int migrate_new(const struct migrate_opts *o, const char *name, FILE *out, struc
         "#   change_type TABLE COLUMN NEWCOLUMN TYPE\n"
         "#   add_index TABLE NAME [UNIQUE] COLUMN[, COLUMN...]\n"
         "#   add_constraint TABLE NAME CHECK (EXPRESSION)\n"
-        "#   key TABLE COLUMN                         (integer key backfills walk; default id)\n"
+        "#   key TABLE COLUMN[,COLUMN...]             (the key backfills walk; default id)\n"
         "#   drop_index TABLE NAME                    (dropped at contract)\n"
         "#   add_unique TABLE NAME COLUMN[, COLUMN...]\n"
         "#   add_primary_key TABLE NAME COLUMN[, COLUMN...]\n"

@@ -43,7 +43,7 @@ struct master {
     struct ctl_req *stop_reqs[8];
     int nstop_reqs;
     int64_t started_unix_ms;
-    struct runobs *obs; /* --metrics: the admin listener */
+    struct runobs *obs;   /* --metrics: the admin listener */
     struct statefile *sf; /* writes the state file off the loop, once running */
     int state_dirty;      /* changed since the state file was last written */
 };
