@@ -21,7 +21,7 @@ expect() { # expect "WANTED WORDS" WORD...
 [ "$(bash --norc -c '. "$1"; complete -p baton' _ "$COMPLETION")" = "complete -o bashdefault -o default -F _baton baton" ] ||
     fail "no 'complete' line for baton"
 expect "--drain-timeout" baton run --dr
-expect "handoff proxy" baton run --mode ""
+expect "handoff proxy reuseport" baton run --mode ""
 expect "debug error info warn" baton proxy --log-level ""
 expect "" baton run --name ""
 expect "drain" baton backend d
