@@ -33,8 +33,8 @@ int dplan_make(const struct dfile *df, const struct dstate *st, enum dplan_mode 
             for (int k = 0; k < p->n; k++) {
                 enum host_state s = st->hosts[p->order[k]].state;
                 int mid = !hsm_is_at_rest(s);
-                int todo = s == HS_PENDING || s == HS_RESTORED;
-                if ((pass == 0 && mid) || (pass == 1 && todo))
+                int unstarted = s == HS_PENDING || s == HS_RESTORED;
+                if ((pass == 0 && mid) || (pass == 1 && unstarted))
                     p->forward[p->nforward++] = p->order[k];
             }
         for (int k = 0; k < p->nforward; k++)
