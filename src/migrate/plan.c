@@ -130,6 +130,54 @@ static void plan_key_exprs(const char *key, char *kx, size_t kcap, char *nx, siz
     snprintf(nx + n, ncap - n, "%s", multi ? ")" : "");
 }
 
+/* The triggers keeping columns o and n of table t equal (to_new/to_old: the values each
+ * one takes from the other; kx/nx: the key matched in a row and in NEW). */
+static char *sync_triggers_sql(enum mdb_kind kind, const char *name, const char *t, const char *o,
+                               const char *n, const char *to_new, const char *to_old,
+                               const char *kx, const char *nx)
+{
+    if (kind == MDB_POSTGRES)
+        return plan_fmt(
+            "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $baton$\n"
+            "BEGIN\n"
+            "  IF TG_OP = 'INSERT' THEN\n"
+            "    IF NEW.%s IS NULL AND NEW.%s IS NOT NULL THEN NEW.%s := %s;\n"
+            "    ELSIF NEW.%s IS NULL AND NEW.%s IS NOT NULL THEN NEW.%s := %s;\n"
+            "    END IF;\n"
+            "  ELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN NEW.%s := %s;\n"
+            "  ELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN NEW.%s := %s;\n"
+            "  END IF;\n"
+            "  RETURN NEW;\n"
+            "END $baton$;\n"
+            "DROP TRIGGER IF EXISTS %s_i ON %s;\n"
+            "DROP TRIGGER IF EXISTS %s_u ON %s;\n"
+            "CREATE TRIGGER %s_i BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION %s();\n"
+            "CREATE TRIGGER %s_u BEFORE UPDATE ON %s FOR EACH ROW\n"
+            "  WHEN (%s IS DISTINCT FROM NEW.%s) EXECUTE FUNCTION %s();",
+            name, n, o, n, to_new, o, n, o, to_old, n, n, o, to_old, o, o, n, to_new, name, t, name,
+            t, name, t, name, name, t, to_new, n, name);
+    else
+        /* the WHEN clauses skip rows already equal: the backfill's own UPDATE does not
+           bounce back into a second write of the old column */
+        return plan_fmt(
+            "CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN\n"
+            "  UPDATE %s SET %s = %s WHERE %s = %s AND NEW.%s IS NULL AND NEW.%s IS NOT "
+            "NULL;\n"
+            "  UPDATE %s SET %s = %s WHERE %s = %s AND NEW.%s IS NULL AND NEW.%s IS NOT "
+            "NULL;\n"
+            "END;\n"
+            "CREATE TRIGGER %s_o AFTER UPDATE OF %s ON %s\n"
+            "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
+            "  UPDATE %s SET %s = %s WHERE %s = %s;\n"
+            "END;\n"
+            "CREATE TRIGGER %s_n AFTER UPDATE OF %s ON %s\n"
+            "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
+            "  UPDATE %s SET %s = %s WHERE %s = %s;\n"
+            "END;",
+            name, t, t, n, to_new, kx, nx, n, o, t, o, to_old, kx, nx, o, n, name, o, t, o, o,
+            to_new, n, t, n, to_new, kx, nx, name, n, t, n, n, to_old, o, t, o, to_old, kx, nx);
+}
+
 /* Two columns kept equal by triggers, old -> new with an optional type change. */
 static int sync_columns(struct plan *p, const struct mfile *m, const struct mop *op,
                         enum mdb_kind kind, const char *old_type, const char *new_type, int cast)
@@ -153,47 +201,7 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
                            kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", n, new_type)) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "triggers keeping %s.%s and %s.%s equal", t, o, t, n);
-    char *sql;
-    if (kind == MDB_POSTGRES)
-        sql =
-            plan_fmt("CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $baton$\n"
-                     "BEGIN\n"
-                     "  IF TG_OP = 'INSERT' THEN\n"
-                     "    IF NEW.%s IS NULL AND NEW.%s IS NOT NULL THEN NEW.%s := %s;\n"
-                     "    ELSIF NEW.%s IS NULL AND NEW.%s IS NOT NULL THEN NEW.%s := %s;\n"
-                     "    END IF;\n"
-                     "  ELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN NEW.%s := %s;\n"
-                     "  ELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN NEW.%s := %s;\n"
-                     "  END IF;\n"
-                     "  RETURN NEW;\n"
-                     "END $baton$;\n"
-                     "DROP TRIGGER IF EXISTS %s_i ON %s;\n"
-                     "DROP TRIGGER IF EXISTS %s_u ON %s;\n"
-                     "CREATE TRIGGER %s_i BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION %s();\n"
-                     "CREATE TRIGGER %s_u BEFORE UPDATE ON %s FOR EACH ROW\n"
-                     "  WHEN (%s IS DISTINCT FROM NEW.%s) EXECUTE FUNCTION %s();",
-                     name, n, o, n, to_new, o, n, o, to_old, n, n, o, to_old, o, o, n, to_new, name,
-                     t, name, t, name, t, name, name, t, to_new, n, name);
-    else
-        /* the WHEN clauses skip rows already equal: the backfill's own UPDATE does not
-           bounce back into a second write of the old column */
-        sql = plan_fmt("CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN\n"
-                       "  UPDATE %s SET %s = %s WHERE %s = %s AND NEW.%s IS NULL AND NEW.%s IS NOT "
-                       "NULL;\n"
-                       "  UPDATE %s SET %s = %s WHERE %s = %s AND NEW.%s IS NULL AND NEW.%s IS NOT "
-                       "NULL;\n"
-                       "END;\n"
-                       "CREATE TRIGGER %s_o AFTER UPDATE OF %s ON %s\n"
-                       "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
-                       "  UPDATE %s SET %s = %s WHERE %s = %s;\n"
-                       "END;\n"
-                       "CREATE TRIGGER %s_n AFTER UPDATE OF %s ON %s\n"
-                       "  WHEN NEW.%s IS NOT OLD.%s AND %s IS NOT NEW.%s BEGIN\n"
-                       "  UPDATE %s SET %s = %s WHERE %s = %s;\n"
-                       "END;",
-                       name, t, t, n, to_new, kx, nx, n, o, t, o, to_old, kx, nx, o, n, name, o, t,
-                       o, o, to_new, n, t, n, to_new, kx, nx, name, n, t, n, n, to_old, o, t, o,
-                       to_old, kx, nx);
+    char *sql = sync_triggers_sql(kind, name, t, o, n, to_new, to_old, kx, nx);
     if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc, sql) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "copy %s.%s into %s.%s in batches by %s", t, o, t, n, key);
