@@ -15,7 +15,8 @@ const char *sqlsplit_skip_space(enum mdb_kind kind, const char *p)
         while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
             p++;
         if (p[0] == '-' && p[1] == '-') {
-            while (*p && *p != '\n')
+            /* PostgreSQL's scanner ends a comment at CR too; SQLite's only at LF */
+            while (*p && *p != '\n' && !(kind == MDB_POSTGRES && *p == '\r'))
                 p++;
         } else if (p[0] == '/' && p[1] == '*') {
             int depth = 1;
