@@ -93,7 +93,8 @@ ct_check_gone() {
     fi
     grep -qE "^httpapp\[1\] v$gen draining" "$T_DIR/master.log" ||
         fail "the stop signal did not reach v$gen inside its container (as its pid 1)"
-    grep -qE "generation $gen: worker [0-9]+ exited with status 0" "$T_DIR/master.log" ||
+    # the engine may remove the container a moment before its client (the worker) exits
+    wait_for 60 grep -qE "generation $gen: worker [0-9]+ exited with status 0" "$T_DIR/master.log" ||
         fail "generation $gen's container did not exit by itself: $(grep "generation $gen:" "$T_DIR/master.log" | tail -3)"
     ! grep -qE "generation $gen: drain timeout; killed" "$T_DIR/master.log" ||
         fail "generation $gen was killed at the drain timeout"
