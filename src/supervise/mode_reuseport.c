@@ -144,8 +144,11 @@ static int listen_probe_port(int port, struct err *e)
 }
 
 /* Once the worker listens on the first --listen address: bpf routes slot's probe port
- * to its socket (and the group gets the steering program); otherwise the master
- * listens on the probe port itself. */
+ * to its socket; otherwise the master listens on the probe port itself. The first
+ * generation's group gets the steering program now (it migrates a closing listener's
+ * queue even before anything is steered to); later ones keep the program in force,
+ * which may be the one a killed master (or the image before a re-exec) attached: it
+ * steers to the serving generation until this master's own replaces it at a switch. */
 static void probe_slot(struct mode_reuseport *mr, struct gen *g, int slot, pid_t pid)
 {
     int fds[RPS_MAX], port = gen_port(g, slot), fd = -1;
@@ -153,9 +156,10 @@ static void probe_slot(struct mode_reuseport *mr, struct gen *g, int slot, pid_t
         return;
     int n = find_socks(mr, pid, 0, fds, RPS_MAX);
     struct err e;
-    int ok = n > 0 && (mr->prot == RP_BPF ? rpk_attach(mr->k, fds[0], &e) == 0 &&
-                                                rpk_probe_add(mr->k, port, fds[0], &e) == 0
-                                          : (fd = listen_probe_port(port, &e)) >= 0);
+    int ok =
+        n > 0 && (mr->prot == RP_BPF ? (mr->served_gen || rpk_attach(mr->k, fds[0], &e) == 0) &&
+                                           rpk_probe_add(mr->k, port, fds[0], &e) == 0
+                                     : (fd = listen_probe_port(port, &e)) >= 0);
     if (ok) {
         mr->probes[mr->nprobes++] = (struct rp_probe){gen_id(g), slot, pid, port, fd};
         log_info("generation %u: worker %d listens on %s; readiness checks on port %d %s",
@@ -182,16 +186,24 @@ static int gather(struct mode_reuseport *mr, const pid_t *pids, int n, int li, i
     return nfds;
 }
 
+/* g serves: its workers now are those steered to (a change steers again). */
+static int remember_served(struct mode_reuseport *mr, struct gen *g, pid_t *pids)
+{
+    int n = gen_nslots(g) < RP_MAX_WORKERS ? gen_nslots(g) : RP_MAX_WORKERS;
+    worker_pids(g, pids, n);
+    mr->served_gen = gen_id(g);
+    memcpy(mr->served_pids, pids, sizeof(pids[0]) * (size_t)n);
+    return n;
+}
+
 /* Steers every --listen address to g's sockets (those found); 0 when every worker of g
  * had a socket on every address, else the caller tries again later. */
 static int serve(struct mode_reuseport *mr, struct gen *g)
 {
     const struct run_opts *o = mr->ctx->o;
-    int n = gen_nslots(g) < RP_MAX_WORKERS ? gen_nslots(g) : RP_MAX_WORKERS, missing = 0, total = 0;
+    int missing = 0, total = 0;
     pid_t pids[RP_MAX_WORKERS];
-    worker_pids(g, pids, n);
-    mr->served_gen = gen_id(g);
-    memcpy(mr->served_pids, pids, sizeof(pids[0]) * (size_t)n);
+    int n = remember_served(mr, g, pids);
     probes_prune(mr, gen_id(g)); /* a socket leaves the probes before it serves */
     for (int li = 0; li < o->nlisten; li++) {
         int fds[RPK_MAX_PER_ADDR], nfds = gather(mr, pids, n, li, fds, &missing);
@@ -314,12 +326,24 @@ static int rp_switched(struct mode *md, struct gen *old, int64_t *switched_unix_
     return !old || gen_stopped_accepting(old);
 }
 
+/* After a re-exec, or with the workers of a killed master taken over: the program the
+ * group holds (attached by the earlier image or master, with its maps) goes on steering
+ * to the serving generation, and this master steers only at the next switch. Attaching
+ * a new program now would leave the port unsteered for a while, new starting workers
+ * included: the serving sockets sit in the earlier map until the kernel frees it (a
+ * socket is in one such map at a time), and then the kernel's hash would choose. */
 static void rp_resume(struct mode *md)
 {
     struct mode_reuseport *mr = (struct mode_reuseport *)md;
     struct gen *cur = gens_current(mr->gs);
-    if (mr->prot == RP_BPF && cur && serve(mr, cur) < 0)
-        mr->serve_pending = gen_id(cur);
+    pid_t pids[RP_MAX_WORKERS];
+    if (cur) {
+        remember_served(mr, cur, pids);
+        if (mr->prot == RP_BPF)
+            log_info("generation %u: steered to by the program already attached to its sockets "
+                     "until the next switch",
+                     gen_id(cur));
+    }
     timer_start(mr->ctx->loop, &mr->tick, RP_TICK_MS, on_tick, mr);
 }
 
@@ -463,7 +487,7 @@ static void rp_free(struct mode *md)
 const struct mode_ops mode_reuseport_ops = {
     .name = "reuseport",
     .private_ports = 0,
-    .takes_over_orphans = 0,
+    .takes_over_orphans = 1,
     .apps_bind = 1,
     .open = rp_open,
     .free = rp_free,

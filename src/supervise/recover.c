@@ -112,8 +112,9 @@ int recover_run(struct run_ctx *ctx, struct mode *md, struct gens *gs, json_t *r
     } else {
         log_warn("an earlier master (pid %d) left %d workers%s running: taking them over",
                  master_pid, survivors, containers && proxy ? " and its proxy worker" : "");
-        steal_all(ctx, listen, nlisten, pids, nsteal < RECOVER_MAX_PIDS ? nsteal : RECOVER_MAX_PIDS,
-                  listen_fds);
+        if (!md->ops->apps_bind) /* else the sockets are the workers' own: the master holds none */
+            steal_all(ctx, listen, nlisten, pids,
+                      nsteal < RECOVER_MAX_PIDS ? nsteal : RECOVER_MAX_PIDS, listen_fds);
         gens_adopt_orphans(gs);
         if (containers)
             md->ops->orphans(md, root);

@@ -1,7 +1,8 @@
 /* Taking over after the master was killed: the new master reads the state file the old
  * one left, takes each listening socket back from a surviving worker (pidfd_getfd; the
- * fd must be a listening socket on the recorded address) and adopts the survivors as
- * orphan generations: the current one serves, the others drain. */
+ * fd must be a listening socket on the recorded address; not in a mode whose workers
+ * bind the sockets themselves) and adopts the survivors as orphan generations: the
+ * current one serves, the others drain. */
 #ifndef BATON_SUPERVISE_RECOVER_H
 #define BATON_SUPERVISE_RECOVER_H
 
