@@ -3,16 +3,20 @@
 # load (a new connection per request, 32 at a time) from `baton load`: `baton run
 # --mode reuseport` without protection, with tcp_migrate_req and with the BPF program;
 # nginx's binary upgrade (USR2/WINCH/QUIT, sockets inherited); baton's handoff mode.
-# Prints failed requests per upgrade and throughput against handoff mode (no proxy hop
-# in either), as the median and spread of interleaved rounds. Each run has a network
-# namespace of its own (tcp_migrate_req starts off there); needs root. Never fails on
-# figures.
+# Prints failed requests per upgrade, throughput (req/s) and the server's CPU time per
+# request (the master and its workers, from the rusage of reaped children; not for
+# nginx, whose new master is not our child) against handoff mode (no proxy hop in
+# either). Every method runs once per round, in an order rotated each round; a ratio
+# is the median of the rounds' own ratios to the handoff run of the same round (so a
+# machine whose load drifts between rounds moves both sides), with its spread. Each
+# run has a network namespace of its own (tcp_migrate_req starts off there); needs
+# root. Never fails on figures.
 set -u
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 BATON=$build/baton
 APP=$build/examples/httpapp
 N=${UPGRADES:-5}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 METHODS=(rp-none rp-migrate rp-bpf nginx-binary handoff)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PORT=18080
@@ -20,14 +24,25 @@ URL=http://127.0.0.1:$PORT/
 
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
-# --- one run, inside its own network namespace: prints "FAILED REQUESTS DURATION_MS" ---
+# --- one run, inside its own network namespace: "FAILED REQUESTS DURATION_MS CPU_S" ---
+# The master runs in a subshell that prints, once it exited, the CPU time of its
+# reaped children: the master, and the workers it reaped.
 baton_start() {
-    "$BATON" run --control "$tmp/baton.sock" --listen "127.0.0.1:$PORT" --drain-timeout 10s \
-        "$@" -- "$APP" --version v0 2>"$tmp/baton.log" &
+    (
+        "$BATON" run --control "$tmp/baton.sock" --listen "127.0.0.1:$PORT" --drain-timeout 10s \
+            "$@" -- "$APP" --version v0 2>"$tmp/baton.log"
+        times >"$tmp/cpu"
+    ) &
+    master=$!
     wait_port
 }
 baton_upgrade() { "$BATON" upgrade --control "$tmp/baton.sock" -- "$APP" --version "$1" >/dev/null; }
-baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; }
+baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; wait "$master"; }
+# The seconds of user and system time of `times`'s second line (the children's).
+cpu_seconds() {
+    [ -s "$1" ] || { echo -; return; }
+    tail -1 "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } print t }'
+}
 
 nginx_start() {
     cat >"$tmp/nginx.conf" <<CONF
@@ -80,7 +95,7 @@ one_run() {
     upgrade=baton_upgrade stop=baton_stop
     [ "$1" = nginx-binary ] && upgrade=nginx_upgrade stop=nginx_stop
     if ! "${start[@]}"; then
-        echo "- - -"
+        echo "- - - -"
         rm -rf "$tmp"
         return
     fi
@@ -95,7 +110,7 @@ one_run() {
     touch "$tmp/stop"
     wait "$load"
     "$stop"
-    jq -r '"\(.failed) \(.requests) \(.duration_ms)"' "$tmp/load.json" 2>/dev/null || echo "- - -"
+    echo "$(jq -r '"\(.failed) \(.requests) \(.duration_ms)"' "$tmp/load.json" 2>/dev/null || echo "- - -") $(cpu_seconds "$tmp/cpu")"
     rm -rf "$tmp"
 }
 if [ "${2:-}" = --one ]; then
@@ -105,23 +120,37 @@ fi
 
 # --- the rounds, interleaved, each run in a fresh network namespace ---
 [ "$(id -u)" = 0 ] || { echo "bench/reuseport needs root (network namespaces, BPF)"; exit 0; }
-declare -A fails rates
+declare -A fails rates cpus rate_ratio cpu_ratio
+nm=${#METHODS[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
-    for m in "${METHODS[@]}"; do
-        read -r failed requests ms < <(unshare --net -- bash "$0" "$build" --one "$m")
-        [ "$failed" = - ] && continue
+    declare -A rate_now=() cpu_now=()
+    for ((k = 0; k < nm; k++)); do
+        m=${METHODS[$(((k + r) % nm))]}
+        read -r failed requests ms cpu < <(unshare --net -- bash "$0" "$build" --one "$m")
+        [ "${failed:--}" = - ] && continue
         fails[$m]+="$(awk -v f="$failed" -v n="$N" 'BEGIN { printf "%.2f", f / n }') "
-        rates[$m]+="$(awk -v q="$requests" -v t="$ms" 'BEGIN { printf "%.0f", q * 1000 / t }') "
-        echo "round $r $m: $failed failed of $requests in $ms ms"
+        rate_now[$m]=$(awk -v q="$requests" -v t="$ms" 'BEGIN { printf "%.0f", q * 1000 / t }')
+        rates[$m]+="${rate_now[$m]} "
+        if [ "$cpu" != - ]; then
+            cpu_now[$m]=$(awk -v c="$cpu" -v q="$requests" 'BEGIN { printf "%.1f", c * 1e6 / q }')
+            cpus[$m]+="${cpu_now[$m]} "
+        fi
+        echo "round $r $m: $failed failed of $requests in $ms ms, server CPU ${cpu/#-/- }s"
+    done
+    for m in "${METHODS[@]}"; do
+        [ -n "${rate_now[$m]:-}" ] && [ -n "${rate_now[handoff]:-}" ] &&
+            rate_ratio[$m]+="$(awk -v a="${rate_now[$m]}" -v b="${rate_now[handoff]}" 'BEGIN { printf "%.2f", a / b }') "
+        [ -n "${cpu_now[$m]:-}" ] && [ -n "${cpu_now[handoff]:-}" ] &&
+            cpu_ratio[$m]+="$(awk -v a="${cpu_now[$m]}" -v b="${cpu_now[handoff]}" 'BEGIN { printf "%.2f", a / b }') "
     done
 done
 med() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 span() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) print lo "-" hi; else print "-" }'; }
-base=$(med <<<"${rates[handoff]:-}")
-echo "$N upgrades per run under --close load (32 connections), $ROUNDS interleaved rounds"
-printf '%-14s %16s %12s %10s %9s\n' method "failed/upgrade" spread "req/s" "vs handoff"
+cell() { echo "$(med <<<"$1") ($(span <<<"$1"))"; }
+echo "$N upgrades per run under --close load (32 connections), 1 worker, $ROUNDS interleaved rounds;"
+echo "median (spread); ratios: median of each round's ratio to its handoff run"
+printf '%-13s %-18s %-18s %-18s %-18s %-18s\n' method "failed/upgrade" "req/s" "req/s vs handoff" "CPU us/request" "CPU vs handoff"
 for m in "${METHODS[@]}"; do
-    rate=$(med <<<"${rates[$m]:-}")
-    ratio=$(awk -v a="$rate" -v b="$base" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }')
-    printf '%-14s %16s %12s %10s %9s\n' "$m" "$(med <<<"${fails[$m]:-}")" "$(span <<<"${fails[$m]:-}")" "$rate" "$ratio"
+    printf '%-13s %-18s %-18s %-18s %-18s %-18s\n' "$m" "$(cell "${fails[$m]:-}")" "$(cell "${rates[$m]:-}")" \
+        "$(cell "${rate_ratio[$m]:-}")" "$(cell "${cpus[$m]:-}")" "$(cell "${cpu_ratio[$m]:-}")"
 done

@@ -20,7 +20,9 @@
 
 struct rpk {
     struct rp_bpf *skel;
-    struct bpf_link *probe_link;
+    int netns;                   /* this network namespace, where rp_probe is attached */
+    struct bpf_link *probe_link; /* while `probes` has an entry: NULL otherwise */
+    int nprobes;
     int nserving[RPK_MAX_ADDR]; /* sockets in `serving` per listen address */
 };
 
@@ -39,6 +41,7 @@ int rpk_open(struct rpk **out, struct err *e)
     struct rpk *k = calloc(1, sizeof(*k));
     if (!k)
         return err_set(e, "cannot load the reuseport BPF programs: out of memory");
+    k->netns = -1;
     libbpf_set_print(quiet_libbpf);
     k->skel = rp_bpf__open_and_load();
     if (!k->skel) {
@@ -46,16 +49,17 @@ int rpk_open(struct rpk **out, struct err *e)
         free(k);
         return err_errno(e, saved, "cannot load the reuseport BPF programs");
     }
-    int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    k->probe_link = ns >= 0 ? bpf_program__attach_netns(k->skel->progs.rp_probe, ns) : NULL;
-    int saved = errno;
-    if (ns >= 0)
-        close(ns);
+    /* Attached once to learn that it can be: from now on only while a probe exists. */
+    k->netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    k->probe_link =
+        k->netns >= 0 ? bpf_program__attach_netns(k->skel->progs.rp_probe, k->netns) : NULL;
     if (!k->probe_link) {
-        rp_bpf__destroy(k->skel);
-        free(k);
+        int saved = errno;
+        rpk_free(k);
         return err_errno(e, saved, "cannot attach the readiness probe program (sk_lookup)");
     }
+    bpf_link__destroy(k->probe_link);
+    k->probe_link = NULL;
     *out = k;
     return 0;
 }
@@ -65,6 +69,8 @@ void rpk_free(struct rpk *k)
     if (!k)
         return;
     bpf_link__destroy(k->probe_link);
+    if (k->netns >= 0)
+        close(k->netns);
     rp_bpf__destroy(k->skel);
     free(k);
 }
@@ -128,15 +134,29 @@ int rpk_probe_add(struct rpk *k, int probe_port, int fd, struct err *e)
 {
     uint32_t key = (uint32_t)probe_port;
     uint64_t v = (uint64_t)fd;
-    if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.probes), &key, &v, BPF_ANY) < 0)
-        return err_errno(e, errno, "cannot route readiness checks on port %d", probe_port);
+    if (!k->probe_link &&
+        !(k->probe_link = bpf_program__attach_netns(k->skel->progs.rp_probe, k->netns)))
+        return err_errno(e, errno, "cannot attach the readiness probe program (sk_lookup)");
+    if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.probes), &key, &v, BPF_ANY) < 0) {
+        int saved = errno;
+        rpk_probe_del(k, 0);
+        return err_errno(e, saved, "cannot route readiness checks on port %d", probe_port);
+    }
+    k->nprobes++;
     return 0;
 }
 
 void rpk_probe_del(struct rpk *k, int probe_port)
 {
     uint32_t key = (uint32_t)probe_port;
-    bpf_map_delete_elem(bpf_map__fd(k->skel->maps.probes), &key);
+    if (probe_port) { /* gone already when its socket closed: it counted all the same */
+        bpf_map_delete_elem(bpf_map__fd(k->skel->maps.probes), &key);
+        k->nprobes -= k->nprobes > 0;
+    }
+    if (k->nprobes == 0 && k->probe_link) {
+        bpf_link__destroy(k->probe_link); /* no lookup in the namespace runs it any more */
+        k->probe_link = NULL;
+    }
 }
 
 int rpk_migrate_req(int set, int *was_on, struct err *e)

@@ -12,8 +12,8 @@
 
 struct rpk;
 
-/* Loads the programs and attaches the probe steering to this network namespace
- * (needs CAP_BPF and CAP_NET_ADMIN). */
+/* Loads the programs and checks that the probe steering can be attached to this
+ * network namespace (needs CAP_BPF and CAP_NET_ADMIN). */
 int rpk_open(struct rpk **out, struct err *e);
 void rpk_free(struct rpk *k);
 
@@ -24,7 +24,9 @@ int rpk_attach(struct rpk *k, int fd, struct err *e);
  * on; n is capped at RPK_MAX_PER_ADDR. */
 int rpk_serve(struct rpk *k, int index, int port, const int *fds, int n, struct err *e);
 /* Readiness checks sent to 127.0.0.1:probe_port reach listening socket fd only; and
- * no longer. A socket must leave the probes before it serves. */
+ * no longer. A socket must leave the probes before it serves. The probe steering is
+ * attached to the namespace only while a probe exists (it runs at every TCP lookup
+ * there, for every port). */
 int rpk_probe_add(struct rpk *k, int probe_port, int fd, struct err *e);
 void rpk_probe_del(struct rpk *k, int probe_port);
 
