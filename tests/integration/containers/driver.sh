@@ -33,6 +33,10 @@
 #   load-end              0 failed requests, the serving version answered, switches hold
 #   stop                  `baton stop`: the master exits 0 and no container of it is left
 T_NAME=containers.$(basename "${1:?usage: driver.sh CASE-FILE}" .case)
+# The load's hard cap: 10 upgrades take 3-8 minutes on a busy machine (each container
+# takes 2-20 s to start, 3-7 s from the stop signal to its client's exit, 1-3 s to be
+# removed), so the default 5m cap could end a healthy load before its last switch.
+LOAD_MAX_DURATION=${LOAD_MAX_DURATION:-14m}
 . "$(dirname "$0")/../../lib/case.sh"
 . "$(dirname "$0")/../../lib/master.sh"
 . "$(dirname "$0")/../../lib/load.sh"
