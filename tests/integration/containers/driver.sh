@@ -76,13 +76,27 @@ ct_image() {
         >>"$T_DIR/images.log" 2>&1 || fail "cannot build image $CT_IMAGE:$tag: $(tail -3 "$T_DIR/images.log")"
 }
 
-# The containers of this instance: "NAME STATE" lines.
+# The containers of this instance: "NAME STATE" lines. `ps` may fail while another
+# container is being removed (the engine lists it, then cannot read it): it is asked
+# again, and a listing that still fails fails the caller, never reads as "no container".
 ct_list() {
-    "$ENGINE" ps -a --filter "label=baton.instance=$CT_NAME" --format json |
-        jq -r '.[] | "\(.Names[0]) \(.State)"'
+    local out i
+    for i in 1 2 3 4 5; do
+        out=$("$ENGINE" ps -a --filter "label=baton.instance=$CT_NAME" --format json 2>>"$T_DIR/ps.err") &&
+            jq -r '.[] | "\(.Names[0]) \(.State)"' <<<"$out" && return 0
+        sleep 0.5
+    done
+    log "'$ENGINE ps' failed 5 times: $(tail -1 "$T_DIR/ps.err")"
+    return 1
 }
-ct_running() { ct_list | grep -qx "$1 running"; }
-ct_absent() { ! ct_list | grep -q "^$1 "; }
+ct_running() {
+    local l
+    l=$(ct_list) && grep -qx "$1 running" <<<"$l"
+}
+ct_absent() {
+    local l
+    l=$(ct_list) && ! grep -q "^$1 " <<<"$l"
+}
 
 # A replaced generation's container exits by itself (or, running with --ignore-term, is
 # killed at the drain timeout) and is removed.
@@ -95,7 +109,9 @@ ct_check_gone() {
             fail "generation $gen was not killed at the drain timeout"
         return 0
     fi
-    grep -qE "^httpapp\[1\] v$gen draining" "$T_DIR/master.log" ||
+    # the app's lines come through its engine client, which may relay them after the
+    # container is gone
+    wait_for 60 grep -qE "^httpapp\[1\] v$gen draining" "$T_DIR/master.log" ||
         fail "the stop signal did not reach v$gen inside its container (as its pid 1)"
     # the engine may remove the container a moment before its client (the worker) exits
     wait_for 60 grep -qE "generation $gen: worker [0-9]+ exited with status 0" "$T_DIR/master.log" ||
