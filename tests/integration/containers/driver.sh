@@ -57,8 +57,15 @@ CT_OLD_PROXY=
 declare -A CT_IGNORES_TERM=() # generations whose app ignores the stop signal
 CT_SWITCHES=() # "VERSION SWITCHED_UNIX_MS": VERSION answers nothing sent after it
 
+# After a failure, the load is stopped first: its report and the logs then end where
+# the test failed, not with the 503s the proxy worker (which outlives its SIGKILLed
+# master) answers while the containers are removed here.
 ct_cleanup() {
-    [ -n "$MASTER" ] && kill -KILL "$MASTER"
+    [ -z "$CT_LOAD" ] || { kill -TERM "${LOAD_PID[$CT_LOAD]}" && wait "${LOAD_PID[$CT_LOAD]}"; }
+    if [ -n "$MASTER" ]; then
+        echo "--- the test's cleanup: master SIGKILLed, containers removed ---" >>"$T_DIR/master.log"
+        kill -KILL "$MASTER"
+    fi
     [ -n "$CT_OLD_PROXY" ] && kill -KILL "$CT_OLD_PROXY"
     local ids
     ids=$("$ENGINE" ps -aq --filter "label=baton.instance=$CT_NAME")
