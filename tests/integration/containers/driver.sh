@@ -249,7 +249,9 @@ step_stop() {
     master_stop
     MASTER=
     CT_STOPPED=1
-    [ -z "$(ct_list)" ] || fail "containers left after stop: $(ct_list | tr '\n' ' ')"
+    local left
+    left=$(ct_list) || fail "cannot list the containers after stop"
+    [ -z "$left" ] || fail "containers left after stop: $(tr '\n' ' ' <<<"$left")"
 }
 
 case_read "$1"
