@@ -37,6 +37,10 @@ T_NAME=containers.$(basename "${1:?usage: driver.sh CASE-FILE}" .case)
 # takes 2-20 s to start, 3-7 s from the stop signal to its client's exit, 1-3 s to be
 # removed), so the default 5m cap could end a healthy load before its last switch.
 LOAD_MAX_DURATION=${LOAD_MAX_DURATION:-14m}
+# A container took up to 45 s to answer its first health check (load average 45): a
+# generation gets --ready-timeout 120s unless the case gives one, and the first one as
+# long to serve.
+MASTER_START_WAIT=120
 . "$(dirname "$0")/../../lib/case.sh"
 . "$(dirname "$0")/../../lib/master.sh"
 . "$(dirname "$0")/../../lib/load.sh"
@@ -136,6 +140,7 @@ ct_master() {
 step_master() {
     CT_OPTS=("$@")
     case " $* " in *" --ready "*) ;; *) CT_OPTS+=(--ready http:/health) ;; esac
+    case " $* " in *" --ready-timeout "*) ;; *) CT_OPTS+=(--ready-timeout 120s) ;; esac
     ct_image v1
     ct_master v1
     CT_GEN=1 CT_SERVING=v1
