@@ -33,9 +33,9 @@
 #   load-end              0 failed requests, the serving version answered, switches hold
 #   stop                  `baton stop`: the master exits 0 and no container of it is left
 T_NAME=containers.$(basename "${1:?usage: driver.sh CASE-FILE}" .case)
-# The load's hard cap: 10 upgrades take 3-8 minutes on a busy machine (each container
-# takes 2-20 s to start, 3-7 s from the stop signal to its client's exit, 1-3 s to be
-# removed), so the default 5m cap could end a healthy load before its last switch.
+# The load's hard cap: 10 upgrades took 3 to 15 minutes on a busy machine (each
+# container 1-45 s to start, 3-11 s from the stop signal to its client's exit, 1-7 s to
+# be removed), so the default 5m cap could end a healthy load before its last switch.
 LOAD_MAX_DURATION=${LOAD_MAX_DURATION:-14m}
 # A container took up to 45 s to answer its first health check (load average 45): a
 # generation gets --ready-timeout 120s unless the case gives one, and the first one as
