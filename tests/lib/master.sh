@@ -20,7 +20,7 @@ master_start() {
     "$BATON" run --listen "127.0.0.1:$PORT" --control "$CTL" "$@" >>"$T_DIR/master.log" 2>&1 &
     MASTER=$!
     track "$MASTER"
-    wait_for 60 curl -sf "$URL" || fail "baton run did not start serving on $PORT"
+    wait_for "${MASTER_START_WAIT:-60}" curl -sf "$URL" || fail "baton run did not start serving on $PORT"
 }
 
 # master_start_proxy [RUN OPTIONS] -- COMMAND...: the same with --mode proxy and the

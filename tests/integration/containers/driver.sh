@@ -33,6 +33,14 @@
 #   load-end              0 failed requests, the serving version answered, switches hold
 #   stop                  `baton stop`: the master exits 0 and no container of it is left
 T_NAME=containers.$(basename "${1:?usage: driver.sh CASE-FILE}" .case)
+# The load's hard cap: 10 upgrades took 3 to 15 minutes on a busy machine (each
+# container 1-45 s to start, 3-11 s from the stop signal to its client's exit, 1-7 s to
+# be removed), so the default 5m cap could end a healthy load before its last switch.
+LOAD_MAX_DURATION=${LOAD_MAX_DURATION:-14m}
+# A container took up to 45 s to answer its first health check (load average 45): a
+# generation gets --ready-timeout 120s unless the case gives one, and the first one as
+# long to serve.
+MASTER_START_WAIT=120
 . "$(dirname "$0")/../../lib/case.sh"
 . "$(dirname "$0")/../../lib/master.sh"
 . "$(dirname "$0")/../../lib/load.sh"
@@ -53,8 +61,15 @@ CT_OLD_PROXY=
 declare -A CT_IGNORES_TERM=() # generations whose app ignores the stop signal
 CT_SWITCHES=() # "VERSION SWITCHED_UNIX_MS": VERSION answers nothing sent after it
 
+# After a failure, the load is stopped first: its report and the logs then end where
+# the test failed, not with the 503s the proxy worker (which outlives its SIGKILLed
+# master) answers while the containers are removed here.
 ct_cleanup() {
-    [ -n "$MASTER" ] && kill -KILL "$MASTER"
+    [ -z "$CT_LOAD" ] || { kill -TERM "${LOAD_PID[$CT_LOAD]}" && wait "${LOAD_PID[$CT_LOAD]}"; }
+    if [ -n "$MASTER" ]; then
+        echo "--- the test's cleanup: master SIGKILLed, containers removed ---" >>"$T_DIR/master.log"
+        kill -KILL "$MASTER"
+    fi
     [ -n "$CT_OLD_PROXY" ] && kill -KILL "$CT_OLD_PROXY"
     local ids
     ids=$("$ENGINE" ps -aq --filter "label=baton.instance=$CT_NAME")
@@ -72,13 +87,27 @@ ct_image() {
         >>"$T_DIR/images.log" 2>&1 || fail "cannot build image $CT_IMAGE:$tag: $(tail -3 "$T_DIR/images.log")"
 }
 
-# The containers of this instance: "NAME STATE" lines.
+# The containers of this instance: "NAME STATE" lines. `ps` may fail while another
+# container is being removed (the engine lists it, then cannot read it): it is asked
+# again, and a listing that still fails fails the caller, never reads as "no container".
 ct_list() {
-    "$ENGINE" ps -a --filter "label=baton.instance=$CT_NAME" --format json |
-        jq -r '.[] | "\(.Names[0]) \(.State)"'
+    local out i
+    for i in 1 2 3 4 5; do
+        out=$("$ENGINE" ps -a --filter "label=baton.instance=$CT_NAME" --format json 2>>"$T_DIR/ps.err") &&
+            jq -r '.[] | "\(.Names[0]) \(.State)"' <<<"$out" && return 0
+        sleep 0.5
+    done
+    log "'$ENGINE ps' failed 5 times: $(tail -1 "$T_DIR/ps.err")"
+    return 1
 }
-ct_running() { ct_list | grep -qx "$1 running"; }
-ct_absent() { ! ct_list | grep -q "^$1 "; }
+ct_running() {
+    local l
+    l=$(ct_list) && grep -qx "$1 running" <<<"$l"
+}
+ct_absent() {
+    local l
+    l=$(ct_list) && ! grep -q "^$1 " <<<"$l"
+}
 
 # A replaced generation's container exits by itself (or, running with --ignore-term, is
 # killed at the drain timeout) and is removed.
@@ -91,7 +120,9 @@ ct_check_gone() {
             fail "generation $gen was not killed at the drain timeout"
         return 0
     fi
-    grep -qE "^httpapp\[1\] v$gen draining" "$T_DIR/master.log" ||
+    # the app's lines come through its engine client, which may relay them after the
+    # container is gone
+    wait_for 60 grep -qE "^httpapp\[1\] v$gen draining" "$T_DIR/master.log" ||
         fail "the stop signal did not reach v$gen inside its container (as its pid 1)"
     # the engine may remove the container a moment before its client (the worker) exits
     wait_for 60 grep -qE "generation $gen: worker [0-9]+ exited with status 0" "$T_DIR/master.log" ||
@@ -109,6 +140,7 @@ ct_master() {
 step_master() {
     CT_OPTS=("$@")
     case " $* " in *" --ready "*) ;; *) CT_OPTS+=(--ready http:/health) ;; esac
+    case " $* " in *" --ready-timeout "*) ;; *) CT_OPTS+=(--ready-timeout 120s) ;; esac
     ct_image v1
     ct_master v1
     CT_GEN=1 CT_SERVING=v1
@@ -222,7 +254,9 @@ step_stop() {
     master_stop
     MASTER=
     CT_STOPPED=1
-    [ -z "$(ct_list)" ] || fail "containers left after stop: $(ct_list | tr '\n' ' ')"
+    local left
+    left=$(ct_list) || fail "cannot list the containers after stop"
+    [ -z "$left" ] || fail "containers left after stop: $(tr '\n' ' ' <<<"$left")"
 }
 
 case_read "$1"
