@@ -140,9 +140,14 @@ $(FUZZ)/obj/src/supervise/mode_reuseport_kern.o: $(BPF_SKEL)
 
 $(REL)/baton: $(call llhttp_obj,$(REL))
 $(ASAN)/baton: $(call llhttp_obj,$(ASAN))
+# The master's executable: segments aligned to 64 kB, so that the kernel loads it at a
+# 64 kB boundary and maps the same pages of it in every image (the fault-around windows
+# no longer move with the random load address), and relative relocations packed (DT_RELR):
+# docs/internals/master-memory.md.
+MASTER_LDFLAGS := -Wl,-z,max-page-size=0x10000 -Wl,-z,pack-relative-relocs
 $(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
 	@echo "  LINK    $@"
-	@$(CC) -o $@ $^ $(LIBS)
+	@$(CC) $(MASTER_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN)/baton: $(call asan_obj,$(CLI_SRC) $(BATON_LIB_SRC))
 	@echo "  LINK    $@"
