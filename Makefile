@@ -17,6 +17,9 @@ PKGS    := jansson inih sqlite3 libpq hiredis
 PKGS    += libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libbpf is opened when a master first loads BPF programs, never linked
+# (src/supervise/bpflib.c, docs/internals/master-memory.md).
+PKG_LIBS   := $(filter-out -lbpf,$(PKG_LIBS))
 HTTP_LIBS  :=
 # llhttp: Debian's node-llhttp ships its C sources; they are compiled from the installed
 # package into build/*/llhttp/ (strict mode, no lenient flag), never copied into the tree.
