@@ -17,6 +17,9 @@ PKGS    := jansson inih sqlite3 libpq hiredis
 PKGS    += libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libbpf is opened when a master first loads BPF programs, never linked
+# (src/supervise/bpflib.c, docs/internals/master-memory.md).
+PKG_LIBS   := $(filter-out -lbpf,$(PKG_LIBS))
 HTTP_LIBS  :=
 # llhttp: Debian's node-llhttp ships its C sources; they are compiled from the installed
 # package into build/*/llhttp/ (strict mode, no lenient flag), never copied into the tree.
@@ -140,9 +143,14 @@ $(FUZZ)/obj/src/supervise/mode_reuseport_kern.o: $(BPF_SKEL)
 
 $(REL)/baton: $(call llhttp_obj,$(REL))
 $(ASAN)/baton: $(call llhttp_obj,$(ASAN))
+# The master's executable: segments aligned to 64 kB, so that the kernel loads it at a
+# 64 kB boundary and maps the same pages of it in every image (the fault-around windows
+# no longer move with the random load address), and relative relocations packed (DT_RELR):
+# docs/internals/master-memory.md.
+MASTER_LDFLAGS := -Wl,-z,max-page-size=0x10000 -Wl,-z,pack-relative-relocs
 $(REL)/baton: $(call rel_obj,$(CLI_SRC)) $(REL_LIB_OBJ)
 	@echo "  LINK    $@"
-	@$(CC) -o $@ $^ $(LIBS)
+	@$(CC) $(MASTER_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ASAN)/baton: $(call asan_obj,$(CLI_SRC) $(BATON_LIB_SRC))
 	@echo "  LINK    $@"
