@@ -269,8 +269,8 @@ int serve_engine(const struct proxy_serve_opts *o, const struct serve_engine_arg
             goto out;
     } else if (serve_control_open(&s.control, s.loop, o->control, a->inherited, on_ctl, &s, e) <
                    0 ||
-               (o->metrics &&
-                proxy_observe_open(&s.admin, s.proxy, o->metrics, o->admin_token_file, e) < 0)) {
+               (o->metrics && proxy_observe_open(&s.admin, s.loop, o->metrics, o->admin_token_file,
+                                                 proxy_observe_engine, s.proxy, e) < 0)) {
         goto out;
     }
     int sigs[] = {SIGTERM, SIGINT};
@@ -309,9 +309,6 @@ int proxy_serve(const struct proxy_serve_opts *o, struct err *e)
     int inherited = 0;
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    if (o->workers > 1 && o->metrics)
-        return err_set(e, "--metrics serves one process's figures; use it with --workers 1 (the "
-                          "default) for now");
     if (build_table(o, &table, e) < 0)
         return -1;
     int nfds = open_listeners(o, fds, &inherited, e);
