@@ -376,11 +376,6 @@ struct observe_target {
     void *data;
 };
 
-json_t *proxy_observe_engine(void *proxy, json_t *req)
-{
-    return proxy_command(proxy, req);
-}
-
 static json_t *run_command(struct observe_target *t, const char *cmd, json_t *req)
 {
     json_t *own = req ? NULL : json_pack("{s:s}", "cmd", cmd);

@@ -24,8 +24,6 @@ struct buf;
 /* How the admin listener reaches the proxy: one runtime command in, its reply out (a
  * new reference), as proxy_command answers it. */
 typedef json_t *(*proxy_observe_cmd)(void *data, json_t *req);
-/* The engine of this process (data: its struct proxy). */
-json_t *proxy_observe_engine(void *proxy, json_t *req);
 
 /* Opens the admin listener on `addr` (token_file may be NULL: read-only); its requests
  * become commands through cmd(data, ...). */
