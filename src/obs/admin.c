@@ -205,5 +205,7 @@ void admin_close(struct admin *a)
         close(a->lw.fd);
     }
     explicit_bzero(a->token, sizeof(a->token));
+    if (a->hooks.free_data)
+        a->hooks.free_data(a->hooks.data);
     free(a);
 }

@@ -16,7 +16,8 @@
 struct admin;
 
 /* Binds `addr` (HOST:PORT, [IPv6]:PORT or unix:PATH) and serves `hooks` (copied) on
- * loop. token_file NULL or "": read-only. */
+ * loop. token_file NULL or "": read-only. hooks->data passes to the listener once it
+ * is open (admin_close frees it by hooks->free_data); on failure it stays the caller's. */
 int admin_open(struct admin **out, struct loop *loop, const char *addr, const char *token_file,
                const struct admin_hooks *hooks, struct err *e);
 /* Closes the listener and every open connection. Safe on NULL. */

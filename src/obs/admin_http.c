@@ -289,7 +289,7 @@ void admin_respond(const struct admin_hooks *h, const char *token, const struct 
         expo_init(&x);
         h->metrics(h->data, &x);
         if (x.failed)
-            admin_respond_error(503, "metrics too large or out of memory", out);
+            admin_respond_error(503, "metrics unavailable", out);
         else
             respond(out, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, x.buf ? x.buf : "",
                     x.len);

@@ -30,6 +30,7 @@ struct admin_hooks {
     /* A POST /api/ACTION with its JSON object body: the reply object (new reference)
      * and its HTTP status (200, 202 accepted, 400, 404 unknown action, 409 refused). */
     json_t *(*action)(void *data, const char *action, json_t *args, int *http_status);
+    void (*free_data)(void *data); /* NULL, or frees data when the listener closes */
     void *data;
 };
 

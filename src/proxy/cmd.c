@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "proxy/conn.h"
+#include "proxy/observe.h"
 
 static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *reply_error(const char *fmt, ...)
@@ -195,10 +196,15 @@ struct command {
     json_t *(*run)(struct proxy *p, json_t *req);
 };
 
+static json_t *cmd_metrics(struct proxy *p, json_t *req)
+{
+    return proxy_observe_counters(p);
+}
+
 static const struct command commands[] = {
     {"backend-list", cmd_list},     {"status", cmd_list},           {"backend-add", cmd_add},
     {"backend-drain", cmd_drain},   {"backend-enable", cmd_enable}, {"backend-remove", cmd_remove},
-    {"backend-weight", cmd_weight}, {"switch", cmd_switch},
+    {"backend-weight", cmd_weight}, {"switch", cmd_switch},         {"metrics", cmd_metrics},
 };
 
 json_t *proxy_command(struct proxy *p, json_t *req)
@@ -211,6 +217,6 @@ json_t *proxy_command(struct proxy *p, json_t *req)
             return commands[i].run(p, req);
     return reply_error("unknown command '%.64s' (known: backend-list, backend-add, "
                        "backend-drain, backend-enable, backend-remove, backend-weight, "
-                       "switch, status)",
+                       "switch, status, metrics)",
                        cmd);
 }

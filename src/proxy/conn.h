@@ -6,15 +6,24 @@
 
 #include <sys/socket.h>
 
+#include "core/addr.h"
 #include "proxy/proxy.h"
 #include "proxy/relay.h"
 
 #define CONN_TRIES_MAX 8
 
+/* Why accepting on a listener stopped while clients waited (they stay in the kernel's
+ * accept queue until it goes on). */
+enum listener_limit { LIMIT_MAX_CONNS, LIMIT_FDS, LIMIT_N };
+
 struct listener {
     struct watcher w;
     struct proxy *p;
     struct listener *next;
+    char name[ADDR_TEXT_MAX]; /* its address, the metrics' label */
+    int tcp;                  /* an inet socket (its accept queue is readable by TCP_INFO) */
+    uint64_t accepted;
+    uint64_t limited[LIMIT_N];
 };
 
 struct proxy {

@@ -16,6 +16,7 @@
 #include "proxy/buf.h"
 #include "proxy/conn.h"
 #include "proxy/http.h"
+#include "proxy/observe.h"
 
 #define LINGER_MS 1000
 
@@ -182,13 +183,13 @@ static int run_tunnel(struct conn *c)
         progress |= r > 0;
     }
     if (c->bfd >= 0 && !h->backend_eof && h->backend_readable) {
-        r = buf_read(c->bfd, &h->cout, &drained);
+        r = proxy_backend_recv(c, &h->cout, &drained);
         h->backend_readable = !drained;
         if (r < 0)
             h->backend_eof = 1;
         progress |= r > 0;
     }
-    if (c->bfd >= 0 && (r = buf_write(c->bfd, &h->bout)) < 0)
+    if (c->bfd >= 0 && (r = proxy_backend_send(c, &h->bout)) < 0)
         return -1;
     progress |= r > 0;
     if ((r = buf_write(c->cfd, &h->cout)) < 0)
@@ -333,7 +334,7 @@ static int run_backend(struct conn *c)
     int progress = 0, r;
     if (h->phase != HP_EXCHANGE || c->bfd < 0)
         return 0;
-    if ((r = buf_write(c->bfd, &h->bout)) < 0) {
+    if ((r = proxy_backend_send(c, &h->bout)) < 0) {
         h->backend_eof = 1;
         backend_gone(c, 1);
         return 1;
@@ -350,7 +351,7 @@ static int run_backend(struct conn *c)
         progress |= r;
     } else if (!h->backend_eof && h->backend_readable) {
         int drained = 0;
-        r = buf_read(c->bfd, &h->bin, &drained);
+        r = proxy_backend_recv(c, &h->bin, &drained);
         h->backend_readable = !drained;
         if (r > 0)
             h->last_active_ms = loop_now_ms(c->p->loop);

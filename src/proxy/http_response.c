@@ -239,6 +239,7 @@ int http_splice_body(struct conn *c)
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? progress : -1;
         h->in_pipe = (size_t)n;
+        proxy_count_bytes(c->backend, 1, (uint64_t)n);
         h->resp.splice_left -= (uint64_t)n;
         h->last_active_ms = loop_now_ms(c->p->loop);
         progress = 1;

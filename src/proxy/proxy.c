@@ -94,6 +94,7 @@ static void on_listener(struct loop *loop, struct watcher *w, uint32_t revents)
                 log_warn("proxy: %d connections open (--max-conns); accepting paused",
                          p->cfg.max_conns);
             p->refused_full++;
+            l->limited[LIMIT_MAX_CONNS]++;
             pause_accept(p, 0);
             return;
         }
@@ -103,6 +104,7 @@ static void on_listener(struct loop *loop, struct watcher *w, uint32_t revents)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warn("proxy: cannot accept: %s; pausing accept for 100 ms", strerror(errno));
+                l->limited[LIMIT_FDS]++;
                 pause_accept(p, 100);
             }
             return;
@@ -127,6 +129,7 @@ static void on_listener(struct loop *loop, struct watcher *w, uint32_t revents)
         p->conns = c;
         p->nconns++;
         p->accepted++;
+        l->accepted++;
         if (c->relay->start(c) < 0)
             conn_close(c);
     }
@@ -138,6 +141,13 @@ int proxy_add_listener(struct proxy *p, int fd, struct err *e)
     if (!l)
         return err_errno(e, ENOMEM, "cannot add listener");
     l->p = p;
+    struct addr a;
+    if (addr_from_fd(fd, &a, NULL) == 0) {
+        snprintf(l->name, sizeof(l->name), "%s", a.text);
+        l->tcp = a.family != AF_UNIX;
+    } else {
+        snprintf(l->name, sizeof(l->name), "fd %d", fd);
+    }
     if (loop_watch(p->loop, &l->w, fd, EPOLLIN, on_listener, l, e) < 0) {
         free(l);
         return -1;

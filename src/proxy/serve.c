@@ -81,6 +81,12 @@ static void on_ctl(struct ctl_req *req, const char *cmd, json_t *msg, void *data
     ctl_reply(req, proxy_command(s->proxy, msg));
 }
 
+/* The admin listener's commands: this process's engine. */
+static json_t *engine_command(void *proxy, json_t *req)
+{
+    return proxy_command(proxy, req);
+}
+
 /* Binds the control socket. A new generation started by `baton run` finds the old
  * one's socket live: it binds a temporary name and renames it over the path, so
  * control requests reach the newest proxy while the old one drains. */
@@ -269,8 +275,8 @@ int serve_engine(const struct proxy_serve_opts *o, const struct serve_engine_arg
             goto out;
     } else if (serve_control_open(&s.control, s.loop, o->control, a->inherited, on_ctl, &s, e) <
                    0 ||
-               (o->metrics &&
-                proxy_observe_open(&s.admin, s.proxy, o->metrics, o->admin_token_file, e) < 0)) {
+               (o->metrics && proxy_observe_open(&s.admin, s.loop, o->metrics, o->admin_token_file,
+                                                 engine_command, s.proxy, e) < 0)) {
         goto out;
     }
     int sigs[] = {SIGTERM, SIGINT};
@@ -309,9 +315,6 @@ int proxy_serve(const struct proxy_serve_opts *o, struct err *e)
     int inherited = 0;
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    if (o->workers > 1 && o->metrics)
-        return err_set(e, "--metrics serves one process's figures; use it with --workers 1 (the "
-                          "default) for now");
     if (build_table(o, &table, e) < 0)
         return -1;
     int nfds = open_listeners(o, fds, &inherited, e);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/observe.h"
 
 #define CHAN_MSG_MAX    (1024 * 1024) /* a reply: the table of 256 backends fits */
 #define CHAN_REPLY_MS   10000
@@ -41,6 +42,7 @@ struct worker {
 struct parent {
     struct loop *loop;
     struct serve_control control;
+    struct admin *admin; /* --metrics: every worker's counters, added up */
     struct watcher sigw;
     struct worker w[WORKERS_MAX];
     int n, live, stopping, failed;
@@ -135,38 +137,75 @@ static json_t *read_reply(struct parent *pa, struct worker *w, uint64_t seq, uin
     }
 }
 
-/* Sends req to every live worker, then reads their replies; merged, new reference. */
-static json_t *workers_call(struct parent *pa, json_t *req)
+/* Sends req to every live worker, then reads their replies into replies[] (new
+ * references, one per live worker); returns how many. */
+static int workers_ask(struct parent *pa, json_t *req, json_t **replies)
 {
-    json_t *replies[WORKERS_MAX] = {0};
+    json_t *got[WORKERS_MAX] = {0};
     int n = 0;
     uint64_t seq = ++pa->seq;
     char *text = json_dumps(req, JSON_COMPACT);
-    if (!text)
-        return error_reply("cannot encode the request");
     for (int i = 0; i < pa->n; i++)
-        if (!pa->w[i].exited && chan_send(pa->w[i].chan, seq, text) < 0)
-            replies[i] = error_reply("cannot reach worker %d (pid %d): %s", i, (int)pa->w[i].pid,
-                                     strerror(errno));
+        if (!pa->w[i].exited && (!text || chan_send(pa->w[i].chan, seq, text) < 0))
+            got[i] = text ? error_reply("cannot reach worker %d (pid %d): %s", i, (int)pa->w[i].pid,
+                                        strerror(errno))
+                          : error_reply("cannot encode the request");
     free(text);
     uint64_t deadline = clock_now_ms() + CHAN_REPLY_MS;
-    json_t *live[WORKERS_MAX];
     for (int i = 0; i < pa->n; i++) {
-        if (pa->w[i].exited)
+        if (pa->w[i].exited) {
+            json_decref(got[i]);
             continue;
-        if (!replies[i])
-            replies[i] = read_reply(pa, &pa->w[i], seq, deadline);
-        live[n++] = replies[i];
+        }
+        replies[n++] = got[i] ? got[i] : read_reply(pa, &pa->w[i], seq, deadline);
     }
-    json_t *merged = n ? workers_merge(live, n) : error_reply("no worker is running");
-    for (int i = 0; i < pa->n; i++)
+    return n;
+}
+
+/* Sends req to every live worker; their replies merged, new reference. */
+static json_t *workers_call(struct parent *pa, json_t *req)
+{
+    json_t *replies[WORKERS_MAX];
+    int n = workers_ask(pa, req, replies);
+    json_t *merged = n ? workers_merge(replies, n) : error_reply("no worker is running");
+    for (int i = 0; i < n; i++)
         json_decref(replies[i]);
     return merged;
 }
 
+/* "metrics": every worker's counters added up (proxy_observe_sum). */
+static json_t *workers_metrics(struct parent *pa, json_t *req)
+{
+    json_t *replies[WORKERS_MAX], *sum = NULL;
+    int n = workers_ask(pa, req, replies);
+    for (int i = 0; i < n && !sum; i++)
+        if (!json_is_true(json_object_get(replies[i], "ok"))) {
+            const char *why = json_string_value(json_object_get(replies[i], "error"));
+            sum = error_reply("worker %d: %s", i, why ? why : "failed");
+        }
+    if (!sum && n > 0) {
+        sum = json_deep_copy(replies[0]);
+        for (int i = 1; i < n; i++)
+            proxy_observe_sum(sum, replies[i]);
+        json_object_set_new(sum, "workers", json_integer(n));
+    }
+    for (int i = 0; i < n; i++)
+        json_decref(replies[i]);
+    return sum ? sum : error_reply("no worker is running");
+}
+
+/* A runtime command for the workers (from the control socket or the admin listener). */
+static json_t *parent_command(void *data, json_t *req)
+{
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (cmd && strcmp(cmd, "metrics") == 0)
+        return workers_metrics(data, req);
+    return workers_call(data, req);
+}
+
 static void on_ctl(struct ctl_req *req, const char *cmd, json_t *msg, void *data)
 {
-    ctl_reply(req, workers_call(data, msg));
+    ctl_reply(req, parent_command(data, msg));
 }
 
 /* --- merging replies ------------------------------------------------------------ */
@@ -402,6 +441,9 @@ static int parent_setup(struct parent *pa, const struct proxy_serve_opts *o, int
         return -1;
     if (serve_control_open(&pa->control, pa->loop, o->control, inherited, on_ctl, pa, e) < 0)
         return -1;
+    if (o->metrics && proxy_observe_open(&pa->admin, pa->loop, o->metrics, o->admin_token_file,
+                                         parent_command, pa, e) < 0)
+        return -1;
     json_t *req = json_pack("{s:s}", "cmd", "status");
     json_t *r = workers_call(pa, req);
     json_decref(req);
@@ -433,6 +475,7 @@ static void parent_free(struct parent *pa)
         close(pa->sigw.fd);
     }
     serve_control_close(&pa->control);
+    admin_close(pa->admin);
     loop_free(pa->loop);
     free(pa->buf);
     free(pa);

@@ -51,3 +51,10 @@ prom_value() {
         jq -r 'if .status == "success" and (.data.result | length) == 1 then .data.result[0].value[1] else "" end'
 }
 prom_is() { [ "$(prom_value "$1")" = "$2" ]; }
+
+# metric_value URL SAMPLE: the value of one sample (name{labels} as exposed) in the
+# exposition at URL ("" if absent).
+metric_value() {
+    curl -sf --max-time 10 "$1" | awk -v s="$2" 'index($0, s " ") == 1 { print $2; exit }'
+}
+metric_is() { [ "$(metric_value "$1" "$2")" = "$3" ]; }
