@@ -2,8 +2,8 @@
 # Benchmarks `baton proxy` against its peers in one run (not a test: numbers only):
 # wrk through baton tcp/http (1 worker, and --workers 2), HAProxy tcp/http (nbthread 1
 # and 2) and nginx stream (1 worker), and straight to the backend. Every proxy runs
-# from the start and the wrk runs are interleaved in BENCH_ROUNDS rounds (5), so a
-# busy neighbour weighs on all of them alike; it prints the median requests/s and p99
+# from the start and the wrk runs are interleaved in BENCH_ROUNDS rounds (5), the rows
+# of each ratio back to back, so a busy neighbour weighs on both sides alike; it prints the median requests/s and p99
 # with their spread (min-max), median p50 and CPU per request, a 10 MB bulk transfer
 # in bytes/s, RSS per 10k idle connections, system calls per request (perf, when it
 # may count them), and ratios against the peers beside their goals. BENCH_BASELINE=DIR adds the http mode of another build
@@ -212,14 +212,28 @@ fi
 echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp, $ROUNDS interleaved rounds (median, spread min-max);"
 echo "bulk = a 10 MB GET from nginx (curl, best of 2 in each round); -w2 = baton --workers 2, -nt2 = HAProxy nbthread 2"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
-declare -A R_RPS R_P50 R_P99 R_CPU R_BULK
-n=${#NAMES[@]}
+declare -A R_RPS R_P50 R_P99 R_CPU R_BULK R_BULKD
+# The rows compared in a ratio run back to back, so that each per-round ratio weighs
+# two runs seconds apart (a busy neighbour's load changes over half a minute): each
+# round starts one unit further, and inside a unit one row further, so that neither
+# side of a ratio always runs first.
+UNITS=("baton-tcp haproxy-tcp" "baton-http haproxy-http${BASE:+ baton-http-base}"
+    "baton-tcp-w2 haproxy-tcp-nt2" "baton-http-w2 haproxy-http-nt2" direct)
+[ -n "$STREAM_MOD" ] && UNITS+=(nginx-stream)
+round_order() { # ROUND -> the rows in the order this round runs them
+    local r=$1 nu=${#UNITS[@]} u j rows
+    for ((u = 0; u < nu; u++)); do
+        read -r -a rows <<<"${UNITS[$(((u + r) % nu))]}"
+        for ((j = 0; j < ${#rows[@]}; j++)); do echo "${rows[$(((j + r) % ${#rows[@]}))]}"; done
+    done
+}
 for ((r = 0; r < ROUNDS; r++)); do
-    for ((i = 0; i < n; i++)); do
-        k=${NAMES[$(((i + r) % n))]} # each round starts one further: no fixed order
+    for k in $(round_order "$r"); do
         read -r rps p50 p99 cpu errs <<<"$(measure_rps "${APP[$k]}" "${PID[$k]}")"
         R_RPS[$k]+="$rps "; R_P50[$k]+="$p50 "; R_P99[$k]+="$p99 "; R_CPU[$k]+="$cpu "
         R_BULK[$k]+="$(measure_bulk "${BULKP[$k]}" 2) "
+        # the bulk ratio's own neighbour: a direct GET right after this row's
+        case $k in baton-tcp | baton-http | haproxy-tcp | haproxy-http) R_BULKD[$k]+="$(measure_bulk "$BULK_PORT" 2) " ;; esac
         [ -n "${errs:-}" ] && echo "  note: $k wrk reported $errs"
     done
 done
@@ -270,7 +284,8 @@ compare baton-http-w2 haproxy-http-nt2
 [ -n "$STREAM_MOD" ] && echo "  baton-tcp  / nginx-stream  requests/s $(ratio "${RPS[baton-tcp]}" "${RPS[nginx-stream]}")x   p99 $(ratio "${P99[baton-tcp]}" "${P99[nginx-stream]}")x"
 echo "  workers: baton-tcp-w2 / baton-tcp requests/s $(ratio "${RPS[baton-tcp-w2]}" "${RPS[baton-tcp]}")x, baton-http-w2 / baton-http $(ratio "${RPS[baton-http-w2]}" "${RPS[baton-http]}")x (wrk, the app and the proxy share $(nproc) cores)"
 for k in baton-tcp baton-http haproxy-tcp haproxy-http; do
-    br=$(round_ratios "$k" direct R_BULK); b=$(median <<<"$br")
+    br=$(paste -d' ' <(tr ' ' '\n' <<<"${R_BULK[$k]}" | grep .) <(tr ' ' '\n' <<<"${R_BULKD[$k]}" | grep .) |
+        awk '$2 > 0 {printf "%.2f ", $1 / $2}'); b=$(median <<<"$br")
     goal=""; case $k in baton-*) goal="; goal >= 0.90: $(verdict "$b" '>=' 0.90)" ;; esac
-    echo "  bulk: $k / direct ${b}x (rounds $(spread <<<"$br")$goal)"
+    echo "  bulk: $k / direct (the GET right after) ${b}x (rounds $(spread <<<"$br")$goal)"
 done

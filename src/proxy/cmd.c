@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "proxy/conn.h"
 #include "proxy/observe.h"
+#include "proxy/proxy.h"
 
 static json_t *reply_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *reply_error(const char *fmt, ...)

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include "core/addr.h"
-#include "proxy/proxy.h"
+#include "core/loop.h"
+#include "proxy/config.h"
+#include "proxy/pool.h"
 #include "proxy/relay.h"
 
 #define CONN_TRIES_MAX 8
@@ -39,7 +41,7 @@ struct proxy {
     int stopping;
     uint64_t stop_deadline;
     struct timer stop_timer;
-    proxy_done_cb done;
+    void (*done)(struct proxy *p, void *data); /* proxy_done_cb */
     void *done_data;
     void *health;               /* health.c */
     struct free_buf *free_bufs; /* http buffers kept for reuse (linked through their start) */
@@ -60,7 +62,7 @@ struct tcp_dir {
     int shut;   /* dst shut down for writing */
 };
 
-struct http_state; /* http.h */
+struct http_state; /* http_int.h */
 
 /* A backend connection: its socket and the watcher registered for it stay together
  * from connect to close, so that handing the connection from a client to the idle

@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "proxy/buf.h"
 #include "proxy/conn.h"
-#include "proxy/http.h"
+#include "proxy/http_int.h"
 #include "proxy/observe.h"
 
 #define LINGER_MS 1000

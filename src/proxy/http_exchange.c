@@ -25,7 +25,7 @@
 #include "core/log.h"
 #include "proxy/buf.h"
 #include "proxy/conn.h"
-#include "proxy/http.h"
+#include "proxy/http_int.h"
 
 #define BAD (-1)
 /* next phase per [phase][event] */

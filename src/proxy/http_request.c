@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "proxy/buf.h"
 #include "proxy/conn.h"
-#include "proxy/http.h"
+#include "proxy/http_int.h"
 #include "proxy/http_head.h"
 
 static int reject(struct conn *c, int status, const char *why)

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "proxy/buf.h"
 #include "proxy/conn.h"
-#include "proxy/http.h"
+#include "proxy/http_int.h"
 #include "proxy/http_head.h"
 #include "proxy/observe.h"
 

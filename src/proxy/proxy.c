@@ -3,7 +3,7 @@
  * connections, the buffer pool, idle/connect deadlines, drain deadlines and the
  * graceful stop. The relaying itself is a relay's (relay.h), chosen at accept time and
  * reached only through its table: this file names no protocol. */
-#include "proxy/conn.h"
+#include "proxy/proxy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,25 +17,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-
-void proxy_config_defaults(struct proxy_config *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->mode = PROXY_TCP;
-    c->relay = RELAY_AUTO;
-    c->health = HEALTH_CONNECT;
-    c->health_interval_ms = 1000;
-    c->health_fall = 2;
-    c->health_rise = 1;
-    c->max_conns = 10000;
-    c->connect_timeout_ms = 2000;
-    c->idle_timeout_ms = 60000;
-    c->header_timeout_ms = 10000;
-    c->buffer_bytes = 16384;
-    c->header_max_bytes = 8192;
-    c->retries = 3;
-    c->xff = 1;
-}
+#include "proxy/conn.h"
 
 static void listeners_watch(struct proxy *p, int on)
 {

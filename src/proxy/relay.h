@@ -7,7 +7,7 @@
 #ifndef BATON_PROXY_RELAY_H
 #define BATON_PROXY_RELAY_H
 
-#include "proxy/proxy.h"
+#include "proxy/config.h"
 
 struct conn;
 

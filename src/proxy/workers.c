@@ -1,6 +1,6 @@
 /* `baton proxy --workers N` (workers.h). The parent forks N workers once the table is
  * built and the listeners are bound, so that a bad option fails before any fork. Each
- * worker is the standalone engine (serve_engine) with its own loop, table copy and
+ * worker is the standalone engine (engine_run) with its own loop, table copy and
  * listeners; the parent relays nothing. It owns the control socket and a
  * SOCK_SEQPACKET channel per worker: a command goes to every worker (all at once, then
  * the replies are read), and the merged reply answers the client, so a drain or a
@@ -24,11 +24,11 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/chan.h"
+#include "proxy/host.h"
 #include "proxy/observe.h"
 
-#define CHAN_MSG_MAX    (1024 * 1024) /* a reply: the table of 256 backends fits */
 #define CHAN_REPLY_MS   10000
-#define CHAN_HEADER     8
 #define WORKER_READY_MS 10000
 
 struct worker {
@@ -41,7 +41,7 @@ struct worker {
 
 struct parent {
     struct loop *loop;
-    struct serve_control control;
+    struct host_control control;
     struct admin *admin; /* --metrics: every worker's counters, added up */
     struct watcher sigw;
     struct worker w[WORKERS_MAX];
@@ -50,47 +50,6 @@ struct parent {
     char *buf; /* CHAN_MSG_MAX */
     char why[ERR_MSG_MAX];
 };
-
-/* --- a worker's side of its channel ------------------------------------------- */
-
-static int chan_send(int fd, uint64_t seq, const char *text)
-{
-    size_t len = strlen(text);
-    char *msg = malloc(CHAN_HEADER + len);
-    if (!msg)
-        return -1;
-    memcpy(msg, &seq, CHAN_HEADER);
-    memcpy(msg + CHAN_HEADER, text, len);
-    ssize_t n = send(fd, msg, CHAN_HEADER + len, MSG_NOSIGNAL);
-    free(msg);
-    return n == (ssize_t)(CHAN_HEADER + len) ? 0 : -1;
-}
-
-int workers_chan_answer(struct proxy *p, int fd)
-{
-    static char req[CHAN_HEADER + CTL_REQUEST_MAX];
-    ssize_t n = recv(fd, req, sizeof(req), MSG_DONTWAIT);
-    if (n < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -1;
-    if (n < CHAN_HEADER)
-        return -1; /* 0: the parent closed its end */
-    uint64_t seq;
-    memcpy(&seq, req, CHAN_HEADER);
-    json_error_t jerr;
-    json_t *msg = json_loadb(req + CHAN_HEADER, (size_t)n - CHAN_HEADER, 0, &jerr);
-    json_t *reply =
-        msg ? proxy_command(p, msg) : json_pack("{s:b,s:s}", "ok", 0, "error", "malformed request");
-    json_decref(msg);
-    char *text = json_dumps(reply, JSON_COMPACT);
-    json_decref(reply);
-    if (!text || chan_send(fd, seq, text) < 0) {
-        free(text);
-        /* the reply did not fit: say so rather than leave the parent waiting */
-        return chan_send(fd, seq, "{\"ok\":false,\"error\":\"reply too large for the channel\"}");
-    }
-    free(text);
-    return 0;
-}
 
 /* --- the parent: one command to every worker ---------------------------------- */
 
@@ -332,7 +291,7 @@ static void on_signal(struct loop *loop, struct watcher *sw, uint32_t revents)
                      si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", pa->live);
             pa->stopping = 1;
             stop_workers(pa);
-            serve_notify("STOPPING=1");
+            host_notify("STOPPING=1");
         }
     }
 }
@@ -348,7 +307,7 @@ static int worker_listeners(int i, const int *fds, int nfds, int inherited, int 
             continue;
         if (addr_from_fd(fds[j], &a, e) < 0)
             goto fail;
-        if (a.family != AF_UNIX && (own[j] = serve_listen(&a, 1, e)) < 0)
+        if (a.family != AF_UNIX && (own[j] = host_listen(&a, 1, e)) < 0)
             goto fail;
         continue;
     fail:
@@ -362,7 +321,7 @@ static int worker_listeners(int i, const int *fds, int nfds, int inherited, int 
 
 /* In the new worker: keeps only its own fds, then runs the engine. Never returns. */
 static void worker_main(struct parent *pa, int i, const struct proxy_serve_opts *o,
-                        struct serve_engine_args *a, const int *fds, int parent_end)
+                        struct engine_args *a, const int *fds, int parent_end)
 {
     pid_t parent = getppid();
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* the parent killed outright takes its workers along */
@@ -379,7 +338,7 @@ static void worker_main(struct parent *pa, int i, const struct proxy_serve_opts 
     snprintf(role, sizeof(role), "proxy-w%d", i);
     log_setup((enum log_level)o->log_level, role);
     struct err e;
-    int rc = serve_engine(o, a, &e);
+    int rc = engine_run(o, a, &e);
     if (rc < 0)
         log_error("proxy: %s", e.msg);
     fflush(NULL);
@@ -401,12 +360,12 @@ static int spawn(struct parent *pa, int i, const struct proxy_serve_opts *o,
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        struct serve_engine_args a = {.table = table,
-                                      .fds = own,
-                                      .nfds = nfds,
-                                      .inherited = inherited,
-                                      .chan = sv[1],
-                                      .worker = i};
+        struct engine_args a = {.table = table,
+                                .fds = own,
+                                .nfds = nfds,
+                                .inherited = inherited,
+                                .chan = sv[1],
+                                .worker = i};
         worker_main(pa, i, o, &a, fds, sv[0]);
     }
     close(sv[1]);
@@ -439,7 +398,7 @@ static int parent_setup(struct parent *pa, const struct proxy_serve_opts *o, int
     int sigs[] = {SIGTERM, SIGINT};
     if (loop_watch_signals(pa->loop, &pa->sigw, sigs, 2, on_signal, pa, e) < 0)
         return -1;
-    if (serve_control_open(&pa->control, pa->loop, o->control, inherited, on_ctl, pa, e) < 0)
+    if (host_control_open(&pa->control, pa->loop, o->control, inherited, on_ctl, pa, e) < 0)
         return -1;
     if (o->metrics && proxy_observe_open(&pa->admin, pa->loop, o->metrics, o->admin_token_file,
                                          parent_command, pa, e) < 0)
@@ -474,7 +433,7 @@ static void parent_free(struct parent *pa)
         loop_unwatch(pa->loop, &pa->sigw);
         close(pa->sigw.fd);
     }
-    serve_control_close(&pa->control);
+    host_control_close(&pa->control);
     admin_close(pa->admin);
     loop_free(pa->loop);
     free(pa->buf);
@@ -502,7 +461,7 @@ int workers_serve(const struct proxy_serve_opts *o, struct pool_table *table, co
         goto out;
     log_info("proxy: %s mode, %d workers, control socket '%s', active pool '%s'",
              o->cfg.mode == PROXY_HTTP ? "http" : "tcp", pa->n, o->control, pool_active(table));
-    serve_notify("READY=1");
+    host_notify("READY=1");
     rc = loop_run(pa->loop, e);
     if (rc == 0 && pa->failed)
         rc = err_set(e, "%s", pa->why);

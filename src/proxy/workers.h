@@ -8,7 +8,7 @@
 
 #include "core/err.h"
 #include "proxy/pool.h"
-#include "proxy/serve.h"
+#include "proxy/engine.h"
 
 #define WORKERS_MAX 64
 
@@ -18,10 +18,6 @@
  * shared by every worker, inet addresses get one SO_REUSEPORT socket per worker. */
 int workers_serve(const struct proxy_serve_opts *o, struct pool_table *table, const int *fds,
                   int nfds, int inherited, struct err *e);
-
-/* A worker: answers the one request waiting on its channel fd (from the parent).
- * Returns -1 once the parent is gone (EOF). */
-int workers_chan_answer(struct proxy *p, int fd);
 
 /* One reply from the replies of n workers to the same command: worker 0's, with
  * counters summed (connections, accepted, max_conns_reached, a backend's total and

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "proxy/http.h"
+#include "proxy/http_int.h"
 #include "proxy/http_head.h"
 
 struct step {

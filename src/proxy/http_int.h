@@ -4,9 +4,11 @@
  *   http_exchange.c  the exchange phases and the proxy's own error answers
  *   http_msg.c       the per-direction message phases, llhttp, body re-framing
  *   http_head.c      the head checker and canonical writer (http_head.h)
- * Not for use outside src/proxy/http*.c. */
-#ifndef BATON_PROXY_HTTP_H
-#define BATON_PROXY_HTTP_H
+ * This header belongs to none of them, so that no file below http.c depends on it:
+ * http.c's own interface is relay_http (relay.h). Not for use outside
+ * src/proxy/http*.c and their unit tests. */
+#ifndef BATON_PROXY_HTTP_INT_H
+#define BATON_PROXY_HTTP_INT_H
 
 #include <llhttp.h>
 #include <stddef.h>
