@@ -329,7 +329,7 @@ static int sq_stale(struct lazy_store *s, int latest, const char *pos, const cha
     return sq_rows(q, st, out, e);
 }
 
-static int sq_others(struct lazy_store *s, int64_t *mark, struct err *e)
+static int sq_commit_mark(struct lazy_store *s, int64_t *mark, struct err *e)
 {
     struct sq_store *q = (struct sq_store *)s;
     int rc = sqlite3_step(q->version);
@@ -379,7 +379,7 @@ static const struct lazy_store_ops sq_ops = {
     .range = sq_range,
     .plan_run = sq_plan_run,
     .stale = sq_stale,
-    .others = sq_others,
+    .commit_mark = sq_commit_mark,
     .close = sq_close,
 };
 
