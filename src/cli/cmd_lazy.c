@@ -60,7 +60,7 @@ static const struct opt load_options[] = {LAZY_STORE, LAZY_RAW, LAZY_JSON, {0}};
 #define LAZY_SUB(verb, syn, what, table, n)                                                        \
     {                                                                                              \
         .name = "lazy " verb, .synopsis = syn, .summary = what, .opts = table,                     \
-        .args = OPT_ARGS_ANY, .min_args = n, .max_args = n, .footer = LAZY_FOOTER                  \
+        OPT_TAKES(n, (n) ? (n) : OPT_NO_LIMIT), .footer = LAZY_FOOTER                              \
     }
 
 static const struct opt_verb sub_check = LAZY_SUB(
