@@ -477,8 +477,8 @@ int lazy_chain_parse(const char *text, size_t len, const char *name,
 out:
     json_decref(root);
     lazy_chain_free(c);
-    if (rc < 0 && le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e.msg);
+    if (rc < 0)
+        lazy_error_from(le, &e);
     return rc;
 }
 
@@ -490,8 +490,7 @@ int lazy_chain_load(const char *path, const struct lazy_custom *customs, struct 
     if (!f) {
         struct err e;
         err_errno(&e, errno, "cannot open chain '%s'", path);
-        if (le)
-            snprintf(le->msg, sizeof(le->msg), "%s", e.msg);
+        lazy_error_from(le, &e);
         return -1;
     }
     size_t cap = LAZY_CHAIN_MAX_BYTES + 1;

@@ -7,12 +7,6 @@
 
 #include "lazy/lazy_int.h"
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 int lazy_doc_parse(const char *text, json_t **out, struct err *e)
 {
     json_error_t je;
@@ -173,7 +167,7 @@ static int read_modify_write_id(struct lazy_store *s, const struct lazy_chain *c
     if (rc == 0)
         rc = lazy_read_modify_write(s, c, id, NULL, NULL, fn, arg, out, &wrote, &conflicts, &e);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 
@@ -199,7 +193,7 @@ int lazy_put_text(struct lazy_store *s, const char *id, const char *text, struct
     if (rc == 0)
         rc = s->ops->put(s, id, text, &e);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 
@@ -232,6 +226,6 @@ int lazy_get_text(struct lazy_store *s, const char *id, char **out, struct lazy_
     }
     lazy_raw_clear(&raw);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }

@@ -4,6 +4,7 @@
 #define BATON_LAZY_INT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "baton/lazy.h"
 #include "core/err.h"
@@ -74,6 +75,13 @@ int lazy_path_del(json_t *doc, const struct lazy_path *p);
  * reason in e. `kind` receives "not_json", "no_version", "older" or "newer". */
 int lazy_doc_version(const struct lazy_chain *c, const json_t *doc, int *version, const char **kind,
                      struct err *e);
+
+/* Hands an internal error to the caller's public struct (le may be NULL). */
+static inline void lazy_error_from(struct lazy_error *le, const struct err *e)
+{
+    if (le)
+        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
+}
 
 /* ---- store drivers ---- */
 

@@ -6,12 +6,6 @@
 
 #include "lazy/lazy_int.h"
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 /* All documents of the collection in id order, without repeats (a Redis SCAN may
  * return a key twice): the scan, then a sort. Caller clears the batch. */
 static int cmp_raw(const void *a, const void *b)
@@ -64,7 +58,7 @@ int lazy_each(struct lazy_store *s, int (*fn)(const char *id, const char *text, 
     lazy_batch_clear(&all);
     free(all.items);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 
@@ -187,6 +181,6 @@ int lazy_status(struct lazy_store *s, const struct lazy_chain *c, json_t **out,
     }
     free(counts);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }

@@ -47,12 +47,6 @@ struct sweep {
     struct err *e;
 };
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 static double now_s(void)
 {
     return (double)clock_now_us() / 1e6;
@@ -373,6 +367,6 @@ int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct la
     lazy_plan_free(&sw.plan);
     seen_free(&sw.bad);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
