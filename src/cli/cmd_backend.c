@@ -29,16 +29,15 @@ static const struct opt drain_options[] = {
     "exit codes: 0 done, 1 the proxy refused or is unreachable (reason on stderr),\n"              \
     "            2 usage error\n"
 
-/* A sub-command taking n arguments (-1: none). */
+/* A sub-command taking n arguments. */
 #define BACKEND_SUB(verb, syn, what, table, n)                                                     \
     {                                                                                              \
-        .name = "backend " verb, .synopsis = syn, .summary = what, .opts = table,                  \
-        .args = (n) < 0 ? OPT_ARGS_NONE : OPT_ARGS_ANY, .min_args = (n) < 0 ? 0 : (n),             \
-        .max_args = (n) < 0 ? 0 : (n), .footer = BACKEND_FOOTER                                    \
+        .name = "backend " verb, .synopsis = syn, .summary = what, .opts = table, OPT_TAKES(n, n), \
+        .footer = BACKEND_FOOTER                                                                   \
     }
 
 static const struct opt_verb backend_list = BACKEND_SUB(
-    "list", NULL, "print the backend table: state, connections, failures", backend_options, -1);
+    "list", NULL, "print the backend table: state, connections, failures", backend_options, 0);
 static const struct opt_verb backend_add =
     BACKEND_SUB("add", "[POOL/]NAME=HOST:PORT[,weight=W]",
                 "add a backend (to pool 'default' when no POOL/ is given)", backend_options, 1);

@@ -35,10 +35,10 @@ static const struct opt upgrade_options[] = {
 };
 
 #define MASTER_FOOTER "exit codes: 0 done, 1 failed (reason on stderr), 2 usage error.\n"
-#define MASTER_VERB(verb, syn, what, text, kind, n)                                                \
+#define MASTER_VERB(verb, syn, what, text, n)                                                      \
     {                                                                                              \
         .name = verb, .synopsis = syn, .summary = what, .about = text, .opts = master_options,     \
-        .args = kind, .max_args = n, .footer = MASTER_FOOTER                                       \
+        OPT_TAKES(0, n), .footer = MASTER_FOOTER                                                   \
     }
 
 const struct opt_verb upgrade_verb = {
@@ -58,18 +58,18 @@ const struct opt_verb rollback_verb =
     MASTER_VERB("rollback", NULL, "go back to the previous generation's command",
                 "Starts the previous generation's command as a new generation, with the same\n"
                 "rules as upgrade.\n",
-                OPT_ARGS_NONE, 0);
-const struct opt_verb status_verb = MASTER_VERB(
-    "status", NULL, "show the generations and workers of a running 'baton run'",
-    "Shows the generations, their workers, states, ages and restarts.\n", OPT_ARGS_NONE, 0);
-const struct opt_verb stop_verb = MASTER_VERB(
-    "stop", NULL, "drain every generation and stop 'baton run'",
-    "Drains every generation and stops the master; waits until it has.\n", OPT_ARGS_NONE, 0);
+                0);
+const struct opt_verb status_verb =
+    MASTER_VERB("status", NULL, "show the generations and workers of a running 'baton run'",
+                "Shows the generations, their workers, states, ages and restarts.\n", 0);
+const struct opt_verb stop_verb =
+    MASTER_VERB("stop", NULL, "drain every generation and stop 'baton run'",
+                "Drains every generation and stops the master; waits until it has.\n", 0);
 const struct opt_verb reexec_verb = MASTER_VERB(
     "reexec", "[BINARY]", "replace the 'baton run' master's binary in place (same pid)",
     "Replaces the master's binary in place (same pid; workers and sockets kept). BINARY\n"
     "(default: the running one's path) must pass its self-check ('BINARY --version').\n",
-    OPT_ARGS_ANY, 1);
+    1);
 
 static long long jint(json_t *o, const char *k)
 {

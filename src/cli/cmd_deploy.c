@@ -57,7 +57,7 @@ static const char footer[] =
 #define DEPLOY_SUB(nm, syn, text, table)                                                           \
     {                                                                                              \
         .name = nm, .synopsis = syn, .about = text, .opts = table, .footer = footer,               \
-        .args = OPT_ARGS_ANY, .min_args = 1, .max_args = 1                                         \
+        OPT_TAKES(1, 1)                                                                            \
     }
 
 const struct opt_verb deploy_verb = {
@@ -70,9 +70,7 @@ const struct opt_verb deploy_verb = {
              "reverts the hosts upgraded. 'status', 'resume' and 'abort' are sub-verbs.\n",
     .opts = run_opts,
     .footer = footer,
-    .args = OPT_ARGS_ANY,
-    .min_args = 2,
-    .max_args = 2,
+    OPT_TAKES(2, 2),
 };
 
 static const struct opt_verb sub_verbs[] = {

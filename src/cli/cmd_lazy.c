@@ -60,7 +60,7 @@ static const struct opt load_options[] = {LAZY_STORE, LAZY_RAW, LAZY_JSON, {0}};
 #define LAZY_SUB(verb, syn, what, table, n)                                                        \
     {                                                                                              \
         .name = "lazy " verb, .synopsis = syn, .summary = what, .opts = table,                     \
-        .args = OPT_ARGS_ANY, .min_args = n, .max_args = n, .footer = LAZY_FOOTER                  \
+        OPT_TAKES(n, (n) ? (n) : OPT_NO_LIMIT), .footer = LAZY_FOOTER                              \
     }
 
 static const struct opt_verb sub_check = LAZY_SUB(
@@ -122,21 +122,16 @@ static int load_chain(const struct lazy_args *a, const char *path, struct lazy_c
     return 0;
 }
 
-static int open_both(const struct lazy_args *a, struct lazy_store **s, struct lazy_chain **c)
+/* Prints a library error; the sub-command's exit code. */
+static int failed(const struct lazy_error *e)
 {
-    struct lazy_error e;
-    if (c && load_chain(a, a->chain, c) < 0)
-        return EXIT_FAIL;
-    if (lazy_store_open(a->store, s, &e) < 0) {
-        fprintf(stderr, "baton lazy: %s\n", e.msg);
-        return EXIT_FAIL;
-    }
-    return 0;
+    fprintf(stderr, "baton lazy: %s\n", e->msg);
+    return EXIT_FAIL;
 }
 
-static int lazy_sub_check(const struct lazy_args *a)
+static int lazy_sub_check(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
 {
-    struct lazy_chain *c;
+    (void)s;
     if (load_chain(a, a->argv[0], &c) < 0)
         return EXIT_FAIL;
     if (a->json)
@@ -149,45 +144,39 @@ static int lazy_sub_check(const struct lazy_args *a)
     return EXIT_OK;
 }
 
-static int lazy_sub_status(const struct lazy_args *a)
+static void print_status(json_t *st)
 {
-    struct lazy_store *s = NULL;
-    struct lazy_chain *c = NULL;
+    printf("collection %s: %lld documents, latest version %lld\n",
+           json_string_value(json_object_get(st, "collection")),
+           json_integer_value(json_object_get(st, "total")),
+           json_integer_value(json_object_get(st, "latest")));
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(st, "versions"), k, v)
+    {
+        printf("  version %-6s %lld\n", k, json_integer_value(v));
+    }
+    json_object_foreach(json_object_get(st, "malformed"), k, v)
+    {
+        if (json_integer_value(v))
+            printf("  malformed %-11s %lld\n", k, json_integer_value(v));
+    }
+}
+
+static int lazy_sub_status(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
+{
     struct lazy_error e;
     json_t *st = NULL;
-    int rc = open_both(a, &s, &c);
-    if (rc)
-        goto out;
-    if (lazy_status(s, c, &st, &e) < 0) {
-        fprintf(stderr, "baton lazy: %s\n", e.msg);
-        rc = EXIT_FAIL;
-        goto out;
-    }
+    if (lazy_status(s, c, &st, &e) < 0)
+        return failed(&e);
     if (a->json) {
         json_dumpf(st, stdout, JSON_COMPACT);
         putchar('\n');
     } else {
-        printf("collection %s: %lld documents, latest version %lld\n",
-               json_string_value(json_object_get(st, "collection")),
-               json_integer_value(json_object_get(st, "total")),
-               json_integer_value(json_object_get(st, "latest")));
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(st, "versions"), k, v)
-        {
-            printf("  version %-6s %lld\n", k, json_integer_value(v));
-        }
-        json_object_foreach(json_object_get(st, "malformed"), k, v)
-        {
-            if (json_integer_value(v))
-                printf("  malformed %-11s %lld\n", k, json_integer_value(v));
-        }
+        print_status(st);
     }
-out:
     json_decref(st);
-    lazy_store_close(s);
-    lazy_chain_free(c);
-    return rc;
+    return EXIT_OK;
 }
 
 static void on_skip(const char *id, const char *why, void *arg)
@@ -195,15 +184,10 @@ static void on_skip(const char *id, const char *why, void *arg)
     fprintf(stderr, "baton lazy: skipped document '%s': %s\n", id, why);
 }
 
-static int lazy_sub_sweep(const struct lazy_args *a)
+static int lazy_sub_sweep(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
 {
-    struct lazy_store *s = NULL;
-    struct lazy_chain *c = NULL;
     struct lazy_error e;
     struct lazy_sweep_report r;
-    int rc = open_both(a, &s, &c);
-    if (rc)
-        goto out;
     struct lazy_sweep_opts o = {.batch = a->batch,
                                 .rate = a->rate,
                                 .restart = a->restart,
@@ -212,8 +196,7 @@ static int lazy_sub_sweep(const struct lazy_args *a)
     if (lazy_sweep(s, c, &o, &r, &e) < 0) {
         fprintf(stderr, "baton lazy: sweep of '%s' stopped (position saved): %s\n", a->store,
                 e.msg);
-        rc = EXIT_FAIL;
-        goto out;
+        return EXIT_FAIL;
     }
     if (a->json)
         printf("{\"examined\":%zu,\"upgraded\":%zu,\"current\":%zu,\"malformed\":%zu,"
@@ -226,34 +209,19 @@ static int lazy_sub_sweep(const struct lazy_args *a)
                r.complete ? "complete" : "stopped", r.resumed ? " (resumed)" : "", r.upgraded,
                r.malformed, r.conflicts, r.examined, r.passes + !r.complete,
                r.complete ? "" : "; run again to continue");
-    rc = r.malformed ? EXIT_FAIL : EXIT_OK;
-out:
-    lazy_store_close(s);
-    lazy_chain_free(c);
-    return rc;
+    return r.malformed ? EXIT_FAIL : EXIT_OK;
 }
 
-static int lazy_sub_get(const struct lazy_args *a)
+static int lazy_sub_get(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
 {
-    struct lazy_store *s = NULL;
-    struct lazy_chain *c = NULL;
     struct lazy_error e;
     json_t *doc = NULL;
-    int rc = open_both(a, &s, &c);
-    if (rc)
-        goto out;
-    if (lazy_get(s, c, a->argv[0], &doc, &e) < 0) {
-        fprintf(stderr, "baton lazy: %s\n", e.msg);
-        rc = EXIT_FAIL;
-        goto out;
-    }
+    if (lazy_get(s, c, a->argv[0], &doc, &e) < 0)
+        return failed(&e);
     json_dumpf(doc, stdout, JSON_COMPACT);
     putchar('\n');
-out:
     json_decref(doc);
-    lazy_store_close(s);
-    lazy_chain_free(c);
-    return rc;
+    return EXIT_OK;
 }
 
 /* 1 when `text` is a JSON object; otherwise prints why (naming the id) and returns 0. */
@@ -270,22 +238,17 @@ static int is_object(const char *id, const char *text)
     return ok;
 }
 
-static int lazy_sub_put(const struct lazy_args *a)
+/* put's document is checked before the store is opened: a usage error needs no store. */
+static int put_usage(const struct lazy_args *a)
 {
-    struct lazy_store *s = NULL;
+    return !a->raw && !is_object(a->argv[0], a->argv[1]) ? EXIT_USAGE : 0;
+}
+
+static int lazy_sub_put(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
+{
     struct lazy_error e;
-    int rc = 0;
-    if (!a->raw && !is_object(a->argv[0], a->argv[1]))
-        rc = EXIT_USAGE;
-    if (rc || (rc = open_both(a, &s, NULL)))
-        goto out;
-    if (lazy_put_text(s, a->argv[0], a->argv[1], &e) < 0) {
-        fprintf(stderr, "baton lazy: %s\n", e.msg);
-        rc = EXIT_FAIL;
-    }
-out:
-    lazy_store_close(s);
-    return rc;
+    (void)c;
+    return lazy_put_text(s, a->argv[0], a->argv[1], &e) < 0 ? failed(&e) : EXIT_OK;
 }
 
 static int dump_one(const char *id, const char *text, void *arg)
@@ -294,34 +257,23 @@ static int dump_one(const char *id, const char *text, void *arg)
     return 0;
 }
 
-static int lazy_sub_dump(const struct lazy_args *a)
+static int lazy_sub_dump(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
 {
-    struct lazy_store *s = NULL;
     struct lazy_error e;
-    int rc = open_both(a, &s, NULL);
-    if (rc)
-        goto out;
-    if (lazy_each(s, dump_one, NULL, &e) < 0) {
-        fprintf(stderr, "baton lazy: %s\n", e.msg);
-        rc = EXIT_FAIL;
-    }
-out:
-    lazy_store_close(s);
-    return rc;
+    (void)a, (void)c;
+    return lazy_each(s, dump_one, NULL, &e) < 0 ? failed(&e) : EXIT_OK;
 }
 
 #define LOAD_LINE_MAX (16u << 20)
 
-static int lazy_sub_load(const struct lazy_args *a)
+static int lazy_sub_load(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c)
 {
-    struct lazy_store *s = NULL;
     struct lazy_error e;
     char *line = NULL;
     size_t cap = 0, n = 0;
     ssize_t len;
-    int rc = open_both(a, &s, NULL);
-    if (rc)
-        goto out;
+    int rc = EXIT_OK;
+    (void)c;
     for (long lineno = 1; (len = getline(&line, &cap, stdin)) >= 0; lineno++) {
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = 0;
@@ -352,20 +304,49 @@ static int lazy_sub_load(const struct lazy_args *a)
         printf("loaded %zu documents\n", n);
 out:
     free(line);
+    return rc;
+}
+
+/* The sub-commands: what each needs opened before it runs (then closed after it), and
+ * an optional check of its arguments made first. */
+enum { NEEDS_STORE = 1, NEEDS_CHAIN = 2 };
+static const struct lazy_sub {
+    const struct opt_verb *verb;
+    int needs;
+    int (*usage)(const struct lazy_args *a);
+    int (*run)(const struct lazy_args *a, struct lazy_store *s, struct lazy_chain *c);
+} lazy_sub_table[] = {
+    {&sub_check, 0, NULL, lazy_sub_check},
+    {&sub_status, NEEDS_STORE | NEEDS_CHAIN, NULL, lazy_sub_status},
+    {&sub_sweep, NEEDS_STORE | NEEDS_CHAIN, NULL, lazy_sub_sweep},
+    {&sub_get, NEEDS_STORE | NEEDS_CHAIN, NULL, lazy_sub_get},
+    {&sub_put, NEEDS_STORE, put_usage, lazy_sub_put},
+    {&sub_dump, NEEDS_STORE, NULL, lazy_sub_dump},
+    {&sub_load, NEEDS_STORE, NULL, lazy_sub_load},
+};
+
+/* Opens what `sub` needs (the chain first), runs it, closes; the exit code. */
+static int run_sub(const struct lazy_sub *sub, const struct lazy_args *a)
+{
+    struct lazy_store *s = NULL;
+    struct lazy_chain *c = NULL;
+    struct lazy_error e;
+    int rc = sub->usage ? sub->usage(a) : 0;
+    if (rc)
+        return rc;
+    if ((sub->needs & NEEDS_CHAIN) && load_chain(a, a->chain, &c) < 0)
+        return EXIT_FAIL;
+    if ((sub->needs & NEEDS_STORE) && lazy_store_open(a->store, &s, &e) < 0)
+        rc = failed(&e);
+    else
+        rc = sub->run(a, s, c);
     lazy_store_close(s);
+    lazy_chain_free(c);
     return rc;
 }
 
 int verb_lazy(int argc, char **argv)
 {
-    static const struct {
-        const struct opt_verb *verb;
-        int (*run)(const struct lazy_args *a);
-    } subs[] = {
-        {&sub_check, lazy_sub_check}, {&sub_status, lazy_sub_status}, {&sub_sweep, lazy_sub_sweep},
-        {&sub_get, lazy_sub_get},     {&sub_put, lazy_sub_put},       {&sub_dump, lazy_sub_dump},
-        {&sub_load, lazy_sub_load},
-    };
     if (argc == 2 && strcmp(argv[1], "help") == 0) {
         opt_help(&lazy_verb, stdout);
         return EXIT_OK;
@@ -374,11 +355,11 @@ int verb_lazy(int argc, char **argv)
     struct opt_result r;
     const struct opt_verb *sub;
     int rc = opt_parse_sub_cli(&lazy_verb, argc, argv, &sub, &a, &r);
-    for (size_t i = 0; rc == OPT_RUN && i < sizeof(subs) / sizeof(subs[0]); i++)
-        if (subs[i].verb == sub) {
+    for (size_t i = 0; rc == OPT_RUN && i < sizeof(lazy_sub_table) / sizeof(lazy_sub_table[0]); i++)
+        if (lazy_sub_table[i].verb == sub) {
             a.argc = r.argc;
             a.argv = r.argv;
-            rc = subs[i].run(&a);
+            rc = run_sub(&lazy_sub_table[i], &a);
             fflush(stdout);
             opt_result_free(&r);
             return rc;

@@ -58,9 +58,7 @@ const struct opt_verb load_verb = {
              "(X-Version header, else the body's first line), per 100 ms. SIGINT or SIGTERM\n"
              "ends the run early with its report (a second one ends it at once).\n",
     .opts = load_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
+    OPT_TAKES(1, 1),
     .footer = "exit codes: 0 no request failed, 1 some failed (or the run could not start, or\n"
               "--max-duration passed before --until-file's PATH appeared, or --plot could not\n"
               "draw), 2 usage error.\n",

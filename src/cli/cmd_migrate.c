@@ -113,36 +113,36 @@ static const struct opt throttle_options[] = {
 #define MIGRATE_FOOTER                                                                             \
     "exit codes: 0 done (check: compatible), 1 failed (check: not compatible; lint and\n"          \
     "plan: findings), 2 usage error.\n"
-/* A sub-command taking lo..hi arguments (hi 0: no limit; lo -1: none at all). */
+/* A sub-command taking lo..hi arguments (core/opt.h: OPT_TAKES). */
 #define MIGRATE_SUB(verb, syn, what, table, lo, hi)                                                \
     {                                                                                              \
         .name = "migrate " verb, .synopsis = syn, .summary = what, .section = "migrate",           \
-        .opts = table, .args = (lo) < 0 ? OPT_ARGS_NONE : OPT_ARGS_ANY,                            \
-        .min_args = (lo) < 0 ? 0 : (lo), .max_args = hi, .footer = MIGRATE_FOOTER                  \
+        .opts = table, OPT_TAKES(lo, hi), .footer = MIGRATE_FOOTER                                 \
     }
 
 static const struct opt_verb sub_new = MIGRATE_SUB(
     "new", "NAME", "create DIR/NNNN_NAME.migration from a template", common_options, 1, 1);
 static const struct opt_verb sub_status = MIGRATE_SUB(
-    "status", NULL, "each migration's phase and backfill progress", common_options, -1, 0);
+    "status", NULL, "each migration's phase and backfill progress", common_options, 0, 0);
 static const struct opt_verb sub_plan = MIGRATE_SUB(
-    "plan", NULL, "what would run, phase by phase, with lint findings", common_options, -1, 0);
+    "plan", NULL, "what would run, phase by phase, with lint findings", common_options, 0, 0);
 static const struct opt_verb sub_expand =
     MIGRATE_SUB("expand", "[--to ID]", "expand, then backfill, every pending migration (up to ID)",
-                to_options, -1, 0);
+                to_options, 0, 0);
 static const struct opt_verb sub_backfill =
-    MIGRATE_SUB("backfill", NULL, "backfill every expanded migration", common_options, -1, 0);
+    MIGRATE_SUB("backfill", NULL, "backfill every expanded migration", common_options, 0, 0);
 static const struct opt_verb sub_contract = MIGRATE_SUB(
-    "contract", "[--to ID]", "contract every backfilled migration (up to ID)", to_options, -1, 0);
+    "contract", "[--to ID]", "contract every backfilled migration (up to ID)", to_options, 0, 0);
 static const struct opt_verb sub_abort = MIGRATE_SUB(
     "abort", "ID", "undo the expansion of ID (before its contract)", common_options, 1, 1);
-static const struct opt_verb sub_lint = MIGRATE_SUB(
-    "lint", "FILE...", "check migration files for unsafe operations", common_options, 1, 0);
+static const struct opt_verb sub_lint =
+    MIGRATE_SUB("lint", "FILE...", "check migration files for unsafe operations", common_options, 1,
+                OPT_NO_LIMIT);
 static const struct opt_verb sub_path = MIGRATE_SUB(
-    "path", "--from REL --to REL", "the mandatory stops between two releases", path_options, -1, 0);
+    "path", "--from REL --to REL", "the mandatory stops between two releases", path_options, 0, 0);
 static const struct opt_verb sub_check =
     MIGRATE_SUB("check", "--release REL", "exit 0 only if the database is usable by release REL",
-                check_options, -1, 0);
+                check_options, 0, 0);
 
 static const struct opt_verb sub_lease = MIGRATE_SUB(
     "lease", "take|renew|release|show SERVICE ...",
@@ -151,7 +151,7 @@ static const struct opt_verb sub_lease = MIGRATE_SUB(
 static const struct opt_verb sub_throttle = MIGRATE_SUB(
     "throttle", "[--duty-percent N] [--probe-target DUR] [--max-active N] [--max-lag DUR]",
     "retune the throttle of running and later backfills (prints the stored settings)",
-    throttle_options, -1, 0);
+    throttle_options, 0, 0);
 
 static const struct opt_verb *const migrate_subs[] = {
     &sub_new,  &sub_status, &sub_plan,  &sub_expand, &sub_backfill, &sub_contract, &sub_abort,

@@ -36,9 +36,7 @@ const struct opt_verb plot_verb = {
              "latency p50 and p99, and the events of --events LOG as vertical lines.\n"
              "Prints what it drew.\n",
     .opts = plot_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
+    OPT_TAKES(1, 1),
     .footer = "exit codes: 0 drawn, 1 a bad report or events file, or the file could not be\n"
               "written (reason on stderr), 2 usage error.\n",
 };

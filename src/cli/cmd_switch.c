@@ -31,9 +31,7 @@ const struct opt_verb switch_verb = {
              "'baton backend list' shows the old backends 'draining', then 'drained'.\n"
              "--json prints the reply, with switched_unix_ms (the proxy's clock at the switch).\n",
     .opts = switch_options,
-    .args = OPT_ARGS_ANY,
-    .min_args = 1,
-    .max_args = 1,
+    OPT_TAKES(1, 1),
     .footer = "exit codes: 0 switched, 1 refused (unknown pool) or proxy unreachable,\n"
               "            2 usage error\n",
 };

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,5 +255,17 @@ int addr_unix(struct sockaddr_un *un, const char *path, const char *what, struct
     memset(un, 0, sizeof(*un));
     un->sun_family = AF_UNIX;
     memcpy(un->sun_path, path, n + 1);
+    return 0;
+}
+
+int addr_unix_name(struct sockaddr_un *un, socklen_t *len, const char *name, const char *what,
+                   struct err *e)
+{
+    if (addr_unix(un, name, what, e) < 0)
+        return -1;
+    int abstract = name[0] == '@';
+    if (abstract)
+        un->sun_path[0] = 0;
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + !abstract);
     return 0;
 }

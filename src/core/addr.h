@@ -41,6 +41,11 @@ int addr_from_fd(int fd, struct addr *a, struct err *e);
 /* Fills `un` with the unix socket PATH; a path longer than ADDR_UNIX_PATH_MAX is refused
  * with "WHAT 'PATH' is longer than N bytes". */
 int addr_unix(struct sockaddr_un *un, const char *path, const char *what, struct err *e);
+/* The same for a peer named by the environment (NOTIFY_SOCKET): PATH, or "@NAME" for NAME
+ * in Linux's abstract namespace (no file; the name is the bytes after a NUL, with no
+ * terminator). *len is the address's length to pass to sendto or connect. */
+int addr_unix_name(struct sockaddr_un *un, socklen_t *len, const char *name, const char *what,
+                   struct err *e);
 
 /* The port of an inet address, or 0. */
 int addr_port(const struct addr *a);

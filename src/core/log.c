@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+
 #define LOG_LINE_MAX 2048
 
 static enum log_level least_level = LOG_INFO;
@@ -129,15 +131,12 @@ static size_t format_json(char *buf, size_t cap, const char *time, const char *r
     return at + 3;
 }
 
-size_t log_format_line(char *buf, size_t cap, enum log_format format, const struct timespec *ts,
+size_t log_format_line(char *buf, size_t cap, enum log_format format, int64_t unix_ms,
                        const char *role, int pid, enum log_level level, const char *event,
                        unsigned generation, const char *msg)
 {
-    char time[40];
-    struct tm tm;
-    gmtime_r(&ts->tv_sec, &tm);
-    snprintf(time, sizeof(time), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+    char time[CLOCK_UTC_TEXT_MAX];
+    clock_utc_text(unix_ms, time, sizeof(time));
     if (format == LOG_JSON)
         return format_json(buf, cap, time, role, pid, level, event, generation, msg);
     int n = snprintf(buf, cap - 1, "%s %s[%d] %s: %s", time, role, pid, level_names[level], msg);
@@ -152,11 +151,10 @@ static void log_line(enum log_level level, const char *event, unsigned generatio
                      va_list ap)
 {
     char msg[1024], line[LOG_LINE_MAX];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = clock_wall_ms();
     if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
         msg[0] = 0;
-    size_t len = log_format_line(line, sizeof(line), line_format, &ts, role_name, (int)getpid(),
+    size_t len = log_format_line(line, sizeof(line), line_format, now, role_name, (int)getpid(),
                                  level, event, generation, msg);
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;

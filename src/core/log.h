@@ -5,7 +5,7 @@
 #define BATON_CORE_LOG_H
 
 #include <stddef.h>
-#include <time.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -45,7 +45,7 @@ void log_event(enum log_level level, const char *event, unsigned generation, con
  * cap - 1 (a long message is cut, in JSON before an escape or a UTF-8 sequence, never
  * inside one); returns the length. JSON strings are valid UTF-8 whatever the input
  * (invalid bytes become U+FFFD). For the unit tests and log_event. */
-size_t log_format_line(char *buf, size_t cap, enum log_format format, const struct timespec *ts,
+size_t log_format_line(char *buf, size_t cap, enum log_format format, int64_t unix_ms,
                        const char *role, int pid, enum log_level level, const char *event,
                        unsigned generation, const char *msg);
 

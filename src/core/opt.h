@@ -100,6 +100,14 @@ struct opt_verb {
     const struct opt_verb *const *subs; /* sub-commands, NULL-terminated; NULL: none */
 };
 
+/* The positional arguments of a verb, as fields of its struct opt_verb: `lo` to `hi` of
+ * them, OPT_TAKES(0, 0) none (an argument is refused), hi OPT_NO_LIMIT any number from lo:
+ *     const struct opt_verb plot_verb = {.name = "plot", ..., OPT_TAKES(1, 1)}; */
+#define OPT_NO_LIMIT (-1)
+#define OPT_TAKES(lo, hi)                                                                          \
+    .args = (hi) == 0 ? OPT_ARGS_NONE : OPT_ARGS_ANY, .min_args = (lo),                            \
+    .max_args = (hi) < 0 ? 0 : (hi)
+
 #define OPT_MAX 64 /* options in one table */
 
 /* What is left after the options, and which options were given. */

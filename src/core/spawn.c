@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "core/clock.h"
 
 /* Whether "KEY=..." entry `kv` has the key of "KEY=VALUE" entry `set`. */
 static int same_key(const char *kv, const char *set)
@@ -118,11 +119,8 @@ SPAWN_NO_SAN static int child(void *arg)
         _exit(126);
     if (s->listen_pid)
         write_pid(a->listen_pid, 32);
-    if (s->exec_us) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        *s->exec_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-    }
+    if (s->exec_us)
+        *s->exec_us = clock_now_us();
     execvpe(s->argv[0], s->argv, a->envp);
     a->exec_errno = errno ? errno : ENOEXEC;
     _exit(127);

@@ -326,12 +326,12 @@ void lazy_chain_free(struct lazy_chain *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < c->nv; i++) {
-        for (int j = 0; j < c->v[i].nsteps; j++)
-            step_free(&c->v[i].steps[j]);
-        free(c->v[i].steps);
+    for (int i = 0; i < c->nversions; i++) {
+        for (int j = 0; j < c->versions[i].nsteps; j++)
+            step_free(&c->versions[i].steps[j]);
+        free(c->versions[i].steps);
     }
-    free(c->v);
+    free(c->versions);
     free(c->name);
     free(c);
 }
@@ -371,7 +371,7 @@ static int version_parse(struct pctx *p, const char *where, json_t *jv, size_t i
     if (n < expect)
         return perr(p, at, "version %lld follows version %d: versions must go up by one",
                     (long long)n, prev);
-    struct lazy_version *v = &c->v[c->nv++];
+    struct lazy_version *v = &c->versions[c->nversions++];
     v->version = expect;
     v->line = lazy_json_line(p->text, p->len, where);
     json_t *steps = json_object_get(jv, "steps");
@@ -428,8 +428,8 @@ static int chain_build(struct pctx *p, json_t *root, struct lazy_chain *c)
         return perr(p, "versions", "'versions' must be a list");
     if (json_array_size(vs) > LAZY_MAX_VERSIONS)
         return perr(p, "versions", "more than %d versions", LAZY_MAX_VERSIONS);
-    c->v = calloc(json_array_size(vs) + 1, sizeof(*c->v));
-    if (!c->v)
+    c->versions = calloc(json_array_size(vs) + 1, sizeof(*c->versions));
+    if (!c->versions)
         return err_set(p->e, "out of memory");
     struct targets t = {{0}, 0};
     size_t i;
@@ -477,8 +477,8 @@ int lazy_chain_parse(const char *text, size_t len, const char *name,
 out:
     json_decref(root);
     lazy_chain_free(c);
-    if (rc < 0 && le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e.msg);
+    if (rc < 0)
+        lazy_error_from(le, &e);
     return rc;
 }
 
@@ -490,8 +490,7 @@ int lazy_chain_load(const char *path, const struct lazy_custom *customs, struct 
     if (!f) {
         struct err e;
         err_errno(&e, errno, "cannot open chain '%s'", path);
-        if (le)
-            snprintf(le->msg, sizeof(le->msg), "%s", e.msg);
+        lazy_error_from(le, &e);
         return -1;
     }
     size_t cap = LAZY_CHAIN_MAX_BYTES + 1;
@@ -517,7 +516,7 @@ int lazy_chain_base(const struct lazy_chain *c)
 }
 int lazy_chain_latest(const struct lazy_chain *c)
 {
-    return c->base + c->nv;
+    return c->base + c->nversions;
 }
 size_t lazy_chain_steps(const struct lazy_chain *c)
 {

@@ -7,12 +7,6 @@
 
 #include "lazy/lazy_int.h"
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 int lazy_doc_parse(const char *text, json_t **out, struct err *e)
 {
     json_error_t je;
@@ -66,10 +60,11 @@ void lazy_write_clear(struct lazy_write *w)
 }
 
 /* Reads, upgrades and (through fn) changes the document for one attempt: 0 with *doc and
- * *moved set, or a LAZY_E code. `first`/`first_doc` stand for the read when given. */
-static int rmw_read(struct lazy_store *s, const struct lazy_chain *c, const char *id,
-                    const struct lazy_raw **cur, struct lazy_raw *raw, json_t **doc, json_t **moved,
-                    int *changed, lazy_modify_fn fn, void *arg, struct err *e)
+ * *moved set, or a LAZY_E code. A *cur (and *doc) already set stands for the read. */
+static int read_upgrade_modify(struct lazy_store *s, const struct lazy_chain *c, const char *id,
+                               const struct lazy_raw **cur, struct lazy_raw *raw, json_t **doc,
+                               json_t **moved, int *changed, lazy_modify_fn fn, void *arg,
+                               struct err *e)
 {
     int rc;
     if (!*cur) {
@@ -101,9 +96,9 @@ static int rmw_read(struct lazy_store *s, const struct lazy_chain *c, const char
     return 0;
 }
 
-int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
-             const struct lazy_raw *first, json_t *first_doc, lazy_modify_fn fn, void *arg,
-             json_t **out, int *wrote, size_t *conflicts, struct err *e)
+int lazy_read_modify_write(struct lazy_store *s, const struct lazy_chain *c, const char *id,
+                           const struct lazy_raw *first, json_t *first_doc, lazy_modify_fn fn,
+                           void *arg, json_t **out, int *wrote, size_t *conflicts, struct err *e)
 {
     struct lazy_raw raw = {0};
     struct lazy_write w = {0};
@@ -117,7 +112,7 @@ int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
         *out = NULL;
     for (int attempt = 0;; attempt++) {
         int changed = 0;
-        rc = rmw_read(s, c, id, &cur, &raw, &doc, &moved, &changed, fn, arg, e);
+        rc = read_upgrade_modify(s, c, id, &cur, &raw, &doc, &moved, &changed, fn, arg, e);
         if (rc < 0 || !changed)
             break;
         if ((rc = lazy_write_prepare(&w, cur, doc, moved, e)) < 0)
@@ -162,31 +157,31 @@ static int id_ok(const char *id, struct err *e)
 
 /* lazy_get and lazy_update: one read-upgrade-(modify)-write of a checked id, its error
  * handed to the public struct. */
-static int rmw_public(struct lazy_store *s, const struct lazy_chain *c, const char *id,
-                      lazy_modify_fn fn, void *arg, json_t **out, struct lazy_error *le)
+static int read_modify_write_id(struct lazy_store *s, const struct lazy_chain *c, const char *id,
+                                lazy_modify_fn fn, void *arg, json_t **out, struct lazy_error *le)
 {
     struct err e = {{0}};
     int wrote;
     size_t conflicts = 0;
     int rc = id_ok(id, &e);
     if (rc == 0)
-        rc = lazy_rmw(s, c, id, NULL, NULL, fn, arg, out, &wrote, &conflicts, &e);
+        rc = lazy_read_modify_write(s, c, id, NULL, NULL, fn, arg, out, &wrote, &conflicts, &e);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 
 int lazy_get(struct lazy_store *s, const struct lazy_chain *c, const char *id, json_t **out,
              struct lazy_error *le)
 {
-    return rmw_public(s, c, id, NULL, NULL, out, le);
+    return read_modify_write_id(s, c, id, NULL, NULL, out, le);
 }
 
 int lazy_update(struct lazy_store *s, const struct lazy_chain *c, const char *id,
                 int (*fn)(json_t *doc, void *arg, char *msg, size_t msg_size), void *arg,
                 struct lazy_error *le)
 {
-    return rmw_public(s, c, id, fn, arg, NULL, le);
+    return read_modify_write_id(s, c, id, fn, arg, NULL, le);
 }
 
 int lazy_put_text(struct lazy_store *s, const char *id, const char *text, struct lazy_error *le)
@@ -198,7 +193,7 @@ int lazy_put_text(struct lazy_store *s, const char *id, const char *text, struct
     if (rc == 0)
         rc = s->ops->put(s, id, text, &e);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 
@@ -231,6 +226,6 @@ int lazy_get_text(struct lazy_store *s, const char *id, char **out, struct lazy_
     }
     lazy_raw_clear(&raw);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }

@@ -4,6 +4,7 @@
 #define BATON_LAZY_INT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "baton/lazy.h"
 #include "core/err.h"
@@ -55,8 +56,8 @@ struct lazy_version {
 struct lazy_chain {
     char *name;
     int base;
-    struct lazy_version *v; /* v[i].version == base + 1 + i */
-    int nv;
+    struct lazy_version *versions; /* versions[i].version == base + 1 + i */
+    int nversions;
     size_t nsteps;
 };
 
@@ -74,6 +75,13 @@ int lazy_path_del(json_t *doc, const struct lazy_path *p);
  * reason in e. `kind` receives "not_json", "no_version", "older" or "newer". */
 int lazy_doc_version(const struct lazy_chain *c, const json_t *doc, int *version, const char **kind,
                      struct err *e);
+
+/* Hands an internal error to the caller's public struct (le may be NULL). */
+static inline void lazy_error_from(struct lazy_error *le, const struct err *e)
+{
+    if (le)
+        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
+}
 
 /* ---- store drivers ---- */
 
@@ -169,7 +177,7 @@ struct lazy_store_ops {
                  struct lazy_batch *out, struct err *e);
     /* Optional: a number that changes when another connection commits (SQLite's
      * data_version), so that a pass no one else wrote during needs no check after it. */
-    int (*others)(struct lazy_store *s, int64_t *mark, struct err *e);
+    int (*commit_mark)(struct lazy_store *s, int64_t *mark, struct err *e);
     void (*close)(struct lazy_store *s);
 };
 
@@ -201,9 +209,9 @@ void lazy_write_clear(struct lazy_write *w);
  * `first_doc` (may be NULL; taken over) its parsed form. *wrote is set
  * when a write happened, *conflicts counts retries; *out (may be NULL) gets the
  * document. Returns 0 or a LAZY_E code with e filled. */
-int lazy_rmw(struct lazy_store *s, const struct lazy_chain *c, const char *id,
-             const struct lazy_raw *first, json_t *first_doc, lazy_modify_fn fn, void *arg,
-             json_t **out, int *wrote, size_t *conflicts, struct err *e);
+int lazy_read_modify_write(struct lazy_store *s, const struct lazy_chain *c, const char *id,
+                           const struct lazy_raw *first, json_t *first_doc, lazy_modify_fn fn,
+                           void *arg, json_t **out, int *wrote, size_t *conflicts, struct err *e);
 
 /* Parses a stored text into a document; LAZY_EMALFORMED with the reason when it is not
  * a JSON object. */

@@ -260,9 +260,9 @@ static int pg_finish(struct lazy_plan *pl, const struct lazy_sql *cte,
         lazy_sql_add(q, ", %s AS k%d", t->kids[k], k + 1);
     lazy_sql_add(q, ")");
     int kid = 0;
-    for (int i = pl->from - c->base; i < c->nv; i++)
-        for (int j = 0; j < c->v[i].nsteps; j++) {
-            const struct lazy_step *st = &c->v[i].steps[j];
+    for (int i = pl->from - c->base; i < c->nversions; i++)
+        for (int j = 0; j < c->versions[i].nsteps; j++) {
+            const struct lazy_step *st = &c->versions[i].steps[j];
             if (st->op != LAZY_OP_MOVE)
                 continue;
             kid++;

@@ -196,9 +196,9 @@ static int sq_finish(struct lazy_plan *pl, const struct lazy_sql *cte,
                      const struct lazy_plan_tail *t, const char *table, const struct lazy_chain *c)
 {
     int kid = 0, n = t->stage;
-    for (int i = pl->from - c->base; i < c->nv; i++)
-        for (int j = 0; j < c->v[i].nsteps; j++) {
-            const struct lazy_step *st = &c->v[i].steps[j];
+    for (int i = pl->from - c->base; i < c->nversions; i++)
+        for (int j = 0; j < c->versions[i].nsteps; j++) {
+            const struct lazy_step *st = &c->versions[i].steps[j];
             if (st->op != LAZY_OP_MOVE)
                 continue;
             struct lazy_sql *q = &pl->stmt[pl->nstmt++];

@@ -149,9 +149,10 @@ static int tail_start(const struct lazy_chain *c, const char *table,
                       const struct lazy_sql_dialect *d)
 {
     int steps = 0;
-    for (int i = c->nv - 1; i >= 0; i--)
-        for (int j = 0; j < c->v[i].nsteps; j++)
-            if (!step_plannable(d, &c->v[i].steps[j], table) || ++steps > LAZY_PLAN_MAX_STAGES)
+    for (int i = c->nversions - 1; i >= 0; i--)
+        for (int j = 0; j < c->versions[i].nsteps; j++)
+            if (!step_plannable(d, &c->versions[i].steps[j], table) ||
+                ++steps > LAZY_PLAN_MAX_STAGES)
                 return i + 1;
     return 0;
 }
@@ -343,9 +344,9 @@ static void plan_stages(struct lazy_sql *q, const struct lazy_sql_dialect *d,
     char gates[LAZY_PLAN_MAX_STAGES][64], *gate[LAZY_PLAN_MAX_STAGES];
     int kid[LAZY_PLAN_MAX_STAGES], n = 0, kids = 0, latest = lazy_chain_latest(c);
     fused_columns(q, f);
-    for (int i = first; i < c->nv; i++)
-        for (int j = 0; j < c->v[i].nsteps; j++) {
-            const struct lazy_step *st = &c->v[i].steps[j];
+    for (int i = first; i < c->nversions; i++)
+        for (int j = 0; j < c->versions[i].nsteps; j++) {
+            const struct lazy_step *st = &c->versions[i].steps[j];
             if (n > 0 && !joins(st, g, n)) {
                 flush(q, d, f, g, gate, kid, n, 0);
                 n = 0;
@@ -397,9 +398,9 @@ int lazy_plan_build(struct lazy_plan *pl, const struct lazy_chain *c, const char
     pl->from = c->base + first;
     if (pl->from == lazy_chain_latest(c))
         return 0;
-    for (int i = first; i < c->nv; i++)
-        for (int j = 0; j < c->v[i].nsteps; j++)
-            nkids += c->v[i].steps[j].op == LAZY_OP_MOVE;
+    for (int i = first; i < c->nversions; i++)
+        for (int j = 0; j < c->versions[i].nsteps; j++)
+            nkids += c->versions[i].steps[j].op == LAZY_OP_MOVE;
     struct lazy_sql q = {0};
     struct fused f = {.nkids = nkids, .d = d};
     for (int direct = 0; direct < 2; direct++) {

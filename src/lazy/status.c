@@ -6,12 +6,6 @@
 
 #include "lazy/lazy_int.h"
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 /* All documents of the collection in id order, without repeats (a Redis SCAN may
  * return a key twice): the scan, then a sort. Caller clears the batch. */
 static int cmp_raw(const void *a, const void *b)
@@ -64,16 +58,17 @@ int lazy_each(struct lazy_store *s, int (*fn)(const char *id, const char *text, 
     lazy_batch_clear(&all);
     free(all.items);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 
-/* A document's class for status: 0..nv-1 its version - base, nv + k a malformed kind. */
+/* A document's class for status: 0..nversions-1 its version - base, nversions + k a malformed kind.
+ */
 static const char *const bad_kinds[4] = {"not_json", "no_version", "older", "newer"};
 
 static int classify(const struct lazy_chain *c, const char *text)
 {
-    int nv = lazy_chain_latest(c) - lazy_chain_base(c) + 1;
+    int nversions = lazy_chain_latest(c) - lazy_chain_base(c) + 1;
     json_t *doc;
     int v = 0;
     const char *kind = "not_json";
@@ -87,8 +82,8 @@ static int classify(const struct lazy_chain *c, const char *text)
         return v - lazy_chain_base(c);
     for (int k = 0; k < 4; k++)
         if (strcmp(kind, bad_kinds[k]) == 0)
-            return nv + k;
-    return nv;
+            return nversions + k;
+    return nversions;
 }
 
 struct id_class {
@@ -162,20 +157,20 @@ int lazy_status(struct lazy_store *s, const struct lazy_chain *c, json_t **out,
                 struct lazy_error *le)
 {
     struct err e = {{0}};
-    int nv = lazy_chain_latest(c) - lazy_chain_base(c) + 1;
-    size_t *counts = calloc((size_t)nv + 4, sizeof(*counts));
+    int nversions = lazy_chain_latest(c) - lazy_chain_base(c) + 1;
+    size_t *counts = calloc((size_t)nversions + 4, sizeof(*counts));
     size_t total = 0;
     *out = NULL;
     int rc = counts ? count_classes(s, c, counts, &total, &e) : err_set(&e, "out of memory");
     if (rc == 0) {
         json_t *st = json_object(), *vers = json_object(), *bad = json_object();
-        for (int i = 0; i < nv; i++) {
+        for (int i = 0; i < nversions; i++) {
             char key[16];
             snprintf(key, sizeof(key), "%d", lazy_chain_base(c) + i);
             json_object_set_new(vers, key, json_integer((json_int_t)counts[i]));
         }
         for (int k = 0; k < 4; k++)
-            json_object_set_new(bad, bad_kinds[k], json_integer((json_int_t)counts[nv + k]));
+            json_object_set_new(bad, bad_kinds[k], json_integer((json_int_t)counts[nversions + k]));
         json_object_set_new(st, "collection", json_string(s->collection));
         json_object_set_new(st, "base", json_integer(lazy_chain_base(c)));
         json_object_set_new(st, "latest", json_integer(lazy_chain_latest(c)));
@@ -186,6 +181,6 @@ int lazy_status(struct lazy_store *s, const struct lazy_chain *c, json_t **out,
     }
     free(counts);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }

@@ -6,12 +6,6 @@
 
 #include "lazy/lazy_int.h"
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 /* Splits "BODY#TABLE" at the last '#'; body is a fresh string (caller frees). */
 static int split_table(const char *url, const char *after, char **body, const char **table,
                        struct err *e)
@@ -102,7 +96,7 @@ int lazy_store_open(const char *url, struct lazy_store **out, struct lazy_error 
 out:
     free(body);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }
 

@@ -26,6 +26,21 @@ struct pg_store {
     int in_tx; /* inside a sweep batch's transaction */
 };
 
+/* A document written into table %1$s, the collection's own or a moved part's. */
+#define PG_UPSERT                                                                                  \
+    "INSERT INTO \"%1$s\"(id, doc) VALUES($1, $2::jsonb) ON CONFLICT(id) DO UPDATE SET "           \
+    "doc = excluded.doc, rev = \"%1$s\".rev + 1"
+
+/* The server's reason for a failed result (or the connection's, without one) on one
+ * line, in buf. */
+static const char *pg_why(const struct pg_store *p, const PGresult *res, char *buf, size_t cap)
+{
+    const char *msg = res ? PQresultErrorMessage(res) : p->c ? PQerrorMessage(p->c) : NULL;
+    snprintf(buf, cap, "%s", msg && *msg ? msg : p->c ? "unknown error" : "out of memory");
+    buf[strcspn(buf, "\n")] = 0;
+    return buf;
+}
+
 /* Runs a statement; returns the result (caller clears) or NULL with e filled. */
 static PGresult *pg_run(struct pg_store *p, const char *sql, int n, const char *const *args,
                         struct err *e, const char *what)
@@ -34,11 +49,8 @@ static PGresult *pg_run(struct pg_store *p, const char *sql, int n, const char *
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(p->c);
-    char clean[300];
-    snprintf(clean, sizeof(clean), "%s", msg && *msg ? msg : "unknown error");
-    clean[strcspn(clean, "\n")] = 0;
-    err_set(e, "postgres '%s': %s: %s", p->base.collection, what, clean);
+    char why[300];
+    err_set(e, "postgres '%s': %s: %s", p->base.collection, what, pg_why(p, res, why, sizeof(why)));
     PQclear(res);
     return NULL;
 }
@@ -123,10 +135,7 @@ static int pg_upsert(struct pg_store *p, const char *table, const char *id, cons
     if (strcmp(table, p->table) == 0)
         return pg_do(p, p->sql_put, 2, args, e, "write");
     char sql[300];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO \"%s\"(id, doc) VALUES($1, $2::jsonb) ON CONFLICT(id) DO UPDATE "
-             "SET doc = excluded.doc, rev = \"%s\".rev + 1",
-             table, table);
+    snprintf(sql, sizeof(sql), PG_UPSERT, table);
     return pg_do(p, sql, 2, args, e, "write");
 }
 
@@ -233,12 +242,10 @@ static int pg_plan_build(struct lazy_store *s, const struct lazy_chain *c, struc
         return 0;
     PGresult *res = PQprepare(p->c, "baton_lazy_plan", pl->stmt[0].text, 0, NULL);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(p->c));
-        msg[strcspn(msg, "\n")] = 0;
-        err_set(e, "postgres '%s': prepare the set-based sweep: %s", p->base.collection, msg);
-    }
+    char why[300];
+    if (!ok)
+        err_set(e, "postgres '%s': prepare the set-based sweep: %s", p->base.collection,
+                pg_why(p, res, why, sizeof(why)));
     PQclear(res);
     p->plan_prepared = ok;
     return ok ? 0 : -1;
@@ -259,11 +266,11 @@ static int pg_plan_run(struct lazy_store *s, const struct lazy_plan *pl, const c
     PGresult *res = PQexecPrepared(p->c, "baton_lazy_plan", t->nparams + 2, args, NULL, NULL, 0);
     free(args);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(p->c));
-        msg[strcspn(msg, "\n")] = 0;
+        char why[300];
+        err_set(e, "postgres '%s': set-based sweep: %s", p->base.collection,
+                pg_why(p, res, why, sizeof(why)));
         PQclear(res);
-        return err_set(e, "postgres '%s': set-based sweep: %s", p->base.collection, msg);
+        return -1;
     }
     *upgraded = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -377,10 +384,9 @@ int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **ou
     snprintf(p->table, sizeof(p->table), "%s", table);
     p->c = PQconnectdb(conninfo);
     if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", p->c ? PQerrorMessage(p->c) : "out of memory");
-        msg[strcspn(msg, "\n")] = 0;
-        err_set(e, "cannot connect to postgres for table '%s': %s", table, msg);
+        char why[300];
+        err_set(e, "cannot connect to postgres for table '%s': %s", table,
+                pg_why(p, NULL, why, sizeof(why)));
         goto fail;
     }
     PQclear(PQexec(p->c, "SET client_min_messages = warning"));
@@ -388,10 +394,7 @@ int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **ou
         asprintf(&p->sql_cas,
                  "UPDATE \"%s\" SET doc = $1::jsonb, rev = rev + 1 WHERE id = $2 AND rev = $3",
                  table) < 0 ||
-        asprintf(&p->sql_put,
-                 "INSERT INTO \"%s\"(id, doc) VALUES($1, $2::jsonb) ON CONFLICT(id) DO UPDATE "
-                 "SET doc = excluded.doc, rev = \"%s\".rev + 1",
-                 table, table) < 0 ||
+        asprintf(&p->sql_put, PG_UPSERT, table) < 0 ||
         asprintf(&p->sql_scan,
                  "SELECT id, doc::text, rev FROM \"%s\" WHERE id > $1 ORDER BY id LIMIT $2",
                  table) < 0 ||

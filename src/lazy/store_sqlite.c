@@ -11,6 +11,11 @@
 
 #define SQLITE_BUSY_MS 30000
 
+/* A document written into table %s, the collection's own or a moved part's. */
+#define SQ_UPSERT                                                                                  \
+    "INSERT INTO \"%s\"(id, doc) VALUES(?1, ?2) ON CONFLICT(id) DO UPDATE SET "                    \
+    "doc = excluded.doc, rev = rev + 1"
+
 struct sq_store {
     struct lazy_store base;
     sqlite3 *db;
@@ -84,10 +89,7 @@ static int sq_upsert(struct sq_store *q, const char *table, const char *id, cons
     int own = 0;
     if (strcmp(table, q->table) != 0) {
         char sql[300];
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO \"%s\"(id, doc) VALUES(?1, ?2) ON CONFLICT(id) DO UPDATE SET "
-                 "doc = excluded.doc, rev = rev + 1",
-                 table);
+        snprintf(sql, sizeof(sql), SQ_UPSERT, table);
         if (sq_ensure(q, table, e) < 0)
             return -1;
         if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -329,7 +331,7 @@ static int sq_stale(struct lazy_store *s, int latest, const char *pos, const cha
     return sq_rows(q, st, out, e);
 }
 
-static int sq_others(struct lazy_store *s, int64_t *mark, struct err *e)
+static int sq_commit_mark(struct lazy_store *s, int64_t *mark, struct err *e)
 {
     struct sq_store *q = (struct sq_store *)s;
     int rc = sqlite3_step(q->version);
@@ -379,7 +381,7 @@ static const struct lazy_store_ops sq_ops = {
     .range = sq_range,
     .plan_run = sq_plan_run,
     .stale = sq_stale,
-    .others = sq_others,
+    .commit_mark = sq_commit_mark,
     .close = sq_close,
 };
 
@@ -402,10 +404,7 @@ int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **ou
     snprintf(sql[0], sizeof(sql[0]), "SELECT doc, rev FROM \"%s\" WHERE id = ?1", table);
     snprintf(sql[1], sizeof(sql[1]),
              "UPDATE \"%s\" SET doc = ?1, rev = rev + 1 WHERE id = ?2 AND rev = ?3", table);
-    snprintf(sql[2], sizeof(sql[2]),
-             "INSERT INTO \"%s\"(id, doc) VALUES(?1, ?2) ON CONFLICT(id) DO UPDATE SET "
-             "doc = excluded.doc, rev = rev + 1",
-             table);
+    snprintf(sql[2], sizeof(sql[2]), SQ_UPSERT, table);
     snprintf(sql[3], sizeof(sql[3]),
              "SELECT id, doc, rev FROM \"%s\" WHERE id > ?1 ORDER BY id LIMIT ?2", table);
     snprintf(sql[4], sizeof(sql[4]),

@@ -47,12 +47,6 @@ struct sweep {
     struct err *e;
 };
 
-static void to_public(struct lazy_error *le, const struct err *e)
-{
-    if (le)
-        snprintf(le->msg, sizeof(le->msg), "%s", e->msg);
-}
-
 static double now_s(void)
 {
     return (double)clock_now_us() / 1e6;
@@ -205,8 +199,8 @@ static int docs_batch(struct sweep *sw, struct lazy_batch *b)
         int wrote = res[i] == 0, r = 0;
         if (!wrote) { /* changed since the batch was read: again from a fresh read */
             sw->r->conflicts++;
-            r = lazy_rmw(sw->s, sw->c, ws[i].old->id, NULL, NULL, NULL, NULL, NULL, &wrote,
-                         &sw->r->conflicts, &de);
+            r = lazy_read_modify_write(sw->s, sw->c, ws[i].old->id, NULL, NULL, NULL, NULL, NULL,
+                                       &wrote, &sw->r->conflicts, &de);
         }
         rc = outcome(sw, ws[i].old->id, r, wrote, &de);
     }
@@ -300,10 +294,10 @@ static int again(struct sweep *sw, int midway, int quiet, int *another)
 /* Makes sure the collections that move steps write to exist before any transaction. */
 static int prepare_moves(struct lazy_store *s, const struct lazy_chain *c, struct err *e)
 {
-    for (int i = 0; i < c->nv; i++)
-        for (int j = 0; j < c->v[i].nsteps; j++)
-            if (c->v[i].steps[j].op == LAZY_OP_MOVE && s->ops->ensure &&
-                s->ops->ensure(s, c->v[i].steps[j].collection, e) < 0)
+    for (int i = 0; i < c->nversions; i++)
+        for (int j = 0; j < c->versions[i].nsteps; j++)
+            if (c->versions[i].steps[j].op == LAZY_OP_MOVE && s->ops->ensure &&
+                s->ops->ensure(s, c->versions[i].steps[j].collection, e) < 0)
                 return -1;
     return 0;
 }
@@ -329,7 +323,7 @@ static int sweep_run(struct sweep *sw)
         (s->ops->plan_build && s->ops->plan_build(s, sw->c, &sw->plan, sw->e) < 0))
         return -1;
     for (;;) {
-        if (!pos[0] && s->ops->others && s->ops->others(s, &mark, sw->e) < 0)
+        if (!pos[0] && s->ops->commit_mark && s->ops->commit_mark(s, &mark, sw->e) < 0)
             return -1;
         if (one_batch(sw, pos, next, sizeof(next), pass) < 0)
             return -1;
@@ -337,7 +331,7 @@ static int sweep_run(struct sweep *sw)
         if (!pos[0]) {
             int another = 0;
             sw->r->passes++;
-            if (s->ops->others && s->ops->others(s, &now, sw->e) < 0)
+            if (s->ops->commit_mark && s->ops->commit_mark(s, &now, sw->e) < 0)
                 return -1;
             if (pass - first_pass + 1 < LAZY_SWEEP_PASSES &&
                 again(sw, midway, !midway && now == mark, &another) < 0)
@@ -373,6 +367,6 @@ int lazy_sweep(struct lazy_store *s, const struct lazy_chain *c, const struct la
     lazy_plan_free(&sw.plan);
     seen_free(&sw.bad);
     if (rc < 0)
-        to_public(le, &e);
+        lazy_error_from(le, &e);
     return rc;
 }

@@ -169,8 +169,8 @@ int lazy_upgrade(const struct lazy_chain *c, const char *id, json_t *doc, json_t
     int steps_left = lazy_chain_latest(c) - from;
     if (steps_left == 0)
         goto out;
-    for (int vi = from - c->base; vi < c->nv; vi++) {
-        const struct lazy_version *v = &c->v[vi];
+    for (int vi = from - c->base; vi < c->nversions; vi++) {
+        const struct lazy_version *v = &c->versions[vi];
         for (int si = 0; si < v->nsteps; si++) {
             const struct lazy_step *st = &v->steps[si];
             if (st->op == LAZY_OP_MOVE && !mv) {

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,6 +350,18 @@ static void draw_all(cairo_t *cr, const struct plot_data *d, const struct plot_s
     draw_x_axis(&f);
     *lines = draw_events(&f);
     draw_legend(&f, st->height - 10);
+}
+
+int plot_format_of(const char *path, enum plot_format *f, struct err *e)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && strcasecmp(dot, ".svg") == 0)
+        *f = PLOT_SVG;
+    else if (dot && strcasecmp(dot, ".png") == 0)
+        *f = PLOT_PNG;
+    else
+        return err_set(e, "cannot tell the format of '%s': name it FILE.svg or FILE.png", path);
+    return 0;
 }
 
 /* Draws into a temporary file beside `path`, renamed over it once whole: a failed plot

@@ -1,13 +1,12 @@
 /* The data of a plot: a `baton load --json` report and the events of a JSON-lines log,
  * read strictly (every field checked for type and range; a bad line is named). */
-#include "load/plot.h"
+#include "load/plot_data.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 void plot_data_free(struct plot_data *d)
@@ -272,17 +271,5 @@ int plot_read_file(const char *path, char **text, size_t *len, struct err *e)
     }
     *text = buf;
     *len = n;
-    return 0;
-}
-
-int plot_format_of(const char *path, enum plot_format *f, struct err *e)
-{
-    const char *dot = strrchr(path, '.');
-    if (dot && strcasecmp(dot, ".svg") == 0)
-        *f = PLOT_SVG;
-    else if (dot && strcasecmp(dot, ".png") == 0)
-        *f = PLOT_PNG;
-    else
-        return err_set(e, "cannot tell the format of '%s': name it FILE.svg or FILE.png", path);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "migrate/keyset.h"
 #include "migrate/runner.h"
@@ -260,13 +261,13 @@ static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *
     for (;;) {
         ba->size = size;
         ba->finished = 0;
-        double t0 = run_mono_ms();
+        double t0 = (double)clock_now_us() / 1e3;
         throttle_batch_begin(th);
         if (run_with_retries(r, le, batch_once, s, idx, ba, e) < 0)
             return -1;
         if (ba->finished)
             return 0;
-        double took = run_mono_ms() - t0;
+        double took = (double)clock_now_us() / 1e3 - t0;
         record_batch(r, took);
         /* aim at the time target from a smoothed cost per row; grow slowly (x1.25) and
            shrink fast (down to a half at once) so a slow spell does not make long batches */

@@ -6,16 +6,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/opt.h"
-
-static int64_t unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Service and holder: names baton deploy makes (letters, digits, @ . _ : -). */
 static int word_ok(const char *s)
@@ -114,7 +107,7 @@ int leaserow_take(struct mdb *db, const char *service, const char *holder, int64
     if (ensure(db, e) < 0)
         return -1;
     /* one statement: the conditional upsert is atomic in both databases */
-    int64_t now = unix_ms();
+    int64_t now = clock_wall_ms();
     char sql[1536];
     snprintf(sql, sizeof(sql),
              "INSERT INTO baton_deploy_lease (service, holder, token, since_ms, expires_ms,"
@@ -144,7 +137,7 @@ int leaserow_renew(struct mdb *db, const char *service, int64_t token, int64_t t
     snprintf(sql, sizeof(sql),
              "UPDATE baton_deploy_lease SET expires_ms = %lld, progress = '%s'"
              " WHERE service = '%s' AND token = %lld AND holder <> '' RETURNING token",
-             (long long)(unix_ms() + ttl_ms), prog, service, (long long)token);
+             (long long)(clock_wall_ms() + ttl_ms), prog, service, (long long)token);
     int held = hit(db, sql, e);
     if (held < 0 || read_row(db, service, out, e) < 0)
         return err_wrap(e, "cannot renew the deploy lease of '%s'", service);

@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "migrate/ledger.h"
@@ -72,13 +71,6 @@ void migrate_opts_init(struct migrate_opts *o)
     o->small_table_rows = 1000;
     const char *s = getenv("BATON_MIGRATE_BATCH_SLEEP_MS");
     o->batch_sleep_ms = s ? atoi(s) : 0;
-}
-
-double run_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void run_close(struct run *r)

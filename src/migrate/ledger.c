@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+
 static const char *phase_names[PH_COUNT] = {
     "pending",     "expanding",  "expanded", "backfilling", "backfilled",
     "contracting", "contracted", "aborting", "aborted",
@@ -28,29 +30,16 @@ static enum mphase phase_parse(const char *s)
     return PH_PENDING;
 }
 
-int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void ledger_now(char *buf, size_t cap)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, cap, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+    clock_utc_text(clock_wall_ms(), buf, cap);
 }
 
 void jitter_sleep_ms(int ms)
 {
     static unsigned seed;
     if (!seed)
-        seed = (unsigned)getpid() ^ (unsigned)now_ms();
+        seed = (unsigned)getpid() ^ (unsigned)clock_wall_ms();
     if (ms <= 0)
         return;
     long d = ms / 2 + (long)(rand_r(&seed) % (unsigned)(ms + 1));
@@ -206,7 +195,7 @@ static int lease_try(struct mdb *db, struct lease *l, struct err *e)
         mdb_rollback(db);
         return -1;
     }
-    int64_t now = now_ms(), token = 0;
+    int64_t now = clock_wall_ms(), token = 0;
     char sql[512];
     if (r.nrows == 0) {
         token = 1;
@@ -250,7 +239,7 @@ int lease_acquire(struct mdb *db, struct lease *l, int wait_ms, struct err *e)
             l->holder[i] = '_';
     if (l->lease_ms <= 0)
         l->lease_ms = 30000;
-    int64_t deadline = now_ms() + wait_ms;
+    int64_t deadline = clock_wall_ms() + wait_ms;
     int pause = 20;
     for (;;) {
         int rc = lease_try(db, l, e);
@@ -258,7 +247,7 @@ int lease_acquire(struct mdb *db, struct lease *l, int wait_ms, struct err *e)
             return 0;
         if (rc < 0 && !db->retryable)
             return err_wrap(e, "cannot take the migration lease");
-        if (now_ms() >= deadline)
+        if (clock_wall_ms() >= deadline)
             return err_set(e, "another 'baton migrate' runner holds the lease (waited %d ms)",
                            wait_ms);
         jitter_sleep_ms(pause);
@@ -273,7 +262,7 @@ int lease_fence(struct mdb *db, struct lease *l, struct err *e)
     snprintf(
         sql, sizeof(sql),
         "UPDATE baton_lock SET expires_ms = %lld WHERE id = 1 AND token = %lld RETURNING token",
-        (long long)(now_ms() + l->lease_ms), (long long)l->token);
+        (long long)(clock_wall_ms() + l->lease_ms), (long long)l->token);
     struct mdb_rows r;
     if (mdb_query(db, sql, &r, e) < 0)
         return -1;

@@ -67,6 +67,5 @@ void lease_release(struct mdb *db, struct lease *l);
 
 /* Sleeps about `ms` milliseconds with +-50% jitter (retry backoff between transactions). */
 void jitter_sleep_ms(int ms);
-int64_t now_ms(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "migrate/keyset.h"
 #include "migrate/ledger.h"
 #include "migrate/lint.h"
@@ -103,7 +104,7 @@ static void print_lease(struct mdb *db, FILE *out)
         return; /* no lock table yet: nobody ever ran */
     const char *holder = mdb_cell(&r, 0, 0);
     long long expires = mdb_cell(&r, 0, 2) ? strtoll(mdb_cell(&r, 0, 2), NULL, 10) : 0;
-    long long left = expires - (long long)now_ms();
+    long long left = expires - (long long)clock_wall_ms();
     if (holder && left > 0)
         fprintf(out, "lease: held by %s (token %s), expires in %lld ms\n", holder,
                 mdb_cell(&r, 0, 1), left);

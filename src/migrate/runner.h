@@ -31,7 +31,6 @@ int run_step_commit(struct run *r, struct ledger_entry *le, struct err *e);
  * exponential backoff; `le` is restored before each try and after a failure. */
 int run_with_retries(struct run *r, struct ledger_entry *le, attempt_fn attempt,
                      const struct plan_step *s, int idx, void *arg, struct err *e);
-double run_mono_ms(void);
 
 /* Runs a STEP_BATCH step from the ledger's position to the end of its table: one short
  * transaction per batch that also stores the new position, sized to the time target and

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "migrate/ledger.h"
 #include "migrate/runner.h"
@@ -89,11 +90,11 @@ static void *probe_main(void *arg)
             break;
         if (sample)
             probe_sessions(t, t->runner_pid);
-        double t0 = run_mono_ms();
+        double t0 = (double)clock_now_us() / 1e3;
         struct mdb_rows r;
         struct err e;
         int rc = mdb_query(t->probe_db, t->o->probe_sql, &r, &e);
-        double ms = run_mono_ms() - t0;
+        double ms = (double)clock_now_us() / 1e3 - t0;
         if (rc == 0)
             mdb_rows_free(&r);
         pthread_mutex_lock(&t->mu);
@@ -114,7 +115,7 @@ static void *probe_main(void *arg)
 /* The limits stored by `baton migrate throttle` over the options' (absent: the options). */
 static void read_limits(struct throttle *t, struct mdb *db)
 {
-    double now = run_mono_ms();
+    double now = (double)clock_now_us() / 1e3;
     if (now < t->next_read_ms)
         return;
     t->next_read_ms = now + THROTTLE_READ_EVERY_MS;

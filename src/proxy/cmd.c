@@ -4,8 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proxy/conn.h"
 #include "proxy/observe.h"
@@ -30,13 +30,6 @@ static json_t *reply_ok(json_t *extra)
         json_decref(extra);
     }
     return r;
-}
-
-static uint64_t unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* The backend named by the request's "name", or NULL with *err set. */
@@ -175,7 +168,7 @@ static json_t *cmd_switch(struct proxy *p, json_t *req)
     uint64_t until = timeout > 0 ? clock_now_ms() + (uint64_t)timeout : 0;
     if (pool_switch(p->table, pool, until, &e) < 0)
         return reply_error("%s", e.msg);
-    uint64_t when = unix_ms();
+    uint64_t when = (uint64_t)clock_wall_ms();
     int up = 0;
     for (struct backend *b = pool_first(p->table); b; b = b->next) {
         if (strcmp(b->pool, pool) == 0)

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/log.h"
 
 void host_notify(const char *msg)
@@ -21,18 +22,15 @@ void host_notify(const char *msg)
     const char *path = getenv("NOTIFY_SOCKET");
     if (!path || !*path)
         return;
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    size_t n = strlen(path);
-    if (n >= sizeof(un.sun_path))
+    struct sockaddr_un un;
+    socklen_t len;
+    struct err e;
+    if (addr_unix_name(&un, &len, path, "NOTIFY_SOCKET", &e) < 0)
         return;
-    memcpy(un.sun_path, path, n);
-    if (un.sun_path[0] == '@')
-        un.sun_path[0] = 0;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return;
-    if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&un,
-               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+    if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&un, len) < 0)
         log_warn("proxy: cannot notify '%s': %s", path, strerror(errno));
     close(fd);
 }

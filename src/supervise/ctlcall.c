@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/addr.h"
+
 #define CTLCALL_RETRY_MS 10 /* connect again after EAGAIN (the peer's accept queue is full) */
 
 struct ctlcall {
@@ -199,12 +201,10 @@ int ctlcall_start(struct ctlcall **out, struct loop *loop, const char *path, jso
     struct ctlcall *c = calloc(1, sizeof(*c));
     if (!c)
         return err_errno(e, ENOMEM, "cannot call '%s'", path);
-    c->un.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(c->un.sun_path)) {
+    if (addr_unix(&c->un, path, "control socket path", e) < 0) {
         free(c);
-        return err_set(e, "control socket path '%s' is too long", path);
+        return -1;
     }
-    strcpy(c->un.sun_path, path);
     c->loop = loop;
     c->done = done;
     c->data = data;

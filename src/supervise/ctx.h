@@ -7,8 +7,8 @@
 
 #include <limits.h>
 #include <stdint.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/loop.h"
 #include "supervise/run.h"
@@ -55,14 +55,6 @@ static inline const char *const *ctx_env_ours(int with_ports)
         "PORT=",          "BATON_PORT=",       "LISTEN_PID=",     "LISTEN_FDS=", "LISTEN_FDNAMES=",
         "NOTIFY_SOCKET=", "BATON_GENERATION=", "BATON_STATE_FD=", NULL};
     return with_ports ? ours : ours + 2;
-}
-
-/* Milliseconds on the wall clock (the state file and replies carry these). */
-static inline int64_t ctx_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static inline void ctx_note(const struct run_ctx *c, enum run_note n, struct gen *g,

@@ -188,7 +188,7 @@ static void stop_workers(struct gen *g)
         if (g->slots[i].w)
             worker_signal(g->slots[i].w, o->stop_signal);
     }
-    g->drain_deadline_unix_ms = ctx_wall_ms() + (int64_t)o->drain_timeout_ms;
+    g->drain_deadline_unix_ms = clock_wall_ms() + (int64_t)o->drain_timeout_ms;
     timer_start(g->ctx->loop, &g->drain_timer, o->drain_timeout_ms, on_drain_timeout, g);
 }
 
@@ -450,7 +450,7 @@ struct gen *gen_new(struct gen_owner *owner, struct run_ctx *ctx, char *const *a
         slots[i].index = i;
     }
     g->started_ms = loop_now_ms(ctx->loop);
-    g->started_unix_ms = ctx_wall_ms();
+    g->started_unix_ms = clock_wall_ms();
     return g;
 }
 
@@ -619,7 +619,7 @@ int gen_from_json(struct gen_owner *owner, struct run_ctx *ctx, json_t *jg, stru
     g->started_unix_ms = started;
     g->drain_deadline_unix_ms = deadline;
     g->restarts = (unsigned)restarts;
-    int64_t age = ctx_wall_ms() - started;
+    int64_t age = clock_wall_ms() - started;
     if (age > 0 && (uint64_t)age < g->started_ms)
         g->started_ms -= (uint64_t)age;
     if (slots_from_json(g->slots, g->nslots, json_object_get(jg, "workers"),
@@ -645,7 +645,7 @@ void gen_resume(struct gen *g)
             g->live += slot_watch(s, g->ctx->loop, g->id, on_worker_exit);
     }
     if (g->state == GEN_DRAINING || g->state == GEN_FAILED) {
-        int64_t left = g->drain_deadline_unix_ms - ctx_wall_ms();
+        int64_t left = g->drain_deadline_unix_ms - clock_wall_ms();
         timer_start(g->ctx->loop, &g->drain_timer, left > 0 ? (uint64_t)left : 0, on_drain_timeout,
                     g);
     }

@@ -440,7 +440,7 @@ static int master_init(struct master *m, struct run_opts *o, struct err *e)
     *m = (struct master){.o = o, .notify_fd = -1};
     for (int i = 0; i < RUN_MAX_LISTEN; i++)
         m->listen_fds[i] = -1;
-    m->started_unix_ms = ctx_wall_ms();
+    m->started_unix_ms = clock_wall_ms();
     struct run_ctx *c = &m->ctx;
     *c = (struct run_ctx){.o = o,
                           .listen_fds = m->listen_fds,

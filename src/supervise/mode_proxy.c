@@ -372,7 +372,7 @@ static void on_poll(struct loop *loop, struct timer *t)
 static void switch_end(struct mode_proxy *mp, int64_t switched_unix_ms, int drain_in_proxy)
 {
     mp->switching = 0;
-    mp->switched_unix_ms = switched_unix_ms ? switched_unix_ms : ctx_wall_ms();
+    mp->switched_unix_ms = switched_unix_ms ? switched_unix_ms : clock_wall_ms();
     struct gen *old = mp->switch_old ? gens_find(mp->gs, mp->switch_old) : NULL;
     if (old && drain_in_proxy) {
         drain_forget(mp, gen_id(old));

@@ -307,7 +307,7 @@ static void rp_promote(struct mode *md, struct gen *g, struct gen *old)
                      "steering to the sockets it has",
                      gen_id(g));
     }
-    mr->switched_unix_ms = ctx_wall_ms();
+    mr->switched_unix_ms = clock_wall_ms();
     if (old)
         gen_stop(old, NULL);
     ctx_note(mr->ctx, NOTE_SWITCH_CHECK, NULL, NULL);

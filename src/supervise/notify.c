@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/addr.h"
+
 static int key_is(const char *line, size_t klen, const char *key)
 {
     return strlen(key) == klen && memcmp(line, key, klen) == 0;
@@ -62,11 +64,9 @@ int notify_parse(const char *buf, size_t len, struct notify_msg *m, struct err *
 
 int notify_open(const char *path, struct err *e)
 {
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(un.sun_path))
-        return err_set(e, "notify socket path '%s' is longer than %zu bytes", path,
-                       sizeof(un.sun_path) - 1);
-    strcpy(un.sun_path, path);
+    struct sockaddr_un un;
+    if (addr_unix(&un, path, "notify socket path", e) < 0)
+        return -1;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return err_errno(e, errno, "cannot create notify socket '%s'", path);

@@ -169,7 +169,7 @@ void runobs_note(struct runobs *r, enum run_note n, struct gen *g)
 {
     if (!r)
         return;
-    int64_t now = ctx_wall_ms();
+    int64_t now = clock_wall_ms();
     char op[sizeof(r->op)], prev[sizeof(r->op)];
     running_op(r, op, sizeof(op));
     snprintf(prev, sizeof(prev), "%s", r->op);

@@ -244,7 +244,7 @@ void op_check_switch(struct ops *q)
         return;
     mark(op, MARK_STOPPED);
     if (!switched)
-        switched = ctx_wall_ms();
+        switched = clock_wall_ms();
     struct gen *g = gens_current(q->gs);
     log_event(LOG_INFO, "switched", g ? gen_id(g) : 0, "switched to generation %u%s at %lld",
               g ? gen_id(g) : 0, op->old_id ? "; the previous one no longer accepts" : "",
@@ -358,7 +358,7 @@ static void op_next(struct ops *q)
         }
         q->running = op;
         q->nstarted++;
-        op->started_unix_ms = ctx_wall_ms();
+        op->started_unix_ms = clock_wall_ms();
         mark(op, MARK_STARTED);
         if (op->kind == OP_REEXEC)
             start_reexec(q, op);
@@ -381,7 +381,7 @@ void op_enqueue(struct ops *q, enum op_kind kind, char **argv, struct ctl_req *r
     op->argv = argv;
     op->req = req;
     op->tl.kind = kind;
-    op->tl.requested_unix_ms = ctx_wall_ms();
+    op->tl.requested_unix_ms = clock_wall_ms();
     mark(op, MARK_REQUESTED);
     if (binary)
         snprintf(op->binary, sizeof(op->binary), "%s", binary);

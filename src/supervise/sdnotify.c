@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/addr.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SDNOTIFY_MSG_MAX 512
@@ -29,18 +30,12 @@ int sdnotify_address(const char *value, struct sockaddr_un *un, socklen_t *len, 
     if (!value || !*value)
         return 0;
     size_t n = strlen(value);
-    memset(un, 0, sizeof(*un));
-    un->sun_family = AF_UNIX;
-    if ((value[0] != '/' && value[0] != '@') || n < 2 || n >= sizeof(un->sun_path))
+    if ((value[0] != '/' && value[0] != '@') || n < 2 || n > ADDR_UNIX_PATH_MAX)
         return err_set(e,
                        "invalid NOTIFY_SOCKET '%.120s': want an absolute path or @name "
                        "shorter than %zu bytes",
-                       value, sizeof(un->sun_path));
-    memcpy(un->sun_path, value, n);
-    if (value[0] == '@')
-        un->sun_path[0] = 0; /* abstract: the name is the bytes after the NUL, no terminator */
-    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (value[0] == '/'));
-    return 1;
+                       value, ADDR_UNIX_PATH_MAX + 1);
+    return addr_unix_name(un, len, value, "NOTIFY_SOCKET", e) < 0 ? -1 : 1;
 }
 
 int64_t sdnotify_watchdog_ms(const char *usec, const char *pid, pid_t self, struct err *e)
@@ -138,10 +133,8 @@ void sdnotify_stopping(const char *status, ...)
 void sdnotify_reloading(const char *status, ...)
 {
     char fields[80];
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(fields, sizeof(fields), "RELOADING=1\nMONOTONIC_USEC=%llu\n",
-             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+             (unsigned long long)clock_now_us());
     SEND_WITH(fields);
 }
 

@@ -14,9 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(msg, data, n);
     msg[n] = 0;
     const char *event = n > 8 ? msg + n - 8 : "message";
-    struct timespec ts = {.tv_sec = 1795000000, .tv_nsec = 5};
     size_t cap = 256 + (n ? data[0] : 0) * 7;
-    size_t len = log_format_line(line, cap, LOG_JSON, &ts, "master", 1, LOG_INFO, event, 3, msg);
+    size_t len =
+        log_format_line(line, cap, LOG_JSON, 1795000000000, "master", 1, LOG_INFO, event, 3, msg);
     if (len >= cap || line[len - 1] != '\n' || memchr(line, '\n', len - 1))
         abort();
     json_t *j = json_loadb(line, len, 0, NULL);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "load/plot.h"
+#include "load/plot_data.h"
 
 static const char report[] =
     "{\"start_unix_ms\":1795000000000,\"requests\":10,\"failed\":0,\"timeline\":["

@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/addr.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/ctl.h"
 #include "core/loop.h"
@@ -45,6 +47,52 @@ static void addr_rejects_bad(void **state)
     assert_int_equal(addr_parse("[::1]80", 1, &a, &e), -1);
     assert_int_equal(addr_parse("bad name=1.2.3.4:1", 1, &a, &e), -1);
     assert_int_equal(addr_parse("unix:", 1, &a, &e), -1);
+}
+
+/* One helper fills every unix address: a path with its NUL, an abstract "@name" without
+ * one, and a name that does not fit is refused with the reason, never cut. */
+static void addr_unix_fills_or_says_why(void **state)
+{
+    struct sockaddr_un un;
+    socklen_t len;
+    struct err e;
+    assert_int_equal(addr_unix_name(&un, &len, "/run/x.sock", "NOTIFY_SOCKET", &e), 0);
+    assert_int_equal(un.sun_family, AF_UNIX);
+    assert_string_equal(un.sun_path, "/run/x.sock");
+    assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) + 12);
+    assert_int_equal(addr_unix_name(&un, &len, "@notify", "NOTIFY_SOCKET", &e), 0);
+    assert_int_equal(un.sun_path[0], 0);
+    assert_memory_equal(un.sun_path + 1, "notify", 6);
+    assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) + 7);
+    char longest[ADDR_UNIX_PATH_MAX + 2];
+    memset(longest, 'a', sizeof(longest) - 1);
+    longest[0] = '/';
+    longest[ADDR_UNIX_PATH_MAX] = 0;
+    assert_int_equal(addr_unix(&un, longest, "control socket path", &e), 0);
+    longest[ADDR_UNIX_PATH_MAX] = 'a';
+    longest[ADDR_UNIX_PATH_MAX + 1] = 0;
+    assert_int_equal(addr_unix(&un, longest, "control socket path", &e), -1);
+    char want[64];
+    snprintf(want, sizeof(want), "' is longer than %zu bytes", ADDR_UNIX_PATH_MAX);
+    assert_non_null(strstr(e.msg, want));
+    assert_int_equal(strncmp(e.msg, "control socket path '/aaa", 25), 0);
+    assert_int_equal(addr_unix_name(&un, &len, longest, "NOTIFY_SOCKET", &e), -1);
+    assert_int_equal(strncmp(e.msg, "NOTIFY_SOCKET '", 15), 0);
+}
+
+/* The wall clock's text form, as log lines and ledgers write it (and plots read it). */
+static void clock_text_is_rfc3339_utc(void **state)
+{
+    char buf[CLOCK_UTC_TEXT_MAX];
+    clock_utc_text(1795000000123, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-11-18T11:06:40.123Z");
+    clock_utc_text(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    clock_utc_text(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    assert_true(clock_wall_ms() > 0);
+    uint64_t a = clock_now_us(), b = clock_now_us();
+    assert_true(b >= a);
 }
 
 static void words_split_with_quotes(void **state)
@@ -187,10 +235,16 @@ static void idle_runs_after_each_iteration(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(addr_parses_forms),       cmocka_unit_test(addr_rejects_bad),
-        cmocka_unit_test(words_split_with_quotes), cmocka_unit_test(config_turns_keys_into_options),
-        cmocka_unit_test(config_errors_name_line), cmocka_unit_test(ctl_parse_checks_shape),
-        cmocka_unit_test(timers_fire_in_order),    cmocka_unit_test(idle_runs_after_each_iteration),
+        cmocka_unit_test(addr_parses_forms),
+        cmocka_unit_test(addr_rejects_bad),
+        cmocka_unit_test(words_split_with_quotes),
+        cmocka_unit_test(config_turns_keys_into_options),
+        cmocka_unit_test(config_errors_name_line),
+        cmocka_unit_test(ctl_parse_checks_shape),
+        cmocka_unit_test(timers_fire_in_order),
+        cmocka_unit_test(idle_runs_after_each_iteration),
+        cmocka_unit_test(addr_unix_fills_or_says_why),
+        cmocka_unit_test(clock_text_is_rfc3339_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

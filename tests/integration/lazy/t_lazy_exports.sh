@@ -37,5 +37,5 @@ cc -shared -Wl,--version-script="$T_DIR/wide.map" -o "$T_DIR/wide.so" -Wl,--whol
     $(pkg-config --libs jansson sqlite3 libpq hiredis) 2>"$T_DIR/cc.log" ||
     fail "cannot link the wide library: $(cat "$T_DIR/cc.log")"
 same "$T_DIR/wide.so" && fail "the check let a library exporting internal functions pass"
-grep -q '^> lazy_rmw$' "$T_DIR/exports.diff" || fail "the check did not name lazy_rmw: $(cat "$T_DIR/exports.diff")"
+grep -q '^> lazy_read_modify_write$' "$T_DIR/exports.diff" || fail "the check did not name lazy_read_modify_write: $(cat "$T_DIR/exports.diff")"
 log "a library exporting internal functions is refused ($(grep -c '^>' "$T_DIR/exports.diff") extra)"
