@@ -283,8 +283,9 @@ static void record_batch(struct run *r, double took)
 }
 
 /* The batches of one step, each sized to the time target and followed by the pause the
-   throttle asks for. A batch's time is its write transaction's: what the app waits for
-   (time spent waiting for the app's locks before it is neither the batch's cost nor felt). */
+   throttle asks for. The size follows the batch's write transaction (time spent waiting
+   for the app's locks before it does not shrink with fewer rows); the pause follows the
+   whole batch, range read and waits included, so a busy database gets more rest. */
 static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
                 struct batch_arg *ba, struct throttle *th, struct err *e)
 {
@@ -302,6 +303,7 @@ static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *
     for (;;) {
         ba->size = size;
         ba->finished = 0;
+        double t0 = run_mono_ms();
         throttle_batch_begin(th);
         if (run_with_retries(r, le, batch_once, s, idx, ba, e) < 0)
             return -1;
@@ -325,7 +327,7 @@ static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *
             size = BATCH_MIN_ROWS;
         if (size > max)
             size = max;
-        int pause_ms = throttle_after_batch(th, r->db, took);
+        int pause_ms = throttle_after_batch(th, r->db, run_mono_ms() - t0);
         if (pause_ms > 0)
             jitter_sleep_ms(pause_ms);
     }
