@@ -3,11 +3,15 @@
 #  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 30,000) while pgbench runs
 #    an app script on that table (writes the old column, reads by id). Each round measures
 #    pgbench TPS without a migration, during baton's default backfill (the adaptive
-#    throttle, --duty-percent 50 as its cap) and during a backfill at a fixed 50% duty (no
-#    probe: the pacing before the throttle); the migration is aborted between rounds.
+#    throttle, --duty-percent 50 as its cap), without a migration again, during a backfill
+#    at a fixed 50% duty (no probe: the pacing before the throttle), and without again; each
+#    backfill is compared with the mean of the runs without on either side of it, so a
+#    machine whose load drifts during a round skews the ratio less. The migration is
+#    aborted after each backfill.
 #  SQLite: 4 app writers (busy_timeout 5 s) during a rename_column backfill of SQLITE_ROWS
 #    rows (default 100,000) on a fresh copy each round, against the same writers without
-#    a migration: write p99 ratio, SQLITE_BUSY reaching the app.
+#    a migration before and after it (the mean of the two p99): write p99 ratio,
+#    SQLITE_BUSY reaching the app.
 # Goals: TPS during the default backfill >= 0.9x, SQLite write p99 <= 2x, 0 BUSY.
 set -u
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
@@ -82,16 +86,20 @@ baton_abort() {
     psql -qX -c "VACUUM users" >/dev/null
 }
 r_adapt=() r_fixed=() s_adapt=() s_fixed=() duty_adapt=()
+read -r tps_base _ < <(pgbench_during baseline)
 for round in $(seq "$ROUNDS"); do
-    read -r tps_base _ < <(pgbench_during baseline)
     read -r tps_a secs_a < <(pgbench_during baton_rename)
     duty=$(sed -n 's/.*throttle: .* mean duty \([0-9]*\)%.*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
     baton_abort
+    read -r tps_mid _ < <(pgbench_during baseline)
     read -r tps_f secs_f < <(pgbench_during baton_rename --probe off)
     baton_abort
-    r_adapt+=("$(calc "$tps_a / $tps_base")") r_fixed+=("$(calc "$tps_f / $tps_base")")
+    read -r tps_end _ < <(pgbench_during baseline)
+    r_adapt+=("$(calc "2 * $tps_a / ($tps_base + $tps_mid)")")
+    r_fixed+=("$(calc "2 * $tps_f / ($tps_mid + $tps_end)")")
     s_adapt+=("$secs_a") s_fixed+=("$secs_f") duty_adapt+=("${duty:-0}")
-    echo "round $round: no migration $tps_base tps; default backfill $tps_a tps in ${secs_a}s (mean duty ${duty:-?}%); fixed 50% duty $tps_f tps in ${secs_f}s" >&2
+    echo "round $round: no migration $tps_base tps; default backfill $tps_a tps in ${secs_a}s (mean duty ${duty:-?}%); no migration $tps_mid tps; fixed 50% duty $tps_f tps in ${secs_f}s; no migration $tps_end tps" >&2
+    tps_base=$tps_end
 done
 
 echo
@@ -136,16 +144,19 @@ lite_rename() {
     calc "$e - $s" 0 >"$T_DIR/lite.secs"
 }
 l_ratio=() l_base=() l_baton=() l_busy=0 l_err=0
+rm -f "$db" "$db-wal" "$db-shm" && cp "$seed" "$db"
+read -r p_base _ _ _ _ < <(writers_during lite_sleep)
 for round in $(seq "$ROUNDS"); do
-    rm -f "$db" "$db-wal" "$db-shm" && cp "$seed" "$db"
-    read -r p_base _ b1 e1 _ < <(writers_during lite_sleep)
     rm -f "$db" "$db-wal" "$db-shm" && cp "$seed" "$db"
     read -r p_baton _ b2 e2 _ < <(writers_during lite_rename)
     LITE_SECS=$(cat "$T_DIR/lite.secs" 2>/dev/null || echo 4)
     [ "$LITE_SECS" -ge 2 ] || LITE_SECS=2
-    l_ratio+=("$(calc "$p_baton / $p_base")") l_base+=("$p_base") l_baton+=("$p_baton")
+    rm -f "$db" "$db-wal" "$db-shm" && cp "$seed" "$db"
+    read -r p_after _ _ _ _ < <(writers_during lite_sleep)
+    l_ratio+=("$(calc "2 * $p_baton / ($p_base + $p_after)")") l_base+=("$p_base") l_baton+=("$p_baton")
     l_busy=$((l_busy + b2)) l_err=$((l_err + e2))
-    echo "round $round: write p99 $p_base ms without, $p_baton ms during the backfill (${LITE_SECS}s)" >&2
+    echo "round $round: write p99 $p_base ms without, $p_baton ms during the backfill (${LITE_SECS}s), $p_after ms without" >&2
+    p_base=$p_after
 done
 echo
 echo "SQLite: rename_column backfill of $SQLITE_ROWS rows against 4 app writers (busy_timeout 5 s), $ROUNDS interleaved rounds: median (min-max)"

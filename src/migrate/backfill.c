@@ -1,7 +1,7 @@
 /* The backfill walker: batches over the key (integers by range, other keys by keyset
- * pagination, keyset.c), each batch one short transaction that also records its end
- * position, so a crash resumes without skipping or repeating a row; the batch size
- * follows a time target and a duty cycle paces the walk. */
+ * pagination, keyset.c) up to the largest key when the walk starts, each batch one short
+ * transaction that also records its end position, so a crash resumes without skipping or
+ * repeating a row; the batch size follows a time target and a duty cycle paces the walk. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +51,21 @@ static char *subst_range(const char *tmpl, int64_t lo, int64_t hi)
 
 /* The longest batch time aimed at on SQLite, whatever --time-target says. */
 #define SQLITE_BATCH_TARGET_MS 8.0
+/* The smallest batch the time target shrinks to: below it a batch's fixed cost (its
+   range query, position, fence and commit) outweighs its rows, and halving the rows no
+   longer shortens the batch, so the walk would crawl a row at a time on a busy machine. */
+#define BATCH_MIN_ROWS 16
 
 struct batch_arg {
-    int size;                 /* rows to walk */
-    int finished;             /* set when no row is left */
-    const struct keyset *ks;  /* set: the keyset walk (key not one integer column) */
-    const char *id;           /* the migration, for the stored keyset position */
-    char pos[KEYSET_POS_MAX]; /* keyset: the last key done, as a literal */
+    int size;                   /* rows to walk */
+    int finished;               /* set when no row is left */
+    const struct keyset *ks;    /* set: the keyset walk (key not one integer column) */
+    const char *id;             /* the migration, for the stored keyset position */
+    char pos[KEYSET_POS_MAX];   /* keyset: the last key done, as a literal */
+    int empty;                  /* the table had no row when the walk started */
+    int64_t upto;               /* integers: the largest key when the walk started */
+    char kupto[KEYSET_POS_MAX]; /* keyset: the same, as a literal */
+    double held_ms;             /* the last batch's write transaction, begin to commit */
 };
 
 /* The first cell of `sql`'s first row into buf (*none set when there is no row). */
@@ -104,16 +112,17 @@ static int keyset_range(struct run *r, const struct ledger_entry *le, const stru
         snprintf(g->klo, sizeof(g->klo), "%s", ba->pos);
     if (g->none)
         return 0;
-    return query_text(r->db,
-                      keyset_next_sql(kind, s->table, ba->ks, g->first ? NULL : g->klo, ba->size),
-                      g->khi, sizeof(g->khi), &g->none, e);
+    return query_text(
+        r->db,
+        keyset_next_sql(kind, s->table, ba->ks, g->first ? NULL : g->klo, ba->kupto, ba->size),
+        g->khi, sizeof(g->khi), &g->none, e);
 }
 
-/* Integers: (pos, hi], pos starting below the smallest key. */
+/* Integers: (pos, hi], pos starting below the smallest key, hi at most the bound. */
 static int int_range(struct run *r, const struct ledger_entry *le, const struct plan_step *s,
-                     int size, struct batch_range *g, struct err *e)
+                     const struct batch_arg *ba, struct batch_range *g, struct err *e)
 {
-    char sql[512];
+    char sql[640];
     int isnull = 0;
     g->lo = le->pos;
     if (!le->has_pos) {
@@ -129,8 +138,10 @@ static int int_range(struct run *r, const struct ledger_entry *le, const struct 
         g->lo = isnull ? 0 : min - 1;
     }
     snprintf(sql, sizeof(sql),
-             "SELECT max(%s) FROM (SELECT %s FROM %s WHERE %s > %lld ORDER BY %s LIMIT %d) b",
-             s->key, s->key, s->table, s->key, (long long)g->lo, s->key, size);
+             "SELECT max(%s) FROM (SELECT %s FROM %s WHERE %s > %lld AND %s <= %lld ORDER BY %s "
+             "LIMIT %d) b",
+             s->key, s->key, s->table, s->key, (long long)g->lo, s->key, (long long)ba->upto,
+             s->key, ba->size);
     if (mdb_query_i64(r->db, sql, &g->hi, &g->none, e) < 0)
         return -1;
     return 0;
@@ -165,11 +176,16 @@ static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_
     struct batch_range *g = calloc(1, sizeof(*g));
     if (!g)
         return err_set(e, "out of memory");
-    int rc = ba->ks ? keyset_range(r, le, s, ba, g, e) : int_range(r, le, s, ba->size, g, e);
+    int rc = 0;
+    if (ba->empty)
+        g->none = 1;
+    else
+        rc = ba->ks ? keyset_range(r, le, s, ba, g, e) : int_range(r, le, s, ba, g, e);
     if (rc < 0)
         goto out;
     if ((rc = run_step_begin(r, e)) < 0)
         goto out;
+    double t_in = (double)clock_now_us() / 1e3;
     if (g->none) {
         le->step = idx + 1;
         le->has_pos = 0;
@@ -178,6 +194,7 @@ static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_
         goto out;
     }
     if ((rc = run_step_commit(r, le, e)) == 0) {
+        ba->held_ms = (double)clock_now_us() / 1e3 - t_in;
         ba->finished = g->none;
         if (ba->ks && !g->none)
             snprintf(ba->pos, sizeof(ba->pos), "%s", g->khi);
@@ -204,6 +221,30 @@ static int keyset_walk_start(struct run *r, const struct mfile *m, struct ledger
                        "position (table baton_backfill_pos, step %d) is missing",
                        m->id, idx);
     log_info("%s: resuming the keyset walk after %s", m->id, ba->pos);
+    return 0;
+}
+
+/* The walk's bound: the largest key now, at the start of the walk or of a resumed one.
+   Rows above it were inserted after expand put the sync triggers in place, which filled
+   them, so the walk does not chase an app that keeps inserting. */
+static int walk_bound(struct run *r, const struct mfile *m, const struct plan_step *s,
+                      struct batch_arg *ba, struct err *e)
+{
+    if (ba->ks) {
+        if (query_text(r->db, keyset_last_sql(mdb_kind(r->db), s->table, ba->ks), ba->kupto,
+                       sizeof(ba->kupto), &ba->empty, e) < 0)
+            return -1;
+    } else {
+        char sql[512];
+        snprintf(sql, sizeof(sql), "SELECT max(%s) FROM %s", s->key, s->table);
+        if (mdb_query_i64(r->db, sql, &ba->upto, &ba->empty, e) < 0)
+            return -1;
+        snprintf(ba->kupto, sizeof(ba->kupto), "%lld", (long long)ba->upto);
+    }
+    if (ba->empty)
+        log_info("%s: %s has no row to walk", m->id, s->table);
+    else
+        log_info("%s: walking %s up to key %s %s", m->id, s->table, s->key, ba->kupto);
     return 0;
 }
 
@@ -243,7 +284,9 @@ static void record_batch(struct run *r, double took)
 }
 
 /* The batches of one step, each sized to the time target and followed by the pause the
-   throttle asks for. */
+   throttle asks for. The size follows the batch's write transaction (time spent waiting
+   for the app's locks before it does not shrink with fewer rows); the pause follows the
+   whole batch, range read and waits included, so a busy database gets more rest. */
 static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *s, int idx,
                 struct batch_arg *ba, struct throttle *th, struct err *e)
 {
@@ -267,7 +310,7 @@ static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *
             return -1;
         if (ba->finished)
             return 0;
-        double took = (double)clock_now_us() / 1e3 - t0;
+        double took = ba->held_ms;
         record_batch(r, took);
         /* aim at the time target from a smoothed cost per row; grow slowly (x1.25) and
            shrink fast (down to a half at once) so a slow spell does not make long batches */
@@ -281,11 +324,11 @@ static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *
         if (want < size / 2.0)
             want = size / 2.0;
         size = (int)want;
-        if (size < 1)
-            size = 1;
+        if (size < BATCH_MIN_ROWS)
+            size = BATCH_MIN_ROWS;
         if (size > max)
             size = max;
-        int pause_ms = throttle_after_batch(th, r->db, took);
+        int pause_ms = throttle_after_batch(th, r->db, (double)clock_now_us() / 1e3 - t0);
         if (pause_ms > 0)
             jitter_sleep_ms(pause_ms);
     }
@@ -304,6 +347,8 @@ int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
         if (keyset_walk_start(r, m, le, idx, &ba, e) < 0)
             return err_wrap(e, "%s", s->desc);
     }
+    if (walk_bound(r, m, s, &ba, e) < 0)
+        return err_wrap(e, "%s", s->desc);
     struct throttle th;
     if (throttle_start(&th, r->o, r->db, e) < 0)
         return err_wrap(e, "%s", s->desc);

@@ -100,7 +100,7 @@ static void not_null(char **s, const struct keyset *ks)
 }
 
 char *keyset_next_sql(enum mdb_kind kind, const char *table, const struct keyset *ks,
-                      const char *pos, int size)
+                      const char *pos, const char *upto, int size)
 {
     char expr[KEYSET_COLS_MAX * (MFILE_IDENT_MAX + 2) + 4];
     keyset_expr(ks, expr, sizeof(expr));
@@ -113,6 +113,8 @@ char *keyset_next_sql(enum mdb_kind kind, const char *table, const struct keyset
     not_null(&s, ks);
     if (pos)
         cat(&s, " AND %s > %s", expr, pos);
+    if (upto)
+        cat(&s, " AND %s <= %s", expr, upto);
     order_by(&s, ks, 0);
     cat(&s, " LIMIT %d) b", size);
     order_by(&s, ks, 1);
@@ -120,15 +122,26 @@ char *keyset_next_sql(enum mdb_kind kind, const char *table, const struct keyset
     return s;
 }
 
-char *keyset_first_sql(enum mdb_kind kind, const char *table, const struct keyset *ks)
+/* The smallest (or with `last`, the largest) key of `table` as one SQL literal. */
+static char *edge_sql(enum mdb_kind kind, const char *table, const struct keyset *ks, int last)
 {
     char *s = strdup("SELECT ");
     literal_expr(&s, kind, ks);
     cat(&s, " FROM %s", table);
     not_null(&s, ks);
-    order_by(&s, ks, 0);
+    order_by(&s, ks, last);
     cat(&s, " LIMIT 1");
     return s;
+}
+
+char *keyset_first_sql(enum mdb_kind kind, const char *table, const struct keyset *ks)
+{
+    return edge_sql(kind, table, ks, 0);
+}
+
+char *keyset_last_sql(enum mdb_kind kind, const char *table, const struct keyset *ks)
+{
+    return edge_sql(kind, table, ks, 1);
 }
 
 /* Whether the :lo at `at` in `tmpl` follows a '>' (spaces between allowed). */

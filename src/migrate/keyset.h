@@ -24,11 +24,14 @@ int keyset_parse(const char *spec, struct keyset *ks, struct err *e);
 /* "k" for one column, "(a, b)" for several: the left side of a comparison. */
 void keyset_expr(const struct keyset *ks, char *buf, size_t cap);
 /* The query giving, as one SQL literal, the last key of the next batch of `size` rows
- * after `pos` (NULL: from the start), in key order; no row when none is left. */
+ * after `pos` (NULL: from the start) and at most `upto` (NULL: no bound), in key order;
+ * no row when none is left. */
 char *keyset_next_sql(enum mdb_kind kind, const char *table, const struct keyset *ks,
-                      const char *pos, int size);
+                      const char *pos, const char *upto, int size);
 /* The query giving the smallest key of `table` as one SQL literal. */
 char *keyset_first_sql(enum mdb_kind kind, const char *table, const struct keyset *ks);
+/* The query giving the largest key of `table` as one SQL literal (the backfill's bound). */
+char *keyset_last_sql(enum mdb_kind kind, const char *table, const struct keyset *ks);
 /* A batch statement with :lo and :hi replaced by position literals. With `first` set, every
  * "> :lo" becomes ">= LO" (lo is then the smallest key); a :lo elsewhere is refused then. */
 char *keyset_subst(const char *tmpl, const char *lo, const char *hi, int first, struct err *e);
