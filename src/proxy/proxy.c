@@ -580,7 +580,8 @@ void proxy_shutdown(struct proxy *p, int timeout_ms, proxy_done_cb done, void *d
             p->listeners = l->next;
             loop_unwatch(p->loop, &l->w);
             close(l->w.fd);
-            free(l);
+            /* an event of this listener may still be pending in the loop's batch */
+            loop_defer_free(p->loop, l);
         }
         struct conn *c = p->conns;
         while (c) {
