@@ -55,11 +55,33 @@ static void free_words(char **w)
     free(w);
 }
 
+/* Wraps the remove-upgrade-add command in `out` in a lock on the host, so that a
+ * command left running by a deploy that was killed ends before the next deploy probes
+ * or upgrades that host:
+ * flock -o -w 600 '/var/tmp/baton-deploy-SERVICE-HOST.hostlock' sh -c 'CMD' */
+static int host_locked(const struct dfile *df, const struct df_host *h, char *out, size_t cap,
+                       struct err *e)
+{
+    char cmd[REMOTE_CMD_MAX], lock[512];
+    if (!out[0])
+        return 0;
+    snprintf(cmd, sizeof(cmd), "%s", out);
+    if ((size_t)snprintf(lock, sizeof(lock), "/var/tmp/baton-deploy-%s-%s.hostlock", df->service,
+                         h->name) >= sizeof(lock) ||
+        (size_t)snprintf(out, cap, "flock -o -w %d", REMOTE_LOCK_WAIT_S) >= cap ||
+        append_quoted(out, cap, lock, e) < 0 || strlen(out) + 6 >= cap)
+        return err_set(e, "command for '%s' too long", h->name);
+    strcat(out, " sh -c");
+    return append_quoted(out, cap, cmd, e);
+}
+
 int remote_upgrade(const struct dfile *df, const struct df_host *h, const char *release, char *out,
                    size_t cap, struct err *e)
 {
     if (df->app.strategy == DF_REMOVE_UPGRADE_ADD)
-        return dfile_expand(df->app.upgrade, release, h, out, cap, e);
+        return dfile_expand(df->app.upgrade, release, h, out, cap, e) < 0
+                   ? -1
+                   : host_locked(df, h, out, cap, e);
     char **w;
     if (inplace_words(df, h, release, &w, e) < 0)
         return -1;
@@ -84,7 +106,10 @@ int remote_revert(const struct dfile *df, const struct df_host *h, const char *f
                        "cannot revert '%s': the release before this deploy is not known "
                        "(give --from RELEASE)",
                        h->name);
-    return dfile_expand(df->app.revert[0] ? df->app.revert : df->app.upgrade, from, h, out, cap, e);
+    if (dfile_expand(df->app.revert[0] ? df->app.revert : df->app.upgrade, from, h, out, cap, e) <
+        0)
+        return -1;
+    return host_locked(df, h, out, cap, e);
 }
 
 int remote_probe(const struct dfile *df, const struct df_host *h, const char *release, char *out,
@@ -96,7 +121,9 @@ int remote_probe(const struct dfile *df, const struct df_host *h, const char *re
         out[0] = 0;
         return 0;
     }
-    return dfile_expand(df->app.probe, release, h, out, cap, e);
+    if (dfile_expand(df->app.probe, release, h, out, cap, e) < 0)
+        return -1;
+    return host_locked(df, h, out, cap, e);
 }
 
 /* The command array of the current generation in `baton status --json`, or NULL. */

@@ -11,8 +11,12 @@
 #include "deploy/dfile.h"
 
 #define REMOTE_CMD_MAX 4096
+/* How long a remove-upgrade-add command waits for the host's lock (held by a command
+ * that a killed deploy left running there) before it fails. */
+#define REMOTE_LOCK_WAIT_S 600
 
-/* Installs and starts `release` (in-place: `baton upgrade --json --name N -- CMD`). */
+/* Installs and starts `release` (in-place: `baton upgrade --json --name N -- CMD`; the
+ * remove-upgrade-add commands run under a per-host lock, see remote.c). */
 int remote_upgrade(const struct dfile *df, const struct df_host *h, const char *release, char *out,
                    size_t cap, struct err *e);
 /* Goes back to `from` (in-place: `baton rollback --json --name N`; remove-upgrade-add:

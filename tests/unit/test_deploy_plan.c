@@ -151,7 +151,12 @@ static void remote_commands(void **state)
                               "probe = cat /etc/release\n[rollout]\nhealth = exec:true\n";
     assert_int_equal(dfile_parse(rua, "r.ini", &df, &e), 0);
     assert_int_equal(remote_revert(&df, &df.hosts[0], "v1", cmd, sizeof(cmd), &e), 0);
-    assert_string_equal(cmd, "/opt/install v1");
+    /* under the host's lock: a command a killed deploy left running ends first */
+    assert_string_equal(cmd, "flock -o -w 600 '/var/tmp/baton-deploy-s-h.hostlock' sh -c "
+                             "'/opt/install v1'");
+    assert_int_equal(remote_probe(&df, &df.hosts[0], "v2", cmd, sizeof(cmd), &e), 0);
+    assert_string_equal(cmd, "flock -o -w 600 '/var/tmp/baton-deploy-s-h.hostlock' sh -c "
+                             "'cat /etc/release'");
     assert_int_equal(remote_revert(&df, &df.hosts[0], "", cmd, sizeof(cmd), &e), -1);
     assert_non_null(strstr(e.msg, "give --from RELEASE"));
     assert_int_equal(remote_runs(&df, &df.hosts[0], "v2", "v2\n", &e), 1);

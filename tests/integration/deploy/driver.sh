@@ -23,6 +23,10 @@ LOADS=()
 # ssh control sockets need a short directory (socket paths are capped at 108 bytes)
 DEPLOY_RUN=$(mktemp -d /tmp/btd.XXXXXX)
 on_exit "pkill -KILL -f 'ControlPath=$DEPLOY_RUN' ; rm -rf '$DEPLOY_RUN'"
+# the service's name is this run's own: the hosts' locks (/var/tmp/baton-deploy-NAME-HOST.hostlock)
+# are not shared with another run, and are removed with it
+DEPLOY_SERVICE=app-${DEPLOY_RUN##*/}
+on_exit "rm -f /var/tmp/baton-deploy-$DEPLOY_SERVICE-*.hostlock"
 
 # --- the fleet -------------------------------------------------------------------------
 
@@ -96,7 +100,7 @@ opt() { CFG["$1.$2"]=$3; }
 _deploy_file() {
     local f=$T_DIR/deploy.ini n k
     {
-        printf '[service]\nname = app\nstate = %s\n' "$T_DIR/deploy.state"
+        printf '[service]\nname = %s\nstate = %s\n' "$DEPLOY_SERVICE" "$T_DIR/deploy.state"
         printf '[ssh]\nuser = root\nidentity = %s\nknown-hosts = %s\n' "$FLEET_DIR/id" \
             "$FLEET_DIR/known_hosts"
         printf 'connect-timeout = 5s\ncommand-timeout = 60s\n'
