@@ -36,8 +36,9 @@ MD_URL=        # the database of this pass (the seed of kill-rounds)
 MD_M=          # the migrations folder of this pass
 MD_DUMPS=()
 # --probe off: these runs test crash safety and exactly-once batches, not pacing (the
-# throttle would stretch them)
-MD_OPTS=(--batch-size 100 --batch-max 100 --batch-sleep-ms 4 --wait-ms 60000 --probe off)
+# throttle would stretch them); batches of 25 rows give the kills of kill-rounds many
+# batch boundaries to land between (a backfill of 6000 rows is 240 batches)
+MD_OPTS=(--batch-size 25 --batch-max 25 --batch-sleep-ms 4 --wait-ms 60000 --probe off)
 # concurrent runners queue for the lease: on a busy machine the last waits long, and
 # batches adapting to a 50 ms target would shrink to a few rows each
 MD_RUNNER_OPTS=(--batch-size 100 --batch-max 100 --batch-sleep-ms 2 --time-target 1s --wait 10m
