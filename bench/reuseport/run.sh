@@ -22,7 +22,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PORT=18080
 URL=http://127.0.0.1:$PORT/
 
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+# free_port, wait_port PORT, nginx_conf DIR PORT
+. "$(cd "$(dirname "$0")" && pwd)/../upgrade/lib.sh"
 
 # --- one run, inside its own network namespace: "FAILED REQUESTS DURATION_MS CPU_S" ---
 # The master runs in a subshell that prints, once it exited, the CPU time of its
@@ -34,7 +35,7 @@ baton_start() {
         times >"$tmp/cpu"
     ) &
     master=$!
-    wait_port
+    wait_port "$PORT"
 }
 baton_upgrade() { "$BATON" upgrade --control "$tmp/baton.sock" -- "$APP" --version "$1" >/dev/null; }
 baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; wait "$master"; }
@@ -45,25 +46,9 @@ cpu_seconds() {
 }
 
 nginx_start() {
-    cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/cb; proxy_temp_path $tmp/px; fastcgi_temp_path $tmp/fc;
-    uwsgi_temp_path $tmp/uw; scgi_temp_path $tmp/sc;
-    server {
-        listen 127.0.0.1:$PORT;
-        include $tmp/version.conf;
-        location / { default_type text/plain; add_header X-Version \$ver; return 200 "\$ver\n"; }
-    }
-}
-CONF
+    nginx_conf "$tmp" "$PORT"
     echo "set \$ver v0;" >"$tmp/version.conf"
-    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log" && wait_port
+    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log" && wait_port "$PORT"
 }
 nginx_upgrade() {
     echo "set \$ver $1;" >"$tmp/version.conf"
