@@ -21,8 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 for tool in wrk haproxy perf; do command -v $tool >/dev/null || { echo "profile: $tool missing"; exit 1; }; done
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+# free_port, wait_port PORT
+. "$(cd "$(dirname "$0")" && pwd)/../upgrade/lib.sh"
 
 APP_PORT=$(free_port)
 PORT=$APP_PORT "$BUILD/examples/httpapp" --version bench 2>/dev/null & PIDS+=($!)
