@@ -12,7 +12,9 @@
 const char *sqlsplit_skip_space(enum mdb_kind kind, const char *p)
 {
     for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+        /* a vertical tab is space to SQLite's tokenizer, not to PostgreSQL's scanner */
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
+               (*p == '\v' && kind == MDB_SQLITE))
             p++;
         if (p[0] == '-' && p[1] == '-') {
             /* PostgreSQL's scanner ends a comment at CR too; SQLite's only at LF */
