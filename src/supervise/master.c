@@ -3,10 +3,13 @@
  * its own previous image or from a killed master); routes what the generations, the
  * mode and the operations report; writes the state file. Never touches traffic. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -47,6 +50,41 @@ struct master {
     struct statefile *sf; /* writes the state file off the loop, once running */
     int state_dirty;      /* changed since the state file was last written */
 };
+
+/* --- the master's own memory ------------------------------------------------------------ */
+
+/* The pages of stack kept resident from the start, counted from its top: the arguments
+ * and environment, the random gap of up to 8 kB the kernel leaves below them and the
+ * deepest call the master makes, with room to spare. */
+#define MASTER_STACK_RESIDENT (48 * 1024)
+
+/* Makes the top MASTER_STACK_RESIDENT bytes of the stack resident at once. The kernel
+ * puts each image's first stack frame a random distance below the stack's top, and the
+ * pages a run touched (and those of that gap it never touches) then vary by two from one
+ * re-exec to the next; populated from the top, the master's stack is the same pages in
+ * every image (docs/internals/master-memory.md). The contents are not touched. */
+static void stack_populate(void)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t name = (uintptr_t)getauxval(AT_EXECFN); /* the last string at the top */
+    long page = sysconf(_SC_PAGESIZE);
+    if (!name || page <= 0 || name < MASTER_STACK_RESIDENT)
+        return;
+    uintptr_t top = (name | ((uintptr_t)page - 1)) + 1;
+    if (madvise((void *)(top - MASTER_STACK_RESIDENT), MASTER_STACK_RESIDENT, MADV_POPULATE_WRITE) <
+        0)
+        log_debug("stack not populated: %s", strerror(errno));
+#endif
+}
+
+/* Once the master is settled (one generation, the mode idle), the heap's free pages go
+ * back to the kernel: what an upgrade or a re-exec allocated on the way and freed would
+ * otherwise stay resident, a page or two more or less from one to the next. */
+static void heap_settle(struct master *m)
+{
+    if (gens_count(m->gs) == 1 && !m->md->ops->busy(m->md))
+        malloc_trim(0);
+}
 
 /* --- the state file ------------------------------------------------------------------ */
 
@@ -107,8 +145,10 @@ static void state_save(struct master *m)
 static void on_idle(struct loop *loop, void *data)
 {
     struct master *m = data;
-    if (m->state_dirty)
+    if (m->state_dirty) {
         state_save(m);
+        heap_settle(m);
+    }
 }
 
 /* Before a reply: a client that got an answer finds a state file at least as new. */
@@ -532,6 +572,7 @@ int run_main(struct run_opts *o)
     char *text = NULL;
     size_t len;
     log_setup(o->log_level, "master");
+    stack_populate();
     signal(SIGPIPE, SIG_IGN);
     if (master_init(m, o, &e) < 0 ||
         runobs_open(&m->obs, &m->ctx, m->gs, m->q, status_for_admin, m, &e) < 0 ||
@@ -551,6 +592,7 @@ int run_main(struct run_opts *o)
         log_warn("%s; the loop writes the state file itself", e.msg);
     m->state_dirty = 1;
     state_flush(m); /* the first generation's workers are on disk before anything else */
+    heap_settle(m);
     loop_on_idle(m->ctx.loop, on_idle, m);
     m->md->ops->resume(m->md);
     if (!(m->ctx.stopping && gens_count(m->gs) == 0 && !m->md->ops->busy(m->md)) &&
