@@ -9,5 +9,7 @@ for b in "$here"/*/run.sh; do
     [ -x "$b" ] || continue
     echo
     echo "=== bench/$(basename "$(dirname "$b")") ==="
-    BENCH_SECONDS=${BENCH_SECONDS:-} timeout -k 10 600 "$b" "$build" || echo "(bench $(basename "$(dirname "$b")") exited $?)"
+    limit=600
+    [ "${CHURN_FULL:-0}" = 1 ] && limit=7200 # bench/upgrade/memory.sh: 3 rounds of 1000 upgrades
+    BENCH_SECONDS=${BENCH_SECONDS:-} timeout -k 10 "$limit" "$b" "$build" || echo "(bench $(basename "$(dirname "$b")") exited $?)"
 done
