@@ -55,8 +55,9 @@ struct master {
 
 /* The pages of stack kept resident from the start, counted from its top: the arguments
  * and environment, the random gap of up to 8 kB the kernel leaves below them and the
- * deepest call the master makes, with room to spare. */
-#define MASTER_STACK_RESIDENT (48 * 1024)
+ * deepest call the master makes (at most 40 kB from the top, measured over upgrades and
+ * re-execs; a deeper one adds its pages as before). */
+#define MASTER_STACK_RESIDENT (40 * 1024)
 
 /* Makes the top MASTER_STACK_RESIDENT bytes of the stack resident at once. The kernel
  * puts each image's first stack frame a random distance below the stack's top, and the
