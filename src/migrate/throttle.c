@@ -272,11 +272,11 @@ int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms)
     if (t->running) {
         pthread_mutex_lock(&t->mu);
         t->in_batch = 0;
-        if (t->batch_probes) {
-            double ms = t->batch_sum_ms / t->batch_probes;
+        double ms = t->batch_probes ? t->batch_sum_ms / t->batch_probes : -1;
+        if (ms >= 0)
             t->batch_ms = t->batch_ms > 0 ? 0.7 * t->batch_ms + 0.3 * ms : ms;
-        }
-        s.probe_ms = t->batch_ms > 0 ? t->batch_ms : -1;
+        /* a set target compares each batch's probes, the budget a smoothed latency */
+        s.probe_ms = t->lim.probe_target_ms > 0 ? ms : t->batch_ms > 0 ? t->batch_ms : -1;
         s.no_probe = t->batch_probes == 0;
         s.rest_ms = t->rest_ms;
         s.base_ms = t->base_ms;
