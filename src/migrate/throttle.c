@@ -1,9 +1,11 @@
 /* The adaptive throttle of backfills. PostgreSQL: a probe thread on its own session runs
  * the probe query in a loop and, once per batch, counts the sessions waiting on baton's
  * locks and the other active sessions; after each batch the duty (the share of time
- * batches run) drops by 30% when a limit is passed and rises by 1 point otherwise, never
- * above the cap. The limits come from the options, then from table `baton_throttle`,
- * which `baton migrate throttle` writes and a running backfill reads every 500 ms. */
+ * batches run) drops by 30% when a limit is passed, with no probe target drops straight
+ * to what keeps the app's loss within THROTTLE_APP_LOSS (against the probe's latency
+ * before the first batch), and rises by 1 point otherwise, never above the cap. The limits come
+ * from the options, then from table `baton_throttle`, which `baton migrate throttle` writes and a
+ * running backfill reads every 500 ms. */
 #include "migrate/throttle.h"
 
 #include <errno.h>
