@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # baton migrate under load, in interleaved rounds (median and spread of each ratio).
 #  PostgreSQL: rename_column of a BENCH_ROWS-row table (default 30,000) while pgbench runs
-#    an app script on that table (writes the old column, reads by id). Each round measures
-#    pgbench TPS without a migration, during baton's default backfill (the adaptive
-#    throttle, --duty-percent 50 as its cap), without a migration again, during a backfill
-#    at a fixed 50% duty (no probe: the pacing before the throttle), and without again; each
-#    backfill is compared with the mean of the runs without on either side of it, so a
-#    machine whose load drifts during a round skews the ratio less. The migration is
-#    aborted after each backfill.
+#    an app script on that table (writes the old column, reads by id). Each round runs
+#    pgbench without a migration and during baton's default backfill back to back, the
+#    order alternating from round to round (a machine whose load drifts weighs on both
+#    orders alike), and takes that round's ratio; the run without lasts as long as the
+#    last backfill. The migration is aborted after each backfill, outside the measure.
 #  SQLite: 4 app writers (busy_timeout 5 s) during a rename_column backfill of SQLITE_ROWS
 #    rows (default 100,000) on a fresh copy each round, against the same writers without
 #    a migration before and after it (the mean of the two p99): write p99 ratio,
 #    SQLITE_BUSY reaching the app.
+# BENCH_SQLITE=0 skips SQLite.
 # Goals: TPS during the default backfill >= 0.9x, SQLite write p99 <= 2x, 0 BUSY.
 set -u
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
@@ -20,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 ROWS=${BENCH_ROWS:-30000}
 SQLITE_ROWS=${SQLITE_ROWS:-100000}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 CLIENTS=${PGBENCH_CLIENTS:-4}
 T_DIR=$(mktemp -d /tmp/baton-bench-migrate.XXXXXX)
 chmod 755 "$T_DIR"
@@ -73,43 +72,55 @@ pgbench_during() {
         END { if (n) printf "%.1f", sum / n; else printf "0" }' "$T_DIR/pgb.err"
     printf ' %.1f\n' "$(calc "$e - $s")"
 }
-baseline() { sleep 10; }
-# baton_rename ARGS...: expand (then backfill) under the options, then abort outside the
-# measure so the next round starts from the same table
+# the run without a migration lasts as long as the last backfill (3 s to 30 s), so both
+# sides of a ratio average over windows of about the same length
+BASE_SECS=5
+baseline() { sleep "$BASE_SECS"; }
+# baton_rename ARGS...: expand (then backfill) under the options; the log is kept per arm
 baton_rename() {
     BATON_DB=$PG_URL BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate expand "$@" 2>"$T_DIR/pg-migrate.log" ||
         { tail -3 "$T_DIR/pg-migrate.log" >&2; return 1; }
 }
+# the abort runs outside the measure, so the next run starts from the same table
 baton_abort() {
     BATON_DB=$PG_URL BATON_MIGRATIONS=$T_DIR/m "$BATON" migrate abort 0001_rename 2>>"$T_DIR/pg-abort.log" ||
         fail "abort failed: $(tail -2 "$T_DIR/pg-abort.log")"
     psql -qX -c "VACUUM users" >/dev/null
 }
-r_adapt=() r_fixed=() s_adapt=() s_fixed=() duty_adapt=()
-read -r tps_base _ < <(pgbench_during baseline)
+backfill() {
+    baton_rename
+    local rc=$?
+    baton_abort
+    return $rc
+}
+# Each round runs the two pgbench arms back to back, odd rounds the run without first,
+# even rounds the backfill first, so a load that drifts during a round weighs on both
+# orders alike; the ratio is the round's own.
+r_adapt=() s_adapt=() duty_adapt=() t_base=()
 for round in $(seq "$ROUNDS"); do
-    read -r tps_a secs_a < <(pgbench_during baton_rename)
+    if [ $((round % 2)) -eq 1 ]; then
+        read -r tps_b _ < <(pgbench_during baseline)
+        read -r tps_a secs_a < <(pgbench_during backfill)
+    else
+        read -r tps_a secs_a < <(pgbench_during backfill)
+        read -r tps_b _ < <(pgbench_during baseline)
+    fi
+    [ -n "${tps_a:-}" ] && [ -n "${tps_b:-}" ] || fail "round $round: a pgbench run gave no figure (see above)"
     duty=$(sed -n 's/.*throttle: .* mean duty \([0-9]*\)%.*/\1/p' "$T_DIR/pg-migrate.log" | tail -1)
-    baton_abort
-    read -r tps_mid _ < <(pgbench_during baseline)
-    read -r tps_f secs_f < <(pgbench_during baton_rename --probe off)
-    baton_abort
-    read -r tps_end _ < <(pgbench_during baseline)
-    r_adapt+=("$(calc "2 * $tps_a / ($tps_base + $tps_mid)")")
-    r_fixed+=("$(calc "2 * $tps_f / ($tps_mid + $tps_end)")")
-    s_adapt+=("$secs_a") s_fixed+=("$secs_f") duty_adapt+=("${duty:-0}")
-    echo "round $round: no migration $tps_base tps; default backfill $tps_a tps in ${secs_a}s (mean duty ${duty:-?}%); no migration $tps_mid tps; fixed 50% duty $tps_f tps in ${secs_f}s; no migration $tps_end tps" >&2
-    tps_base=$tps_end
+    BASE_SECS=$(awk -v s="$secs_a" 'BEGIN { s = int(s + 0.5); print (s < 3 ? 3 : (s > 30 ? 30 : s)) }')
+    r_adapt+=("$(awk -v a="$tps_a" -v b="$tps_b" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+    s_adapt+=("$secs_a") duty_adapt+=("${duty:-0}") t_base+=("$tps_b")
+    echo "round $round ($([ $((round % 2)) -eq 1 ] && echo "without first" || echo "backfill first")): no migration $tps_b tps; default backfill $tps_a tps in ${secs_a}s (mean duty ${duty:-?}%): ${r_adapt[-1]}x" >&2
 done
 
 echo
-echo "PostgreSQL: rename_column of $ROWS rows under pgbench ($CLIENTS clients, app script on the same table), $ROUNDS interleaved rounds: median (min-max)"
+echo "PostgreSQL: rename_column of $ROWS rows under pgbench ($CLIENTS clients, app script on the same table), $ROUNDS rounds, each backfill paired with a run without (order alternating): median (min-max)"
 printf '%-40s %22s %22s %8s\n' "backfill" "tps / tps without" "backfill seconds" "goal"
-printf '%-40s %22s %22s %8s\n' "default (adaptive throttle, cap 50%)" "$(stats "${r_adapt[@]}")" "$(stats "${s_adapt[@]}")" ">= 0.90"
-printf '%-40s %22s %22s %8s\n' "fixed 50% duty (no probe)" "$(stats "${r_fixed[@]}")" "$(stats "${s_fixed[@]}")" "-"
-echo "mean duty of the default backfill: $(stats "${duty_adapt[@]}") %"
+printf '%-40s %22s %22s %8s\n' "default (adaptive throttle)" "$(stats "${r_adapt[@]}")" "$(stats "${s_adapt[@]}")" ">= 0.90"
+echo "tps without a migration: $(stats "${t_base[@]}"); mean duty of the default backfill: $(stats "${duty_adapt[@]}") %"
 
 # ---------------------------------------------------------------- SQLite
+[ "${BENCH_SQLITE:-1}" = 1 ] || exit 0
 seed="$T_DIR/seed.db"
 sqlite3 "$seed" "PRAGMA journal_mode=WAL; CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, note TEXT);
   WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $SQLITE_ROWS)

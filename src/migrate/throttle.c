@@ -1,9 +1,11 @@
 /* The adaptive throttle of backfills. PostgreSQL: a probe thread on its own session runs
  * the probe query in a loop and, once per batch, counts the sessions waiting on baton's
  * locks and the other active sessions; after each batch the duty (the share of time
- * batches run) drops by 30% when a limit is passed and rises by 1 point otherwise, never
- * above the cap. The limits come from the options, then from table `baton_throttle`,
- * which `baton migrate throttle` writes and a running backfill reads every 500 ms. */
+ * batches run) drops by 30% when a limit is passed, with no probe target drops straight
+ * to what keeps the app's loss within THROTTLE_APP_LOSS (against the probe's latency
+ * before the first batch), and rises by 1 point otherwise, never above the cap. The limits come
+ * from the options, then from table `baton_throttle`, which `baton migrate throttle` writes and a
+ * running backfill reads every 500 ms. */
 #include "migrate/throttle.h"
 
 #include <errno.h>
@@ -21,29 +23,58 @@
 #define THROTTLE_READ_EVERY_MS 500
 #define PROBE_PAUSE_MS         20
 #define PROBE_TIMEOUT_MS       2000
+#define BASE_PROBES            15
+#define BASE_MAX_MS            1000
+
+/* The app's speed while the probe takes `ms`, as a share of its speed at `base` ms. */
+static double app_speed(double base, double ms)
+{
+    return ms > base ? base / ms : 1;
+}
+
+double throttle_budget_duty(const struct throttle_sample *s)
+{
+    double lb = 1 - app_speed(s->base_ms, s->probe_ms);
+    double lr = s->rest_ms > 0 ? 1 - app_speed(s->base_ms, s->rest_ms) : 0;
+    if (lr >= THROTTLE_APP_LOSS)
+        return 0;
+    if (lb <= lr)
+        return 100;
+    double d = 100 * (THROTTLE_APP_LOSS - lr) / (lb - lr);
+    return d < 100 ? d : 100;
+}
 
 double throttle_next_duty(double duty, const struct throttle_limits *l,
                           const struct throttle_sample *s, const char **why)
 {
     double cap = l->duty_percent > 0 && l->duty_percent <= 100 ? l->duty_percent : 100;
-    double target = l->probe_target_ms > 0 ? l->probe_target_ms : 4 * s->rest_ms;
-    if (l->probe_target_ms <= 0 && target < 5)
-        target = 5;
+    int fixed = l->probe_target_ms > 0;
+    double budget = !fixed && s->base_ms > 0 && s->probe_ms >= 0 ? throttle_budget_duty(s) : 100;
     *why = NULL;
     if (s->lock_waits > 0)
         *why = "sessions wait for a lock of the backfill";
-    else if (s->probe_ms >= 0 && s->probe_ms > target && (l->probe_target_ms > 0 || s->rest_ms > 0))
+    else if (fixed && s->probe_ms >= 0 && s->probe_ms > l->probe_target_ms)
         *why = "probe latency over its target";
     else if (l->max_active > 0 && s->active > l->max_active)
         *why = "active sessions over --max-active";
     else if (l->max_lag_ms > 0 && s->lag_ms > l->max_lag_ms)
         *why = "replica lag over --max-lag";
     double next = *why ? duty * 0.7 : s->no_probe ? duty : duty + 1;
+    if (!*why && budget < duty)
+        *why = "the app slows down past the backfill's budget";
+    if (next > budget)
+        next = budget;
     if (next < THROTTLE_MIN_DUTY)
         next = THROTTLE_MIN_DUTY;
     if (next > cap) /* the cap wins, even under the floor */
         next = cap;
     return next;
+}
+
+static int cmp_ms(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 static void sleep_ms(int ms)
@@ -110,6 +141,31 @@ static void *probe_main(void *arg)
         sleep_ms(rc < 0 ? 200 : PROBE_PAUSE_MS);
     }
     return NULL;
+}
+
+/* The probe's median latency before the first batch (BASE_PROBES probes, or as many as
+   BASE_MAX_MS allows a slow probe): what the app's speed is measured against. */
+static void probe_base(struct throttle *t)
+{
+    double v[BASE_PROBES], start = (double)clock_now_us() / 1e3;
+    int n = 0;
+    for (int i = 0; i < BASE_PROBES && (double)clock_now_us() / 1e3 - start < BASE_MAX_MS; i++) {
+        double t0 = (double)clock_now_us() / 1e3;
+        struct mdb_rows r;
+        struct err e;
+        if (mdb_query(t->probe_db, t->o->probe_sql, &r, &e) < 0) {
+            t->probe_errors++;
+            continue;
+        }
+        mdb_rows_free(&r);
+        v[n++] = (double)clock_now_us() / 1e3 - t0;
+        sleep_ms(PROBE_PAUSE_MS);
+    }
+    if (n == 0)
+        return;
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_ms);
+    t->base_ms = v[n / 2];
+    log_info("throttle: the probe takes %.2f ms before the backfill (median of %d)", t->base_ms, n);
 }
 
 /* The limits stored by `baton migrate throttle` over the options' (absent: the options). */
@@ -188,6 +244,7 @@ int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb 
         t->probe_db = NULL;
         return err_wrap(e, "cannot set up the throttle's probe session");
     }
+    probe_base(t);
     pthread_mutex_init(&t->mu, NULL);
     if (pthread_create(&t->th, NULL, probe_main, t) != 0) {
         pthread_mutex_destroy(&t->mu);
@@ -217,9 +274,14 @@ int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms)
     if (t->running) {
         pthread_mutex_lock(&t->mu);
         t->in_batch = 0;
-        s.probe_ms = t->batch_probes ? t->batch_sum_ms / t->batch_probes : -1;
+        double ms = t->batch_probes ? t->batch_sum_ms / t->batch_probes : -1;
+        if (ms >= 0)
+            t->batch_ms = t->batch_ms > 0 ? 0.7 * t->batch_ms + 0.3 * ms : ms;
+        /* a set target compares each batch's probes, the budget a smoothed latency */
+        s.probe_ms = t->lim.probe_target_ms > 0 ? ms : t->batch_ms > 0 ? t->batch_ms : -1;
         s.no_probe = t->batch_probes == 0;
         s.rest_ms = t->rest_ms;
+        s.base_ms = t->base_ms;
         s.lock_waits = t->lock_waits;
         s.active = t->active;
         t->batch_sum_ms = 0;
@@ -245,9 +307,13 @@ int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms)
         t->backoffs++;
         if (t->duty < before)
             log_info("throttle: backing off to duty %.0f%%: %s (probe %.1f ms, rest %.1f ms, "
+                     "before %.1f ms, "
                      "lock waits %d, active %d)",
-                     t->duty, why, s.probe_ms, s.rest_ms, s.lock_waits, s.active);
+                     t->duty, why, s.probe_ms, s.rest_ms, s.base_ms, s.lock_waits, s.active);
     }
+    log_debug("throttle: batch %.1f ms, probe %.2f ms in batches, %.2f ms between, %.2f ms "
+              "before; duty %.1f%% -> %.1f%%",
+              took_ms, s.probe_ms, s.rest_ms, s.base_ms, before, t->duty);
     t->duty_sum += t->duty;
     t->nbatches++;
     double duty = t->duty;

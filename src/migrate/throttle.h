@@ -29,12 +29,24 @@ struct throttle_sample {
     int active;      /* other active client sessions */
     double lag_ms;   /* replica replay lag (-1: no replica) */
     int no_probe;    /* the probe runs but none overlapped the batch: hold the duty */
+    double base_ms;  /* the probe's latency before the backfill began (<= 0: unknown) */
 };
 
-/* The next duty (percent) from the current one: 30% lower when a limit is passed (*why
- * says which), else 1 point higher (the same when the probe had no news), at least 5 and
- * at most the cap. The probe's target, when not set, is 4 times its latency between
- * batches, at least 5 ms. Pure, for tests. */
+/* The share of the app's speed a backfill may cost on average, when no probe target is
+   set: the automatic rule keeps pgbench-like apps at >= 0.9x with a margin for noise. */
+#define THROTTLE_APP_LOSS 0.05
+
+/* The highest duty (percent) that keeps the app's loss within THROTTLE_APP_LOSS, from the
+ * probe's latency before the backfill (base), during batches and between them: the app
+ * runs at about base/latency of its speed in each, so at duty D it loses
+ * D (1 - base/probe) + (1 - D) (1 - base/rest). 100 when batches cost nothing more than
+ * the pauses, 0 when the pauses alone already cost the whole budget. Pure, for tests. */
+double throttle_budget_duty(const struct throttle_sample *s);
+
+/* The next duty (percent) from the current one, at least 5 and at most the cap: 30% lower
+ * when a limit is passed (*why says which); with no probe target set, straight down to the
+ * budget's duty when over it; else 1 point higher, never over the budget (the same when
+ * the probe had no news). Pure, for tests. */
 double throttle_next_duty(double duty, const struct throttle_limits *l,
                           const struct throttle_sample *s, const char **why);
 
@@ -52,7 +64,9 @@ struct throttle {
     int batch_seq;       /* batches begun */
     double batch_sum_ms; /* probes that overlapped a batch since the last decision */
     int batch_probes;
-    double rest_ms; /* smoothed probe latency between batches */
+    double rest_ms;  /* smoothed probe latency between batches */
+    double base_ms;  /* the probe's median latency before the first batch */
+    double batch_ms; /* smoothed probe latency while batches run */
     int nprobes, probe_errors;
     int sampled;            /* the sessions of the current batch were counted */
     int runner_pid;         /* the backfill's own session */
