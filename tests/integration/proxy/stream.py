@@ -10,6 +10,15 @@ import sys
 import time
 
 
+def read_to_eof(s):
+    got = bytearray()
+    while True:
+        d = s.recv(1 << 20)
+        if not d:
+            return bytes(got)
+        got += d
+
+
 def serve(port, path, out):
     data = open(path, "rb").read()
     ls = socket.socket()
@@ -19,7 +28,12 @@ def serve(port, path, out):
     while True:
         c, _ = ls.accept()
         c.settimeout(60)
-        first = c.recv(5)  # the proxy's probes connect and close: wait for a client
+        first = b""  # the proxy's probes connect and close: wait for a client
+        while len(first) < 5:
+            d = c.recv(5 - len(first))
+            if not d:
+                break
+            first += d
         if first != b"HELLO":
             c.close()
             continue
@@ -29,13 +43,7 @@ def serve(port, path, out):
     time.sleep(0.3)  # the proxy finds the socket empty and waits on epoll
     c.sendall(data[half:])
     c.shutdown(socket.SHUT_WR)
-    got = bytearray()
-    while True:
-        d = c.recv(1 << 20)
-        if not d:
-            break
-        got += d
-    open(out, "wb").write(got)
+    open(out, "wb").write(read_to_eof(c))
     c.close()
 
 
@@ -43,13 +51,8 @@ def fetch(port, path, upload):
     want = open(path, "rb").read()
     s = socket.create_connection(("127.0.0.1", int(port)), timeout=60)
     s.sendall(b"HELLO")
-    got = bytearray()
-    while True:
-        d = s.recv(1 << 20)
-        if not d:
-            break
-        got += d
-    if bytes(got) != want:
+    got = read_to_eof(s)
+    if got != want:
         print("stream: received %d of %d bytes, %s" % (len(got), len(want),
               "different bytes" if len(got) == len(want) else "wrong length"))
         sys.exit(1)
