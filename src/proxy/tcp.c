@@ -31,6 +31,8 @@ static size_t dir_pending(const struct tcp_dir *t)
     return t->in_pipe + (t->len - t->off);
 }
 
+#define SPLICE_STREAMING_BYTES (64 * 1024) /* a splice read this large: more is coming */
+
 /* One read of direction t on the splice path: 1 to go on, 0 to wait, -1 on error. */
 static int read_splice(struct conn *c, struct tcp_dir *t, int src, int *drained)
 {
@@ -51,7 +53,12 @@ static int read_splice(struct conn *c, struct tcp_dir *t, int src, int *drained)
     }
     if (n == 0)
         t->eof = 1;
-    *drained = (size_t)n < t->pipe_size;
+    /* A read shorter than the pipe does not mean the socket is empty: a socket holds
+     * at most its receive buffer (about 1 MB when grown), so a streaming sender's
+     * reads are all "short". Only a small read says the sender paused; after a large
+     * one the loop reads again once the pipe is flushed (the sender has likely refilled
+     * the socket meanwhile), instead of going back to epoll for every megabyte. */
+    *drained = (size_t)n < t->pipe_size && (size_t)n < SPLICE_STREAMING_BYTES;
     if (c->backend)
         c->backend->bytes[t - c->dir] += (uint64_t)n;
     t->in_pipe = (size_t)n;
