@@ -15,7 +15,7 @@
 #include "lazy/lazy_int.h"
 #include "test_lazy_fixture.h"
 
-#include "../integration/lazy/plugin_email.c" /* lower_email, a custom step */
+#include "../integration/lazy/lower_email.h"
 
 static const char good_chain[] =
     "{\n"                                                                             /* 1 */
