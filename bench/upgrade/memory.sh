@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 # mem PID: "RSS PSS PRIVATE ANON BINARY" in kB
 mem() {
     local rss pss priv anon bin
