@@ -31,34 +31,6 @@ RUN=$(mktemp -d /tmp/btb.XXXXXX)
 on_exit "pkill -KILL -f 'ControlPath=$RUN'; rm -rf '$RUN'"
 release=1
 
-# The install script: stop the app, start RELEASE, wait until it answers; prints its
-# own duration in ms (the app's own restart, which no deploy tool can make shorter).
-install_script() {
-    cat >"$FLEET_DIR/install" <<'EOF'
-#!/bin/sh
-t0=$(date +%s%3N)
-d=$FLEET_DIR/$FLEET_HOST
-if [ -f "$d/app.pid" ]; then
-    pid=$(cat "$d/app.pid"); kill "$pid" 2>/dev/null
-    i=0
-    while kill -0 "$pid" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 1500 ] && { echo "old app did not stop" >&2; exit 1; }
-        sleep 0.02
-    done
-fi
-setsid "$FLEET_DIR/release" "$1" --listen "$FLEET_ADDR:8080" >>"$d/app.log" 2>&1 </dev/null &
-echo $! >"$d/app.pid"
-i=0
-until curl -sf -o /dev/null "http://$FLEET_ADDR:8080/"; do
-    i=$((i + 1)); [ $i -gt 1500 ] && { echo "$1 did not start" >&2; exit 1; }
-    sleep 0.02
-done
-echo "$1" >"$d/release"
-echo "install_ms=$(($(date +%s%3N) - t0))"
-EOF
-    chmod +x "$FLEET_DIR/install"
-}
-
 SSH=()
 ssh_opts() {
     SSH=(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$FLEET_DIR/known_hosts"
@@ -114,24 +86,36 @@ status_is() { hap_field "$1" status | grep -q "^$2"; }
 hap_field() { # hap_field SERVER COLUMN: one column of show stat
     hap "show stat app 4 -1" | awk -F, -v s="$1" -v c="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c || $i == "# " c) k = i} $2 == s {print $k}'
 }
-run_script() {
-    local t0 t1 n h0 h1 per=() inst
+# install_on HOST RELEASE METHOD: the install script of vRELEASE on HOST over ssh; prints
+# its own duration in ms (also kept in $T_DIR/install-METHOD).
+install_on() {
+    local inst
+    inst=$("${SSH[@]}" "$(fleet_addr "$1")" "$FLEET_DIR/install v$2" | sed -n 's/^install_ms=//p')
+    echo "$inst" >>"$T_DIR/install-$3"
+    echo "$inst"
+}
+# each_host FN RELEASE: FN HOST RELEASE on every host in order, FN printing the host's own
+# install time (ms, or - for no figure of the host); prints to fd 3 the total time and per
+# host its time beyond its own install (ms).
+each_host() {
+    local t0 n h0 inst per=()
     t0=$(date +%s%3N)
     for n in "${FLEET_HOSTS[@]}"; do
         h0=$(date +%s%3N)
-        hap "set server app/$n state drain" >/dev/null
-        upto 30 scur_zero "$n"
-        inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
-        echo "$inst" >>"$T_DIR/install-script"
-        upto 30 curl -sf -o /dev/null "http://$(fleet_addr "$n"):8080/health"
-        hap "set server app/$n state ready" >/dev/null
-        upto 30 status_is "$n" UP
-        h1=$(date +%s%3N)
-        per+=($((h1 - h0 - inst)))
+        inst=$("$1" "$n" "$2")
+        if [ "$inst" = - ]; then per+=(-); else per+=($(($(date +%s%3N) - h0 - inst))); fi
     done
-    t1=$(date +%s%3N)
-    echo "$((t1 - t0)) ${per[*]}" >&3
+    echo "$(($(date +%s%3N) - t0)) ${per[*]}" >&3
 }
+script_host() {
+    hap "set server app/$1 state drain" >/dev/null
+    upto 30 scur_zero "$1"
+    install_on "$1" "$2" script
+    upto 30 curl -sf -o /dev/null "http://$(fleet_addr "$1"):8080/health"
+    hap "set server app/$1 state ready" >/dev/null
+    upto 30 status_is "$1" UP
+}
+run_script() { each_host script_host "$1"; }
 # HAProxy reloads: the configuration with server $1 disabled (or none), SIGUSR2 to the
 # master, then wait until the new worker shows the server as wanted.
 hap_reload() {
@@ -141,32 +125,17 @@ hap_reload() {
     kill -USR2 "$FLEET_HAP_PID_A"
     upto 30 status_is "$3" "$want"
 }
-run_reload() {
-    local t0 t1 n h0 h1 per=() inst
-    t0=$(date +%s%3N)
-    for n in "${FLEET_HOSTS[@]}"; do
-        h0=$(date +%s%3N)
-        hap_reload "$n" MAINT "$n"
-        inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
-        echo "$inst" >>"$T_DIR/install-reload"
-        hap_reload "" UP "$n"
-        h1=$(date +%s%3N)
-        per+=($((h1 - h0 - inst)))
-    done
-    t1=$(date +%s%3N)
-    echo "$((t1 - t0)) ${per[*]}" >&3
+reload_host() {
+    hap_reload "$1" MAINT "$1"
+    install_on "$1" "$2" reload
+    hap_reload "" UP "$1"
 }
-run_restart() {
-    local t0 t1 n inst per=()
-    t0=$(date +%s%3N)
-    for n in "${FLEET_HOSTS[@]}"; do
-        inst=$("${SSH[@]}" "$(fleet_addr "$n")" "$FLEET_DIR/install v$1" | sed -n 's/^install_ms=//p')
-        echo "$inst" >>"$T_DIR/install-restart"
-        per+=(-)
-    done
-    t1=$(date +%s%3N)
-    echo "$((t1 - t0)) ${per[*]}" >&3
+run_reload() { each_host reload_host "$1"; }
+restart_host() {
+    install_on "$1" "$2" restart >/dev/null
+    echo -
 }
+run_restart() { each_host restart_host "$1"; }
 
 # measure METHOD: one deploy of the next release under keep-alive load; appends
 # "method failed total_ms overheads..." to results.
@@ -212,7 +181,7 @@ for size in $SIZES; do
     FLEET_DIR=$T_DIR/fleet-$size
     fleet_up "$size"
     ssh_opts
-    install_script
+    fleet_install_script
     for n in "${FLEET_HOSTS[@]}"; do
         fleet_exec "$n" env FLEET_DIR="$FLEET_DIR" FLEET_HOST="$n" FLEET_ADDR="$(fleet_addr "$n")" \
             "$FLEET_DIR/install" v1 >/dev/null || fail "v1 on $n"

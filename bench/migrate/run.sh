@@ -26,7 +26,7 @@ chmod 755 "$T_DIR"
 CLEANUPS=()
 on_exit() { CLEANUPS+=("$1"); }
 fail() { echo "bench migrate: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || shuf -i 20000-60000 -n 1; }
+. "$here/../lib.sh" # free_port
 cleanup() {
     for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null; done
     for c in "${CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1; done

@@ -5,14 +5,11 @@
 # run) as the peer a small master is held to. Prints median and spread per case, and
 # the ratios against the master without --metrics. Never fails on figures.
 set -u
-build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
-BATON=$build/baton
-APP=$build/examples/httpapp
+. "$(dirname "$0")/../lib.sh"
+bench_build "${1:-}"
 ROUNDS=${ROUNDS:-3}
 SCRAPES=${SCRAPES:-2000}
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-tmp=$(mktemp -d /tmp/baton-bench-observe.XXXXXX)
-chmod 755 "$tmp"
+tmp=$(bench_tmp observe)
 pids=()
 cleanup() {
     "$BATON" stop --control "$tmp/b.sock" >/dev/null 2>&1
@@ -21,8 +18,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 400); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; return 1; }
 mem() { # mem PID: "RSS_kB PSS_kB"
     echo "$(ps -o rss= -p "$1" | tr -d ' ') $(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup")"
 }
@@ -57,21 +52,7 @@ baton_round() {
 nginx_round() {
     local port
     port=$(free_port)
-    mkdir -p "$tmp/ng"
-    cat >"$tmp/nginx.conf" <<NGX
-worker_processes 1;
-daemon on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/ng/cb; proxy_temp_path $tmp/ng/px; fastcgi_temp_path $tmp/ng/fc;
-    uwsgi_temp_path $tmp/ng/uw; scgi_temp_path $tmp/ng/sc;
-    server { listen 127.0.0.1:$port; location / { return 200 "v1\n"; } }
-}
-NGX
-    "$NGINX" -c "$tmp/nginx.conf" -p "$tmp" 2>>"$tmp/nginx.log" || return 1
+    nginx_up "$tmp" "$port" v1 || return 1
     wait_http "http://127.0.0.1:$port/" || return 1
     add nginx $(mem "$(cat "$tmp/nginx.pid")")
     kill -QUIT "$(cat "$tmp/nginx.pid")"

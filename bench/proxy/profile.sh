@@ -13,16 +13,13 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-50}
 W=$(mktemp -d /tmp/baton-profile-proxy.XXXXXX)
 PIDS=()
+. "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
 cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    stop_pids "${PIDS[@]}"
     rm -rf "$W"
 }
 trap cleanup EXIT
 for tool in wrk haproxy perf; do command -v $tool >/dev/null || { echo "profile: $tool missing"; exit 1; }; done
-# free_port, wait_port PORT
-. "$(cd "$(dirname "$0")" && pwd)/../upgrade/lib.sh"
 
 APP_PORT=$(free_port)
 PORT=$APP_PORT "$BUILD/examples/httpapp" --version bench 2>/dev/null & PIDS+=($!)

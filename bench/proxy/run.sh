@@ -20,9 +20,7 @@ CONNS=${BENCH_CONNECTIONS:-50}
 W=$(mktemp -d /tmp/baton-bench-proxy.XXXXXX)
 PIDS=()
 cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    stop_pids "${PIDS[@]}"
     rm -rf "$W"
 }
 trap cleanup EXIT
@@ -30,11 +28,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # idle connections held for the RSS figure (two fds each in a tcp proxy), scaled to 10k
 IDLE=$(( $(ulimit -n) / 3 )); [ "$IDLE" -gt 10000 ] && IDLE=10000
 
-free_port() {
-    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
-        shuf -i 20000-60000 -n 1
-}
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+. "$(cd "$(dirname "$0")" && pwd)/../lib.sh" # free_port, wait_port PORT, stop_pids (cleanup)
 for tool in wrk haproxy nginx; do command -v $tool >/dev/null || { echo "bench/proxy: $tool missing (make deps)"; exit 1; }; done
 
 # backends: httpapp for requests, nginx serving a 10 MB file for bulk transfers

@@ -12,18 +12,13 @@
 # run has a network namespace of its own (tcp_migrate_req starts off there); needs
 # root. Never fails on figures.
 set -u
-build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
-BATON=$build/baton
-APP=$build/examples/httpapp
+. "$(cd "$(dirname "$0")" && pwd)/../lib.sh"
+bench_build "${1:-}"
 N=${UPGRADES:-5}
 ROUNDS=${ROUNDS:-5}
 METHODS=(rp-none rp-migrate rp-bpf nginx-binary handoff)
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PORT=18080
 URL=http://127.0.0.1:$PORT/
-
-# free_port, wait_port PORT, nginx_conf DIR PORT
-. "$(cd "$(dirname "$0")" && pwd)/../upgrade/lib.sh"
 
 # --- one run, inside its own network namespace: "FAILED REQUESTS DURATION_MS CPU_S" ---
 # The master runs in a subshell that prints, once it exited, the CPU time of its
@@ -45,30 +40,13 @@ cpu_seconds() {
     tail -1 "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } print t }'
 }
 
-nginx_start() {
-    nginx_conf "$tmp" "$PORT"
-    echo "set \$ver v0;" >"$tmp/version.conf"
-    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log" && wait_port "$PORT"
-}
-nginx_upgrade() {
-    echo "set \$ver $1;" >"$tmp/version.conf"
-    local old
-    old=$(cat "$tmp/nginx.pid")
-    kill -USR2 "$old"
-    for _ in $(seq 500); do
-        [ -f "$tmp/nginx.pid.oldbin" ] && [ -s "$tmp/nginx.pid" ] && [ "$(cat "$tmp/nginx.pid")" != "$old" ] && break
-        sleep 0.01
-    done
-    kill -WINCH "$old"
-    kill -QUIT "$old"
-    for _ in $(seq 1000); do kill -0 "$old" 2>/dev/null || break; sleep 0.01; done
-}
+nginx_start() { nginx_up "$tmp" "$PORT" v0; }
+nginx_upgrade() { nginx_binary_upgrade "$tmp" "$1"; }
 nginx_stop() { kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; }
 
 one_run() {
     ip link set lo up
-    tmp=$(mktemp -d /tmp/baton-bench-reuseport.XXXXXX)
-    chmod 755 "$tmp"
+    tmp=$(bench_tmp reuseport)
     local start upgrade stop
     case $1 in
     rp-none) start=(baton_start --mode reuseport --protect none) ;;

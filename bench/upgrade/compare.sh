@@ -10,7 +10,8 @@ a=$(cd "${1:?usage: compare.sh BUILD_A BUILD_B}" && pwd)
 b=$(cd "${2:?usage: compare.sh BUILD_A BUILD_B}" && pwd)
 ROUNDS=${ROUNDS:-5}
 PER_ROUND=${PER_ROUND:-6}
-tmp=$(mktemp -d /tmp/baton-bench-compare.XXXXXX)
+. "$(dirname "$0")/../lib.sh"
+tmp=$(bench_tmp compare)
 master=
 load=
 cleanup() {
@@ -19,7 +20,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-. "$(dirname "$0")/lib.sh"
 
 # round BUILD LABEL: one master of BUILD, PER_ROUND upgrades under load, figures to LABEL.ms
 round() {

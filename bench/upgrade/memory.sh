@@ -41,7 +41,7 @@ stop_master() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 exe=$(readlink -f "$BATON")
 # mem PID: "RSS PSS OWN ANON EXE" in kB
 mem() {

@@ -5,11 +5,10 @@
 # own start and baton's upgrade are measured under the same load, interleaved. Prints
 # each phase's median, quartiles and range in milliseconds; never fails on time.
 set -u
-build=$(cd "${1:?usage: phases.sh BUILD_DIR}" && pwd)
-BATON=$build/baton
-APP=$build/examples/httpapp
+. "$(dirname "$0")/../lib.sh"
+bench_build "${1:-}"
 N=${PHASE_UPGRADES:-30}
-tmp=$(mktemp -d /tmp/baton-bench-phases.XXXXXX)
+tmp=$(bench_tmp phases)
 load=
 master=
 cleanup() {
@@ -19,8 +18,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-. "$(dirname "$0")/lib.sh"
 
 # The app alone: spawned with a notify socket and a port of its own, timed from the
 # spawn to its READY=1 (what the master's "spawn" and "app_start" phases add up to).

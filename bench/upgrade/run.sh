@@ -8,13 +8,11 @@
 # master's memory (memory.sh) across CHURN_UPGRADES upgrades and CHURN_REEXECS reexecs
 # beside nginx's master.
 set -u
-build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
-BATON=$build/baton
-APP=$build/examples/httpapp
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+bench_build "${1:-}"
 N=${UPGRADES:-5}
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-tmp=$(mktemp -d /tmp/baton-bench-upgrade.XXXXXX)
-chmod 755 "$tmp"
+tmp=$(bench_tmp upgrade)
 pids=()
 cleanup() {
     [ -f "$tmp/nginx.pid" ] && kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
@@ -26,8 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
 now_ms() { date +%s%3N; }
 
 # --- the four upgrade methods: start VERSION / upgrade VERSION / stop / master pid ---
@@ -43,30 +39,12 @@ baton_upgrade() {
 baton_stop() { "$BATON" stop --control "$tmp/baton.sock" >/dev/null 2>&1; sleep 0.3; }
 baton_master() { pgrep -f "baton run --name bench" | head -1; }
 
-nginx_start() {
-    nginx_conf "$tmp" "$port"
-    echo "set \$ver $1;" >"$tmp/version.conf"
-    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log"
-    wait_port "$port"
-}
+nginx_start() { nginx_up "$tmp" "$port" "$1"; }
 nginx_reload() {
     echo "set \$ver $1;" >"$tmp/version.conf"
     kill -HUP "$(cat "$tmp/nginx.pid")"
 }
-nginx_binary() {
-    echo "set \$ver $1;" >"$tmp/version.conf"
-    local old
-    old=$(cat "$tmp/nginx.pid")
-    kill -USR2 "$old"
-    for _ in $(seq 200); do
-        [ -f "$tmp/nginx.pid.oldbin" ] && [ -s "$tmp/nginx.pid" ] && [ "$(cat "$tmp/nginx.pid")" != "$old" ] && break
-        sleep 0.01
-    done
-    kill -WINCH "$old"
-    sleep 0.1
-    kill -QUIT "$old"
-    for _ in $(seq 200); do kill -0 "$old" 2>/dev/null || break; sleep 0.01; done
-}
+nginx_binary() { nginx_binary_upgrade "$tmp" "$1"; }
 nginx_stop() {
     kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
     for _ in $(seq 100); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done

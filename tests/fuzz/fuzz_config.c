@@ -3,17 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "core/config.h"
 
 static const char *const keys[] = {"listen", "workers", "ready", "drain-timeout", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
     struct config_args c;
     struct err e;
     if (config_parse(text, "fuzz.ini", "run", keys, &c, &e) == 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "core/spawn.h"
 #include "supervise/container.h"
 
@@ -14,11 +15,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1), *argv[FUZZ_WORDS + 1];
+    char *text = fuzz_text(data, size), *argv[FUZZ_WORDS + 1];
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
     int n = 0;
     for (size_t off = 0; off <= size && n < FUZZ_WORDS; off += strlen(text + off) + 1)
         argv[n++] = text + off;

@@ -3,15 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "deploy/dfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
     struct dfile df;
     struct err e;
     if (dfile_parse(text, "fuzz/deploy.ini", &df, &e) == 0) {

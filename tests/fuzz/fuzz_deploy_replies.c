@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "deploy/dlease.h"
 #include "deploy/dstate.h"
 #include "deploy/hapx.h"
@@ -21,11 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    char *text = malloc(size);
+    char *text = fuzz_text(data + 1, size - 1);
     if (!text)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = 0;
     size_t len = size - 1;
     struct err e;
     struct bal_stats st = {0};

@@ -18,12 +18,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "proxy/proxy.h"
+#include "proxy_harness.h"
 
 #define MSGS_MAX   16
 #define FIELDS_MAX 128
@@ -109,22 +106,24 @@ static struct message *cur(void)
     return &client[nclient];
 }
 
-static int on_method(llhttp_t *p, const char *at, size_t n)
+/* Appends a piece of the method or the target: it starts at its first piece. */
+static int extend(size_t *off, size_t *len, const char *at, size_t n)
 {
     size_t o = add(cur(), at, n);
-    if (!cur()->method_len)
-        cur()->method = o;
-    cur()->method_len += n;
+    if (!*len)
+        *off = o;
+    *len += n;
     return 0;
+}
+
+static int on_method(llhttp_t *p, const char *at, size_t n)
+{
+    return extend(&cur()->method, &cur()->method_len, at, n);
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
-    size_t o = add(cur(), at, n);
-    if (!cur()->target_len)
-        cur()->target = o;
-    cur()->target_len += n;
-    return 0;
+    return extend(&cur()->target, &cur()->target_len, at, n);
 }
 
 static int on_field(llhttp_t *p, const char *at, size_t n)
@@ -416,11 +415,6 @@ static void same_message(const struct message *a, const struct message *b)
 
 /* --- the engine, a backend and a client over unix sockets --------------------------- */
 
-static struct loop *loop;
-static struct proxy *proxy;
-static char front_path[108];
-static struct watcher backend_w;
-
 struct peer {
     struct watcher w;
     char buf[1 << 16];
@@ -442,78 +436,25 @@ static void on_backend_conn(struct loop *l, struct watcher *w, uint32_t revents)
             b->len = b->parsed = 0;
         return;
     }
-    if (n == 0 || (n < 0 && errno != EAGAIN)) {
-        loop_unwatch(l, w);
-        close(w->fd);
-        free(b);
-    }
+    peer_closed(l, w, n);
 }
 
-static void on_backend_accept(struct loop *l, struct watcher *w, uint32_t revents)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    for (;;) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return;
-        struct peer *b = calloc(1, sizeof(*b));
-        if (!b || loop_watch(l, &b->w, fd, EPOLLIN, on_backend_conn, b, NULL) < 0) {
-            free(b);
-            close(fd);
-        }
-    }
-}
-
-static int listen_unix(const char *path)
-{
-    char spec[128];
-    snprintf(spec, sizeof(spec), "unix:%s", path);
-    struct addr a;
-    struct err e;
-    if (addr_parse(spec, 0, &a, &e) < 0)
-        return -1;
-    return addr_listen(&a, 128, &e);
-}
-
-static int setup(void)
-{
-    struct err e;
-    char dir[64], backend_path[108], spec[160];
-    snprintf(dir, sizeof(dir), "/tmp/baton-fuzz-diff-%d", (int)getpid());
-    mkdir(dir, 0700);
-    snprintf(backend_path, sizeof(backend_path), "%s/backend.sock", dir);
-    snprintf(front_path, sizeof(front_path), "%s/front.sock", dir);
-    log_setup(LOG_ALERT, "fuzz");
-    if (loop_new(&loop, &e) < 0)
-        return -1;
-    int backend = listen_unix(backend_path), front = listen_unix(front_path);
-    if (backend < 0 || front < 0)
-        return -1;
-    loop_watch(loop, &backend_w, backend, EPOLLIN, on_backend_accept, NULL, NULL);
-    struct pool_table *t;
-    snprintf(spec, sizeof(spec), "b=unix:%s", backend_path);
-    if (pool_table_new(&t, BALANCE_ROUNDROBIN, &e) < 0 || pool_add_spec(t, spec, NULL, &e) < 0)
-        return -1;
     struct proxy_config cfg;
-    proxy_config_defaults(&cfg);
-    cfg.mode = PROXY_HTTP;
-    cfg.health = HEALTH_NONE;
+    harness_config(&cfg);
     cfg.xff = 0;
     cfg.header_timeout_ms = 500;
     cfg.idle_timeout_ms = 1000;
     cfg.buffer_bytes = 1024; /* small buffers: the body re-framing meets full buffers */
     cfg.header_max_bytes = 2048;
-    if (proxy_new(&proxy, loop, &cfg, t, &e) < 0)
-        return -1;
-    return proxy_add_listener(proxy, front, &e);
+    if (harness_start("diff", sizeof(struct peer), on_backend_conn, &cfg) < 0)
+        abort(); /* the harness itself could not start */
+    return 0;
 }
 
 static char answers[1 << 17];
 static size_t answers_len;
-
-static void on_guard(struct loop *l, struct timer *t)
-{
-    loop_stop(l);
-}
 
 static void on_client(struct loop *l, struct watcher *w, uint32_t revents)
 {
@@ -553,33 +494,13 @@ static int count_ok(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
-    if (!ready) {
-        if (setup() < 0)
-            abort(); /* the harness itself could not start */
-        ready = 1;
-    }
     if (size > 8192)
         return 0;
     read_client(data, size);
     nfwd = 0;
     answers_len = 0;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    snprintf(un.sun_path, sizeof(un.sun_path), "%s", front_path);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0)
+    if (harness_exchange(data, size, on_client, 3000) < 0)
         abort();
-    send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-    shutdown(fd, SHUT_WR);
-    struct watcher w = {0};
-    struct timer guard = {0};
-    struct err e;
-    loop_watch(loop, &w, fd, EPOLLIN, on_client, NULL, NULL);
-    timer_start(loop, &guard, 3000, on_guard, NULL);
-    loop_run(loop, &e);
-    timer_stop(loop, &guard);
-    loop_unwatch(loop, &w);
-    close(fd);
     if (count_ok() != nfwd)
         __builtin_trap(); /* a forwarded message not answered, or one answered twice */
     for (int i = 0; i < nfwd; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "migrate/lint.h"
 #include "migrate/mfile.h"
 #include "migrate/plan.h"
@@ -32,11 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         mfile_free(m);
     }
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
     struct releases rel;
     if (rel_parse(text, "fuzz", &rel, &e) == 0)
         rel_free(&rel);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input.h"
 #include "core/opt.h"
 
 struct fz {
@@ -56,13 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096)
         return 0;
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     char *argv[65];
     int argc = 0;
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
     for (char *p = text, *line; argc < 64 && (line = strsep(&p, "\n")) != NULL;)
         argv[argc++] = line;
     argv[argc] = NULL;

@@ -205,6 +205,39 @@ EOF
     cp "$EXAMPLES/httpapp" "$FLEET_DIR/httpapp"
 }
 
+# fleet_install_script: $FLEET_DIR/install RELEASE, the remove-upgrade-add install a
+# host runs: a real restart of its app (no baton run there): stops it (drain on SIGTERM,
+# waits for its exit), starts RELEASE, waits until it answers, records it in the host's
+# release and installs files, and prints its own duration (install_ms=N: the app's own
+# restart, which no deploy tool can make shorter).
+fleet_install_script() {
+    cat >"$FLEET_DIR/install" <<'EOF'
+#!/bin/sh
+t0=$(date +%s%3N)
+d=$FLEET_DIR/$FLEET_HOST
+if [ -f "$d/app.pid" ]; then
+    pid=$(cat "$d/app.pid")
+    kill "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 1500 ] && { echo "old app did not stop" >&2; exit 1; }
+        sleep 0.02
+    done
+fi
+setsid "$FLEET_DIR/release" "$1" --listen "$FLEET_ADDR:8080" >>"$d/app.log" 2>&1 </dev/null &
+echo $! >"$d/app.pid"
+i=0
+until curl -sf -o /dev/null "http://$FLEET_ADDR:8080/"; do
+    i=$((i + 1)); [ $i -gt 1500 ] && { echo "$1 did not start" >&2; exit 1; }
+    sleep 0.02
+done
+echo "$1" >"$d/release"
+echo "$1" >>"$d/installs"
+echo "install_ms=$(($(date +%s%3N) - t0))"
+EOF
+    chmod +x "$FLEET_DIR/install"
+}
+
 # fleet_haproxy NAME [PORT [STATS_PORT]]: HAProxy in lb with every host as a server of
 # backend "app" (health-checked on /health), its admin socket at $FLEET_DIR/lb/NAME.sock
 # and, with STATS_PORT, also on tcp lb:STATS_PORT.

@@ -35,77 +35,100 @@ static void load(struct dfile *df, struct dstate *st)
     assert_int_equal(dstate_init(st, df, "v2", "v1", &e), 0);
 }
 
-static void fresh_deploy(void **state)
-{
+/* The fleet above, its state at the start of a deploy from v1 to v2, and a plan of it:
+ * each test's setup and teardown. */
+struct fleet {
     struct dfile df;
     struct dstate st;
     struct dplan p;
+    int planned;
+};
+
+static int fleet_setup(void **state)
+{
+    struct fleet *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    load(&f->df, &f->st);
+    *state = f;
+    return 0;
+}
+
+static int fleet_teardown(void **state)
+{
+    struct fleet *f = *state;
+    if (f->planned)
+        dplan_free(&f->p);
+    dstate_free(&f->st);
+    dfile_free(&f->df);
+    free(f);
+    return 0;
+}
+
+/* The plan in MODE for the fleet's state, in place of the one made before. */
+static struct dplan *plan(struct fleet *f, enum dplan_mode mode)
+{
     struct err e;
-    load(&df, &st);
-    assert_int_equal(dplan_make(&df, &st, DPLAN_DEPLOY, &p, &e), 0);
+    if (f->planned)
+        dplan_free(&f->p);
+    f->planned = 0;
+    if (dplan_make(&f->df, &f->st, mode, &f->p, &e) < 0)
+        fail_msg("%s", e.msg);
+    f->planned = 1;
+    return &f->p;
+}
+
+static void fresh_deploy(void **state)
+{
+    struct dplan *p = plan(*state, DPLAN_DEPLOY);
     /* canary b first, then the others in file order */
     int want[] = {1, 0, 2, 3};
-    assert_int_equal(p.n, 4);
-    assert_int_equal(p.nforward, 4);
+    assert_int_equal(p->n, 4);
+    assert_int_equal(p->nforward, 4);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(p.order[i], want[i]);
-        assert_int_equal(p.forward[i], want[i]);
+        assert_int_equal(p->order[i], want[i]);
+        assert_int_equal(p->forward[i], want[i]);
     }
-    assert_int_equal(p.ncanary, 1);
-    assert_true(p.bake);
-    assert_false(p.expand || p.contract); /* no [database] */
+    assert_int_equal(p->ncanary, 1);
+    assert_true(p->bake);
+    assert_false(p->expand || p->contract); /* no [database] */
     /* a revert walks the order backwards */
     int back[] = {3, 2, 0, 1};
-    assert_int_equal(p.nback, 4);
+    assert_int_equal(p->nback, 4);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(p.back[i], back[i]);
-    dplan_free(&p);
-    dstate_free(&st);
-    dfile_free(&df);
+        assert_int_equal(p->back[i], back[i]);
 }
 
 static void resume_puts_hosts_mid_step_first(void **state)
 {
-    struct dfile df;
-    struct dstate st;
-    struct dplan p;
-    struct err e;
-    load(&df, &st);
-    st.bake = DS_DONE;
-    st.hosts[1].state = HS_DONE;      /* b, the canary */
-    st.hosts[0].state = HS_DONE;      /* a */
-    st.hosts[3].state = HS_UPGRADING; /* d, killed mid-step */
-    assert_int_equal(dplan_make(&df, &st, DPLAN_RESUME, &p, &e), 0);
-    assert_int_equal(p.nforward, 2);
-    assert_int_equal(p.forward[0], 3); /* d first: it was mid-step */
-    assert_int_equal(p.forward[1], 2);
-    assert_int_equal(p.ncanary, 0);
-    assert_false(p.bake);
-    dplan_free(&p);
+    struct fleet *f = *state;
+    struct dstate *st = &f->st;
+    st->bake = DS_DONE;
+    st->hosts[1].state = HS_DONE;      /* b, the canary */
+    st->hosts[0].state = HS_DONE;      /* a */
+    st->hosts[3].state = HS_UPGRADING; /* d, killed mid-step */
+    struct dplan *p = plan(f, DPLAN_RESUME);
+    assert_int_equal(p->nforward, 2);
+    assert_int_equal(p->forward[0], 3); /* d first: it was mid-step */
+    assert_int_equal(p->forward[1], 2);
+    assert_int_equal(p->ncanary, 0);
+    assert_false(p->bake);
     /* abort: only hosts that may hold the new release come back */
-    assert_int_equal(dplan_make(&df, &st, DPLAN_ABORT, &p, &e), 0);
-    assert_int_equal(p.nforward, 0);
-    assert_int_equal(p.nback, 3);
-    assert_int_equal(p.back[0], 3);
-    assert_int_equal(p.back[1], 0);
-    assert_int_equal(p.back[2], 1);
-    dplan_free(&p);
-    dstate_free(&st);
-    dfile_free(&df);
+    p = plan(f, DPLAN_ABORT);
+    assert_int_equal(p->nforward, 0);
+    assert_int_equal(p->nback, 3);
+    assert_int_equal(p->back[0], 3);
+    assert_int_equal(p->back[1], 0);
+    assert_int_equal(p->back[2], 1);
 }
 
 static void dry_run_names_every_request(void **state)
 {
-    struct dfile df;
-    struct dstate st;
-    struct dplan p;
-    struct err e;
-    load(&df, &st);
-    assert_int_equal(dplan_make(&df, &st, DPLAN_DEPLOY, &p, &e), 0);
+    struct fleet *f = *state;
+    plan(f, DPLAN_DEPLOY);
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    dplan_print(&p, &df, &st, &balancer_haproxy_driver, "baton-migrate", out);
+    dplan_print(&f->p, &f->df, &f->st, &balancer_haproxy_driver, "baton-migrate", out);
     fclose(out);
     assert_non_null(strstr(text, "deploy of 'shop': release v2 (from v1), in-place, 4 hosts"));
     assert_non_null(strstr(text, "unix:/run/a.sock: set server web/b state ready"));
@@ -119,9 +142,6 @@ static void dry_run_names_every_request(void **state)
     assert_non_null(
         strstr(text, "lease: lock file /var/tmp/baton-deploy-shop.lock on this machine"));
     free(text);
-    dplan_free(&p);
-    dstate_free(&st);
-    dfile_free(&df);
 }
 
 static void remote_commands(void **state)
@@ -167,9 +187,10 @@ static void remote_commands(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fresh_deploy),
-        cmocka_unit_test(resume_puts_hosts_mid_step_first),
-        cmocka_unit_test(dry_run_names_every_request),
+        cmocka_unit_test_setup_teardown(fresh_deploy, fleet_setup, fleet_teardown),
+        cmocka_unit_test_setup_teardown(resume_puts_hosts_mid_step_first, fleet_setup,
+                                        fleet_teardown),
+        cmocka_unit_test_setup_teardown(dry_run_names_every_request, fleet_setup, fleet_teardown),
         cmocka_unit_test(remote_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

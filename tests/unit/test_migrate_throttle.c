@@ -33,29 +33,32 @@ static void each_signal_backs_off(void **state)
 {
     struct throttle_limits l = {
         .duty_percent = 50, .probe_target_ms = 10, .max_active = 4, .max_lag_ms = 1000};
-    const char *why;
-    struct throttle_sample s = quiet;
-    s.lock_waits = 1;
-    assert_true(throttle_next_duty(40, &l, &s, &why) == 28);
-    assert_string_equal(why, "sessions wait for a lock of the backfill");
-    s = quiet;
-    s.probe_ms = 11;
-    throttle_next_duty(40, &l, &s, &why);
-    assert_string_equal(why, "probe latency over its target");
-    s = quiet;
-    s.active = 5;
-    throttle_next_duty(40, &l, &s, &why);
-    assert_string_equal(why, "active sessions over --max-active");
-    s = quiet;
-    s.lag_ms = 1500;
-    throttle_next_duty(40, &l, &s, &why);
-    assert_string_equal(why, "replica lag over --max-lag");
-    s = quiet;
-    s.active = 4;
-    s.lag_ms = 1000;
-    s.probe_ms = 10;
-    throttle_next_duty(40, &l, &s, &why);
-    assert_null(why); /* at the limits is not over them */
+    /* a sample, the duty that follows 40% and its reason */
+    static const struct {
+        struct throttle_sample s;
+        double duty;
+        const char *why;
+    } cases[] = {
+        {{.probe_ms = 1, .rest_ms = 1, .lag_ms = -1, .lock_waits = 1},
+         28,
+         "sessions wait for a lock of the backfill"},
+        {{.probe_ms = 11, .rest_ms = 1, .lag_ms = -1}, 28, "probe latency over its target"},
+        {{.probe_ms = 1, .rest_ms = 1, .lag_ms = -1, .active = 5},
+         28,
+         "active sessions over --max-active"},
+        {{.probe_ms = 1, .rest_ms = 1, .lag_ms = 1500}, 28, "replica lag over --max-lag"},
+        /* at the limits is not over them */
+        {{.probe_ms = 10, .rest_ms = 1, .lag_ms = 1000, .active = 4}, 41, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why;
+        double duty = throttle_next_duty(40, &l, &cases[i].s, &why);
+        if (cases[i].why)
+            assert_string_equal(why, cases[i].why);
+        else
+            assert_null(why);
+        assert_true(duty == cases[i].duty);
+    }
 }
 
 static void budget_duty_from_the_app_speed(void **state)

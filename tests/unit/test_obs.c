@@ -203,36 +203,38 @@ static void serves_reads_to_anyone(void **state)
     assert_int_equal(status_of("", "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), 405);
 }
 
+#define UPGRADE_WITH(auth, rest) "POST /api/upgrade HTTP/1.1\r\n" auth "Content-Length: " rest
+
 static void changes_need_post_and_the_token(void **state)
 {
+    const char *good = UPGRADE_WITH("Authorization: Bearer " TOKEN "\r\n", "2\r\n\r\n{}");
+    /* the token the server holds ("": read-only), a request and its refusal */
+    const struct {
+        const char *token, *request;
+        int status;
+    } refused[] = {
+        /* read-only: refused whatever the request says */
+        {"", good, 403},
+        {"", UPGRADE_WITH("", "0\r\n\r\n"), 403},
+        /* with a token: the right one only, and POST only */
+        {TOKEN, UPGRADE_WITH("", "0\r\n\r\n"), 401},
+        {TOKEN, UPGRADE_WITH("Authorization: Bearer " TOKEN "x\r\n", "0\r\n\r\n"), 401},
+        {TOKEN, UPGRADE_WITH("Authorization: Basic " TOKEN "\r\n", "0\r\n\r\n"), 401},
+        {TOKEN, "GET /api/upgrade HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n", 405},
+        /* a body that is not a JSON object, an unknown action */
+        {TOKEN, UPGRADE_WITH("Authorization: Bearer " TOKEN "\r\n", "2\r\n\r\n[]"), 400},
+        {TOKEN,
+         "POST /api/explode HTTP/1.1\r\nAuthorization: Bearer " TOKEN
+         "\r\nContent-Length: 0\r\n\r\n",
+         404},
+    };
     actions_run = 0;
-    const char *good = "POST /api/upgrade HTTP/1.1\r\nAuthorization: Bearer " TOKEN
-                       "\r\nContent-Length: 2\r\n\r\n{}";
-    /* read-only: refused whatever the request says */
-    assert_int_equal(status_of("", good), 403);
-    assert_int_equal(status_of("", "POST /api/upgrade HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), 403);
-    /* with a token: the right one only, and POST only */
-    assert_int_equal(status_of(TOKEN, "POST /api/upgrade HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
-                     401);
-    assert_int_equal(status_of(TOKEN, "POST /api/upgrade HTTP/1.1\r\nAuthorization: Bearer " TOKEN
-                                      "x\r\nContent-Length: 0\r\n\r\n"),
-                     401);
-    assert_int_equal(status_of(TOKEN, "POST /api/upgrade HTTP/1.1\r\nAuthorization: Basic " TOKEN
-                                      "\r\nContent-Length: 0\r\n\r\n"),
-                     401);
-    assert_int_equal(
-        status_of(TOKEN, "GET /api/upgrade HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n"),
-        405);
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (status_of(refused[i].token, refused[i].request) != refused[i].status)
+            fail_msg("not %d: %s", refused[i].status, refused[i].request);
+    }
     assert_int_equal(actions_run, 0);
     assert_int_equal(status_of(TOKEN, good), 202);
-    assert_int_equal(actions_run, 1);
-    /* a body that is not a JSON object, an unknown action */
-    assert_int_equal(status_of(TOKEN, "POST /api/upgrade HTTP/1.1\r\nAuthorization: Bearer " TOKEN
-                                      "\r\nContent-Length: 2\r\n\r\n[]"),
-                     400);
-    assert_int_equal(status_of(TOKEN, "POST /api/explode HTTP/1.1\r\nAuthorization: Bearer " TOKEN
-                                      "\r\nContent-Length: 0\r\n\r\n"),
-                     404);
     assert_int_equal(actions_run, 1);
 }
 

@@ -151,16 +151,10 @@ step_master() {
 }
 
 step_load() {
-    local flags=()
-    case "${1:-}" in
-    keepalive) ;;
-    close) flags=(--close) ;;
-    *) fail "$(case_where): expected load keepalive|close CONNECTIONS" ;;
-    esac
     [ -z "$CT_LOAD" ] || fail "$(case_where): a load is already running"
     CT_NLOADS=$((CT_NLOADS + 1))
     CT_LOAD=load$CT_NLOADS CT_SWITCHES=()
-    load_start "$CT_LOAD" "$URL" --connections "${2:?connections}" "${flags[@]}"
+    load_start_kind "$CT_LOAD" "$URL" "$@"
 }
 
 ct_reached_serving() { [ -z "$CT_LOAD" ] || load_wait_version "$CT_LOAD" "$CT_SERVING"; }

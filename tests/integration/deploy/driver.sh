@@ -30,35 +30,6 @@ on_exit "rm -f /var/tmp/baton-deploy-$DEPLOY_SERVICE-*.hostlock"
 
 # --- the fleet -------------------------------------------------------------------------
 
-# The remove-upgrade-add install script on every host: stops the app (drain on SIGTERM,
-# waits for its exit), starts RELEASE, waits until it answers, records it.
-_rua_script() {
-    cat >"$FLEET_DIR/install" <<'EOF'
-#!/bin/sh
-# install RELEASE: a real restart of this host's app (no baton run here)
-d=$FLEET_DIR/$FLEET_HOST
-if [ -f "$d/app.pid" ]; then
-    pid=$(cat "$d/app.pid")
-    kill "$pid" 2>/dev/null
-    i=0
-    while kill -0 "$pid" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 200 ] && { echo "old app did not stop" >&2; exit 1; }
-        sleep 0.05
-    done
-fi
-setsid "$FLEET_DIR/release" "$1" --listen "$FLEET_ADDR:8080" >>"$d/app.log" 2>&1 </dev/null &
-echo $! >"$d/app.pid"
-i=0
-until curl -sf -o /dev/null "http://$FLEET_ADDR:8080/"; do
-    i=$((i + 1)); [ $i -gt 200 ] && { echo "$1 did not start" >&2; exit 1; }
-    sleep 0.05
-done
-echo "$1" >"$d/release"
-echo "$1" >>"$d/installs"
-EOF
-    chmod +x "$FLEET_DIR/install"
-}
-
 # fleet N STRATEGY [BALANCER] [remote]: N hosts on v1; BALANCER haproxy (default),
 # haproxy-pair (two HAProxy, both updated) or baton-proxy; remote: the balancer's
 # sockets are reached over SSH on the lb host (forwarded), else directly.
@@ -66,7 +37,7 @@ fleet() {
     STRATEGY=$2 BALANCER=${3:-haproxy}
     [ "${4:-}" = remote ] && BAL_REMOTE=1
     fleet_up "$1"
-    _rua_script
+    fleet_install_script
     for n in "${FLEET_HOSTS[@]}"; do
         if [ "$STRATEGY" = in-place ]; then
             fleet_run_app "$n" v1

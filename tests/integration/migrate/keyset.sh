@@ -35,6 +35,17 @@ keyset_tags_sql() {
     echo " ('a b', 'space'), ('zürich', 'utf8'), ('Z', 'upper'), (' lead', 'lead'), ('x''''y', 'two');"
 }
 
+# keyset_kill_rounds NEW_DB_FN MIN_KILLS: kill_rounds with these migrations, then every
+# awkward text key (keyset_tags_sql) was copied and at least one run resumed a keyset walk.
+keyset_kill_rounds() {
+    kill_rounds "$1" "$2"
+    local want
+    for want in ":empty" "o'brien:quote" "a b:space" "zürich:utf8" " lead:lead" "x''y:two"; do
+        grep -qxF "$want" "$T_DIR/ref.dump" || fail "text key: no row '$want' after the backfill"
+    done
+    grep -q "resuming the keyset walk after" "$T_DIR/migrate.log" || fail "no run resumed a keyset walk"
+}
+
 KILL_WRITE=write_keyset_migrations
 KILL_DUMP=keyset_dump
 KILL_REF="batch_log rows: $KILL_ROWS"

@@ -12,19 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-static void on_term(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+#include "load_app.h"
 
 /* Runs one statement; 0, 1 on a lock timeout, 2 on another error (printed, first few). */
 static int run(PGconn *pg, const char *sql, long *shown)
@@ -52,8 +40,7 @@ int main(int argc, char **argv)
     long first = atol(argv[3]), pause_us = argc > 6 ? atol(argv[6]) : 20000;
     double end = now_ms() + atof(argv[4]) * 1000;
     int timeout_ms = atoi(argv[5]);
-    signal(SIGTERM, on_term);
-    signal(SIGINT, on_term);
+    stop_on_signals();
     PGconn *pg = PQconnectdb(argv[1]);
     if (PQstatus(pg) != CONNECTION_OK)
         return fprintf(stderr, "probe: %s", PQerrorMessage(pg)), 1;

@@ -13,19 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-static void on_term(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+#include "load_app.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -60,8 +48,7 @@ int main(int argc, char **argv)
     long max_ops = argc > 7 ? atol(argv[7]) : 1000000;
     const char *table = getenv("WRITER_TABLE") ? getenv("WRITER_TABLE") : "users";
     int kinds = getenv("WRITER_READS") && atoi(getenv("WRITER_READS")) ? 3 : 2;
-    signal(SIGTERM, on_term);
-    signal(SIGINT, on_term);
+    stop_on_signals();
     sqlite3 *lite = NULL;
     PGconn *pg = NULL;
     if (strncmp(url, "sqlite:", 7) == 0) {

@@ -78,13 +78,19 @@ def cmd_bulk(port, mb):
     print("bulk %d of %d bytes, %s" % (total, n, "intact" if ok else "CORRUPT"))
     sys.exit(0 if ok else 1)
 
-def hold(port, n, secs, first, drip):
+def small_conns(port, n):
+    """N connections to PORT with small receive buffers: a proxy meets a slow reader."""
     socks = []
     for _ in range(int(n)):
         s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.sendall(first)
         socks.append(s)
+    return socks
+
+def hold(port, n, secs, first, drip):
+    socks = small_conns(port, n)
+    for s in socks:
+        s.sendall(first)
     end = time.time() + float(secs)
     answers = {}
     while time.time() < end:
@@ -111,12 +117,9 @@ def hold(port, n, secs, first, drip):
             print(a.split(b"\r\n")[0].decode("latin-1"))
 
 def cmd_flood(port, n, secs, kind):
-    socks = []
-    for _ in range(int(n)):
-        s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    socks = small_conns(port, n)
+    for s in socks:
         s.setblocking(False)
-        socks.append(s)
     chunk = os.urandom(65536) if kind == "tcp" else b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 2000
     sent = 0
     end = time.time() + float(secs)

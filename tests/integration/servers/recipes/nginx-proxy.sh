@@ -1,36 +1,9 @@
 # nginx in --mode proxy: nginx cannot take an inherited socket, so it binds the private
-# port baton gives in $PORT. Its config cannot read the environment, so the command
-# writes the release's config with `listen 127.0.0.1:$PORT` from a template first, then
-# execs nginx in the foreground (daemon off). QUIT is its graceful stop (TERM is fast).
-# Ready when GET / answers. Each release is a directory with its config template.
+# port baton gives in $PORT. The releases are those of tests/lib/nginx_recipe.sh (each a
+# directory with its config template; the command writes the config with `listen
+# 127.0.0.1:$PORT`, then execs nginx in the foreground). QUIT is its graceful stop (TERM
+# is fast). Ready when GET / answers.
 NEEDS=(nginx)
 RUN=(--mode proxy --ready http:/ --stop-signal QUIT --drain-timeout 35)
-# nginx_site VERSION [CONFIG LINE...]: writes the release $T_DIR/site/VERSION (its
-# config template nginx.conf.in) and sets CMD to run it.
-nginx_site() {
-    local d=$T_DIR/site/$1
-    mkdir -p "$d/logs"
-    cat >"$d/nginx.conf.in" <<CONF
-pid $d/logs/nginx-@PORT@.pid;
-error_log stderr;
-worker_processes 2;
-events { }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:@PORT@;
-        location / {
-            add_header X-Version $1;
-            return 200 "$1\n";
-        }
-    }
-$(printf '    %s\n' "${@:2}")
-}
-CONF
-    CMD=(sh -c 'sed "s/@PORT@/$PORT/g" "$1/nginx.conf.in" >"$1/nginx-$PORT.conf" &&
-        exec nginx -p "$1" -e stderr -c "$1/nginx-$PORT.conf" -g "daemon off;"' nginx "$d")
-}
-release() { nginx_site "$1"; }
-# A release whose config has a directive nginx does not know: it exits at start.
-broken_release() { nginx_site broken 'proxy_pass_everything on;'; }
-ROLLBACK_REASON='worker [0-9]+ exited with status 1 before it was ready'
+NGINX_LISTEN=
+. "$(dirname "${BASH_SOURCE[0]}")/../../../lib/nginx_recipe.sh"

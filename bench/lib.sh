@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# Helpers every bench sources (`. "$(dirname "$0")/../lib.sh"`): a scratch directory, free
+# ports, waiting for a port or a URL, and nginx as a peer: a configuration that answers
+# its version from DIR/version.conf, its start, and its binary upgrade.
+
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
+# bench_build DIR: build (DIR made absolute), BATON and APP (the example app) of the
+# build in DIR; exits with the usage line when DIR is not given.
+bench_build() {
+    build=$(cd "${1:?usage: $(basename "$0") BUILD_DIR}" && pwd) || exit 1
+    BATON=$build/baton
+    APP=$build/examples/httpapp
+}
+
+# stop_pids PID...: TERM, a moment to finish, then KILL for what is left.
+stop_pids() {
+    local p
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "$@"; do kill -KILL "$p" 2>/dev/null; done
+}
+
+# bench_tmp NAME: prints a fresh /tmp/baton-bench-NAME.XXXXXX, readable by nginx's workers.
+bench_tmp() {
+    local d
+    d=$(mktemp -d "/tmp/baton-bench-$1.XXXXXX") && chmod 755 "$d" && echo "$d"
+}
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || shuf -i 20000-60000 -n 1; }
+# wait_port PORT / wait_http URL: 0 once it answers, 1 after 10 s / 20 s
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_http() { for _ in $(seq 400); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; return 1; }
+
+# nginx_conf DIR PORT: DIR/nginx.conf, one worker on 127.0.0.1:PORT answering the
+# version that DIR/version.conf sets (`set $ver V;`), everything it writes in DIR.
+nginx_conf() {
+    local dir=$1 port=$2
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon on;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/cb; proxy_temp_path $dir/px; fastcgi_temp_path $dir/fc;
+    uwsgi_temp_path $dir/uw; scgi_temp_path $dir/sc;
+    server {
+        listen 127.0.0.1:$port;
+        include $dir/version.conf;
+        location / { default_type text/plain; add_header X-Version \$ver; return 200 "\$ver\n"; }
+    }
+}
+CONF
+}
+
+# nginx_up DIR PORT VERSION: nginx (nginx_conf) answering VERSION; 0 once it listens.
+nginx_up() {
+    nginx_conf "$1" "$2"
+    echo "set \$ver $3;" >"$1/version.conf"
+    "$NGINX" -p "$1" -c "$1/nginx.conf" 2>>"$1/nginx-start.log" && wait_port "$2"
+}
+
+# nginx_binary_upgrade DIR VERSION: nginx's own upgrade of the master in DIR to one
+# answering VERSION: USR2 (a new master beside the old), WINCH (the old workers finish
+# their requests), QUIT (the old master goes); returns once the old master has gone.
+nginx_binary_upgrade() {
+    local dir=$1 old
+    echo "set \$ver $2;" >"$dir/version.conf"
+    old=$(cat "$dir/nginx.pid")
+    kill -USR2 "$old"
+    for _ in $(seq 500); do
+        [ -f "$dir/nginx.pid.oldbin" ] && [ -s "$dir/nginx.pid" ] && [ "$(cat "$dir/nginx.pid")" != "$old" ] && break
+        sleep 0.01
+    done
+    kill -WINCH "$old"
+    sleep 0.1
+    kill -QUIT "$old"
+    for _ in $(seq 1000); do kill -0 "$old" 2>/dev/null || break; sleep 0.01; done
+}
