@@ -218,13 +218,16 @@ static void step_upgrade(struct hrun *h)
     run_remote(h, cmd, on_command);
 }
 
-/* Probe answer: does the host run the release this step is about? */
+/* Probe answer: does the host run the release this step is about? 1 or 0, -1 (why says
+ * what failed), or -2 when the host could not be reached (LOST is raised here). */
 static int probe_answer(struct hrun *h, const struct child_result *r, int lost, char *why,
                         size_t cap)
 {
     struct err e = {{0}};
+    h->op = NULL;
     if (lost) {
         snprintf(why, cap, "cannot reach %s: %.300s", dhost(h)->name, r->err);
+        host_event(h->d, h->idx, HEV_LOST, why);
         return -2;
     }
     if (!r->exited || r->status != 0) {
@@ -240,14 +243,11 @@ static int probe_answer(struct hrun *h, const struct child_result *r, int lost, 
 static void on_probe(const struct child_result *r, int lost, void *data)
 {
     struct hrun *h = data;
-    h->op = NULL;
     char why[ERR_MSG_MAX] = "";
     int runs = probe_answer(h, r, lost, why, sizeof(why));
-    if (runs == -2)
-        host_event(h->d, h->idx, HEV_LOST, why);
-    else if (runs == 1)
+    if (runs == 1)
         host_event(h->d, h->idx, HEV_OK, "runs the release already");
-    else
+    else if (runs != -2)
         host_event(h->d, h->idx, HEV_FAIL, runs == 0 ? "does not run the release yet" : why);
 }
 
@@ -272,12 +272,9 @@ static void step_revert(struct hrun *h);
 static void on_revert_probe(const struct child_result *r, int lost, void *data)
 {
     struct hrun *h = data;
-    h->op = NULL;
     char why[ERR_MSG_MAX] = "";
     int runs = probe_answer(h, r, lost, why, sizeof(why));
-    if (runs == -2)
-        host_event(h->d, h->idx, HEV_LOST, why);
-    else if (runs < 0)
+    if (runs == -1)
         host_event(h->d, h->idx, HEV_FAIL, why);
     else if (runs == 0)
         host_event(h->d, h->idx, HEV_OK, "does not run the new release: nothing to roll back");
