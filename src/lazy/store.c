@@ -6,19 +6,6 @@
 
 #include "lazy/lazy_int.h"
 
-void *lazy_store_new(size_t size, const struct lazy_store_ops *ops, const char *collection,
-                     struct err *e)
-{
-    struct lazy_store *s = calloc(1, size);
-    if (!s) {
-        err_set(e, "out of memory");
-        return NULL;
-    }
-    s->ops = ops;
-    snprintf(s->collection, sizeof(s->collection), "%s", collection);
-    return s;
-}
-
 /* Splits "BODY#TABLE" at the last '#'; body is a fresh string (caller frees). */
 static int split_table(const char *url, const char *after, char **body, const char **table,
                        struct err *e)
