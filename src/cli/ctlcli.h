@@ -7,13 +7,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core/addr.h"
 #include "core/opt.h"
 
 /* Which process a control verb speaks to, and how it prints the reply. */
 struct ctlcli_opts {
-    const char *name;  /* --name: the master's or proxy's instance name */
-    char control[108]; /* --control: its socket path; "" when not given */
-    int json;          /* --json */
+    const char *name;                  /* --name: the master's or proxy's instance name */
+    char control[ADDR_UNIX_PATH_SIZE]; /* --control: its socket path; "" when not given */
+    int json;                          /* --json */
 };
 
 /* The table lines of --name (default `defname`), --control and --json, for the struct

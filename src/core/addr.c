@@ -105,25 +105,25 @@ static int split_host_port(const char *rest, const char *spec, char *host, size_
     return 0;
 }
 
+/* Completes a->ss once inet_pton filled its address of `family`. */
+static int numeric(struct addr *a, int family, in_port_t *port_field, int port, socklen_t len)
+{
+    ((struct sockaddr *)&a->ss)->sa_family = (sa_family_t)family;
+    *port_field = htons((uint16_t)port);
+    a->family = family;
+    a->len = len;
+    return 0;
+}
+
 /* a->ss for host h (numeric first, else getaddrinfo) and port. */
 static int resolve(const char *h, int port, const char *spec, struct addr *a, struct err *e)
 {
     struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
-    if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)port);
-        a->family = AF_INET;
-        a->len = sizeof(*in);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        a->family = AF_INET6;
-        a->len = sizeof(*in6);
-        return 0;
-    }
+    if (inet_pton(AF_INET, h, &in->sin_addr) == 1)
+        return numeric(a, AF_INET, &in->sin_port, port, sizeof(*in));
+    if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1)
+        return numeric(a, AF_INET6, &in6->sin6_port, port, sizeof(*in6));
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(h, NULL, &hints, &res);

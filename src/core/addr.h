@@ -10,8 +10,10 @@
 
 #define ADDR_NAME_MAX 64
 #define ADDR_TEXT_MAX 128
-/* The longest path of a unix socket, without its NUL: sun_path's size, named once. */
-#define ADDR_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+/* A buffer that holds any unix socket path with its NUL: sun_path's size, named once
+ * (108 on Linux); the longest path is one byte less. */
+#define ADDR_UNIX_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
+#define ADDR_UNIX_PATH_MAX  (ADDR_UNIX_PATH_SIZE - 1)
 
 struct addr {
     char name[ADDR_NAME_MAX]; /* the NAME= part, or "" */

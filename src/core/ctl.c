@@ -19,7 +19,7 @@
 struct ctl_server {
     struct loop *loop;
     struct watcher w;
-    char path[108];
+    char path[ADDR_UNIX_PATH_SIZE];
     ctl_handler handler;
     void *data;
     struct ctl_req *reqs; /* live requests, to detach on close */
@@ -265,7 +265,7 @@ static void server_on_accept(struct loop *loop, struct watcher *w, uint32_t reve
 
 static int make_parent_dir(const char *path, struct err *e)
 {
-    char dir[108];
+    char dir[ADDR_UNIX_PATH_SIZE];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash || slash == dir)
@@ -463,7 +463,7 @@ int ctl_default_path(const char *name, char *buf, size_t size, struct err *e)
         n = snprintf(buf, size, "%s/baton/%s.sock", rt, name);
     else
         n = snprintf(buf, size, "/tmp/baton-%u/%s.sock", (unsigned)geteuid(), name);
-    if (n < 0 || (size_t)n >= size || (size_t)n >= 108)
+    if (n < 0 || (size_t)n >= size || (size_t)n > ADDR_UNIX_PATH_MAX)
         return err_set(e, "control socket path for name '%s' is too long; use --control", name);
     return 0;
 }

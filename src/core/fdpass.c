@@ -85,24 +85,25 @@ int fd_steal(pid_t pid, int target_fd, struct err *e)
     return fd;
 }
 
+/* Sets (on) or clears `bit` among the flags fcntl reads with `get` and writes with `set`;
+ * `what` names those flags in the error. */
+static int fd_set_flag(int fd, int get, int set, int bit, int on, const char *what, struct err *e)
+{
+    int flags = fcntl(fd, get);
+    if (flags < 0)
+        return err_errno(e, errno, "cannot read %s of fd %d", what, fd);
+    flags = on ? (flags | bit) : (flags & ~bit);
+    if (fcntl(fd, set, flags) < 0)
+        return err_errno(e, errno, "cannot set %s of fd %d", what, fd);
+    return 0;
+}
+
 int fd_set_cloexec(int fd, int on, struct err *e)
 {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0)
-        return err_errno(e, errno, "cannot read flags of fd %d", fd);
-    flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-    if (fcntl(fd, F_SETFD, flags) < 0)
-        return err_errno(e, errno, "cannot set flags of fd %d", fd);
-    return 0;
+    return fd_set_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on, "flags", e);
 }
 
 int fd_set_nonblock(int fd, int on, struct err *e)
 {
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return err_errno(e, errno, "cannot read status flags of fd %d", fd);
-    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-    if (fcntl(fd, F_SETFL, flags) < 0)
-        return err_errno(e, errno, "cannot set status flags of fd %d", fd);
-    return 0;
+    return fd_set_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK, on, "status flags", e);
 }

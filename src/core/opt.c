@@ -2,6 +2,7 @@
  * ranges, defaults, the config file's keys merged before the command line, getopt. */
 #include "core/opt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -80,6 +81,17 @@ int opt_parse_int(const char *s, const char *what, long long min, long long max,
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || *s == ' ' || *s == '\t' || *s == '+' || v < min || v > max)
         return err_set(e, "invalid %s '%s': expected %lld..%lld", what, s, min, max);
+    *out = v;
+    return 0;
+}
+
+int opt_parse_digits(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end || errno)
+        return -1;
     *out = v;
     return 0;
 }

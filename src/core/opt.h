@@ -186,5 +186,8 @@ int opt_parse_size(const char *s, uint64_t *bytes, struct err *e);
 /* Parses a whole number in [min, max] (for positional arguments); e names `what`. */
 int opt_parse_int(const char *s, const char *what, long long min, long long max, long long *out,
                   struct err *e);
+/* Parses a count as another program writes it: decimal digits only (no sign, no space),
+ * within long long. Returns 0, or -1 without a message (the caller names the field). */
+int opt_parse_digits(const char *s, long long *out);
 
 #endif

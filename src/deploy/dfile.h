@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "core/err.h"
 
 #define DF_NAME_MAX     64  /* service, host, group, server, backend names */
@@ -44,7 +45,7 @@ struct df_host {
 /* A balancer endpoint: "unix:PATH" or "tcp:HOST:PORT". */
 struct df_socket {
     int is_unix;
-    char path[108];
+    char path[ADDR_UNIX_PATH_SIZE];
     char host[DF_HOSTNAME_MAX];
     int port;
     char text[DF_PATH_MAX]; /* as written */

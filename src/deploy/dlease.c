@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/opt.h"
 #include "deploy/dstate.h"
 
 #define DLEASE_SCRIPT_MAX 4096
@@ -98,17 +99,6 @@ int64_t dlease_token(const struct dlease *l)
     return l->token;
 }
 
-static int number(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end || errno)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int dlease_parse_lock(const char *text, struct dlease_info *info, int *ok, struct err *e)
 {
     memset(info, 0, sizeof(*info));
@@ -128,7 +118,8 @@ int dlease_parse_lock(const char *text, struct dlease_info *info, int *ok, struc
             return err_set(e, "malformed lock file line '%.60s'", line);
         *eq = 0;
         const char *k = line, *v = eq + 1;
-        int64_t num = 0, bad = 0;
+        long long num = 0;
+        int bad = 0;
         if (!strcmp(k, "holder"))
             snprintf(info->holder, sizeof(info->holder), "%s", v);
         else if (!strcmp(k, "progress"))
@@ -137,7 +128,7 @@ int dlease_parse_lock(const char *text, struct dlease_info *info, int *ok, struc
             return err_set(e, "%.200s", v);
         else if (!strcmp(k, "token") || !strcmp(k, "since") || !strcmp(k, "expires") ||
                  !strcmp(k, "ok")) {
-            bad = number(v, &num) < 0;
+            bad = opt_parse_digits(v, &num) < 0;
             if (!strcmp(k, "token"))
                 info->token = num;
             else if (!strcmp(k, "since"))

@@ -4,10 +4,11 @@
 #include "deploy/hapx.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/opt.h"
 
 #define HAPX_COLS_MAX 256
 #define HAPX_LINE_MAX 8192
@@ -54,13 +55,7 @@ static int counter(const char *s, long long *out)
         *out = 0;
         return 0;
     }
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end || errno)
-        return -1;
-    *out = v;
-    return 0;
+    return opt_parse_digits(s, out);
 }
 
 /* Copies the next line of [*p, end) into buf; returns 0 at the end, -1 if too long. */

@@ -198,33 +198,41 @@ static void on_command(const struct child_result *r, int lost, void *data)
     }
 }
 
-static void run_remote(struct hrun *h, const char *cmd,
-                       void (*cb)(const struct child_result *, int, void *))
+/* How remote.c writes the command of a step on the host for a release. */
+typedef int (*remote_build_fn)(const struct dfile *df, const struct df_host *host,
+                               const char *release, char *out, size_t cap, struct err *e);
+
+/* Runs on the host the command `build` writes for `release`; a command that cannot be
+ * written fails the step, and so does an empty one when `empty_why` says why. */
+static void run_remote(struct hrun *h, remote_build_fn build, const char *release,
+                       const char *empty_why, tr_cb cb)
 {
+    char cmd[REMOTE_CMD_MAX];
     struct err e;
     struct transport *t = h->d->ssh;
-    if (t->drv->run(t, &dhost(h)->ssh, dhost(h)->name, cmd, 0, cb, h, &h->op, &e) < 0)
+    if (build(h->d->df, dhost(h), release, cmd, sizeof(cmd), &e) < 0)
+        post_event(h, HEV_FAIL, "%s", e.msg);
+    else if (!cmd[0] && empty_why)
+        post_event(h, HEV_FAIL, "%s", empty_why);
+    else if (t->drv->run(t, &dhost(h)->ssh, dhost(h)->name, cmd, 0, cb, h, &h->op, &e) < 0)
         post_event(h, HEV_FAIL, "%s", e.msg);
 }
 
 static void step_upgrade(struct hrun *h)
 {
-    char cmd[REMOTE_CMD_MAX];
-    struct err e;
-    if (remote_upgrade(h->d->df, dhost(h), h->d->st.release, cmd, sizeof(cmd), &e) < 0) {
-        post_event(h, HEV_FAIL, "%s", e.msg);
-        return;
-    }
-    run_remote(h, cmd, on_command);
+    run_remote(h, remote_upgrade, h->d->st.release, NULL, on_command);
 }
 
-/* Probe answer: does the host run the release this step is about? */
+/* Probe answer: does the host run the release this step is about? 1 or 0, -1 (why says
+ * what failed), or -2 when the host could not be reached (LOST is raised here). */
 static int probe_answer(struct hrun *h, const struct child_result *r, int lost, char *why,
                         size_t cap)
 {
     struct err e = {{0}};
+    h->op = NULL;
     if (lost) {
         snprintf(why, cap, "cannot reach %s: %.300s", dhost(h)->name, r->err);
+        host_event(h->d, h->idx, HEV_LOST, why);
         return -2;
     }
     if (!r->exited || r->status != 0) {
@@ -240,30 +248,18 @@ static int probe_answer(struct hrun *h, const struct child_result *r, int lost, 
 static void on_probe(const struct child_result *r, int lost, void *data)
 {
     struct hrun *h = data;
-    h->op = NULL;
     char why[ERR_MSG_MAX] = "";
     int runs = probe_answer(h, r, lost, why, sizeof(why));
-    if (runs == -2)
-        host_event(h->d, h->idx, HEV_LOST, why);
-    else if (runs == 1)
+    if (runs == 1)
         host_event(h->d, h->idx, HEV_OK, "runs the release already");
-    else
+    else if (runs != -2)
         host_event(h->d, h->idx, HEV_FAIL, runs == 0 ? "does not run the release yet" : why);
 }
 
 static void step_probe(struct hrun *h)
 {
-    char cmd[REMOTE_CMD_MAX];
-    struct err e;
-    if (remote_probe(h->d->df, dhost(h), h->d->st.release, cmd, sizeof(cmd), &e) < 0) {
-        post_event(h, HEV_FAIL, "%s", e.msg);
-        return;
-    }
-    if (!cmd[0]) {
-        post_event(h, HEV_FAIL, "no probe in [app]: the upgrade runs again");
-        return;
-    }
-    run_remote(h, cmd, on_probe);
+    run_remote(h, remote_probe, h->d->st.release, "no probe in [app]: the upgrade runs again",
+               on_probe);
 }
 
 static void step_revert(struct hrun *h);
@@ -272,12 +268,9 @@ static void step_revert(struct hrun *h);
 static void on_revert_probe(const struct child_result *r, int lost, void *data)
 {
     struct hrun *h = data;
-    h->op = NULL;
     char why[ERR_MSG_MAX] = "";
     int runs = probe_answer(h, r, lost, why, sizeof(why));
-    if (runs == -2)
-        host_event(h->d, h->idx, HEV_LOST, why);
-    else if (runs < 0)
+    if (runs == -1)
         host_event(h->d, h->idx, HEV_FAIL, why);
     else if (runs == 0)
         host_event(h->d, h->idx, HEV_OK, "does not run the new release: nothing to roll back");
@@ -289,22 +282,13 @@ static void on_revert_probe(const struct child_result *r, int lost, void *data)
 
 static void step_revert(struct hrun *h)
 {
-    char cmd[REMOTE_CMD_MAX];
-    struct err e;
     struct deploy *d = h->d;
     if (d->df->app.strategy == DF_IN_PLACE && !h->revert_guarded) {
-        if (remote_probe(d->df, dhost(h), d->st.release, cmd, sizeof(cmd), &e) < 0)
-            post_event(h, HEV_FAIL, "%s", e.msg);
-        else
-            run_remote(h, cmd, on_revert_probe);
+        run_remote(h, remote_probe, d->st.release, NULL, on_revert_probe);
         return;
     }
     h->revert_guarded = 0;
-    if (remote_revert(d->df, dhost(h), d->st.from, cmd, sizeof(cmd), &e) < 0) {
-        post_event(h, HEV_FAIL, "%s", e.msg);
-        return;
-    }
-    run_remote(h, cmd, on_command);
+    run_remote(h, remote_revert, d->st.from, NULL, on_command);
 }
 
 /* --- health ------------------------------------------------------------------------ */

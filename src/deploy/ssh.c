@@ -14,7 +14,7 @@
 
 #define SSH_ARGS_MAX   48
 #define SSH_PERSIST    "60" /* seconds an idle master lives on (after a crash too) */
-#define SSH_DIR_MAX    48   /* socket paths must fit 108 bytes with ssh's suffixes */
+#define SSH_DIR_MAX    48   /* socket paths must fit ADDR_UNIX_PATH_SIZE with ssh's suffixes */
 #define SSH_OPENED_MAX (DF_HOSTS_MAX + 2)
 
 struct ssh_transport {

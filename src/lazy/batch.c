@@ -1,9 +1,23 @@
-/* The small buffers the store drivers fill: one stored document (struct lazy_raw) and a
- * batch of them read from a store. */
+/* What the store drivers share: the allocation of their store, and the small buffers
+ * they fill: one stored document (struct lazy_raw) and a batch of them read from a store. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lazy/lazy_int.h"
+
+void *lazy_store_new(size_t size, const struct lazy_store_ops *ops, const char *collection,
+                     struct err *e)
+{
+    struct lazy_store *s = calloc(1, size);
+    if (!s) {
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    s->ops = ops;
+    snprintf(s->collection, sizeof(s->collection), "%s", collection);
+    return s;
+}
 
 void lazy_raw_clear(struct lazy_raw *r)
 {

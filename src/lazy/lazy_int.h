@@ -189,6 +189,10 @@ struct lazy_store {
     char *url;
 };
 
+/* A driver's store struct (`size` bytes, struct lazy_store first) for `collection`, zeroed
+ * but for ops and collection; NULL with e set when out of memory. ops->close frees it. */
+void *lazy_store_new(size_t size, const struct lazy_store_ops *ops, const char *collection,
+                     struct err *e);
 int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **out, struct err *e);
 int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **out, struct err *e);
 int lazy_redis_open(const char *host, int port, const char *prefix, struct lazy_store **out,

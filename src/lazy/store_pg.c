@@ -376,11 +376,9 @@ static const struct lazy_store_ops pg_ops = {
 
 int lazy_pg_open(const char *conninfo, const char *table, struct lazy_store **out, struct err *e)
 {
-    struct pg_store *p = calloc(1, sizeof(*p));
+    struct pg_store *p = lazy_store_new(sizeof(*p), &pg_ops, table, e);
     if (!p)
-        return err_set(e, "out of memory");
-    p->base.ops = &pg_ops;
-    snprintf(p->base.collection, sizeof(p->base.collection), "%s", table);
+        return -1;
     snprintf(p->table, sizeof(p->table), "%s", table);
     p->c = PQconnectdb(conninfo);
     if (!p->c || PQstatus(p->c) != CONNECTION_OK) {

@@ -326,11 +326,9 @@ static const struct lazy_store_ops rd_ops = {
 int lazy_redis_open(const char *host, int port, const char *prefix, struct lazy_store **out,
                     struct err *e)
 {
-    struct rd_store *r = calloc(1, sizeof(*r));
+    struct rd_store *r = lazy_store_new(sizeof(*r), &rd_ops, prefix, e);
     if (!r)
-        return err_set(e, "out of memory");
-    r->base.ops = &rd_ops;
-    snprintf(r->base.collection, sizeof(r->base.collection), "%s", prefix);
+        return -1;
     snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
     /* no ':' in it, so it never matches the PREFIX:* pattern of a collection */
     snprintf(r->state_key, sizeof(r->state_key), "baton_lazy_sweep.%s", prefix);

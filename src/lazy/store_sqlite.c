@@ -387,11 +387,9 @@ static const struct lazy_store_ops sq_ops = {
 
 int lazy_sqlite_open(const char *path, const char *table, struct lazy_store **out, struct err *e)
 {
-    struct sq_store *q = calloc(1, sizeof(*q));
+    struct sq_store *q = lazy_store_new(sizeof(*q), &sq_ops, table, e);
     if (!q)
-        return err_set(e, "out of memory");
-    q->base.ops = &sq_ops;
-    snprintf(q->base.collection, sizeof(q->base.collection), "%s", table);
+        return -1;
     snprintf(q->table, sizeof(q->table), "%s", table);
     if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {

@@ -30,17 +30,25 @@ static int head_grew(struct admin_parser *ap, size_t len)
     return ap->head_bytes > ADMIN_HEAD_MAX ? refuse(ap, 431) : 0;
 }
 
+/* Appends [at, at + len) to buf (cap bytes, *used of them taken), keeping it
+ * NUL-terminated; a part that does not fit refuses the request with `status`. */
+static int append(struct admin_parser *ap, char *buf, size_t cap, size_t *used, const char *at,
+                  size_t len, int status)
+{
+    if (len >= cap - *used)
+        return refuse(ap, status);
+    memcpy(buf + *used, at, len);
+    *used += len;
+    buf[*used] = 0;
+    return 0;
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     struct admin_req *r = &parser_of(p)->req;
     if (head_grew(parser_of(p), len))
         return HPE_USER;
-    if (len >= sizeof(r->url) - r->url_len)
-        return refuse(parser_of(p), 414);
-    memcpy(r->url + r->url_len, at, len);
-    r->url_len += len;
-    r->url[r->url_len] = 0;
-    return 0;
+    return append(parser_of(p), r->url, sizeof(r->url), &r->url_len, at, len, 414);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
@@ -79,11 +87,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     if (!ap->field_auth)
         return 0;
     size_t have = strlen(ap->req.auth);
-    if (len >= sizeof(ap->req.auth) - have)
-        return refuse(ap, 431);
-    memcpy(ap->req.auth + have, at, len);
-    ap->req.auth[have + len] = 0;
-    return 0;
+    return append(ap, ap->req.auth, sizeof(ap->req.auth), &have, at, len, 431);
 }
 
 static int on_headers_complete(llhttp_t *p)
@@ -100,12 +104,7 @@ static int on_headers_complete(llhttp_t *p)
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct admin_req *r = &parser_of(p)->req;
-    if (len >= sizeof(r->body) - r->body_len)
-        return refuse(parser_of(p), 413);
-    memcpy(r->body + r->body_len, at, len);
-    r->body_len += len;
-    r->body[r->body_len] = 0;
-    return 0;
+    return append(parser_of(p), r->body, sizeof(r->body), &r->body_len, at, len, 413);
 }
 
 static int on_message_complete(llhttp_t *p)

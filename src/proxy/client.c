@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "core/addr.h"
 #include "core/ctl.h"
 
 int proxy_control_path(const char *name, const char *control, char *buf, size_t size, struct err *e)
@@ -18,7 +19,7 @@ int proxy_control_path(const char *name, const char *control, char *buf, size_t 
 int proxy_client_call(const char *name, const char *control, json_t *req, json_t **reply,
                       struct err *e)
 {
-    char path[108];
+    char path[ADDR_UNIX_PATH_SIZE];
     if (proxy_control_path(name, control, path, sizeof(path), e) < 0)
         return -1;
     json_t *r = NULL;

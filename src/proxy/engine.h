@@ -5,6 +5,7 @@
 #ifndef BATON_PROXY_ENGINE_H
 #define BATON_PROXY_ENGINE_H
 
+#include "core/addr.h"
 #include "core/err.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
@@ -19,10 +20,10 @@ struct proxy_serve_opts {
     int nlisten;
     const char *backends[SERVE_BACKEND_MAX];
     int nbackends;
-    char control[108];   /* control socket path */
-    int stop_timeout_ms; /* after SIGTERM, cut what is left after this (0 = wait) */
-    int workers;         /* processes relaying (1: this one) */
-    int log_level;       /* enum log_level, for the workers' own log role */
+    char control[ADDR_UNIX_PATH_SIZE]; /* control socket path */
+    int stop_timeout_ms;               /* after SIGTERM, cut what is left after this (0 = wait) */
+    int workers;                       /* processes relaying (1: this one) */
+    int log_level;                     /* enum log_level, for the workers' own log role */
     const char *metrics, *admin_token_file; /* --metrics ADDR: the admin listener */
 };
 

@@ -67,7 +67,7 @@ int host_control_open(struct host_control *c, struct loop *loop, const char *pat
         goto bound;
     if (!takeover || !strstr(e->msg, "in use"))
         return -1;
-    char tmp[108];
+    char tmp[ADDR_UNIX_PATH_SIZE];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= sizeof(tmp))
         return err_set(e, "control socket path '%s' is too long", path);
     struct addr a;

@@ -16,7 +16,7 @@
 struct host_control {
     struct ctl_server *ctl;
     ino_t ino;
-    char path[108];
+    char path[ADDR_UNIX_PATH_SIZE];
 };
 /* Binds `path`; with takeover, a live socket of a previous generation is replaced
  * (bind a temporary name, rename). */

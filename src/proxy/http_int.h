@@ -131,6 +131,10 @@ int msg_put(struct msg *m, const char *p, size_t n);
  * in *why). Stops at the end of a head, at the last chunk and at the end of the message;
  * the body is re-framed into m->out, never more bytes than consumed. */
 long msg_feed(struct msg *m, const char *in, size_t n, const char **why);
+/* MP_HEAD: feeds the bytes of `in` that m has not scanned yet. Returns 1 once the head is
+ * whole (its length in *len; m starts scanning afresh), 0 while it is not, -1 when it is
+ * malformed (reason in *why), -2 when it is, or will be, longer than max. */
+int msg_feed_head(struct msg *m, const struct buf *in, size_t max, size_t *len, const char **why);
 /* MP_TRAILERS: checks and consumes the trailer section at the start of in (dropped;
  * the last chunk is written). Returns bytes consumed (0: more needed), -1 if malformed. */
 long msg_trailers(struct msg *m, const char *in, size_t n, size_t max);

@@ -198,6 +198,23 @@ long msg_feed(struct msg *m, const char *in, size_t n, const char **why)
     return -1;
 }
 
+int msg_feed_head(struct msg *m, const struct buf *in, size_t max, size_t *len, const char **why)
+{
+    size_t avail = buf_pending(in);
+    if (avail == m->scanned)
+        return 0;
+    long n = msg_feed(m, in->data + in->off + m->scanned, avail - m->scanned, why);
+    if (n < 0)
+        return -1;
+    m->scanned += (size_t)n;
+    if (llhttp_get_errno(&m->parser) == HPE_PAUSED) {
+        *len = m->scanned;
+        m->scanned = 0;
+        return *len > max ? -2 : 1;
+    }
+    return avail >= max ? -2 : 0;
+}
+
 long msg_trailers(struct msg *m, const char *in, size_t n, size_t max)
 {
     long t = http_trailers_check(in, n);

@@ -68,24 +68,14 @@ static int request_head(struct conn *c)
     struct proxy *p = c->p;
     if (!h->head_start_ms)
         h->head_start_ms = loop_now_ms(p->loop);
-    size_t avail = buf_pending(&h->cin);
-    if (avail == h->req.scanned)
-        return 0;
-    const char *start = h->cin.data + h->cin.off + h->req.scanned, *why = NULL;
-    long n = msg_feed(&h->req, start, avail - h->req.scanned, &why);
-    if (n < 0)
+    const char *why = NULL;
+    size_t len = 0;
+    int rc = msg_feed_head(&h->req, &h->cin, p->cfg.header_max_bytes, &len, &why);
+    if (rc == -1)
         return reject(c, 400, why);
-    h->req.scanned += (size_t)n;
-    if (llhttp_get_errno(&h->req.parser) == HPE_PAUSED) {
-        size_t len = h->req.scanned;
-        h->req.scanned = 0;
-        if (len > p->cfg.header_max_bytes)
-            return reject(c, 431, "longer than --header-max");
-        return forward_request_head(c, len);
-    }
-    if (avail >= p->cfg.header_max_bytes)
+    if (rc == -2)
         return reject(c, 431, "longer than --header-max");
-    return 0;
+    return rc ? forward_request_head(c, len) : 0;
 }
 
 /* Runs the request side over client bytes: checks the head, forwards it normalized and

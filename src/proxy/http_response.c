@@ -133,24 +133,14 @@ static int forward_response_head(struct conn *c, size_t len)
 static int response_head(struct conn *c)
 {
     struct http_state *h = c->h;
-    size_t avail = buf_pending(&h->bin);
-    if (avail == h->resp.scanned)
-        return 0;
-    const char *start = h->bin.data + h->bin.off + h->resp.scanned, *why = NULL;
-    long n = msg_feed(&h->resp, start, avail - h->resp.scanned, &why);
-    if (n < 0)
+    const char *why = NULL;
+    size_t len = 0;
+    int rc = msg_feed_head(&h->resp, &h->bin, c->p->cfg.header_max_bytes, &len, &why);
+    if (rc == -1)
         return bad_response(c, why);
-    h->resp.scanned += (size_t)n;
-    if (llhttp_get_errno(&h->resp.parser) == HPE_PAUSED) {
-        size_t len = h->resp.scanned;
-        h->resp.scanned = 0;
-        if (len > c->p->cfg.header_max_bytes)
-            return bad_response(c, "head longer than --header-max");
-        return forward_response_head(c, len);
-    }
-    if (avail >= c->p->cfg.header_max_bytes)
+    if (rc == -2)
         return bad_response(c, "head longer than --header-max");
-    return 0;
+    return rc ? forward_response_head(c, len) : 0;
 }
 
 /* Runs the response side over backend bytes into the client buffer. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/log.h"
 #include "supervise/container.h"
 #include "supervise/container_orphan.h"
@@ -507,7 +508,7 @@ static int control_path(const char *control, char *buf, size_t size, struct err 
 
 static int proxy_open(struct mode **out, struct run_ctx *ctx, struct gens *gs, struct err *e)
 {
-    char path[108];
+    char path[ADDR_UNIX_PATH_SIZE];
     struct mode_proxy *mp = calloc(1, sizeof(*mp));
     if (!mp)
         return err_set(e, "cannot start: out of memory");

@@ -278,17 +278,23 @@ static void fail_reexec(struct ops *q, struct op *op, const char *why)
     fail(q, op, why);
 }
 
+/* Drops every queued operation, answering its request (if any) with `why`. */
+static void drop_queue(struct ops *q, const char *why)
+{
+    while (q->queue) {
+        struct op *op = q->queue;
+        q->queue = op->next;
+        if (op->req)
+            ctl_reply_error(op->req, "%s", why);
+        op_free(op);
+    }
+}
+
 void op_before_exec(void *ops)
 {
     struct ops *q = ops;
     struct op *op = q->running;
-    while (q->queue) {
-        struct op *w = q->queue;
-        q->queue = w->next;
-        if (w->req)
-            ctl_reply_error(w->req, "baton re-executed itself; send the request again");
-        op_free(w);
-    }
+    drop_queue(q, "baton re-executed itself; send the request again");
     log_event(LOG_INFO, "reexec", 0, "re-executing '%s' (pid %d keeps running)", op->binary,
               (int)getpid());
     sdnotify_reloading("re-executing '%s'", op->binary);
@@ -543,13 +549,7 @@ void ops_free(struct ops *q)
 {
     if (!q)
         return;
-    while (q->queue) {
-        struct op *op = q->queue;
-        q->queue = op->next;
-        if (op->req)
-            ctl_reply_error(op->req, "baton stopped");
-        op_free(op);
-    }
+    drop_queue(q, "baton stopped");
     if (q->running) {
         if (q->running->check)
             probe_cancel(q->running->check);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/log.h"
 #include "supervise/gen.h"
 #include "supervise/state.h"
@@ -23,7 +24,7 @@ struct proxyworker {
     unsigned fails;       /* consecutive quick crashes, for the backoff */
     struct timer restart; /* pending restart */
     struct timer kill;    /* SIGKILL at the drain timeout after the stop signal */
-    char ctl_path[108];
+    char ctl_path[ADDR_UNIX_PATH_SIZE];
 };
 
 static const char *level_name(enum log_level l)

@@ -27,7 +27,7 @@ enum run_protect { PROTECT_AUTO, PROTECT_BPF, PROTECT_MIGRATE_REQ, PROTECT_NONE 
 
 struct run_opts {
     char name[64];
-    char control[108]; /* control socket path */
+    char control[ADDR_UNIX_PATH_SIZE]; /* control socket path */
     struct addr listen[RUN_MAX_LISTEN];
     int nlisten;
     int workers;
