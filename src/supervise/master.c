@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/ctl.h"
 #include "core/fdpass.h"
 #include "core/log.h"
@@ -37,7 +38,7 @@ struct master {
     char listen_fds_env[32], listen_names_env[RUN_MAX_LISTEN * (ADDR_NAME_MAX + 1) + 32];
     struct watcher sig_w, notify_w;
     int notify_fd;
-    char notify_path[108], state_path[160];
+    char notify_path[ADDR_UNIX_PATH_SIZE], state_path[160];
     struct ctl_server *ctl;
     struct gens *gs;
     struct mode *md;
