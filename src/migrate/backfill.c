@@ -2,6 +2,8 @@
  * pagination, keyset.c) up to the largest key when the walk starts, each batch one short
  * transaction that also records its end position, so a crash resumes without skipping or
  * repeating a row; the batch size follows a time target and a duty cycle paces the walk. */
+#include "migrate/backfill.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,12 +1,12 @@
 /* The PostgreSQL lint rules over the subcommands of an ALTER TABLE that add or change
  * columns and constraints: each a small function over one statement's parse tree; their
  * names, hazards and recipes are in the table of lint_pg_rules.c. */
+#include "migrate/lint_pg_alter.h"
+
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "migrate/lint_pg.h"
 
 static const char *const serial_types[] = {"serial",  "bigserial", "smallserial", "serial2",
                                            "serial4", "serial8",   NULL};

@@ -8,6 +8,7 @@
  * are the table at the end of lint_sqlite_rules.c. */
 #include "migrate/lint_sqlite.h"
 #include "migrate/keyset.h"
+#include "migrate/lint_sqlite_rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>

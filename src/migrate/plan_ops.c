@@ -13,12 +13,12 @@
  *                    triggers); contract: drop the view
  * Validations of add_foreign_key and set_not_null run after the raw [backfill] (c->late),
  * so a backfill may first fix the rows they check. */
+#include "migrate/plan_ops.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "migrate/plan_int.h"
 
 int plan_drop_index(const struct plan_ctx *c, const struct mop *op)
 {
