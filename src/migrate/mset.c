@@ -6,14 +6,21 @@
 #include <string.h>
 #include <unistd.h>
 
+int mset_paths(const struct migrate_opts *o, char ***paths, int *n, struct err *e)
+{
+    *paths = NULL;
+    *n = 0;
+    if (!o->dir || !*o->dir)
+        return err_set(e, "no migrations directory: use --dir DIR or BATON_MIGRATIONS");
+    return mfile_list(o->dir, paths, n, e);
+}
+
 int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
 {
     memset(s, 0, sizeof(*s));
-    if (!o->dir || !*o->dir)
-        return err_set(e, "no migrations directory: use --dir DIR or BATON_MIGRATIONS");
-    char **paths = NULL;
-    int n = 0;
-    if (mfile_list(o->dir, &paths, &n, e) < 0)
+    char **paths;
+    int n;
+    if (mset_paths(o, &paths, &n, e) < 0)
         return -1;
     s->m = calloc((size_t)(n ? n : 1), sizeof(*s->m));
     if (!s->m) {
