@@ -327,9 +327,9 @@ static int advance(struct run *r, const struct mfile *m, enum cmd cmd, struct er
  * checkpoint needs every migration of the checkpoint (and before) contracted. */
 static int check_checkpoints(struct run *r, int last, struct err *e)
 {
-    if (!r->set.has_rel)
+    if (!r->set.has_releases)
         return 0;
-    const struct releases *rel = &r->set.rel;
+    const struct releases *rel = &r->set.releases;
     for (int i = 0; i <= last; i++) {
         const struct mfile *m = r->set.m[i];
         struct ledger_entry *le = ledger_find(&r->led, m->id);

@@ -142,30 +142,32 @@ static char *op_statement(const struct mop *op, int *full)
     switch (op->kind) {
     case MOP_ADD_COLUMN:
         *full = 1;
-        rc = asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->a, op->rest);
+        rc = asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->name, op->rest);
         break;
     case MOP_RENAME_COLUMN:
     case MOP_CHANGE_TYPE:
         *full = op->rest[0] != 0;
-        rc = *full ? asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->b, op->rest)
+        rc = *full ? asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->new_column,
+                              op->rest)
                    : -1;
         break;
     case MOP_ADD_INDEX:
         rc = strncasecmp(op->rest, "unique ", 7) == 0
-                 ? asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->a, op->table, op->rest + 7)
-                 : asprintf(&s, "CREATE INDEX %s ON %s (%s)", op->a, op->table, op->rest);
+                 ? asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->name, op->table,
+                            op->rest + 7)
+                 : asprintf(&s, "CREATE INDEX %s ON %s (%s)", op->name, op->table, op->rest);
         break;
     case MOP_ADD_UNIQUE:
     case MOP_ADD_PRIMARY_KEY:
-        rc = asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->a, op->table, op->rest);
+        rc = asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->name, op->table, op->rest);
         break;
     case MOP_ADD_CONSTRAINT:
-        rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", op->table, op->a,
+        rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", op->table, op->name,
                       op->rest);
         break;
     case MOP_ADD_FOREIGN_KEY:
         rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY %s NOT VALID", op->table,
-                      op->a, op->rest);
+                      op->name, op->rest);
         break;
     default:
         break;
@@ -183,7 +185,7 @@ static void operations(struct lint_file *f)
             continue;
         lint_section_start(f, SEC_OPS, 0, op->line);
         char what[MFILE_IDENT_MAX * 3 + 16];
-        snprintf(what, sizeof(what), "%s %s %s: ", mop_name(op->kind), op->table, op->a);
+        snprintf(what, sizeof(what), "%s %s %s: ", mop_name(op->kind), op->table, op->name);
         if (full) {
             one_statement(f, NULL, 0, text, op->line, what);
         } else {

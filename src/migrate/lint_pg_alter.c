@@ -286,7 +286,7 @@ static int not_null_proved(const struct pg_stmt *s, const struct pg_table *t, co
         const struct mop *op = &m->ops[i];
         if (strcmp(op->table, t->name) != 0)
             continue;
-        if ((op->kind == MOP_SET_NOT_NULL && strcmp(op->a, col) == 0) ||
+        if ((op->kind == MOP_SET_NOT_NULL && strcmp(op->name, col) == 0) ||
             (op->kind == MOP_ADD_CONSTRAINT && check_is_not_null(op->rest, col)))
             return 1;
     }

@@ -11,8 +11,8 @@
 struct mset {
     struct mfile **m;
     int n;
-    struct releases rel;
-    int has_rel;
+    struct releases releases;
+    int has_releases; /* a manifest was found */
 };
 
 /* Loads every migration of o->dir and the manifest (o->releases, else DIR/releases.ini

@@ -69,7 +69,7 @@ static char *sync_triggers_sql(enum mdb_kind kind, const char *name, const char 
 static int sync_columns(struct plan *p, const struct mfile *m, const struct mop *op,
                         enum mdb_kind kind, const char *old_type, const char *new_type, int cast)
 {
-    const char *t = op->table, *o = op->a, *n = op->b, *key = mfile_key(m, t);
+    const char *t = op->table, *o = op->name, *n = op->new_column, *key = mfile_key(m, t);
     char name[64], desc[512], to_new[256], to_old[256], to_new_row[256], kx[160], nx[320];
     plan_key_exprs(key, kx, sizeof(kx), nx, sizeof(nx));
     plan_object_name(name, sizeof(name), "sync", m, op);
@@ -127,25 +127,25 @@ static int add_index(const struct plan_ctx *c, const struct mop *op)
     }
     int paren = cols[0] == '(';
     char desc[512];
-    snprintf(desc, sizeof(desc), "create %sindex %s on %s%s%s%s", unique ? "unique " : "", op->a,
+    snprintf(desc, sizeof(desc), "create %sindex %s on %s%s%s%s", unique ? "unique " : "", op->name,
              op->table, paren ? "" : " (", cols, paren ? "" : ")");
     struct plan *p = c->p;
     if (c->kind == MDB_POSTGRES) {
         if (plan_step_no_tx(c, p, PLAN_EXPAND, desc,
                             plan_fmt("CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s %s%s%s",
-                                     unique ? "UNIQUE " : "", op->a, op->table, paren ? "" : "(",
+                                     unique ? "UNIQUE " : "", op->name, op->table, paren ? "" : "(",
                                      cols, paren ? "" : ")")) < 0)
             return -1;
-        snprintf(desc, sizeof(desc), "drop index %s", op->a);
+        snprintf(desc, sizeof(desc), "drop index %s", op->name);
         return plan_step_no_tx(c, p, PLAN_ABORT, desc,
-                               plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->a));
+                               plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->name));
     }
     if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc,
                   plan_fmt("CREATE %sINDEX IF NOT EXISTS %s ON %s %s%s%s", unique ? "UNIQUE " : "",
-                           op->a, op->table, paren ? "" : "(", cols, paren ? "" : ")")) < 0)
+                           op->name, op->table, paren ? "" : "(", cols, paren ? "" : ")")) < 0)
         return -1;
-    snprintf(desc, sizeof(desc), "drop index %s", op->a);
-    return plan_step(p, PLAN_ABORT, STEP_SQL, desc, plan_fmt("DROP INDEX IF EXISTS %s", op->a));
+    snprintf(desc, sizeof(desc), "drop index %s", op->name);
+    return plan_step(p, PLAN_ABORT, STEP_SQL, desc, plan_fmt("DROP INDEX IF EXISTS %s", op->name));
 }
 
 static int add_constraint(const struct plan_ctx *c, const struct mop *op)
@@ -154,21 +154,21 @@ static int add_constraint(const struct plan_ctx *c, const struct mop *op)
     while (*expr == ' ')
         expr++;
     if (c->kind != MDB_POSTGRES)
-        return plan_sqlite_check(c, c->p, op, op->a, expr);
+        return plan_sqlite_check(c, c->p, op, op->name, expr);
     char desc[1200];
-    snprintf(desc, sizeof(desc), "add constraint %s CHECK %s NOT VALID", op->a, expr);
+    snprintf(desc, sizeof(desc), "add constraint %s CHECK %s NOT VALID", op->name, expr);
     if (plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc,
                   plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s; ALTER TABLE %s ADD "
                            "CONSTRAINT %s CHECK %s NOT VALID",
-                           op->table, op->a, op->table, op->a, expr)) < 0)
+                           op->table, op->name, op->table, op->name, expr)) < 0)
         return -1;
-    snprintf(desc, sizeof(desc), "validate constraint %s", op->a);
+    snprintf(desc, sizeof(desc), "validate constraint %s", op->name);
     if (plan_step(c->p, PLAN_BACKFILL, STEP_SQL, desc,
-                  plan_fmt("ALTER TABLE %s VALIDATE CONSTRAINT %s", op->table, op->a)) < 0)
+                  plan_fmt("ALTER TABLE %s VALIDATE CONSTRAINT %s", op->table, op->name)) < 0)
         return -1;
-    snprintf(desc, sizeof(desc), "drop constraint %s", op->a);
+    snprintf(desc, sizeof(desc), "drop constraint %s", op->name);
     return plan_step(c->p, PLAN_ABORT, STEP_SQL, desc,
-                     plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->a));
+                     plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->name));
 }
 
 static int add_op(const struct plan_ctx *c, const struct mop *op)
@@ -177,18 +177,18 @@ static int add_op(const struct plan_ctx *c, const struct mop *op)
     struct plan *p = c->p;
     switch (op->kind) {
     case MOP_ADD_COLUMN:
-        snprintf(desc, sizeof(desc), "add column %s.%s %s", op->table, op->a, op->rest);
+        snprintf(desc, sizeof(desc), "add column %s.%s %s", op->table, op->name, op->rest);
         if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc,
                       plan_fmt("ALTER TABLE %s ADD COLUMN %s%s %s", op->table,
-                               c->kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", op->a, op->rest)) <
-            0)
+                               c->kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", op->name,
+                               op->rest)) < 0)
             return -1;
-        return plan_step_drop_column(p, PLAN_ABORT, c->kind, op->table, op->a);
+        return plan_step_drop_column(p, PLAN_ABORT, c->kind, op->table, op->name);
     case MOP_DROP_COLUMN:
-        return plan_step_drop_column(p, PLAN_CONTRACT, c->kind, op->table, op->a);
+        return plan_step_drop_column(p, PLAN_CONTRACT, c->kind, op->table, op->name);
     case MOP_RENAME_COLUMN:
     case MOP_CHANGE_TYPE:
-        if (c->look->type_of(c->look->ctx, op->table, op->a, old_type, sizeof(old_type)) < 0) {
+        if (c->look->type_of(c->look->ctx, op->table, op->name, old_type, sizeof(old_type)) < 0) {
             p->unresolved = 1;
             snprintf(old_type, sizeof(old_type), "TEXT");
         }

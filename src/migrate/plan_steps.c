@@ -89,7 +89,7 @@ void plan_object_name(char *out, size_t cap, const char *prefix, const struct mf
                       const struct mop *op)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    const char *parts[] = {m->id, op->table, op->a, op->b};
+    const char *parts[] = {m->id, op->table, op->name, op->new_column};
     for (size_t i = 0; i < 4; i++) {
         for (const char *c = parts[i]; *c; c++) {
             h ^= (unsigned char)*c;

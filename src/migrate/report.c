@@ -19,10 +19,10 @@
 
 static const char *release_of(const struct mset *s, const char *id)
 {
-    if (!s->has_rel)
+    if (!s->has_releases)
         return NULL;
-    int i = rel_of_migration(&s->rel, id);
-    return i < 0 ? NULL : s->rel.v[i].name;
+    int i = rel_of_migration(&s->releases, id);
+    return i < 0 ? NULL : s->releases.v[i].name;
 }
 
 /* Backfill progress of a migration in its backfill phase: position and largest key. */
@@ -242,8 +242,9 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
         const char *rel = release_of(&set, m->id);
         fprintf(out, "%s (%s%s%s%s):\n", m->id, ledger_phase_name(ph), rel ? ", release " : "",
                 rel ? rel : "",
-                rel && set.rel.v[rel_of_migration(&set.rel, m->id)].checkpoint ? ", checkpoint"
-                                                                               : "");
+                rel && set.releases.v[rel_of_migration(&set.releases, m->id)].checkpoint
+                    ? ", checkpoint"
+                    : "");
         print_remaining(out, &p, ph, le ? le->step : 0);
         if (p.unresolved && (ph == PH_PENDING || ph == PH_ABORTED))
             fprintf(out, "  warning: a table or column it renames or retypes does not exist\n");
@@ -321,7 +322,7 @@ static int load_releases(const struct migrate_opts *o, struct mset *set, struct 
 {
     if (mset_load(o, set, e) < 0)
         return -1;
-    if (!set->has_rel) {
+    if (!set->has_releases) {
         mset_free(set);
         return err_set(e, "no releases manifest: write '%s/releases.ini' or pass --releases",
                        o->dir);
@@ -335,7 +336,7 @@ int migrate_path(const struct migrate_opts *o, const char *from, const char *to,
     struct mset set;
     if (load_releases(o, &set, e) < 0)
         return -1;
-    const struct releases *r = &set.rel;
+    const struct releases *r = &set.releases;
     int rc = -1;
     int a = rel_index(r, from), b = rel_index(r, to);
     if (a < 0 || b < 0) {
@@ -411,7 +412,7 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
     struct ledger led = {0};
     json_t *reasons = json_array();
     int rc = -1;
-    const struct releases *r = &set.rel;
+    const struct releases *r = &set.releases;
     int ri = rel_index(r, release);
     if (ri < 0) {
         err_set(e, "no release '%s' in the releases manifest", release);
