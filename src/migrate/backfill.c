@@ -2,6 +2,8 @@
  * pagination, keyset.c) up to the largest key when the walk starts, each batch one short
  * transaction that also records its end position, so a crash resumes without skipping or
  * repeating a row; the batch size follows a time target and a duty cycle paces the walk. */
+#include "migrate/backfill.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,28 +22,21 @@ static char *subst_range(const char *tmpl, int64_t lo, int64_t hi)
     if (!out)
         return NULL;
     for (const char *p = tmpl; *p;) {
-        int is_lo = strncmp(p, ":lo", 3) == 0, is_hi = strncmp(p, ":hi", 3) == 0;
-        char next = (is_lo || is_hi) ? p[3] : 0;
-        int word = (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
-                   (next >= '0' && next <= '9') || next == '_';
-        if ((is_lo || is_hi) && !word) {
-            if (cap - n < 32) {
-                cap = cap * 2;
-                char *v = realloc(out, cap);
-                if (!v)
-                    return free(out), NULL;
-                out = v;
-            }
-            n += (size_t)snprintf(out + n, cap - n, "%lld", (long long)(is_lo ? lo : hi));
-            p += 3;
-            continue;
-        }
-        if (cap - n < 32) {
+        if (cap - n < 32) { /* room for a number or a character, and the NUL */
             cap = cap * 2;
             char *v = realloc(out, cap);
             if (!v)
                 return free(out), NULL;
             out = v;
+        }
+        int is_lo = strncmp(p, ":lo", 3) == 0, is_hi = strncmp(p, ":hi", 3) == 0;
+        char next = (is_lo || is_hi) ? p[3] : 0;
+        int word = (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
+                   (next >= '0' && next <= '9') || next == '_';
+        if ((is_lo || is_hi) && !word) {
+            n += (size_t)snprintf(out + n, cap - n, "%lld", (long long)(is_lo ? lo : hi));
+            p += 3;
+            continue;
         }
         out[n++] = *p++;
     }

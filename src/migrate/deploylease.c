@@ -40,13 +40,7 @@ static int ensure(struct mdb *db, struct err *e)
                       " service TEXT PRIMARY KEY, holder TEXT NOT NULL, token BIGINT NOT NULL,"
                       " since_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL,"
                       " progress TEXT NOT NULL)";
-    if (mdb_begin(db, e) < 0)
-        return -1;
-    if (mdb_exec(db, sql, e) < 0 || mdb_commit(db, e) < 0) {
-        mdb_rollback(db);
-        return err_wrap(e, "cannot create table baton_deploy_lease");
-    }
-    return 0;
+    return mdb_exec_tx(db, sql, e) < 0 ? err_wrap(e, "cannot create table baton_deploy_lease") : 0;
 }
 
 static void row_into(const struct mdb_rows *r, const char *service, struct leaserow *out)

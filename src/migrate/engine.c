@@ -28,6 +28,7 @@
 #include "migrate/mdb.h"
 #include "migrate/mset.h"
 #include "migrate/plan.h"
+#include "migrate/backfill.h"
 #include "migrate/runner.h"
 
 enum cmd { CMD_EXPAND, CMD_BACKFILL, CMD_CONTRACT, CMD_ABORT, CMD_COUNT };
@@ -136,53 +137,6 @@ static int check_checksum(const struct mfile *m, struct ledger_entry *le, struct
                        "migrations are forward only, write a new one",
                        m->id, le->checksum, m->checksum);
     return 0;
-}
-
-/* Opens a step's transaction: the write lock, the fence, and the lock timeout. */
-int run_step_begin(struct run *r, struct err *e)
-{
-    if (mdb_begin(r->db, e) < 0)
-        return -1;
-    if (lease_fence(r->db, &r->lease, e) < 0)
-        goto fail;
-    if (r->db->drv->set_lock_timeout(r->db, r->o->lock_timeout_ms, 1, e) < 0)
-        goto fail;
-    return 0;
-fail:
-    mdb_rollback(r->db);
-    return -1;
-}
-
-int run_step_commit(struct run *r, struct ledger_entry *le, struct err *e)
-{
-    ledger_now(le->updated_at, sizeof(le->updated_at));
-    if (ledger_put(r->db, le, e) < 0 || mdb_commit(r->db, e) < 0) {
-        mdb_rollback(r->db);
-        return -1;
-    }
-    return 0;
-}
-
-/* Retries `attempt` while it fails on a lock timeout or a busy database, with jittered
- * exponential backoff; the ledger row is restored before each try and after a failure. */
-int run_with_retries(struct run *r, struct ledger_entry *le, attempt_fn attempt,
-                     const struct plan_step *s, int idx, void *arg, struct err *e)
-{
-    struct ledger_entry saved = *le;
-    int pause = 50;
-    for (int try = 0;; try++) {
-        *le = saved;
-        if (attempt(r, le, s, idx, arg, e) == 0)
-            return 0;
-        if (!r->db->retryable || try >= r->o->retries || !r->lease.held) {
-            *le = saved;
-            return -1;
-        }
-        log_warn("%s; retrying", e->msg);
-        jitter_sleep_ms(pause);
-        if (pause < 2000)
-            pause *= 2;
-    }
 }
 
 static int column_exists(struct run *r, const char *table, const char *col)
@@ -373,9 +327,9 @@ static int advance(struct run *r, const struct mfile *m, enum cmd cmd, struct er
  * checkpoint needs every migration of the checkpoint (and before) contracted. */
 static int check_checkpoints(struct run *r, int last, struct err *e)
 {
-    if (!r->set.has_rel)
+    if (!r->set.has_releases)
         return 0;
-    const struct releases *rel = &r->set.rel;
+    const struct releases *rel = &r->set.releases;
     for (int i = 0; i <= last; i++) {
         const struct mfile *m = r->set.m[i];
         struct ledger_entry *le = ledger_find(&r->led, m->id);

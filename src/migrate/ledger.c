@@ -58,13 +58,7 @@ int ledger_ensure(struct mdb *db, struct err *e)
                       "CREATE TABLE IF NOT EXISTS baton_lock ("
                       " id INTEGER PRIMARY KEY, holder TEXT, token BIGINT NOT NULL,"
                       " expires_ms BIGINT NOT NULL)";
-    if (mdb_begin(db, e) < 0)
-        return -1;
-    if (mdb_exec(db, sql, e) < 0 || mdb_commit(db, e) < 0) {
-        mdb_rollback(db);
-        return err_wrap(e, "cannot create the ledger tables");
-    }
-    return 0;
+    return mdb_exec_tx(db, sql, e) < 0 ? err_wrap(e, "cannot create the ledger tables") : 0;
 }
 
 static void copy_cell(char *dst, size_t cap, const char *v)

@@ -1,12 +1,12 @@
 /* The PostgreSQL lint rules over the subcommands of an ALTER TABLE that add or change
  * columns and constraints: each a small function over one statement's parse tree; their
  * names, hazards and recipes are in the table of lint_pg_rules.c. */
+#include "migrate/lint_pg_alter.h"
+
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "migrate/lint_pg.h"
 
 static const char *const serial_types[] = {"serial",  "bigserial", "smallserial", "serial2",
                                            "serial4", "serial8",   NULL};
@@ -286,7 +286,7 @@ static int not_null_proved(const struct pg_stmt *s, const struct pg_table *t, co
         const struct mop *op = &m->ops[i];
         if (strcmp(op->table, t->name) != 0)
             continue;
-        if ((op->kind == MOP_SET_NOT_NULL && strcmp(op->a, col) == 0) ||
+        if ((op->kind == MOP_SET_NOT_NULL && strcmp(op->name, col) == 0) ||
             (op->kind == MOP_ADD_CONSTRAINT && check_is_not_null(op->rest, col)))
             return 1;
     }
@@ -367,12 +367,21 @@ void lint_pg_add_foreign_key(const struct pg_stmt *s, const struct lint_rule *r)
     each_added_constraint(s, r, foreign_key_added);
 }
 
+/* A UNIQUE or PRIMARY KEY constraint (`contype`, written `word`) that builds its index
+   under the table's lock, rather than taking one built CONCURRENTLY (USING INDEX). */
+static void key_added(const struct pg_stmt *s, const struct lint_rule *r, json_t *con,
+                      struct pg_table *t, const char *col, const char *contype, const char *word)
+{
+    if (pg_is(con, "contype", contype) && !pg_str(con, "indexname") && !pg_cheap(s, t))
+        lint_hit(s->f, r, pg_line(s, con), t->note, "%s %s %s on %s",
+                 col ? "ADD COLUMN" : "ADD CONSTRAINT", col ? col : pg_con_name(con), word,
+                 t->disp);
+}
+
 static void unique_added(const struct pg_stmt *s, const struct lint_rule *r, json_t *con,
                          struct pg_table *t, const char *col)
 {
-    if (pg_is(con, "contype", "CONSTR_UNIQUE") && !pg_str(con, "indexname") && !pg_cheap(s, t))
-        lint_hit(s->f, r, pg_line(s, con), t->note, "%s %s UNIQUE on %s",
-                 col ? "ADD COLUMN" : "ADD CONSTRAINT", col ? col : pg_con_name(con), t->disp);
+    key_added(s, r, con, t, col, "CONSTR_UNIQUE", "UNIQUE");
 }
 
 void lint_pg_add_unique_constraint(const struct pg_stmt *s, const struct lint_rule *r)
@@ -383,9 +392,7 @@ void lint_pg_add_unique_constraint(const struct pg_stmt *s, const struct lint_ru
 static void primary_key_added(const struct pg_stmt *s, const struct lint_rule *r, json_t *con,
                               struct pg_table *t, const char *col)
 {
-    if (pg_is(con, "contype", "CONSTR_PRIMARY") && !pg_str(con, "indexname") && !pg_cheap(s, t))
-        lint_hit(s->f, r, pg_line(s, con), t->note, "%s %s PRIMARY KEY on %s",
-                 col ? "ADD COLUMN" : "ADD CONSTRAINT", col ? col : pg_con_name(con), t->disp);
+    key_added(s, r, con, t, col, "CONSTR_PRIMARY", "PRIMARY KEY");
 }
 
 void lint_pg_add_primary_key(const struct pg_stmt *s, const struct lint_rule *r)

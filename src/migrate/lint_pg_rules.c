@@ -3,11 +3,13 @@
  * constraints of an ALTER TABLE are in lint_pg_alter.c). Rules about the size of a table
  * ask pg_cheap: a table created earlier in the same section, or one the database says is
  * small, may be locked briefly. */
+#include "migrate/lint_pg_rules.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate/lint_pg.h"
+#include "migrate/lint_pg_alter.h"
 
 static void transaction_in_section(const struct pg_stmt *s, const struct lint_rule *r)
 {

@@ -8,6 +8,7 @@
  * are the table at the end of lint_sqlite_rules.c. */
 #include "migrate/lint_sqlite.h"
 #include "migrate/keyset.h"
+#include "migrate/lint_sqlite_rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -461,27 +462,27 @@ static void expand_op(struct sq *q, const struct mop *op)
 {
     switch (op->kind) {
     case MOP_ADD_COLUMN:
-        op_statement(q, op, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->a, op->rest);
+        op_statement(q, op, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->name, op->rest);
         break;
     case MOP_RENAME_COLUMN:
     case MOP_CHANGE_TYPE:
-        op_statement(q, op, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->b,
+        op_statement(q, op, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->new_column,
                      op->rest[0] ? op->rest : "");
         break;
     case MOP_ADD_INDEX:
         op_statement(q, op, "CREATE %s INDEX IF NOT EXISTS %s ON %s (%s)",
-                     strncasecmp(op->rest, "unique ", 7) ? "" : "UNIQUE", op->a, op->table,
+                     strncasecmp(op->rest, "unique ", 7) ? "" : "UNIQUE", op->name, op->table,
                      strncasecmp(op->rest, "unique ", 7) ? op->rest : op->rest + 7);
         break;
     case MOP_ADD_UNIQUE:
-        op_statement(q, op, "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", op->a, op->table,
+        op_statement(q, op, "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", op->name, op->table,
                      op->rest);
         break;
     case MOP_ADD_PRIMARY_KEY:
     case MOP_ADD_FOREIGN_KEY:
         lint_section_start(q->f, SEC_OPS, 0, op->line);
         lint_hit_named(q->f, "sqlite-unsupported-alter", op->line, "%s %s %s", mop_name(op->kind),
-                       op->table, op->a);
+                       op->table, op->name);
         break;
     case MOP_RENAME_TABLE:
         if (!stubbed(q, "table", op->table) && !has_key(q, op->table)) {
@@ -489,13 +490,13 @@ static void expand_op(struct sq *q, const struct mop *op)
             lint_hit_named(q->f, "sqlite-unsupported-alter", op->line,
                            "rename_table %s %s: the table has no primary key, which the view's "
                            "triggers need to find the rows they write",
-                           op->table, op->a);
+                           op->table, op->name);
         }
         if (quietf(q, "SELECT 1 FROM \"%w\"", op->table) < 0 &&
             quietf(q, "CREATE TABLE \"%w\" (\"%w\")", op->table, STUB_TABLE) == 0)
             lint_names_add(&q->stubs, "table", op->table);
-        quietf(q, "ALTER TABLE \"%w\" RENAME TO \"%w\"", op->table, op->a);
-        quietf(q, "CREATE VIEW \"%w\" AS SELECT * FROM \"%w\"", op->table, op->a);
+        quietf(q, "ALTER TABLE \"%w\" RENAME TO \"%w\"", op->table, op->name);
+        quietf(q, "CREATE VIEW \"%w\" AS SELECT * FROM \"%w\"", op->table, op->name);
         break;
     default:
         break;
@@ -505,11 +506,11 @@ static void expand_op(struct sq *q, const struct mop *op)
 static void contract_op(struct sq *q, const struct mop *op)
 {
     if (op->kind == MOP_DROP_COLUMN || op->kind == MOP_RENAME_COLUMN || op->kind == MOP_CHANGE_TYPE)
-        quietf(q, "ALTER TABLE \"%w\" DROP COLUMN \"%w\"", op->table, op->a);
+        quietf(q, "ALTER TABLE \"%w\" DROP COLUMN \"%w\"", op->table, op->name);
     else if (op->kind == MOP_RENAME_TABLE)
         quietf(q, "DROP VIEW IF EXISTS \"%w\"", op->table);
     else if (op->kind == MOP_DROP_INDEX)
-        quietf(q, "DROP INDEX IF EXISTS \"%w\"", op->a);
+        quietf(q, "DROP INDEX IF EXISTS \"%w\"", op->name);
 }
 
 /* Applies to the copy the schema changes of the declarative operations that run in

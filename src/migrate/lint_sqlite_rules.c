@@ -2,12 +2,12 @@
  * (the authorizer's calls while preparing it, and the schema of the in-memory copy
  * before and after running it), and the table at the end giving each its name, hazard
  * and safe recipe. */
+#include "migrate/lint_sqlite_rules.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include "migrate/lint_sqlite.h"
 
 static char **table_names(sqlite3 *db, int *n)
 {

@@ -86,18 +86,24 @@ static int pg_begin(struct mdb *db, struct err *e)
     return pg_exec(db, "BEGIN", e);
 }
 
-static int pg_try_session_lock(struct mdb *db, int *got, struct err *e)
+/* A query whose first cell is a boolean: *yes set when it is true. */
+static int pg_query_bool(struct mdb *db, const char *sql, int *yes, struct err *e)
 {
     struct mdb_rows r;
-    char sql[96];
-    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", PG_RUNNER_LOCK_KEY);
     memset(&r, 0, sizeof(r));
     if (pg_query(db, sql, &r, e) < 0)
         return -1;
     const char *v = mdb_cell(&r, 0, 0);
-    *got = v && v[0] == 't';
+    *yes = v && v[0] == 't';
     mdb_rows_free(&r);
     return 0;
+}
+
+static int pg_try_session_lock(struct mdb *db, int *got, struct err *e)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", PG_RUNNER_LOCK_KEY);
+    return pg_query_bool(db, sql, got, e);
 }
 
 static void pg_release_session_lock(struct mdb *db)
@@ -120,14 +126,7 @@ static int pg_table_exists(struct mdb *db, const char *table, int *yes, struct e
 {
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT to_regclass('%s') IS NOT NULL", table);
-    struct mdb_rows r;
-    memset(&r, 0, sizeof(r));
-    if (pg_query(db, sql, &r, e) < 0)
-        return -1;
-    const char *v = mdb_cell(&r, 0, 0);
-    *yes = v && v[0] == 't';
-    mdb_rows_free(&r);
-    return 0;
+    return pg_query_bool(db, sql, yes, e);
 }
 
 static int pg_column_type(struct mdb *db, const char *table, const char *column, char *type,

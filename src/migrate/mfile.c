@@ -203,7 +203,7 @@ const char *mfile_key(const struct mfile *m, const char *table)
 {
     for (int i = 0; i < m->nops; i++)
         if (m->ops[i].kind == MOP_KEY && strcmp(m->ops[i].table, table) == 0)
-            return m->ops[i].a;
+            return m->ops[i].name;
     return "id";
 }
 
@@ -266,7 +266,7 @@ static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e
     memset(op, 0, sizeof(*op));
     op->kind = op_syntax[k].kind;
     op->line = lineno;
-    char *slots[3] = {op->table, op->a, op->b};
+    char *slots[3] = {op->table, op->name, op->new_column};
     for (int i = 0; i <= op_syntax[k].idents; i++) {
         int r = next_word(&p, slots[i], MFILE_IDENT_MAX);
         if (r == 0)
@@ -403,7 +403,7 @@ static int check_rename_table(const struct mfile *m, struct err *e)
             continue;
         for (int k = 0; k < m->nops; k++)
             if (k != i && m->ops[k].kind != MOP_KEY &&
-                (strcmp(m->ops[k].table, r->table) == 0 || strcmp(m->ops[k].table, r->a) == 0))
+                (strcmp(m->ops[k].table, r->table) == 0 || strcmp(m->ops[k].table, r->name) == 0))
                 return err_set(e,
                                "%s:%d: '%s' on table '%s' in the migration that renames it: "
                                "after expand the old name is a view; put rename_table in a "

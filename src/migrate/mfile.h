@@ -36,8 +36,10 @@ struct mop {
     enum mop_kind kind;
     int line;
     char table[MFILE_IDENT_MAX];
-    char a[MFILE_IDENT_MAX]; /* column, old column, index or constraint name, new table name */
-    char b[MFILE_IDENT_MAX]; /* new column (rename_column, change_type) */
+    /* what the operation names after the table: the column (the old one for rename_column
+       and change_type), the index or constraint, or the table's new name (rename_table) */
+    char name[MFILE_IDENT_MAX];
+    char new_column[MFILE_IDENT_MAX]; /* rename_column, change_type */
     char *
         rest; /* type, index or key columns, CHECK (...), foreign key, new type; owned, may be "" */
 };

@@ -6,14 +6,21 @@
 #include <string.h>
 #include <unistd.h>
 
+int mset_paths(const struct migrate_opts *o, char ***paths, int *n, struct err *e)
+{
+    *paths = NULL;
+    *n = 0;
+    if (!o->dir || !*o->dir)
+        return err_set(e, "no migrations directory: use --dir DIR or BATON_MIGRATIONS");
+    return mfile_list(o->dir, paths, n, e);
+}
+
 int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
 {
     memset(s, 0, sizeof(*s));
-    if (!o->dir || !*o->dir)
-        return err_set(e, "no migrations directory: use --dir DIR or BATON_MIGRATIONS");
-    char **paths = NULL;
-    int n = 0;
-    if (mfile_list(o->dir, &paths, &n, e) < 0)
+    char **paths;
+    int n;
+    if (mset_paths(o, &paths, &n, e) < 0)
         return -1;
     s->m = calloc((size_t)(n ? n : 1), sizeof(*s->m));
     if (!s->m) {
@@ -37,18 +44,18 @@ int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
             rel = def;
     }
     if (rel) {
-        if (rel_load(rel, &s->rel, e) < 0) {
+        if (rel_load(rel, &s->releases, e) < 0) {
             mset_free(s);
             return -1;
         }
-        s->has_rel = 1;
-        for (int i = 0; i < s->rel.n; i++)
-            for (int j = 0; j < s->rel.v[i].nmigs; j++)
-                if (mset_index(s, s->rel.v[i].migs[j]) < 0) {
+        s->has_releases = 1;
+        for (int i = 0; i < s->releases.n; i++)
+            for (int j = 0; j < s->releases.v[i].nmigs; j++)
+                if (mset_index(s, s->releases.v[i].migs[j]) < 0) {
                     err_set(e,
                             "releases '%s': release '%s' lists migration '%s', which has no "
                             "file in '%s'",
-                            rel, s->rel.v[i].name, s->rel.v[i].migs[j], o->dir);
+                            rel, s->releases.v[i].name, s->releases.v[i].migs[j], o->dir);
                     mset_free(s);
                     return -1;
                 }
@@ -63,9 +70,9 @@ void mset_free(struct mset *s)
     free(s->m);
     s->m = NULL;
     s->n = 0;
-    if (s->has_rel)
-        rel_free(&s->rel);
-    s->has_rel = 0;
+    if (s->has_releases)
+        rel_free(&s->releases);
+    s->has_releases = 0;
 }
 
 int mset_index(const struct mset *s, const char *id)

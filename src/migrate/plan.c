@@ -8,127 +8,14 @@
  *   add_constraint  PostgreSQL: ADD ... NOT VALID, then VALIDATE in backfill;
  *                   SQLite: triggers that reject new violations, then a count of old ones.
  * A raw section marked no-transaction becomes one idempotent step per statement. */
-#include "migrate/plan_int.h"
+#include "migrate/plan.h"
 
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate/plan_ops.h"
 #include "migrate/sqlsplit.h"
-
-const char *plan_phase_name(enum plan_phase ph)
-{
-    static const char *names[] = {"expand", "backfill", "contract", "abort"};
-    return ph < PLAN_NPHASES ? names[ph] : "?";
-}
-
-static struct plan_step *add_step(struct plan *p, enum plan_phase ph, enum step_kind kind)
-{
-    struct plan_step *v = realloc(p->steps[ph], (size_t)(p->n[ph] + 1) * sizeof(*v));
-    if (!v)
-        return NULL;
-    p->steps[ph] = v;
-    struct plan_step *s = &v[p->n[ph]++];
-    memset(s, 0, sizeof(*s));
-    s->kind = kind;
-    return s;
-}
-
-char *plan_vfmt(const char *f, va_list ap)
-{
-    char *s = NULL;
-    if (vasprintf(&s, f, ap) < 0)
-        s = NULL;
-    return s;
-}
-
-char *plan_fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *s = plan_vfmt(f, ap);
-    va_end(ap);
-    return s;
-}
-
-int plan_step(struct plan *p, enum plan_phase ph, enum step_kind kind, const char *desc, char *sql)
-{
-    struct plan_step *s = add_step(p, ph, kind);
-    if (!s || !sql) {
-        free(sql);
-        return -1;
-    }
-    s->desc = strdup(desc);
-    s->sql = sql;
-    return s->desc ? 0 : -1;
-}
-
-static int step_batch(struct plan *p, const char *desc, const char *table, const char *key,
-                      char *sql)
-{
-    if (plan_step(p, PLAN_BACKFILL, STEP_BATCH, desc, sql) < 0)
-        return -1;
-    struct plan_step *s = &p->steps[PLAN_BACKFILL][p->n[PLAN_BACKFILL] - 1];
-    snprintf(s->table, sizeof(s->table), "%s", table);
-    snprintf(s->key, sizeof(s->key), "%s", key);
-    return 0;
-}
-
-int plan_step_drop_column(struct plan *p, enum plan_phase ph, enum mdb_kind kind, const char *table,
-                          const char *col)
-{
-    char desc[256];
-    snprintf(desc, sizeof(desc), "drop column %s.%s", table, col);
-    if (kind == MDB_POSTGRES)
-        return plan_step(p, ph, STEP_SQL, desc,
-                         plan_fmt("ALTER TABLE %s DROP COLUMN IF EXISTS %s", table, col));
-    if (plan_step(p, ph, STEP_DROP_COLUMN, desc,
-                  plan_fmt("ALTER TABLE %s DROP COLUMN %s", table, col)) < 0)
-        return -1;
-    struct plan_step *s = &p->steps[ph][p->n[ph] - 1];
-    snprintf(s->table, sizeof(s->table), "%s", table);
-    snprintf(s->key, sizeof(s->key), "%s", col);
-    return 0;
-}
-
-/* A short stable name for the objects baton creates for one operation. */
-void plan_object_name(char *out, size_t cap, const char *prefix, const struct mfile *m,
-                      const struct mop *op)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const char *parts[] = {m->id, op->table, op->a, op->b};
-    for (size_t i = 0; i < 4; i++) {
-        for (const char *c = parts[i]; *c; c++) {
-            h ^= (unsigned char)*c;
-            h *= 0x100000001b3ULL;
-        }
-        h ^= '/';
-        h *= 0x100000001b3ULL;
-    }
-    snprintf(out, cap, "baton_%s_%012llx", prefix, (unsigned long long)(h & 0xffffffffffffULL));
-}
-
-/* The key of a table as the left side of a comparison ("id", "(a, b)") and the same
-   for the NEW row of a trigger ("NEW.id", "(NEW.a, NEW.b)"). */
-static void plan_key_exprs(const char *key, char *kx, size_t kcap, char *nx, size_t ncap)
-{
-    int multi = strchr(key, ',') != NULL;
-    size_t k = (size_t)snprintf(kx, kcap, "%s", multi ? "(" : "");
-    size_t n = (size_t)snprintf(nx, ncap, "%sNEW.", multi ? "(" : "");
-    for (const char *p = key; *p && k + 8 < kcap && n + 8 < ncap; p++) {
-        if (*p == ',') {
-            k += (size_t)snprintf(kx + k, kcap - k, ", ");
-            n += (size_t)snprintf(nx + n, ncap - n, ", NEW.");
-            continue;
-        }
-        kx[k++] = *p;
-        nx[n++] = *p;
-    }
-    snprintf(kx + k, kcap - k, "%s", multi ? ")" : "");
-    snprintf(nx + n, ncap - n, "%s", multi ? ")" : "");
-}
 
 /* The triggers keeping columns o and n of table t equal (to_new/to_old: the values each
  * one takes from the other; kx/nx: the key matched in a row and in NEW). */
@@ -182,7 +69,7 @@ static char *sync_triggers_sql(enum mdb_kind kind, const char *name, const char 
 static int sync_columns(struct plan *p, const struct mfile *m, const struct mop *op,
                         enum mdb_kind kind, const char *old_type, const char *new_type, int cast)
 {
-    const char *t = op->table, *o = op->a, *n = op->b, *key = mfile_key(m, t);
+    const char *t = op->table, *o = op->name, *n = op->new_column, *key = mfile_key(m, t);
     char name[64], desc[512], to_new[256], to_old[256], to_new_row[256], kx[160], nx[320];
     plan_key_exprs(key, kx, sizeof(kx), nx, sizeof(nx));
     plan_object_name(name, sizeof(name), "sync", m, op);
@@ -205,10 +92,11 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc, sql) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "copy %s.%s into %s.%s in batches by %s", t, o, t, n, key);
-    if (step_batch(p, desc, t, key,
-                   plan_fmt("UPDATE %s SET %s = %s WHERE %s > :lo AND %s <= :hi AND %s %s %s", t, n,
-                            to_new_row, kx, kx, n,
-                            kind == MDB_POSTGRES ? "IS DISTINCT FROM" : "IS NOT", to_new_row)) < 0)
+    if (plan_step_batch(p, desc, t, key,
+                        plan_fmt("UPDATE %s SET %s = %s WHERE %s > :lo AND %s <= :hi AND %s %s %s",
+                                 t, n, to_new_row, kx, kx, n,
+                                 kind == MDB_POSTGRES ? "IS DISTINCT FROM" : "IS NOT",
+                                 to_new_row)) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "drop the sync triggers of %s.%s", t, n);
     char *drop =
@@ -229,23 +117,6 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     return 0;
 }
 
-struct plan_step *plan_last(struct plan *p, enum plan_phase ph)
-{
-    return &p->steps[ph][p->n[ph] - 1];
-}
-
-int plan_step_no_tx(const struct plan_ctx *c, struct plan *p, enum plan_phase ph, const char *desc,
-                    char *sql)
-{
-    char *guard = c->kind == MDB_POSTGRES && sql ? sqlsplit_pg_leftover_guard(sql) : NULL;
-    if (plan_step(p, ph, STEP_SQL_NO_TX, desc, sql) < 0) {
-        free(guard);
-        return -1;
-    }
-    plan_last(p, ph)->guard = guard;
-    return 0;
-}
-
 static int add_index(const struct plan_ctx *c, const struct mop *op)
 {
     const char *cols = op->rest;
@@ -256,52 +127,25 @@ static int add_index(const struct plan_ctx *c, const struct mop *op)
     }
     int paren = cols[0] == '(';
     char desc[512];
-    snprintf(desc, sizeof(desc), "create %sindex %s on %s%s%s%s", unique ? "unique " : "", op->a,
+    snprintf(desc, sizeof(desc), "create %sindex %s on %s%s%s%s", unique ? "unique " : "", op->name,
              op->table, paren ? "" : " (", cols, paren ? "" : ")");
     struct plan *p = c->p;
     if (c->kind == MDB_POSTGRES) {
         if (plan_step_no_tx(c, p, PLAN_EXPAND, desc,
                             plan_fmt("CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s %s%s%s",
-                                     unique ? "UNIQUE " : "", op->a, op->table, paren ? "" : "(",
+                                     unique ? "UNIQUE " : "", op->name, op->table, paren ? "" : "(",
                                      cols, paren ? "" : ")")) < 0)
             return -1;
-        snprintf(desc, sizeof(desc), "drop index %s", op->a);
+        snprintf(desc, sizeof(desc), "drop index %s", op->name);
         return plan_step_no_tx(c, p, PLAN_ABORT, desc,
-                               plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->a));
+                               plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->name));
     }
     if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc,
                   plan_fmt("CREATE %sINDEX IF NOT EXISTS %s ON %s %s%s%s", unique ? "UNIQUE " : "",
-                           op->a, op->table, paren ? "" : "(", cols, paren ? "" : ")")) < 0)
+                           op->name, op->table, paren ? "" : "(", cols, paren ? "" : ")")) < 0)
         return -1;
-    snprintf(desc, sizeof(desc), "drop index %s", op->a);
-    return plan_step(p, PLAN_ABORT, STEP_SQL, desc, plan_fmt("DROP INDEX IF EXISTS %s", op->a));
-}
-
-int plan_sqlite_check(const struct plan_ctx *c, struct plan *bf, const struct mop *op,
-                      const char *name, const char *expr)
-{
-    const char *key = mfile_key(c->m, op->table);
-    char desc[1200], kx[160], nx[320];
-    plan_key_exprs(key, kx, sizeof(kx), nx, sizeof(nx));
-    snprintf(desc, sizeof(desc), "triggers rejecting rows of %s that fail CHECK %s", op->table,
-             expr);
-    if (plan_step(
-            c->p, PLAN_EXPAND, STEP_SQL, desc,
-            plan_fmt("CREATE TRIGGER %s_i AFTER INSERT ON %s BEGIN SELECT RAISE(ABORT, 'CHECK "
-                     "constraint failed: %s') FROM %s WHERE %s = %s AND NOT %s; END;\n"
-                     "CREATE TRIGGER %s_u AFTER UPDATE ON %s BEGIN SELECT RAISE(ABORT, 'CHECK "
-                     "constraint failed: %s') FROM %s WHERE %s = %s AND NOT %s; END;",
-                     name, op->table, name, op->table, kx, nx, expr, name, op->table, name,
-                     op->table, kx, nx, expr)) < 0)
-        return -1;
-    snprintf(desc, sizeof(desc), "validate: no row of %s fails CHECK %s", op->table, expr);
-    if (plan_step(bf, PLAN_BACKFILL, STEP_ASSERT_ZERO, desc,
-                  plan_fmt("SELECT count(*) FROM %s WHERE NOT %s", op->table, expr)) < 0)
-        return -1;
-    snprintf(desc, sizeof(desc), "drop the triggers of constraint %s", name);
-    return plan_step(
-        c->p, PLAN_ABORT, STEP_SQL, desc,
-        plan_fmt("DROP TRIGGER IF EXISTS %s_i; DROP TRIGGER IF EXISTS %s_u", name, name));
+    snprintf(desc, sizeof(desc), "drop index %s", op->name);
+    return plan_step(p, PLAN_ABORT, STEP_SQL, desc, plan_fmt("DROP INDEX IF EXISTS %s", op->name));
 }
 
 static int add_constraint(const struct plan_ctx *c, const struct mop *op)
@@ -310,21 +154,21 @@ static int add_constraint(const struct plan_ctx *c, const struct mop *op)
     while (*expr == ' ')
         expr++;
     if (c->kind != MDB_POSTGRES)
-        return plan_sqlite_check(c, c->p, op, op->a, expr);
+        return plan_sqlite_check(c, c->p, op, op->name, expr);
     char desc[1200];
-    snprintf(desc, sizeof(desc), "add constraint %s CHECK %s NOT VALID", op->a, expr);
+    snprintf(desc, sizeof(desc), "add constraint %s CHECK %s NOT VALID", op->name, expr);
     if (plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc,
                   plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s; ALTER TABLE %s ADD "
                            "CONSTRAINT %s CHECK %s NOT VALID",
-                           op->table, op->a, op->table, op->a, expr)) < 0)
+                           op->table, op->name, op->table, op->name, expr)) < 0)
         return -1;
-    snprintf(desc, sizeof(desc), "validate constraint %s", op->a);
+    snprintf(desc, sizeof(desc), "validate constraint %s", op->name);
     if (plan_step(c->p, PLAN_BACKFILL, STEP_SQL, desc,
-                  plan_fmt("ALTER TABLE %s VALIDATE CONSTRAINT %s", op->table, op->a)) < 0)
+                  plan_fmt("ALTER TABLE %s VALIDATE CONSTRAINT %s", op->table, op->name)) < 0)
         return -1;
-    snprintf(desc, sizeof(desc), "drop constraint %s", op->a);
+    snprintf(desc, sizeof(desc), "drop constraint %s", op->name);
     return plan_step(c->p, PLAN_ABORT, STEP_SQL, desc,
-                     plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->a));
+                     plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->name));
 }
 
 static int add_op(const struct plan_ctx *c, const struct mop *op)
@@ -333,18 +177,18 @@ static int add_op(const struct plan_ctx *c, const struct mop *op)
     struct plan *p = c->p;
     switch (op->kind) {
     case MOP_ADD_COLUMN:
-        snprintf(desc, sizeof(desc), "add column %s.%s %s", op->table, op->a, op->rest);
+        snprintf(desc, sizeof(desc), "add column %s.%s %s", op->table, op->name, op->rest);
         if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc,
                       plan_fmt("ALTER TABLE %s ADD COLUMN %s%s %s", op->table,
-                               c->kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", op->a, op->rest)) <
-            0)
+                               c->kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", op->name,
+                               op->rest)) < 0)
             return -1;
-        return plan_step_drop_column(p, PLAN_ABORT, c->kind, op->table, op->a);
+        return plan_step_drop_column(p, PLAN_ABORT, c->kind, op->table, op->name);
     case MOP_DROP_COLUMN:
-        return plan_step_drop_column(p, PLAN_CONTRACT, c->kind, op->table, op->a);
+        return plan_step_drop_column(p, PLAN_CONTRACT, c->kind, op->table, op->name);
     case MOP_RENAME_COLUMN:
     case MOP_CHANGE_TYPE:
-        if (c->look->type_of(c->look->ctx, op->table, op->a, old_type, sizeof(old_type)) < 0) {
+        if (c->look->type_of(c->look->ctx, op->table, op->name, old_type, sizeof(old_type)) < 0) {
             p->unresolved = 1;
             snprintf(old_type, sizeof(old_type), "TEXT");
         }
@@ -411,14 +255,14 @@ static int raw_backfill(const struct plan_ctx *c)
     char desc[256];
     snprintf(desc, sizeof(desc), "raw [backfill] in batches of %s by %s", m->backfill.table,
              m->backfill.key);
-    return step_batch(c->p, desc, m->backfill.table, m->backfill.key, strdup(m->backfill.sql));
+    return plan_step_batch(c->p, desc, m->backfill.table, m->backfill.key, strdup(m->backfill.sql));
 }
 
 /* Moves the steps of `from` (phase ph) to the end of `to`. */
 static int move_steps(struct plan *to, struct plan *from, enum plan_phase ph)
 {
     for (int i = 0; i < from->n[ph]; i++) {
-        struct plan_step *s = add_step(to, ph, from->steps[ph][i].kind);
+        struct plan_step *s = plan_step_new(to, ph, from->steps[ph][i].kind);
         if (!s)
             return -1;
         *s = from->steps[ph][i];
@@ -442,7 +286,7 @@ static int order_abort(const struct plan_ctx *c, const int *group, struct err *e
         rc = raw_section(c, &c->m->abort_, PLAN_ABORT, e);
     for (int g = c->m->nops - 1; g >= 0 && rc == 0; g--)
         for (int i = group[g]; i < group[g + 1] && rc == 0; i++) {
-            struct plan_step *s = add_step(out, PLAN_ABORT, ops.steps[PLAN_ABORT][i].kind);
+            struct plan_step *s = plan_step_new(out, PLAN_ABORT, ops.steps[PLAN_ABORT][i].kind);
             if (!s) {
                 rc = err_set(e, "out of memory building the plan of '%s'", c->m->id);
                 break;
@@ -481,30 +325,6 @@ fail:
     if (!e->msg[0])
         err_set(e, "out of memory building the plan of '%s'", m->id);
     return -1;
-}
-
-void plan_free(struct plan *p)
-{
-    for (int ph = 0; ph < PLAN_NPHASES; ph++) {
-        for (int i = 0; i < p->n[ph]; i++) {
-            free(p->steps[ph][i].desc);
-            free(p->steps[ph][i].sql);
-            free(p->steps[ph][i].guard);
-            free(p->steps[ph][i].only_if);
-        }
-        free(p->steps[ph]);
-        p->steps[ph] = NULL;
-        p->n[ph] = 0;
-    }
-}
-
-void plan_columns_free(struct plan_column *cols, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(cols[i].name);
-        free(cols[i].dflt);
-    }
-    free(cols);
 }
 
 int plan_db_type(void *ctx, const char *table, const char *column, char *type, size_t cap)

@@ -13,22 +13,22 @@
  *                    triggers); contract: drop the view
  * Validations of add_foreign_key and set_not_null run after the raw [backfill] (c->late),
  * so a backfill may first fix the rows they check. */
+#include "migrate/plan_ops.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate/plan_int.h"
-
 int plan_drop_index(const struct plan_ctx *c, const struct mop *op)
 {
     char desc[256];
-    snprintf(desc, sizeof(desc), "drop index %s of %s", op->a, op->table);
+    snprintf(desc, sizeof(desc), "drop index %s of %s", op->name, op->table);
     if (c->kind == MDB_POSTGRES)
         return plan_step_no_tx(c, c->p, PLAN_CONTRACT, desc,
-                               plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->a));
+                               plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->name));
     return plan_step(c->p, PLAN_CONTRACT, STEP_SQL, desc,
-                     plan_fmt("DROP INDEX IF EXISTS %s", op->a));
+                     plan_fmt("DROP INDEX IF EXISTS %s", op->name));
 }
 
 /* "ALTER TABLE t <verb> CONSTRAINT <name>_<k>" for each key column k, joined by ", ". */
@@ -80,20 +80,20 @@ static int primary_key_steps(const struct plan_ctx *c, const struct mop *op)
         rc = plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc,
                        plan_fmt("ALTER TABLE %s VALIDATE CONSTRAINT%s", op->table, validate));
     snprintf(desc, sizeof(desc), "set %s (%s) NOT NULL, add primary key %s using its index",
-             op->table, op->rest, op->a);
+             op->table, op->rest, op->name);
     if (rc == 0 && set && drops)
         rc = plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc,
                        plan_fmt("ALTER TABLE %s %s; ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY "
                                 "USING INDEX %s; ALTER TABLE %s DROP CONSTRAINT IF EXISTS%s",
-                                op->table, set, op->table, op->a, op->a, op->table, drops));
+                                op->table, set, op->table, op->name, op->name, op->table, drops));
     free(validate);
     free(set);
-    snprintf(desc, sizeof(desc), "drop primary key %s and its NOT NULL checks", op->a);
+    snprintf(desc, sizeof(desc), "drop primary key %s and its NOT NULL checks", op->name);
     if (rc == 0 && drops)
         rc = plan_step(c->p, PLAN_ABORT, STEP_SQL, desc,
                        plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s; ALTER TABLE %s DROP "
                                 "CONSTRAINT IF EXISTS%s",
-                                op->table, op->a, op->table, drops));
+                                op->table, op->name, op->table, drops));
     free(drops);
     return rc == 0 && validate && set ? 0 : -1;
 }
@@ -102,43 +102,44 @@ int plan_add_key(const struct plan_ctx *c, const struct mop *op)
 {
     int pk = op->kind == MOP_ADD_PRIMARY_KEY;
     char desc[1200];
-    snprintf(desc, sizeof(desc), "create unique index %s on %s (%s)", op->a, op->table, op->rest);
+    snprintf(desc, sizeof(desc), "create unique index %s on %s (%s)", op->name, op->table,
+             op->rest);
     if (c->kind != MDB_POSTGRES) {
         if (pk)
             return err_set(c->e,
                            "%s:%d: add_primary_key: SQLite cannot add a primary key to an existing "
                            "table (it takes a rebuild of the table); use 'add_unique %s %s %s'",
-                           c->m->id, op->line, op->table, op->a, op->rest);
+                           c->m->id, op->line, op->table, op->name, op->rest);
         if (plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc,
-                      plan_fmt("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", op->a, op->table,
-                               op->rest)) < 0)
+                      plan_fmt("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", op->name,
+                               op->table, op->rest)) < 0)
             return -1;
-        snprintf(desc, sizeof(desc), "drop index %s", op->a);
+        snprintf(desc, sizeof(desc), "drop index %s", op->name);
         return plan_step(c->p, PLAN_ABORT, STEP_SQL, desc,
-                         plan_fmt("DROP INDEX IF EXISTS %s", op->a));
+                         plan_fmt("DROP INDEX IF EXISTS %s", op->name));
     }
     if (plan_step_no_tx(c, c->p, PLAN_EXPAND, desc,
                         plan_fmt("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS %s ON %s (%s)",
-                                 op->a, op->table, op->rest)) < 0)
+                                 op->name, op->table, op->rest)) < 0)
         return -1;
     if (pk) {
         if (primary_key_steps(c, op) < 0)
             return -1;
     } else {
-        snprintf(desc, sizeof(desc), "add unique constraint %s using its index", op->a);
+        snprintf(desc, sizeof(desc), "add unique constraint %s using its index", op->name);
         if (plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc,
                       plan_fmt("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE USING INDEX %s", op->table,
-                               op->a, op->a)) < 0)
+                               op->name, op->name)) < 0)
             return -1;
-        snprintf(desc, sizeof(desc), "drop unique constraint %s", op->a);
-        if (plan_step(c->p, PLAN_ABORT, STEP_SQL, desc,
-                      plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->a)) <
-            0)
+        snprintf(desc, sizeof(desc), "drop unique constraint %s", op->name);
+        if (plan_step(
+                c->p, PLAN_ABORT, STEP_SQL, desc,
+                plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->name)) < 0)
             return -1;
     }
-    snprintf(desc, sizeof(desc), "drop index %s", op->a);
+    snprintf(desc, sizeof(desc), "drop index %s", op->name);
     return plan_step_no_tx(c, c->p, PLAN_ABORT, desc,
-                           plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->a));
+                           plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->name));
 }
 
 /* A constraint added NOT VALID in expand and validated in its own transaction after the
@@ -172,35 +173,35 @@ int plan_add_foreign_key(const struct plan_ctx *c, const struct mop *op)
                        c->m->id, op->line);
     char def[MFILE_REST_MAX + 32];
     snprintf(def, sizeof(def), "FOREIGN KEY %s", op->rest);
-    return not_valid_then_validate(c, op, op->a, def);
+    return not_valid_then_validate(c, op, op->name, def);
 }
 
 int plan_reindex(const struct plan_ctx *c, const struct mop *op)
 {
     char desc[256];
-    snprintf(desc, sizeof(desc), "rebuild index %s of %s", op->a, op->table);
+    snprintf(desc, sizeof(desc), "rebuild index %s of %s", op->name, op->table);
     if (c->kind == MDB_POSTGRES)
         return plan_step_no_tx(c, c->p, PLAN_EXPAND, desc,
-                               plan_fmt("REINDEX INDEX CONCURRENTLY %s", op->a));
-    return plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc, plan_fmt("REINDEX %s", op->a));
+                               plan_fmt("REINDEX INDEX CONCURRENTLY %s", op->name));
+    return plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc, plan_fmt("REINDEX %s", op->name));
 }
 
 int plan_set_not_null(const struct plan_ctx *c, const struct mop *op)
 {
     char name[64], def[MFILE_IDENT_MAX + 32], desc[256];
     plan_object_name(name, sizeof(name), "nn", c->m, op);
-    snprintf(def, sizeof(def), "CHECK (%s IS NOT NULL)", op->a);
+    snprintf(def, sizeof(def), "CHECK (%s IS NOT NULL)", op->name);
     if (c->kind != MDB_POSTGRES)
         return plan_sqlite_check(c, c->late, op, name, def + 6);
     if (not_valid_then_validate(c, op, name, def) < 0)
         return -1;
     snprintf(desc, sizeof(desc),
              "set %s.%s NOT NULL (proved by the validated check), drop the check", op->table,
-             op->a);
+             op->name);
     return plan_step(c->p, PLAN_CONTRACT, STEP_SQL, desc,
                      plan_fmt("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL; ALTER TABLE %s DROP "
                               "CONSTRAINT IF EXISTS %s",
-                              op->table, op->a, op->table, name));
+                              op->table, op->name, op->table, name));
 }
 
 /* `name` as a double-quoted SQLite identifier. Caller frees. */
@@ -294,7 +295,7 @@ static int table_columns(const struct plan_ctx *c, const char *table, struct pla
 /* The expand step of rename_table: rename, then the old name as a writable view. */
 static char *rename_table_sql(const struct plan_ctx *c, const struct mop *op)
 {
-    const char *old = op->table, *new = op->a;
+    const char *old = op->table, *new = op->name;
     if (c->kind == MDB_POSTGRES)
         return plan_fmt(
             "ALTER TABLE %s RENAME TO %s;\n"
@@ -345,7 +346,7 @@ static char *rename_table_sql(const struct plan_ctx *c, const struct mop *op)
 
 int plan_rename_table(const struct plan_ctx *c, const struct mop *op)
 {
-    const char *old = op->table, *new = op->a;
+    const char *old = op->table, *new = op->name;
     char desc[256];
     snprintf(desc, sizeof(desc), "rename table %s to %s, keep %s as a writable view", old, new,
              old);

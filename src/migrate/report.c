@@ -19,10 +19,10 @@
 
 static const char *release_of(const struct mset *s, const char *id)
 {
-    if (!s->has_rel)
+    if (!s->has_releases)
         return NULL;
-    int i = rel_of_migration(&s->rel, id);
-    return i < 0 ? NULL : s->rel.v[i].name;
+    int i = rel_of_migration(&s->releases, id);
+    return i < 0 ? NULL : s->releases.v[i].name;
 }
 
 /* Backfill progress of a migration in its backfill phase: position and largest key. */
@@ -191,38 +191,25 @@ static void print_steps(FILE *out, const struct plan *p, enum plan_phase ph, int
     }
 }
 
-/* The steps a migration in phase `ph` (at `step` of it) has left to run. */
+/* The steps a migration in phase `ph` (at `step` of it) has left to run: `n` plan phases
+ * from `first`, the ledger's step a position in the first one when `resume`. */
 static void print_remaining(FILE *out, const struct plan *p, enum mphase ph, int step)
 {
-    switch (ph) {
-    case PH_PENDING:
-    case PH_ABORTED:
-        step = 0;
-        /* fall through */
-    case PH_EXPANDING:
-        print_steps(out, p, PLAN_EXPAND, step);
-        print_steps(out, p, PLAN_BACKFILL, 0);
-        print_steps(out, p, PLAN_CONTRACT, 0);
-        break;
-    case PH_EXPANDED:
-        step = 0;
-        /* fall through */
-    case PH_BACKFILLING:
-        print_steps(out, p, PLAN_BACKFILL, step);
-        print_steps(out, p, PLAN_CONTRACT, 0);
-        break;
-    case PH_BACKFILLED:
-        step = 0;
-        /* fall through */
-    case PH_CONTRACTING:
-        print_steps(out, p, PLAN_CONTRACT, step);
-        break;
-    case PH_ABORTING:
-        print_steps(out, p, PLAN_ABORT, step);
-        break;
-    default:
-        break;
-    }
+    static const struct {
+        enum plan_phase first;
+        int n, resume;
+    } left[PH_COUNT] = {
+        [PH_PENDING] = {PLAN_EXPAND, 3, 0},       [PH_ABORTED] = {PLAN_EXPAND, 3, 0},
+        [PH_EXPANDING] = {PLAN_EXPAND, 3, 1},     [PH_EXPANDED] = {PLAN_BACKFILL, 2, 0},
+        [PH_BACKFILLING] = {PLAN_BACKFILL, 2, 1}, [PH_BACKFILLED] = {PLAN_CONTRACT, 1, 0},
+        [PH_CONTRACTING] = {PLAN_CONTRACT, 1, 1}, [PH_CONTRACTED] = {PLAN_CONTRACT, 0, 0},
+        [PH_ABORTING] = {PLAN_ABORT, 1, 1},
+    };
+    if ((unsigned)ph >= PH_COUNT)
+        return;
+    for (int i = 0; i < left[ph].n; i++)
+        print_steps(out, p, (enum plan_phase)(left[ph].first + i),
+                    i == 0 && left[ph].resume ? step : 0);
 }
 
 int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
@@ -255,8 +242,9 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
         const char *rel = release_of(&set, m->id);
         fprintf(out, "%s (%s%s%s%s):\n", m->id, ledger_phase_name(ph), rel ? ", release " : "",
                 rel ? rel : "",
-                rel && set.rel.v[rel_of_migration(&set.rel, m->id)].checkpoint ? ", checkpoint"
-                                                                               : "");
+                rel && set.releases.v[rel_of_migration(&set.releases, m->id)].checkpoint
+                    ? ", checkpoint"
+                    : "");
         print_remaining(out, &p, ph, le ? le->step : 0);
         if (p.unresolved && (ph == PH_PENDING || ph == PH_ABORTED))
             fprintf(out, "  warning: a table or column it renames or retypes does not exist\n");
@@ -334,7 +322,7 @@ static int load_releases(const struct migrate_opts *o, struct mset *set, struct 
 {
     if (mset_load(o, set, e) < 0)
         return -1;
-    if (!set->has_rel) {
+    if (!set->has_releases) {
         mset_free(set);
         return err_set(e, "no releases manifest: write '%s/releases.ini' or pass --releases",
                        o->dir);
@@ -348,7 +336,7 @@ int migrate_path(const struct migrate_opts *o, const char *from, const char *to,
     struct mset set;
     if (load_releases(o, &set, e) < 0)
         return -1;
-    const struct releases *r = &set.rel;
+    const struct releases *r = &set.releases;
     int rc = -1;
     int a = rel_index(r, from), b = rel_index(r, to);
     if (a < 0 || b < 0) {
@@ -424,7 +412,7 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
     struct ledger led = {0};
     json_t *reasons = json_array();
     int rc = -1;
-    const struct releases *r = &set.rel;
+    const struct releases *r = &set.releases;
     int ri = rel_index(r, release);
     if (ri < 0) {
         err_set(e, "no release '%s' in the releases manifest", release);
@@ -486,11 +474,9 @@ int migrate_new(const struct migrate_opts *o, const char *name, FILE *out, struc
 {
     if (!mfile_ident_ok(name) || strlen(name) > 80)
         return err_set(e, "invalid migration name '%s': letters, digits and '_'", name);
-    if (!o->dir || !*o->dir)
-        return err_set(e, "no migrations directory: use --dir DIR or BATON_MIGRATIONS");
-    char **paths = NULL;
-    int n = 0;
-    if (mfile_list(o->dir, &paths, &n, e) < 0)
+    char **paths;
+    int n;
+    if (mset_paths(o, &paths, &n, e) < 0)
         return -1;
     long next = 1;
     for (int i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
-/* Internals shared by the phases engine (engine.c) and the backfill walker
- * (backfill.c): one runner's state and its transaction helpers. Not a public header. */
+/* One runner's state and its step helpers (runner.c), below the phases engine (engine.c)
+ * and the backfill walker (backfill.c) that both use them. Not a public header. */
 #ifndef BATON_MIGRATE_RUNNER_H
 #define BATON_MIGRATE_RUNNER_H
 
@@ -31,11 +31,5 @@ int run_step_commit(struct run *r, struct ledger_entry *le, struct err *e);
  * exponential backoff; `le` is restored before each try and after a failure. */
 int run_with_retries(struct run *r, struct ledger_entry *le, attempt_fn attempt,
                      const struct plan_step *s, int idx, void *arg, struct err *e);
-
-/* Runs a STEP_BATCH step from the ledger's position to the end of its table: one short
- * transaction per batch that also stores the new position, sized to the time target and
- * paced by the duty cycle (backfill.c). */
-int backfill_run(struct run *r, const struct mfile *m, struct ledger_entry *le,
-                 const struct plan_step *s, int idx, struct err *e);
 
 #endif

@@ -59,12 +59,12 @@ static void parses_operations_and_sections(void **state)
     assert_int_equal(m->nops, 7);
     assert_int_equal(m->ops[0].kind, MOP_RENAME_COLUMN);
     assert_string_equal(m->ops[0].table, "users");
-    assert_string_equal(m->ops[0].a, "name");
-    assert_string_equal(m->ops[0].b, "full_name");
+    assert_string_equal(m->ops[0].name, "name");
+    assert_string_equal(m->ops[0].new_column, "full_name");
     assert_string_equal(m->ops[0].rest, "");
     assert_string_equal(m->ops[1].rest, "TEXT DEFAULT ''");
     assert_string_equal(m->ops[2].rest, "UNIQUE email");
-    assert_string_equal(m->ops[4].b, "age_big");
+    assert_string_equal(m->ops[4].new_column, "age_big");
     assert_string_equal(m->ops[4].rest, "BIGINT");
     assert_int_equal(m->ops[4].line, 7);
     assert_string_equal(mfile_key(m, "users"), "uid");
@@ -120,7 +120,7 @@ static void rejects_bad_files(void **state)
     parse_fails(many, "more than 64 operations");
 }
 
-static void releases_parse(void **state)
+static void parses_releases_manifest(void **state)
 {
     struct releases r;
     struct err e;
@@ -251,7 +251,7 @@ static void parses_new_operations(void **state)
     assert_int_equal(m->ops[3].kind, MOP_ADD_FOREIGN_KEY);
     assert_int_equal(m->ops[6].kind, MOP_RENAME_TABLE);
     assert_string_equal(m->ops[6].table, "accounts");
-    assert_string_equal(m->ops[6].a, "people");
+    assert_string_equal(m->ops[6].name, "people");
     assert_int_equal(m->expand.no_tx, 1);
     assert_int_equal(m->contract.no_tx, 1);
     assert_int_equal(m->abort_.no_tx, 0);
@@ -425,7 +425,7 @@ int main(void)
         cmocka_unit_test(parses_operations_and_sections),
         cmocka_unit_test(checksum_follows_content),
         cmocka_unit_test(rejects_bad_files),
-        cmocka_unit_test(releases_parse),
+        cmocka_unit_test(parses_releases_manifest),
         cmocka_unit_test(plan_writes_recipes),
         cmocka_unit_test(parses_new_operations),
         cmocka_unit_test(plan_writes_new_operations_pg),

@@ -1,10 +1,63 @@
-/* Internals of the linter shared by lint.c (findings, facts, sections), lint_pg*.c
- * (PostgreSQL) and lint_sqlite*.c (SQLite). Not a public header. */
-#ifndef BATON_MIGRATE_LINT_INT_H
-#define BATON_MIGRATE_LINT_INT_H
+/* One migration file being linted, and what the rules of both dialects record their
+ * findings with: the report, the rules, the options and facts, the sets of table names
+ * a section created or locked (lint_file.c). The linter's lowest floor: the dialects
+ * (lint_pg*.c, lint_sqlite*.c) stand on it, lint.c above them; lint.h is its public face. */
+#ifndef BATON_MIGRATE_LINT_FILE_H
+#define BATON_MIGRATE_LINT_FILE_H
 
-#include "migrate/lint.h"
+#include <stddef.h>
 
+#include "core/err.h"
+#include "migrate/mdb.h"
+#include "migrate/mfile.h"
+
+struct lint_finding {
+    char file[MFILE_ID_MAX];
+    int line;
+    const char *rule;    /* e.g. "create-index-concurrently" */
+    const char *dialect; /* "sqlite", "postgres" */
+    char msg[2 * ERR_MSG_MAX];
+};
+
+struct lint_report {
+    struct lint_finding *v;
+    int n;
+};
+
+/* What the linter may ask the database a migration runs against. Every answer is
+ * 1 (yes), 0 (no) or -1 (unknown: the rule then assumes the worst and says so). `schema`
+ * is NULL for an unqualified name. */
+struct lint_facts {
+    /* Whether the table exists; *rows is set to its row count when it is below `limit`,
+       else to `limit`. */
+    int (*table)(void *ctx, const char *schema, const char *table, long limit, long *rows);
+    /* Whether a function of that name may be VOLATILE (PostgreSQL). */
+    int (*volatile_function)(void *ctx, const char *schema, const char *name);
+    /* Whether the column is NOT NULL or has a validated CHECK (col IS NOT NULL). */
+    int (*not_null_proved)(void *ctx, const char *schema, const char *table, const char *col);
+    /* The column's type as format_type() writes it, e.g. "character varying(20)". */
+    int (*column_type)(void *ctx, const char *schema, const char *table, const char *col,
+                       char *type, size_t cap);
+    /* SQLite: the statements that create the schema (sqlite_master.sql, tables first).
+     *sql and each entry: caller frees. */
+    int (*schema_sql)(void *ctx, char ***sql, int *n);
+    void *ctx;
+};
+
+struct lint_opts {
+    const struct lint_facts *facts; /* NULL: no database; every table assumed large */
+    long small_rows;                /* a table with fewer rows may be locked briefly */
+    int style;                      /* also run the style rules (off by default) */
+};
+
+/* A rule: its name, and what a finding under it says. */
+struct lint_rule {
+    const char *name;
+    int style;          /* off unless --style */
+    const char *hazard; /* the lock taken and what it blocks, the rewrite or scan, or how the
+                           running version breaks */
+    const char *recipe; /* the safe way, in baton's operations */
+};
 enum lint_sec { SEC_OPS, SEC_EXPAND, SEC_BACKFILL, SEC_CONTRACT, SEC_ABORT };
 
 /* A set of table names, "schema.name" (".name" when unqualified). */
@@ -22,6 +75,8 @@ struct lint_file {
     enum mdb_kind kind;
     const struct lint_opts *o;
     struct lint_report *r;
+    /* the dialect's rules, by index (NULL past the end), for lint_hit_named */
+    const struct lint_rule *(*rule_at)(int i);
     int added;
     enum lint_sec sec; /* the section being linted */
     int no_tx;         /* ...is marked no-transaction */
@@ -61,6 +116,8 @@ struct lint_file {
             "backfill, the old one dropped at contract)"                                           \
     }
 
+/* Frees what `f` collected (not its report). */
+void lint_file_free(struct lint_file *f);
 /* Starts linting a section (or, with SEC_OPS, the operations). */
 void lint_section_start(struct lint_file *f, enum lint_sec sec, int no_tx, int line0);
 
@@ -80,15 +137,5 @@ int lint_table_is_cheap(struct lint_file *f, const char *schema, const char *tab
                         const char **note, char *buf, size_t cap);
 /* Whether `table` was created earlier in this section. */
 int lint_table_is_new(const struct lint_file *f, const char *schema, const char *table);
-
-/* The dialects. Each lints the declarative operations it has SQL for, then the raw
- * sections in order; on any statement it cannot read it reports "syntax-error". */
-int lint_pg_file(struct lint_file *f);
-int lint_sqlite_file(struct lint_file *f);
-/* Their rule tables (lint_pg_rules.c, lint_sqlite.c): count and entries. */
-int lint_pg_rule_count(void);
-const struct lint_rule *lint_pg_rule_at(int i);
-int lint_sqlite_rule_count(void);
-const struct lint_rule *lint_sqlite_rule_at(int i);
 
 #endif
