@@ -64,16 +64,17 @@ struct batch_arg {
 };
 
 /* The first cell of `sql`'s first row into buf (*none set when there is no row). */
-static int query_text(struct mdb *db, char *sql, char *buf, size_t cap, int *none, struct err *e)
+static int query_text(struct database *db, char *sql, char *buf, size_t cap, int *none,
+                      struct err *e)
 {
-    struct mdb_rows rows;
+    struct database_rows rows;
     if (!sql)
         return err_set(e, "out of memory");
-    int rc = mdb_query(db, sql, &rows, e);
+    int rc = database_query(db, sql, &rows, e);
     free(sql);
     if (rc < 0)
         return -1;
-    const char *v = mdb_cell(&rows, 0, 0);
+    const char *v = database_cell(&rows, 0, 0);
     *none = v == NULL;
     if (v && (strlen(v) >= cap || !keyset_literal_ok(v))) {
         db->retryable = 0;
@@ -81,7 +82,7 @@ static int query_text(struct mdb *db, char *sql, char *buf, size_t cap, int *non
     } else if (v) {
         snprintf(buf, cap, "%s", v);
     }
-    mdb_rows_free(&rows);
+    database_rows_free(&rows);
     return rc;
 }
 
@@ -98,7 +99,7 @@ struct batch_range {
 static int keyset_range(struct run *r, const struct ledger_entry *le, const struct plan_step *s,
                         const struct batch_arg *ba, struct batch_range *g, struct err *e)
 {
-    enum mdb_kind kind = mdb_kind(r->db);
+    enum database_kind kind = database_kind(r->db);
     g->first = !le->has_pos;
     if (g->first && query_text(r->db, keyset_first_sql(kind, s->table, ba->ks), g->klo,
                                sizeof(g->klo), &g->none, e) < 0)
@@ -123,7 +124,7 @@ static int int_range(struct run *r, const struct ledger_entry *le, const struct 
     if (!le->has_pos) {
         int64_t min = 0;
         snprintf(sql, sizeof(sql), "SELECT min(%s) FROM %s", s->key, s->table);
-        if (mdb_query_i64(r->db, sql, &min, &isnull, e) < 0)
+        if (database_query_i64(r->db, sql, &min, &isnull, e) < 0)
             return -1;
         if (!isnull && min == INT64_MIN) {
             r->db->retryable = 0;
@@ -137,7 +138,7 @@ static int int_range(struct run *r, const struct ledger_entry *le, const struct 
              "LIMIT %d) b",
              s->key, s->key, s->table, s->key, (long long)g->lo, s->key, (long long)ba->upto,
              s->key, ba->size);
-    if (mdb_query_i64(r->db, sql, &g->hi, &g->none, e) < 0)
+    if (database_query_i64(r->db, sql, &g->hi, &g->none, e) < 0)
         return -1;
     return 0;
 }
@@ -152,7 +153,7 @@ static int batch_write(struct run *r, struct ledger_entry *le, int idx, struct b
         r->db->retryable = 0;
         return ba->ks ? -1 : err_set(e, "out of memory");
     }
-    int rc = mdb_exec(r->db, q, e);
+    int rc = database_exec(r->db, q, e);
     free(q);
     if (rc < 0 || (ba->ks && keyset_pos_put(r->db, ba->id, idx, g->khi, e) < 0))
         return -1;
@@ -185,7 +186,7 @@ static int batch_once(struct run *r, struct ledger_entry *le, const struct plan_
         le->step = idx + 1;
         le->has_pos = 0;
     } else if ((rc = batch_write(r, le, idx, ba, s, g, e)) < 0) {
-        mdb_rollback(r->db);
+        database_rollback(r->db);
         goto out;
     }
     if ((rc = run_step_commit(r, le, e)) == 0) {
@@ -226,13 +227,13 @@ static int walk_bound(struct run *r, const struct mfile *m, const struct plan_st
                       struct batch_arg *ba, struct err *e)
 {
     if (ba->ks) {
-        if (query_text(r->db, keyset_last_sql(mdb_kind(r->db), s->table, ba->ks), ba->kupto,
+        if (query_text(r->db, keyset_last_sql(database_kind(r->db), s->table, ba->ks), ba->kupto,
                        sizeof(ba->kupto), &ba->empty, e) < 0)
             return -1;
     } else {
         char sql[512];
         snprintf(sql, sizeof(sql), "SELECT max(%s) FROM %s", s->key, s->table);
-        if (mdb_query_i64(r->db, sql, &ba->upto, &ba->empty, e) < 0)
+        if (database_query_i64(r->db, sql, &ba->upto, &ba->empty, e) < 0)
             return -1;
         snprintf(ba->kupto, sizeof(ba->kupto), "%lld", (long long)ba->upto);
     }
@@ -294,7 +295,7 @@ static int walk(struct run *r, struct ledger_entry *le, const struct plan_step *
     /* SQLite has one write lock: every app writer waits for the whole batch (and then for
        its busy handler's next try), so its batches stay short */
     double target_ms = o->time_target_ms;
-    if (mdb_kind(r->db) == MDB_SQLITE && target_ms > SQLITE_BATCH_TARGET_MS)
+    if (database_kind(r->db) == DATABASE_SQLITE && target_ms > SQLITE_BATCH_TARGET_MS)
         target_ms = SQLITE_BATCH_TARGET_MS;
     for (;;) {
         ba->size = size;

@@ -34,46 +34,47 @@ static void progress_lit(const char *in, char *out, size_t cap)
     out[n] = 0;
 }
 
-static int ensure(struct mdb *db, struct err *e)
+static int ensure(struct database *db, struct err *e)
 {
     const char *sql = "CREATE TABLE IF NOT EXISTS baton_deploy_lease ("
                       " service TEXT PRIMARY KEY, holder TEXT NOT NULL, token BIGINT NOT NULL,"
                       " since_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL,"
                       " progress TEXT NOT NULL)";
-    return mdb_exec_tx(db, sql, e) < 0 ? err_wrap(e, "cannot create table baton_deploy_lease") : 0;
+    return database_exec_tx(db, sql, e) < 0 ? err_wrap(e, "cannot create table baton_deploy_lease")
+                                            : 0;
 }
 
-static void row_into(const struct mdb_rows *r, const char *service, struct leaserow *out)
+static void row_into(const struct database_rows *r, const char *service, struct leaserow *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->service, sizeof(out->service), "%s", service);
     if (r->nrows == 0)
         return;
     const char *c;
-    snprintf(out->holder, sizeof(out->holder), "%s", (c = mdb_cell(r, 0, 0)) ? c : "");
-    out->token = (c = mdb_cell(r, 0, 1)) ? strtoll(c, NULL, 10) : 0;
-    out->since_unix_ms = (c = mdb_cell(r, 0, 2)) ? strtoll(c, NULL, 10) : 0;
-    out->expires_unix_ms = (c = mdb_cell(r, 0, 3)) ? strtoll(c, NULL, 10) : 0;
-    snprintf(out->progress, sizeof(out->progress), "%s", (c = mdb_cell(r, 0, 4)) ? c : "");
+    snprintf(out->holder, sizeof(out->holder), "%s", (c = database_cell(r, 0, 0)) ? c : "");
+    out->token = (c = database_cell(r, 0, 1)) ? strtoll(c, NULL, 10) : 0;
+    out->since_unix_ms = (c = database_cell(r, 0, 2)) ? strtoll(c, NULL, 10) : 0;
+    out->expires_unix_ms = (c = database_cell(r, 0, 3)) ? strtoll(c, NULL, 10) : 0;
+    snprintf(out->progress, sizeof(out->progress), "%s", (c = database_cell(r, 0, 4)) ? c : "");
 }
 
 /* Reads the row inside the current transaction. */
-static int read_row(struct mdb *db, const char *service, struct leaserow *out, struct err *e)
+static int read_row(struct database *db, const char *service, struct leaserow *out, struct err *e)
 {
     char sql[256];
-    struct mdb_rows r;
+    struct database_rows r;
     snprintf(sql, sizeof(sql),
              "SELECT holder, token, since_ms, expires_ms, progress FROM baton_deploy_lease"
              " WHERE service = '%s'",
              service);
-    if (mdb_query(db, sql, &r, e) < 0)
+    if (database_query(db, sql, &r, e) < 0)
         return -1;
     row_into(&r, service, out);
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return 0;
 }
 
-int leaserow_show(struct mdb *db, const char *service, struct leaserow *out, struct err *e)
+int leaserow_show(struct database *db, const char *service, struct leaserow *out, struct err *e)
 {
     if (!word_ok(service))
         return err_set(e, "bad service name '%.60s'", service);
@@ -83,17 +84,17 @@ int leaserow_show(struct mdb *db, const char *service, struct leaserow *out, str
 }
 
 /* Runs one statement with RETURNING; 1 when it hit the row, 0 when not. */
-static int hit(struct mdb *db, const char *sql, struct err *e)
+static int hit(struct database *db, const char *sql, struct err *e)
 {
-    struct mdb_rows r;
-    if (mdb_query(db, sql, &r, e) < 0)
+    struct database_rows r;
+    if (database_query(db, sql, &r, e) < 0)
         return -1;
     int n = r.nrows;
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return n > 0;
 }
 
-int leaserow_take(struct mdb *db, const char *service, const char *holder, int64_t ttl_ms,
+int leaserow_take(struct database *db, const char *service, const char *holder, int64_t ttl_ms,
                   int64_t expect, struct leaserow *out, struct err *e)
 {
     if (!word_ok(service) || !word_ok(holder))
@@ -119,7 +120,7 @@ int leaserow_take(struct mdb *db, const char *service, const char *holder, int64
     return taken ? LEASEROW_TAKEN : LEASEROW_HELD;
 }
 
-int leaserow_renew(struct mdb *db, const char *service, int64_t token, int64_t ttl_ms,
+int leaserow_renew(struct database *db, const char *service, int64_t token, int64_t ttl_ms,
                    const char *progress, struct leaserow *out, struct err *e)
 {
     if (!word_ok(service))
@@ -138,7 +139,7 @@ int leaserow_renew(struct mdb *db, const char *service, int64_t token, int64_t t
     return held ? 0 : LEASEROW_HELD;
 }
 
-int leaserow_release(struct mdb *db, const char *service, int64_t token, struct err *e)
+int leaserow_release(struct database *db, const char *service, int64_t token, struct err *e)
 {
     if (!word_ok(service))
         return err_set(e, "bad service name '%.60s'", service);
@@ -147,7 +148,7 @@ int leaserow_release(struct mdb *db, const char *service, int64_t token, struct 
              "UPDATE baton_deploy_lease SET holder = '', expires_ms = 0"
              " WHERE service = '%s' AND token = %lld",
              service, (long long)token);
-    if (ensure(db, e) < 0 || mdb_exec(db, sql, e) < 0)
+    if (ensure(db, e) < 0 || database_exec(db, sql, e) < 0)
         return err_wrap(e, "cannot release the deploy lease of '%s'", service);
     return 0;
 }
@@ -219,10 +220,10 @@ int leaserow_cli(const struct migrate_opts *o, int argc, char **argv, FILE *out)
         return 2;
     }
     struct err e = {{0}};
-    struct mdb *db = NULL;
+    struct database *db = NULL;
     struct leaserow l;
     int rc = -1;
-    if (mdb_open(o->db_url, &db, &e) == 0) {
+    if (database_open(o->db_url, &db, &e) == 0) {
         if (strcmp(argv[0], "take") == 0)
             rc = leaserow_take(db, argv[1], argv[2], ttl, token, &l, &e);
         else if (strcmp(argv[0], "renew") == 0)
@@ -232,7 +233,7 @@ int leaserow_cli(const struct migrate_opts *o, int argc, char **argv, FILE *out)
                                                               : leaserow_show(db, argv[1], &l, &e);
         else
             rc = leaserow_show(db, argv[1], &l, &e);
-        mdb_close(db);
+        database_close(db);
     }
     if (rc < 0) {
         fprintf(stderr, "baton migrate lease %s: %s\n", argv[0], e.msg);

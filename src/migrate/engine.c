@@ -25,8 +25,8 @@
 #include "core/log.h"
 #include "migrate/ledger.h"
 #include "migrate/lint.h"
-#include "migrate/mdb.h"
-#include "migrate/mset.h"
+#include "migrate/database.h"
+#include "migrate/migration_set.h"
 #include "migrate/plan.h"
 #include "migrate/backfill.h"
 #include "migrate/runner.h"
@@ -78,11 +78,11 @@ static void run_close(struct run *r)
 {
     if (r->db) {
         lease_release(r->db, &r->lease);
-        mdb_close(r->db);
+        database_close(r->db);
         r->db = NULL;
     }
     ledger_free(&r->led);
-    mset_free(&r->set);
+    migration_set_free(&r->set);
     free(r->batch_ms);
     r->batch_ms = NULL;
 }
@@ -91,9 +91,9 @@ static int run_open(const struct migrate_opts *o, struct run *r, struct err *e)
 {
     memset(r, 0, sizeof(*r));
     r->o = o;
-    if (mset_load(o, &r->set, e) < 0)
+    if (migration_set_load(o, &r->set, e) < 0)
         return -1;
-    if (mdb_open(o->db_url, &r->db, e) < 0)
+    if (database_open(o->db_url, &r->db, e) < 0)
         goto fail;
     r->lease.lease_ms = o->lease_ms;
     if (lease_acquire(r->db, &r->lease, o->wait_ms, e) < 0)
@@ -151,11 +151,11 @@ static int step_applies(struct run *r, const struct plan_step *s, int *yes, stru
     *yes = 1;
     if (!s->only_if)
         return 0;
-    struct mdb_rows rows;
-    if (mdb_query(r->db, s->only_if, &rows, e) < 0)
+    struct database_rows rows;
+    if (database_query(r->db, s->only_if, &rows, e) < 0)
         return -1;
     *yes = rows.nrows > 0;
-    mdb_rows_free(&rows);
+    database_rows_free(&rows);
     return 0;
 }
 
@@ -168,19 +168,19 @@ static int sql_step_once(struct run *r, struct ledger_entry *le, const struct pl
     if (s->kind == STEP_ASSERT_ZERO) {
         int64_t n;
         int isnull;
-        rc = mdb_query_i64(r->db, s->sql, &n, &isnull, e);
+        rc = database_query_i64(r->db, s->sql, &n, &isnull, e);
         if (rc == 0 && n != 0) {
             r->db->retryable = 0;
             rc = err_set(e, "%s: %lld rows fail it; fix them and run again", s->desc, (long long)n);
         }
     } else if (s->kind == STEP_DROP_COLUMN) {
         if (column_exists(r, s->table, s->key))
-            rc = mdb_exec(r->db, s->sql, e);
+            rc = database_exec(r->db, s->sql, e);
     } else if ((rc = step_applies(r, s, &yes, e)) == 0 && yes) {
-        rc = mdb_exec(r->db, s->sql, e);
+        rc = database_exec(r->db, s->sql, e);
     }
     if (rc < 0) {
-        mdb_rollback(r->db);
+        database_rollback(r->db);
         return err_wrap(e, "%s", s->desc);
     }
     le->step = idx + 1;
@@ -190,18 +190,18 @@ static int sql_step_once(struct run *r, struct ledger_entry *le, const struct pl
 /* Runs the statements a step's guard query returns (each row's first cell). */
 static int run_guard(struct run *r, const struct plan_step *s, struct err *e)
 {
-    struct mdb_rows rows;
-    if (mdb_query(r->db, s->guard, &rows, e) < 0)
+    struct database_rows rows;
+    if (database_query(r->db, s->guard, &rows, e) < 0)
         return -1;
     int rc = 0;
     for (int i = 0; i < rows.nrows && rc == 0; i++) {
-        const char *stmt = mdb_cell(&rows, i, 0);
+        const char *stmt = database_cell(&rows, i, 0);
         if (!stmt)
             continue;
         log_info("%s: first removing what a killed run left behind: %s", s->desc, stmt);
-        rc = mdb_exec(r->db, stmt, e);
+        rc = database_exec(r->db, stmt, e);
     }
-    mdb_rows_free(&rows);
+    database_rows_free(&rows);
     return rc;
 }
 
@@ -212,7 +212,7 @@ static int no_tx_step_once(struct run *r, struct ledger_entry *le, const struct 
         return -1;
     int rc = s->guard ? run_guard(r, s, e) : 0;
     if (rc == 0)
-        rc = mdb_exec(r->db, s->sql, e);
+        rc = database_exec(r->db, s->sql, e);
     struct err ignored;
     int keep = r->db->retryable;
     r->db->drv->set_lock_timeout(r->db, 0, 0, &ignored);
@@ -293,7 +293,7 @@ static int advance(struct run *r, const struct mfile *m, enum cmd cmd, struct er
                            le->phase == PH_PENDING ? "" : " (its contract has run)");
         struct plan p;
         struct plan_lookup look = plan_db_lookup(r->db);
-        if (plan_build(m, mdb_kind(r->db), &look, &p, e) < 0)
+        if (plan_build(m, database_kind(r->db), &look, &p, e) < 0)
             return -1;
         int rc = 0;
         switch (a) {
@@ -336,7 +336,7 @@ static int check_checkpoints(struct run *r, int last, struct err *e)
         enum mphase ph = le ? le->phase : PH_PENDING;
         if (ph != PH_PENDING && ph != PH_ABORTED && ph != PH_EXPANDING)
             continue; /* already expanded */
-        int ri = rel_of_migration(rel, m->id);
+        int ri = releases_of_migration(rel, m->id);
         for (int c = 0; c < ri; c++) {
             if (!rel->v[c].checkpoint)
                 continue;
@@ -353,8 +353,8 @@ static int check_checkpoints(struct run *r, int last, struct err *e)
                         "'baton migrate expand --to %s', deploy %s and declare it stable, "
                         "'baton migrate contract --to %s', then expand again",
                         m->id, rel->v[ri].name, rel->v[c].name, rel->v[k].migs[j],
-                        ledger_phase_name(xp), rel->v[c].name, rel_last_migration(rel, c),
-                        rel->v[c].name, rel_last_migration(rel, c));
+                        ledger_phase_name(xp), rel->v[c].name, releases_last_migration(rel, c),
+                        rel->v[c].name, releases_last_migration(rel, c));
                 }
         }
     }
@@ -370,7 +370,7 @@ static int lint_before_run(struct run *r, int last, struct err *e)
         struct ledger_entry *le = ledger_find(&r->led, r->set.m[i]->id);
         enum mphase ph = le ? le->phase : PH_PENDING;
         if (ph == PH_PENDING || ph == PH_ABORTED)
-            lint_mfile(r->set.m[i], mdb_kind(r->db), &lo, &rep);
+            lint_mfile(r->set.m[i], database_kind(r->db), &lo, &rep);
     }
     if (rep.n == 0)
         return 0;
@@ -386,7 +386,7 @@ static int range_end(struct run *r, const char *to, struct err *e)
 {
     if (!to)
         return r->set.n - 1;
-    int i = mset_index(&r->set, to);
+    int i = migration_set_index(&r->set, to);
     if (i < 0)
         return err_set(e, "no migration '%s' in '%s'", to, r->o->dir);
     return i;
@@ -451,7 +451,7 @@ int migrate_abort(const struct migrate_opts *o, const char *id, struct err *e)
     if (run_open(o, &r, e) < 0)
         return -1;
     int rc = -1;
-    int idx = mset_index(&r.set, id);
+    int idx = migration_set_index(&r.set, id);
     if (idx < 0) {
         err_set(e, "no migration '%s' in '%s'", id, o->dir);
         goto out;

@@ -68,14 +68,14 @@ void keyset_expr(const struct keyset *ks, char *buf, size_t cap)
 }
 
 /* The expression that prints the key of a row as a literal, typed on PostgreSQL. */
-static void literal_expr(char **s, enum mdb_kind kind, const struct keyset *ks)
+static void literal_expr(char **s, enum database_kind kind, const struct keyset *ks)
 {
     if (ks->n > 1)
         cat(s, "'(' || ");
     for (int i = 0; i < ks->n; i++) {
         if (i)
             cat(s, " || ', ' || ");
-        if (kind == MDB_POSTGRES)
+        if (kind == DATABASE_POSTGRES)
             cat(s, "quote_literal(%s) || '::' || pg_typeof(%s)::text", ks->col[i], ks->col[i]);
         else
             cat(s, "quote(%s)", ks->col[i]);
@@ -99,7 +99,7 @@ static void not_null(char **s, const struct keyset *ks)
         cat(s, "%s%s IS NOT NULL", i ? " AND " : " WHERE ", ks->col[i]);
 }
 
-char *keyset_next_sql(enum mdb_kind kind, const char *table, const struct keyset *ks,
+char *keyset_next_sql(enum database_kind kind, const char *table, const struct keyset *ks,
                       const char *pos, const char *upto, int size)
 {
     char expr[KEYSET_COLS_MAX * (MFILE_IDENT_MAX + 2) + 4];
@@ -123,7 +123,7 @@ char *keyset_next_sql(enum mdb_kind kind, const char *table, const struct keyset
 }
 
 /* The smallest (or with `last`, the largest) key of `table` as one SQL literal. */
-static char *edge_sql(enum mdb_kind kind, const char *table, const struct keyset *ks, int last)
+static char *edge_sql(enum database_kind kind, const char *table, const struct keyset *ks, int last)
 {
     char *s = strdup("SELECT ");
     literal_expr(&s, kind, ks);
@@ -134,12 +134,12 @@ static char *edge_sql(enum mdb_kind kind, const char *table, const struct keyset
     return s;
 }
 
-char *keyset_first_sql(enum mdb_kind kind, const char *table, const struct keyset *ks)
+char *keyset_first_sql(enum database_kind kind, const char *table, const struct keyset *ks)
 {
     return edge_sql(kind, table, ks, 0);
 }
 
-char *keyset_last_sql(enum mdb_kind kind, const char *table, const struct keyset *ks)
+char *keyset_last_sql(enum database_kind kind, const char *table, const struct keyset *ks)
 {
     return edge_sql(kind, table, ks, 1);
 }
@@ -254,7 +254,7 @@ int keyset_literal_ok(const char *s)
     }
 }
 
-int keyset_is_integer(struct mdb *db, const char *table, const struct keyset *ks)
+int keyset_is_integer(struct database *db, const char *table, const struct keyset *ks)
 {
     char type[128];
     if (ks->n != 1 || db->drv->column_type(db, table, ks->col[0], type, sizeof(type)) < 0)
@@ -264,12 +264,12 @@ int keyset_is_integer(struct mdb *db, const char *table, const struct keyset *ks
     return strstr(type, "int") != NULL;
 }
 
-int keyset_ensure(struct mdb *db, struct err *e)
+int keyset_ensure(struct database *db, struct err *e)
 {
-    if (mdb_exec_tx(db,
-                    "CREATE TABLE IF NOT EXISTS baton_backfill_pos (id TEXT PRIMARY KEY,"
-                    " step INTEGER NOT NULL, pos TEXT NOT NULL)",
-                    e) < 0)
+    if (database_exec_tx(db,
+                         "CREATE TABLE IF NOT EXISTS baton_backfill_pos (id TEXT PRIMARY KEY,"
+                         " step INTEGER NOT NULL, pos TEXT NOT NULL)",
+                         e) < 0)
         return err_wrap(e, "cannot create the table of backfill positions");
     return 0;
 }
@@ -293,8 +293,8 @@ static int quote_text(char *buf, size_t cap, const char *s)
     return 0;
 }
 
-int keyset_pos_load(struct mdb *db, const char *id, int step, char *pos, size_t cap, int *found,
-                    struct err *e)
+int keyset_pos_load(struct database *db, const char *id, int step, char *pos, size_t cap,
+                    int *found, struct err *e)
 {
     char qid[2 * MFILE_ID_MAX + 4], sql[2 * MFILE_ID_MAX + 128];
     *found = 0;
@@ -302,10 +302,10 @@ int keyset_pos_load(struct mdb *db, const char *id, int step, char *pos, size_t 
         return err_set(e, "migration id '%s' too long", id);
     snprintf(sql, sizeof(sql), "SELECT pos FROM baton_backfill_pos WHERE id = %s AND step = %d",
              qid, step);
-    struct mdb_rows r;
-    if (mdb_query(db, sql, &r, e) < 0)
+    struct database_rows r;
+    if (database_query(db, sql, &r, e) < 0)
         return err_wrap(e, "cannot read the backfill position of '%s'", id);
-    const char *v = mdb_cell(&r, 0, 0);
+    const char *v = database_cell(&r, 0, 0);
     int rc = 0;
     if (v && !keyset_literal_ok(v))
         rc =
@@ -316,13 +316,13 @@ int keyset_pos_load(struct mdb *db, const char *id, int step, char *pos, size_t 
         snprintf(pos, cap, "%s", v);
         *found = 1;
     }
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     if (rc < 0)
         db->retryable = 0;
     return rc;
 }
 
-int keyset_pos_put(struct mdb *db, const char *id, int step, const char *pos, struct err *e)
+int keyset_pos_put(struct database *db, const char *id, int step, const char *pos, struct err *e)
 {
     char qid[2 * MFILE_ID_MAX + 4];
     char *qpos = malloc(2 * strlen(pos) + 4);
@@ -339,7 +339,7 @@ int keyset_pos_put(struct mdb *db, const char *id, int step, const char *pos, st
     free(qpos);
     if (n < 0)
         return err_set(e, "out of memory");
-    int rc = mdb_exec(db, sql, e);
+    int rc = database_exec(db, sql, e);
     free(sql);
     return rc;
 }

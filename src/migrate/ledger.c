@@ -48,7 +48,7 @@ void jitter_sleep_ms(int ms)
         ;
 }
 
-int ledger_ensure(struct mdb *db, struct err *e)
+int ledger_ensure(struct database *db, struct err *e)
 {
     const char *sql = "CREATE TABLE IF NOT EXISTS baton_migrations ("
                       " id TEXT PRIMARY KEY, checksum TEXT NOT NULL, phase TEXT NOT NULL,"
@@ -58,7 +58,7 @@ int ledger_ensure(struct mdb *db, struct err *e)
                       "CREATE TABLE IF NOT EXISTS baton_lock ("
                       " id INTEGER PRIMARY KEY, holder TEXT, token BIGINT NOT NULL,"
                       " expires_ms BIGINT NOT NULL)";
-    return mdb_exec_tx(db, sql, e) < 0 ? err_wrap(e, "cannot create the ledger tables") : 0;
+    return database_exec_tx(db, sql, e) < 0 ? err_wrap(e, "cannot create the ledger tables") : 0;
 }
 
 static void copy_cell(char *dst, size_t cap, const char *v)
@@ -66,7 +66,7 @@ static void copy_cell(char *dst, size_t cap, const char *v)
     snprintf(dst, cap, "%s", v ? v : "");
 }
 
-int ledger_load(struct mdb *db, struct ledger *out, struct err *e)
+int ledger_load(struct database *db, struct ledger *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     int yes;
@@ -74,33 +74,34 @@ int ledger_load(struct mdb *db, struct ledger *out, struct err *e)
         return -1;
     if (!yes)
         return 0;
-    struct mdb_rows r;
-    if (mdb_query(db,
-                  "SELECT id, checksum, phase, step, backfill_pos, backfill_batches, started_at,"
-                  " updated_at, expanded_at, contracted_at FROM baton_migrations ORDER BY id",
-                  &r, e) < 0)
+    struct database_rows r;
+    if (database_query(
+            db,
+            "SELECT id, checksum, phase, step, backfill_pos, backfill_batches, started_at,"
+            " updated_at, expanded_at, contracted_at FROM baton_migrations ORDER BY id",
+            &r, e) < 0)
         return err_wrap(e, "cannot read the ledger");
     out->v = calloc((size_t)(r.nrows ? r.nrows : 1), sizeof(*out->v));
     if (!out->v) {
-        mdb_rows_free(&r);
+        database_rows_free(&r);
         return err_set(e, "out of memory");
     }
     for (int i = 0; i < r.nrows; i++) {
         struct ledger_entry *le = &out->v[i];
-        copy_cell(le->id, sizeof(le->id), mdb_cell(&r, i, 0));
-        copy_cell(le->checksum, sizeof(le->checksum), mdb_cell(&r, i, 1));
-        le->phase = phase_parse(mdb_cell(&r, i, 2));
-        le->step = mdb_cell(&r, i, 3) ? atoi(mdb_cell(&r, i, 3)) : 0;
-        le->has_pos = mdb_cell(&r, i, 4) != NULL;
-        le->pos = le->has_pos ? strtoll(mdb_cell(&r, i, 4), NULL, 10) : 0;
-        le->batches = mdb_cell(&r, i, 5) ? strtoll(mdb_cell(&r, i, 5), NULL, 10) : 0;
-        copy_cell(le->started_at, sizeof(le->started_at), mdb_cell(&r, i, 6));
-        copy_cell(le->updated_at, sizeof(le->updated_at), mdb_cell(&r, i, 7));
-        copy_cell(le->expanded_at, sizeof(le->expanded_at), mdb_cell(&r, i, 8));
-        copy_cell(le->contracted_at, sizeof(le->contracted_at), mdb_cell(&r, i, 9));
+        copy_cell(le->id, sizeof(le->id), database_cell(&r, i, 0));
+        copy_cell(le->checksum, sizeof(le->checksum), database_cell(&r, i, 1));
+        le->phase = phase_parse(database_cell(&r, i, 2));
+        le->step = database_cell(&r, i, 3) ? atoi(database_cell(&r, i, 3)) : 0;
+        le->has_pos = database_cell(&r, i, 4) != NULL;
+        le->pos = le->has_pos ? strtoll(database_cell(&r, i, 4), NULL, 10) : 0;
+        le->batches = database_cell(&r, i, 5) ? strtoll(database_cell(&r, i, 5), NULL, 10) : 0;
+        copy_cell(le->started_at, sizeof(le->started_at), database_cell(&r, i, 6));
+        copy_cell(le->updated_at, sizeof(le->updated_at), database_cell(&r, i, 7));
+        copy_cell(le->expanded_at, sizeof(le->expanded_at), database_cell(&r, i, 8));
+        copy_cell(le->contracted_at, sizeof(le->contracted_at), database_cell(&r, i, 9));
     }
     out->n = r.nrows;
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return 0;
 }
 
@@ -128,7 +129,7 @@ static void lit(char *buf, size_t cap, const char *s)
         snprintf(buf, cap, "'%s'", s);
 }
 
-int ledger_put(struct mdb *db, const struct ledger_entry *le, struct err *e)
+int ledger_put(struct database *db, const struct ledger_entry *le, struct err *e)
 {
     char sql[2048], pos[32], id[MFILE_ID_MAX + 4], sum[40], st[40], up[40], ex[40], co[40];
     if (le->has_pos)
@@ -152,7 +153,7 @@ int ledger_put(struct mdb *db, const struct ledger_entry *le, struct err *e)
              " expanded_at = excluded.expanded_at, contracted_at = excluded.contracted_at",
              id, sum, ledger_phase_name(le->phase), le->step, pos, (long long)le->batches, st, up,
              ex, co);
-    if (mdb_exec(db, sql, e) < 0)
+    if (database_exec(db, sql, e) < 0)
         return err_wrap(e, "cannot update the ledger row of '%s'", le->id);
     return 0;
 }
@@ -173,7 +174,7 @@ static int holder_alive(const char *holder)
 }
 
 /* One attempt: 1 taken, 0 held by a live runner, -1 error. */
-static int lease_try(struct mdb *db, struct lease *l, struct err *e)
+static int lease_try(struct database *db, struct lease *l, struct err *e)
 {
     int got = 0;
     if (db->drv->try_session_lock(db, &got, e) < 0)
@@ -182,11 +183,12 @@ static int lease_try(struct mdb *db, struct lease *l, struct err *e)
         return 0;
     if (ledger_ensure(db, e) < 0)
         return -1;
-    if (mdb_begin(db, e) < 0)
+    if (database_begin(db, e) < 0)
         return -1;
-    struct mdb_rows r;
-    if (mdb_query(db, "SELECT holder, token, expires_ms FROM baton_lock WHERE id = 1", &r, e) < 0) {
-        mdb_rollback(db);
+    struct database_rows r;
+    if (database_query(db, "SELECT holder, token, expires_ms FROM baton_lock WHERE id = 1", &r, e) <
+        0) {
+        database_rollback(db);
         return -1;
     }
     int64_t now = clock_wall_ms(), token = 0;
@@ -197,14 +199,15 @@ static int lease_try(struct mdb *db, struct lease *l, struct err *e)
                  "INSERT INTO baton_lock (id, holder, token, expires_ms) VALUES (1, '%s', 1, %lld)",
                  l->holder, (long long)(now + l->lease_ms));
     } else {
-        const char *holder = mdb_cell(&r, 0, 0);
-        token = strtoll(mdb_cell(&r, 0, 1) ? mdb_cell(&r, 0, 1) : "0", NULL, 10);
-        int64_t expires = strtoll(mdb_cell(&r, 0, 2) ? mdb_cell(&r, 0, 2) : "0", NULL, 10);
+        const char *holder = database_cell(&r, 0, 0);
+        token = strtoll(database_cell(&r, 0, 1) ? database_cell(&r, 0, 1) : "0", NULL, 10);
+        int64_t expires =
+            strtoll(database_cell(&r, 0, 2) ? database_cell(&r, 0, 2) : "0", NULL, 10);
         /* PostgreSQL: the advisory lock already proves the last holder's session is gone */
         int live = !db->drv->session_lock_fences && holder && expires > now && holder_alive(holder);
         if (live) {
-            mdb_rows_free(&r);
-            mdb_rollback(db);
+            database_rows_free(&r);
+            database_rollback(db);
             return 0;
         }
         token++;
@@ -213,9 +216,9 @@ static int lease_try(struct mdb *db, struct lease *l, struct err *e)
             "UPDATE baton_lock SET holder = '%s', token = %lld, expires_ms = %lld WHERE id = 1",
             l->holder, (long long)token, (long long)(now + l->lease_ms));
     }
-    mdb_rows_free(&r);
-    if (mdb_exec(db, sql, e) < 0 || mdb_commit(db, e) < 0) {
-        mdb_rollback(db);
+    database_rows_free(&r);
+    if (database_exec(db, sql, e) < 0 || database_commit(db, e) < 0) {
+        database_rollback(db);
         return -1;
     }
     l->token = token;
@@ -223,7 +226,7 @@ static int lease_try(struct mdb *db, struct lease *l, struct err *e)
     return 1;
 }
 
-int lease_acquire(struct mdb *db, struct lease *l, int wait_ms, struct err *e)
+int lease_acquire(struct database *db, struct lease *l, int wait_ms, struct err *e)
 {
     char host[64] = "";
     gethostname(host, sizeof(host) - 1);
@@ -250,18 +253,18 @@ int lease_acquire(struct mdb *db, struct lease *l, int wait_ms, struct err *e)
     }
 }
 
-int lease_fence(struct mdb *db, struct lease *l, struct err *e)
+int lease_fence(struct database *db, struct lease *l, struct err *e)
 {
     char sql[256];
     snprintf(
         sql, sizeof(sql),
         "UPDATE baton_lock SET expires_ms = %lld WHERE id = 1 AND token = %lld RETURNING token",
         (long long)(clock_wall_ms() + l->lease_ms), (long long)l->token);
-    struct mdb_rows r;
-    if (mdb_query(db, sql, &r, e) < 0)
+    struct database_rows r;
+    if (database_query(db, sql, &r, e) < 0)
         return -1;
     int ok = r.nrows == 1;
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     if (!ok) {
         l->held = 0;
         return err_set(e, "lost the migration lease (token %lld): another runner took over",
@@ -270,7 +273,7 @@ int lease_fence(struct mdb *db, struct lease *l, struct err *e)
     return 0;
 }
 
-void lease_release(struct mdb *db, struct lease *l)
+void lease_release(struct database *db, struct lease *l)
 {
     if (!l->held)
         return;
@@ -279,9 +282,9 @@ void lease_release(struct mdb *db, struct lease *l)
     snprintf(sql, sizeof(sql),
              "UPDATE baton_lock SET holder = NULL, expires_ms = 0 WHERE id = 1 AND token = %lld",
              (long long)l->token);
-    if (mdb_begin(db, &e) == 0) {
-        if (mdb_exec(db, sql, &e) < 0 || mdb_commit(db, &e) < 0)
-            mdb_rollback(db);
+    if (database_begin(db, &e) == 0) {
+        if (database_exec(db, sql, &e) < 0 || database_commit(db, &e) < 0)
+            database_rollback(db);
     }
     db->drv->release_session_lock(db);
     l->held = 0;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 #include "migrate/mfile.h"
 
 enum mphase {
@@ -41,12 +41,12 @@ struct ledger {
 
 const char *ledger_phase_name(enum mphase p);
 /* Creates the ledger and lock tables if missing (idempotent). */
-int ledger_ensure(struct mdb *db, struct err *e);
+int ledger_ensure(struct database *db, struct err *e);
 /* Loads every row; a database without the ledger table has an empty ledger. */
-int ledger_load(struct mdb *db, struct ledger *out, struct err *e);
+int ledger_load(struct database *db, struct ledger *out, struct err *e);
 struct ledger_entry *ledger_find(struct ledger *l, const char *id);
 /* Writes one row (insert or update), inside the caller's transaction. */
-int ledger_put(struct mdb *db, const struct ledger_entry *le, struct err *e);
+int ledger_put(struct database *db, const struct ledger_entry *le, struct err *e);
 void ledger_free(struct ledger *l);
 void ledger_now(char *buf, size_t cap);
 
@@ -60,10 +60,10 @@ struct lease {
 /* Takes the runner lease, waiting up to wait_ms for a live holder to finish. A lease
  * whose holder is dead (same host, no such pid) or expired is taken over; the token grows
  * by one on every take-over. */
-int lease_acquire(struct mdb *db, struct lease *l, int wait_ms, struct err *e);
+int lease_acquire(struct database *db, struct lease *l, int wait_ms, struct err *e);
 /* Inside a write transaction: fails unless the lease is still ours, and extends it. */
-int lease_fence(struct mdb *db, struct lease *l, struct err *e);
-void lease_release(struct mdb *db, struct lease *l);
+int lease_fence(struct database *db, struct lease *l, struct err *e);
+void lease_release(struct database *db, struct lease *l);
 
 /* Sleeps about `ms` milliseconds with +-50% jitter (retry backoff between transactions). */
 void jitter_sleep_ms(int ms);

@@ -11,22 +11,22 @@
 
 #define LINT_SMALL_ROWS_DEFAULT 1000
 
-int lint_rule_count(enum mdb_kind kind)
+int lint_rule_count(enum database_kind kind)
 {
-    return kind == MDB_POSTGRES ? lint_pg_rule_count() : lint_sqlite_rule_count();
+    return kind == DATABASE_POSTGRES ? lint_pg_rule_count() : lint_sqlite_rule_count();
 }
 
-const struct lint_rule *lint_rule_at(enum mdb_kind kind, int i)
+const struct lint_rule *lint_rule_at(enum database_kind kind, int i)
 {
-    return kind == MDB_POSTGRES ? lint_pg_rule_at(i) : lint_sqlite_rule_at(i);
+    return kind == DATABASE_POSTGRES ? lint_pg_rule_at(i) : lint_sqlite_rule_at(i);
 }
 
-int lint_mfile(const struct mfile *m, enum mdb_kind kind, const struct lint_opts *o,
+int lint_mfile(const struct mfile *m, enum database_kind kind, const struct lint_opts *o,
                struct lint_report *r)
 {
     static const struct lint_opts defaults = {.small_rows = LINT_SMALL_ROWS_DEFAULT};
     struct lint_file f = {.m = m, .kind = kind, .o = o ? o : &defaults, .r = r};
-    if (kind == MDB_POSTGRES) {
+    if (kind == DATABASE_POSTGRES) {
         f.rule_at = lint_pg_rule_at;
         lint_pg_file(&f);
     } else {

@@ -11,22 +11,22 @@
 
 #include "core/err.h"
 #include "migrate/lint_file.h"
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 #include "migrate/mfile.h"
 
 /* Appends the findings of `m` for database `kind` to `r`; returns how many it added.
  * A statement the parser rejects is a finding (rule "syntax-error") with its line and
  * the parser's message; nothing is skipped silently. `o` may be NULL (defaults). */
-int lint_mfile(const struct mfile *m, enum mdb_kind kind, const struct lint_opts *o,
+int lint_mfile(const struct mfile *m, enum database_kind kind, const struct lint_opts *o,
                struct lint_report *r);
 void lint_print(const struct lint_report *r, FILE *out);
 void lint_report_free(struct lint_report *r);
 
 /* Facts read from an open database (lint_facts.c); `db` must outlive the result. */
-struct lint_facts lint_facts_db(struct mdb *db);
+struct lint_facts lint_facts_db(struct database *db);
 
 /* The rules of a dialect: how many, and each (NULL past the end). */
-int lint_rule_count(enum mdb_kind kind);
-const struct lint_rule *lint_rule_at(enum mdb_kind kind, int i);
+int lint_rule_count(enum database_kind kind);
+const struct lint_rule *lint_rule_at(enum database_kind kind, int i);
 
 #endif

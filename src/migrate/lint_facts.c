@@ -44,47 +44,47 @@ static void literal(char *out, size_t cap, const char *text)
 
 /* The first cell of a query: 1 if "t"/"1"..., 0 if false or 0, -1 on no row or error;
  * the text into `val` when given. */
-static int ask(struct mdb *db, const char *sql, char *val, size_t cap)
+static int ask(struct database *db, const char *sql, char *val, size_t cap)
 {
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
-    if (mdb_query(db, sql, &r, &e) < 0)
+    if (database_query(db, sql, &r, &e) < 0)
         return -1;
-    const char *v = mdb_cell(&r, 0, 0);
+    const char *v = database_cell(&r, 0, 0);
     int rc = !v ? -1 : (v[0] == 't' || (v[0] >= '1' && v[0] <= '9')) ? 1 : 0;
     if (v && val)
         snprintf(val, cap, "%s", v);
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return rc;
 }
 
 /* Rows of `table` below `limit`, counted under a short lock and statement timeout. */
-static long count_rows(struct mdb *db, const char *table_sql, long limit)
+static long count_rows(struct database *db, const char *table_sql, long limit)
 {
     char sql[1200], val[32];
-    int pg = mdb_kind(db) == MDB_POSTGRES;
+    int pg = database_kind(db) == DATABASE_POSTGRES;
     struct err e;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT 1 FROM %s LIMIT %ld) x", table_sql,
              limit);
-    if (pg && (mdb_exec(db, "BEGIN READ ONLY", &e) < 0 ||
-               mdb_exec(db, "SET LOCAL lock_timeout = '200ms'", &e) < 0 ||
-               mdb_exec(db, "SET LOCAL statement_timeout = '5s'", &e) < 0)) {
-        mdb_rollback(db);
+    if (pg && (database_exec(db, "BEGIN READ ONLY", &e) < 0 ||
+               database_exec(db, "SET LOCAL lock_timeout = '200ms'", &e) < 0 ||
+               database_exec(db, "SET LOCAL statement_timeout = '5s'", &e) < 0)) {
+        database_rollback(db);
         return -1;
     }
     int rc = ask(db, sql, val, sizeof(val));
     if (pg)
-        mdb_rollback(db);
+        database_rollback(db);
     return rc < 0 ? -1 : strtol(val, NULL, 10);
 }
 
 static int table_fact(void *ctx, const char *schema, const char *table, long limit, long *rows)
 {
-    struct mdb *db = ctx;
+    struct database *db = ctx;
     char q[600], lit[1300], sql[1600];
     qualified(q, sizeof(q), schema, table);
-    literal(lit, sizeof(lit), mdb_kind(db) == MDB_POSTGRES ? q : table);
-    if (mdb_kind(db) == MDB_POSTGRES)
+    literal(lit, sizeof(lit), database_kind(db) == DATABASE_POSTGRES ? q : table);
+    if (database_kind(db) == DATABASE_POSTGRES)
         snprintf(sql, sizeof(sql), "SELECT to_regclass(%s) IS NOT NULL", lit);
     else
         snprintf(sql, sizeof(sql),
@@ -98,9 +98,9 @@ static int table_fact(void *ctx, const char *schema, const char *table, long lim
 
 static int volatile_fact(void *ctx, const char *schema, const char *name)
 {
-    struct mdb *db = ctx;
+    struct database *db = ctx;
     char ln[300], ls[300] = "", sql[900];
-    if (mdb_kind(db) != MDB_POSTGRES)
+    if (database_kind(db) != DATABASE_POSTGRES)
         return -1;
     literal(ln, sizeof(ln), name);
     if (schema) {
@@ -130,9 +130,9 @@ static void attribute(char *out, size_t cap, const char *schema, const char *tab
 
 static int not_null_fact(void *ctx, const char *schema, const char *table, const char *col)
 {
-    struct mdb *db = ctx;
+    struct database *db = ctx;
     char from[1800], sql[2400];
-    if (mdb_kind(db) != MDB_POSTGRES)
+    if (database_kind(db) != DATABASE_POSTGRES)
         return -1;
     attribute(from, sizeof(from), schema, table, col);
     snprintf(sql, sizeof(sql),
@@ -146,9 +146,9 @@ static int not_null_fact(void *ctx, const char *schema, const char *table, const
 static int type_fact(void *ctx, const char *schema, const char *table, const char *col, char *type,
                      size_t cap)
 {
-    struct mdb *db = ctx;
+    struct database *db = ctx;
     char from[1800], sql[2000];
-    if (mdb_kind(db) != MDB_POSTGRES)
+    if (database_kind(db) != DATABASE_POSTGRES)
         return -1;
     attribute(from, sizeof(from), schema, table, col);
     snprintf(sql, sizeof(sql), "SELECT format_type(a.atttypid, a.atttypmod) %s", from);
@@ -157,27 +157,27 @@ static int type_fact(void *ctx, const char *schema, const char *table, const cha
 
 static int schema_fact(void *ctx, char ***sql, int *n)
 {
-    struct mdb *db = ctx;
-    struct mdb_rows r;
+    struct database *db = ctx;
+    struct database_rows r;
     struct err e;
     *sql = NULL;
     *n = 0;
-    if (mdb_kind(db) != MDB_SQLITE ||
-        mdb_query(db,
-                  "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE "
-                  "'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN "
-                  "'view' THEN 2 ELSE 3 END, rowid",
-                  &r, &e) < 0)
+    if (database_kind(db) != DATABASE_SQLITE ||
+        database_query(db,
+                       "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE "
+                       "'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN "
+                       "'view' THEN 2 ELSE 3 END, rowid",
+                       &r, &e) < 0)
         return -1;
     *sql = calloc((size_t)(r.nrows ? r.nrows : 1), sizeof(char *));
     for (int i = 0; *sql && i < r.nrows; i++)
-        if (mdb_cell(&r, i, 0) && ((*sql)[*n] = strdup(mdb_cell(&r, i, 0))) != NULL)
+        if (database_cell(&r, i, 0) && ((*sql)[*n] = strdup(database_cell(&r, i, 0))) != NULL)
             (*n)++;
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return *sql ? 0 : -1;
 }
 
-struct lint_facts lint_facts_db(struct mdb *db)
+struct lint_facts lint_facts_db(struct database *db)
 {
     return (struct lint_facts){
         .table = table_fact,

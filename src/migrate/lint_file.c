@@ -20,7 +20,7 @@ static void add_finding(struct lint_file *f, const struct lint_rule *rule, int l
     snprintf(x->file, sizeof(x->file), "%s", f->m->id);
     x->line = line;
     x->rule = rule->name;
-    x->dialect = f->kind == MDB_POSTGRES ? "postgres" : "sqlite";
+    x->dialect = f->kind == DATABASE_POSTGRES ? "postgres" : "sqlite";
     snprintf(x->msg, sizeof(x->msg), "%s", msg);
     f->added++;
 }

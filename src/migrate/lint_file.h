@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 #include "migrate/mfile.h"
 
 struct lint_finding {
@@ -72,7 +72,7 @@ void lint_names_free(struct lint_names *s);
 /* One migration file being linted for one dialect. */
 struct lint_file {
     const struct mfile *m;
-    enum mdb_kind kind;
+    enum database_kind kind;
     const struct lint_opts *o;
     struct lint_report *r;
     /* the dialect's rules, by index (NULL past the end), for lint_hit_named */

@@ -116,7 +116,7 @@ static void section(struct lint_file *f, const struct msection *sec, enum lint_s
     int n = 0;
     size_t at;
     struct err e;
-    if (sqlsplit(MDB_POSTGRES, sql, &v, &n, &at, &e) < 0) {
+    if (sqlsplit(DATABASE_POSTGRES, sql, &v, &n, &at, &e) < 0) {
         lint_hit_named(f, "syntax-error", f->line0 + sqlsplit_line(sql, at),
                        "PostgreSQL cannot read the section from here on: %s", e.msg);
         free(sql);
@@ -134,38 +134,38 @@ static void section(struct lint_file *f, const struct msection *sec, enum lint_s
 
 /* The statement baton writes for an operation, to check it with PostgreSQL's parser
  * (`full`: with every rule, as an ALTER the operation runs in expand). */
-static char *op_statement(const struct mop *op, int *full)
+static char *op_statement(const struct mfile_op *op, int *full)
 {
     char *s = NULL;
     int rc = -1;
     *full = 0;
     switch (op->kind) {
-    case MOP_ADD_COLUMN:
+    case MFILE_OP_ADD_COLUMN:
         *full = 1;
         rc = asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->name, op->rest);
         break;
-    case MOP_RENAME_COLUMN:
-    case MOP_CHANGE_TYPE:
+    case MFILE_OP_RENAME_COLUMN:
+    case MFILE_OP_CHANGE_TYPE:
         *full = op->rest[0] != 0;
         rc = *full ? asprintf(&s, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->new_column,
                               op->rest)
                    : -1;
         break;
-    case MOP_ADD_INDEX:
+    case MFILE_OP_ADD_INDEX:
         rc = strncasecmp(op->rest, "unique ", 7) == 0
                  ? asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->name, op->table,
                             op->rest + 7)
                  : asprintf(&s, "CREATE INDEX %s ON %s (%s)", op->name, op->table, op->rest);
         break;
-    case MOP_ADD_UNIQUE:
-    case MOP_ADD_PRIMARY_KEY:
+    case MFILE_OP_ADD_UNIQUE:
+    case MFILE_OP_ADD_PRIMARY_KEY:
         rc = asprintf(&s, "CREATE UNIQUE INDEX %s ON %s (%s)", op->name, op->table, op->rest);
         break;
-    case MOP_ADD_CONSTRAINT:
+    case MFILE_OP_ADD_CONSTRAINT:
         rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", op->table, op->name,
                       op->rest);
         break;
-    case MOP_ADD_FOREIGN_KEY:
+    case MFILE_OP_ADD_FOREIGN_KEY:
         rc = asprintf(&s, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY %s NOT VALID", op->table,
                       op->name, op->rest);
         break;
@@ -178,14 +178,14 @@ static char *op_statement(const struct mop *op, int *full)
 static void operations(struct lint_file *f)
 {
     for (int i = 0; i < f->m->nops; i++) {
-        const struct mop *op = &f->m->ops[i];
+        const struct mfile_op *op = &f->m->ops[i];
         int full;
         char *text = op_statement(op, &full);
         if (!text)
             continue;
         lint_section_start(f, SEC_OPS, 0, op->line);
         char what[MFILE_IDENT_MAX * 3 + 16];
-        snprintf(what, sizeof(what), "%s %s %s: ", mop_name(op->kind), op->table, op->name);
+        snprintf(what, sizeof(what), "%s %s %s: ", mfile_op_name(op->kind), op->table, op->name);
         if (full) {
             one_statement(f, NULL, 0, text, op->line, what);
         } else {

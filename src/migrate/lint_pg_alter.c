@@ -283,11 +283,11 @@ static int not_null_proved(const struct pg_stmt *s, const struct pg_table *t, co
 {
     const struct mfile *m = s->f->m;
     for (int i = 0; s->f->sec == SEC_CONTRACT && i < m->nops; i++) {
-        const struct mop *op = &m->ops[i];
+        const struct mfile_op *op = &m->ops[i];
         if (strcmp(op->table, t->name) != 0)
             continue;
-        if ((op->kind == MOP_SET_NOT_NULL && strcmp(op->name, col) == 0) ||
-            (op->kind == MOP_ADD_CONSTRAINT && check_is_not_null(op->rest, col)))
+        if ((op->kind == MFILE_OP_SET_NOT_NULL && strcmp(op->name, col) == 0) ||
+            (op->kind == MFILE_OP_ADD_CONSTRAINT && check_is_not_null(op->rest, col)))
             return 1;
     }
     const struct lint_facts *facts = s->f->o->facts;

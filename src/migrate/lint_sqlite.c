@@ -221,7 +221,7 @@ static void refused(struct sq *q, const char *text, int line, const char *msg, i
     int eline = line + (off > 0 ? sqlsplit_line(text, (size_t)off) : 0);
     int syntax = strstr(msg, "syntax error") || strstr(msg, "incomplete input") ||
                  strstr(msg, "unrecognized token") || strstr(msg, "parser stack overflow");
-    const char *first = sqlsplit_skip_space(MDB_SQLITE, text);
+    const char *first = sqlsplit_skip_space(DATABASE_SQLITE, text);
     if (syntax && strncasecmp(first, "ALTER", 5) == 0)
         lint_hit_named(f, "sqlite-unsupported-alter", eline, "SQLite cannot parse this ALTER: %s",
                        msg);
@@ -342,7 +342,7 @@ static void statement(struct sq *q, const char *text, int line, int depth)
         lint_sqlite_stmt_free(&s);
         sqlite3_finalize(st);
     }
-    const char *next = tail ? sqlsplit_skip_space(MDB_SQLITE, tail) : NULL;
+    const char *next = tail ? sqlsplit_skip_space(DATABASE_SQLITE, tail) : NULL;
     if (next && *next && depth < 64)
         statement(q, next, line + sqlsplit_line(text, (size_t)(next - text)), depth + 1);
 }
@@ -372,7 +372,7 @@ static void section(struct sq *q, const struct msection *sec, enum lint_sec whic
     int n = 0;
     size_t at;
     struct err e;
-    if (sqlsplit(MDB_SQLITE, sec->sql, &v, &n, &at, &e) < 0)
+    if (sqlsplit(DATABASE_SQLITE, sec->sql, &v, &n, &at, &e) < 0)
         return;
     char row[KEYSET_COLS_MAX * 3 + 4];
     int cols = which == SEC_BACKFILL ? backfill_row(sec->key, row, sizeof(row)) : 1;
@@ -446,7 +446,7 @@ static int unstub(struct sq *q, const char *text, const char *msg)
 }
 
 /* The statement of an operation, linted as if it were in the section it runs in. */
-static void op_statement(struct sq *q, const struct mop *op, const char *f, ...)
+static void op_statement(struct sq *q, const struct mfile_op *op, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
@@ -458,33 +458,33 @@ static void op_statement(struct sq *q, const struct mop *op, const char *f, ...)
     sqlite3_free(sql);
 }
 
-static void expand_op(struct sq *q, const struct mop *op)
+static void expand_op(struct sq *q, const struct mfile_op *op)
 {
     switch (op->kind) {
-    case MOP_ADD_COLUMN:
+    case MFILE_OP_ADD_COLUMN:
         op_statement(q, op, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->name, op->rest);
         break;
-    case MOP_RENAME_COLUMN:
-    case MOP_CHANGE_TYPE:
+    case MFILE_OP_RENAME_COLUMN:
+    case MFILE_OP_CHANGE_TYPE:
         op_statement(q, op, "ALTER TABLE %s ADD COLUMN %s %s", op->table, op->new_column,
                      op->rest[0] ? op->rest : "");
         break;
-    case MOP_ADD_INDEX:
+    case MFILE_OP_ADD_INDEX:
         op_statement(q, op, "CREATE %s INDEX IF NOT EXISTS %s ON %s (%s)",
                      strncasecmp(op->rest, "unique ", 7) ? "" : "UNIQUE", op->name, op->table,
                      strncasecmp(op->rest, "unique ", 7) ? op->rest : op->rest + 7);
         break;
-    case MOP_ADD_UNIQUE:
+    case MFILE_OP_ADD_UNIQUE:
         op_statement(q, op, "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", op->name, op->table,
                      op->rest);
         break;
-    case MOP_ADD_PRIMARY_KEY:
-    case MOP_ADD_FOREIGN_KEY:
+    case MFILE_OP_ADD_PRIMARY_KEY:
+    case MFILE_OP_ADD_FOREIGN_KEY:
         lint_section_start(q->f, SEC_OPS, 0, op->line);
-        lint_hit_named(q->f, "sqlite-unsupported-alter", op->line, "%s %s %s", mop_name(op->kind),
-                       op->table, op->name);
+        lint_hit_named(q->f, "sqlite-unsupported-alter", op->line, "%s %s %s",
+                       mfile_op_name(op->kind), op->table, op->name);
         break;
-    case MOP_RENAME_TABLE:
+    case MFILE_OP_RENAME_TABLE:
         if (!stubbed(q, "table", op->table) && !has_key(q, op->table)) {
             lint_section_start(q->f, SEC_OPS, 0, op->line);
             lint_hit_named(q->f, "sqlite-unsupported-alter", op->line,
@@ -503,13 +503,14 @@ static void expand_op(struct sq *q, const struct mop *op)
     }
 }
 
-static void contract_op(struct sq *q, const struct mop *op)
+static void contract_op(struct sq *q, const struct mfile_op *op)
 {
-    if (op->kind == MOP_DROP_COLUMN || op->kind == MOP_RENAME_COLUMN || op->kind == MOP_CHANGE_TYPE)
+    if (op->kind == MFILE_OP_DROP_COLUMN || op->kind == MFILE_OP_RENAME_COLUMN ||
+        op->kind == MFILE_OP_CHANGE_TYPE)
         quietf(q, "ALTER TABLE \"%w\" DROP COLUMN \"%w\"", op->table, op->name);
-    else if (op->kind == MOP_RENAME_TABLE)
+    else if (op->kind == MFILE_OP_RENAME_TABLE)
         quietf(q, "DROP VIEW IF EXISTS \"%w\"", op->table);
-    else if (op->kind == MOP_DROP_INDEX)
+    else if (op->kind == MFILE_OP_DROP_INDEX)
         quietf(q, "DROP INDEX IF EXISTS \"%w\"", op->name);
 }
 

@@ -17,31 +17,31 @@ static const char *check_foreign_key(const char *rest);
 
 static const struct {
     const char *name;
-    enum mop_kind kind;
+    enum mfile_op_kind kind;
     int idents;                             /* identifiers after the table */
     int rest;                               /* 0 none, 1 optional, 2 required */
     const char *rest_name;                  /* what the rest holds, for "needs ..." */
     const char *(*check)(const char *rest); /* NULL or why the rest is refused */
 } op_syntax[] = {
-    {"add_column", MOP_ADD_COLUMN, 1, 2, "a type", NULL},
-    {"drop_column", MOP_DROP_COLUMN, 1, 0, NULL, NULL},
-    {"rename_column", MOP_RENAME_COLUMN, 2, 1, NULL, NULL},
-    {"add_index", MOP_ADD_INDEX, 1, 2, "the indexed columns", NULL},
-    {"add_constraint", MOP_ADD_CONSTRAINT, 1, 2, "CHECK (EXPRESSION)", check_check},
-    {"change_type", MOP_CHANGE_TYPE, 2, 2, "a type", NULL},
-    {"key", MOP_KEY, 1, 0, NULL, NULL},
-    {"drop_index", MOP_DROP_INDEX, 1, 0, NULL, NULL},
-    {"add_unique", MOP_ADD_UNIQUE, 1, 2, "the key columns", check_columns},
-    {"add_primary_key", MOP_ADD_PRIMARY_KEY, 1, 2, "the key columns", check_columns},
-    {"add_foreign_key", MOP_ADD_FOREIGN_KEY, 1, 2, "(COLUMNS) REFERENCES TABLE [(COLUMNS)]",
+    {"add_column", MFILE_OP_ADD_COLUMN, 1, 2, "a type", NULL},
+    {"drop_column", MFILE_OP_DROP_COLUMN, 1, 0, NULL, NULL},
+    {"rename_column", MFILE_OP_RENAME_COLUMN, 2, 1, NULL, NULL},
+    {"add_index", MFILE_OP_ADD_INDEX, 1, 2, "the indexed columns", NULL},
+    {"add_constraint", MFILE_OP_ADD_CONSTRAINT, 1, 2, "CHECK (EXPRESSION)", check_check},
+    {"change_type", MFILE_OP_CHANGE_TYPE, 2, 2, "a type", NULL},
+    {"key", MFILE_OP_KEY, 1, 0, NULL, NULL},
+    {"drop_index", MFILE_OP_DROP_INDEX, 1, 0, NULL, NULL},
+    {"add_unique", MFILE_OP_ADD_UNIQUE, 1, 2, "the key columns", check_columns},
+    {"add_primary_key", MFILE_OP_ADD_PRIMARY_KEY, 1, 2, "the key columns", check_columns},
+    {"add_foreign_key", MFILE_OP_ADD_FOREIGN_KEY, 1, 2, "(COLUMNS) REFERENCES TABLE [(COLUMNS)]",
      check_foreign_key},
-    {"reindex", MOP_REINDEX, 1, 0, NULL, NULL},
-    {"set_not_null", MOP_SET_NOT_NULL, 1, 0, NULL, NULL},
-    {"rename_table", MOP_RENAME_TABLE, 1, 0, NULL, NULL},
+    {"reindex", MFILE_OP_REINDEX, 1, 0, NULL, NULL},
+    {"set_not_null", MFILE_OP_SET_NOT_NULL, 1, 0, NULL, NULL},
+    {"rename_table", MFILE_OP_RENAME_TABLE, 1, 0, NULL, NULL},
 };
 #define NSYNTAX (sizeof(op_syntax) / sizeof(op_syntax[0]))
 
-const char *mop_name(enum mop_kind k)
+const char *mfile_op_name(enum mfile_op_kind k)
 {
     for (size_t i = 0; i < NSYNTAX; i++)
         if (op_syntax[i].kind == k)
@@ -202,7 +202,7 @@ int mfile_key_ok(const char *s)
 const char *mfile_key(const struct mfile *m, const char *table)
 {
     for (int i = 0; i < m->nops; i++)
-        if (m->ops[i].kind == MOP_KEY && strcmp(m->ops[i].table, table) == 0)
+        if (m->ops[i].kind == MFILE_OP_KEY && strcmp(m->ops[i].table, table) == 0)
             return m->ops[i].name;
     return "id";
 }
@@ -262,7 +262,7 @@ static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e
         return unknown_op(m, lineno, word, e);
     if (m->nops >= MFILE_OPS_MAX)
         return err_set(e, "%s:%d: more than %d operations", m->id, lineno, MFILE_OPS_MAX);
-    struct mop *op = &m->ops[m->nops];
+    struct mfile_op *op = &m->ops[m->nops];
     memset(op, 0, sizeof(*op));
     op->kind = op_syntax[k].kind;
     op->line = lineno;
@@ -272,7 +272,8 @@ static int parse_op(struct mfile *m, const char *line, int lineno, struct err *e
         if (r == 0)
             return err_set(e, "%s:%d: '%s' needs %d names", m->id, lineno, op_syntax[k].name,
                            op_syntax[k].idents + 1);
-        int ok = op->kind == MOP_KEY && i == 1 ? mfile_key_ok(slots[i]) : mfile_ident_ok(slots[i]);
+        int ok =
+            op->kind == MFILE_OP_KEY && i == 1 ? mfile_key_ok(slots[i]) : mfile_ident_ok(slots[i]);
         if (r < 0 || !ok)
             return err_set(e, "%s:%d: '%s': invalid name (letters, digits and '_', up to %d)",
                            m->id, lineno, op_syntax[k].name, MFILE_IDENT_MAX - 1);
@@ -398,17 +399,18 @@ static int section_finish(struct mfile *m, struct msection *s, const char *start
 static int check_rename_table(const struct mfile *m, struct err *e)
 {
     for (int i = 0; i < m->nops; i++) {
-        const struct mop *r = &m->ops[i];
-        if (r->kind != MOP_RENAME_TABLE)
+        const struct mfile_op *r = &m->ops[i];
+        if (r->kind != MFILE_OP_RENAME_TABLE)
             continue;
         for (int k = 0; k < m->nops; k++)
-            if (k != i && m->ops[k].kind != MOP_KEY &&
+            if (k != i && m->ops[k].kind != MFILE_OP_KEY &&
                 (strcmp(m->ops[k].table, r->table) == 0 || strcmp(m->ops[k].table, r->name) == 0))
                 return err_set(e,
                                "%s:%d: '%s' on table '%s' in the migration that renames it: "
                                "after expand the old name is a view; put rename_table in a "
                                "migration of its own",
-                               m->id, m->ops[k].line, mop_name(m->ops[k].kind), m->ops[k].table);
+                               m->id, m->ops[k].line, mfile_op_name(m->ops[k].kind),
+                               m->ops[k].table);
     }
     return 0;
 }

@@ -15,25 +15,26 @@
 #define MFILE_REST_MAX  1024
 #define MFILE_SUFFIX    ".migration"
 
-enum mop_kind {
-    MOP_ADD_COLUMN,      /* add_column TABLE COL TYPE [DEFAULT ...] */
-    MOP_DROP_COLUMN,     /* drop_column TABLE COL */
-    MOP_RENAME_COLUMN,   /* rename_column TABLE OLD NEW [TYPE] */
-    MOP_ADD_INDEX,       /* add_index TABLE NAME [UNIQUE] COL[, COL...] */
-    MOP_ADD_CONSTRAINT,  /* add_constraint TABLE NAME CHECK (EXPR) */
-    MOP_CHANGE_TYPE,     /* change_type TABLE COL NEWCOL TYPE */
-    MOP_KEY,             /* key TABLE COL[,COL...]: the key backfills walk (default "id") */
-    MOP_DROP_INDEX,      /* drop_index TABLE NAME */
-    MOP_ADD_UNIQUE,      /* add_unique TABLE NAME COL[, COL...] */
-    MOP_ADD_PRIMARY_KEY, /* add_primary_key TABLE NAME COL[, COL...] */
-    MOP_ADD_FOREIGN_KEY, /* add_foreign_key TABLE NAME (COL, ...) REFERENCES T2 [(COL, ...)] ... */
-    MOP_REINDEX,         /* reindex TABLE INDEX */
-    MOP_SET_NOT_NULL,    /* set_not_null TABLE COL */
-    MOP_RENAME_TABLE,    /* rename_table OLD NEW */
+enum mfile_op_kind {
+    MFILE_OP_ADD_COLUMN,      /* add_column TABLE COL TYPE [DEFAULT ...] */
+    MFILE_OP_DROP_COLUMN,     /* drop_column TABLE COL */
+    MFILE_OP_RENAME_COLUMN,   /* rename_column TABLE OLD NEW [TYPE] */
+    MFILE_OP_ADD_INDEX,       /* add_index TABLE NAME [UNIQUE] COL[, COL...] */
+    MFILE_OP_ADD_CONSTRAINT,  /* add_constraint TABLE NAME CHECK (EXPR) */
+    MFILE_OP_CHANGE_TYPE,     /* change_type TABLE COL NEWCOL TYPE */
+    MFILE_OP_KEY,             /* key TABLE COL[,COL...]: the key backfills walk (default "id") */
+    MFILE_OP_DROP_INDEX,      /* drop_index TABLE NAME */
+    MFILE_OP_ADD_UNIQUE,      /* add_unique TABLE NAME COL[, COL...] */
+    MFILE_OP_ADD_PRIMARY_KEY, /* add_primary_key TABLE NAME COL[, COL...] */
+    MFILE_OP_ADD_FOREIGN_KEY, /* add_foreign_key TABLE NAME (COL, ...) REFERENCES T2 [(COL, ...)]
+                                 ... */
+    MFILE_OP_REINDEX,         /* reindex TABLE INDEX */
+    MFILE_OP_SET_NOT_NULL,    /* set_not_null TABLE COL */
+    MFILE_OP_RENAME_TABLE,    /* rename_table OLD NEW */
 };
 
-struct mop {
-    enum mop_kind kind;
+struct mfile_op {
+    enum mfile_op_kind kind;
     int line;
     char table[MFILE_IDENT_MAX];
     /* what the operation names after the table: the column (the old one for rename_column
@@ -55,7 +56,7 @@ struct msection {
 struct mfile {
     char id[MFILE_ID_MAX]; /* file name without the suffix, e.g. "0003_rename_name" */
     char checksum[32];     /* "fnv1a64:" + 16 hex digits, over the file's bytes */
-    struct mop ops[MFILE_OPS_MAX];
+    struct mfile_op ops[MFILE_OPS_MAX];
     int nops;
     struct msection expand, backfill, contract, abort_;
 };
@@ -73,7 +74,7 @@ const char *mfile_key(const struct mfile *m, const char *table);
 int mfile_ident_ok(const char *s);
 /* Whether `s` is a backfill key: one identifier or several joined by commas ("a,b"). */
 int mfile_key_ok(const char *s);
-const char *mop_name(enum mop_kind k);
+const char *mfile_op_name(enum mfile_op_kind k);
 
 /* The migration files of `dir`, sorted by name. *paths and each entry: caller frees. */
 int mfile_list(const char *dir, char ***paths, int *n, struct err *e);

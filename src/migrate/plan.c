@@ -19,11 +19,11 @@
 
 /* The triggers keeping columns o and n of table t equal (to_new/to_old: the values each
  * one takes from the other; kx/nx: the key matched in a row and in NEW). */
-static char *sync_triggers_sql(enum mdb_kind kind, const char *name, const char *t, const char *o,
-                               const char *n, const char *to_new, const char *to_old,
+static char *sync_triggers_sql(enum database_kind kind, const char *name, const char *t,
+                               const char *o, const char *n, const char *to_new, const char *to_old,
                                const char *kx, const char *nx)
 {
-    if (kind == MDB_POSTGRES)
+    if (kind == DATABASE_POSTGRES)
         return plan_fmt(
             "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $baton$\n"
             "BEGIN\n"
@@ -66,8 +66,9 @@ static char *sync_triggers_sql(enum mdb_kind kind, const char *name, const char 
 }
 
 /* Two columns kept equal by triggers, old -> new with an optional type change. */
-static int sync_columns(struct plan *p, const struct mfile *m, const struct mop *op,
-                        enum mdb_kind kind, const char *old_type, const char *new_type, int cast)
+static int sync_columns(struct plan *p, const struct mfile *m, const struct mfile_op *op,
+                        enum database_kind kind, const char *old_type, const char *new_type,
+                        int cast)
 {
     const char *t = op->table, *o = op->name, *n = op->new_column, *key = mfile_key(m, t);
     char name[64], desc[512], to_new[256], to_old[256], to_new_row[256], kx[160], nx[320];
@@ -85,7 +86,7 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     snprintf(desc, sizeof(desc), "add column %s.%s %s", t, n, new_type);
     if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc,
                   plan_fmt("ALTER TABLE %s ADD COLUMN %s%s %s", t,
-                           kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", n, new_type)) < 0)
+                           kind == DATABASE_POSTGRES ? "IF NOT EXISTS " : "", n, new_type)) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "triggers keeping %s.%s and %s.%s equal", t, o, t, n);
     char *sql = sync_triggers_sql(kind, name, t, o, n, to_new, to_old, kx, nx);
@@ -95,12 +96,12 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     if (plan_step_batch(p, desc, t, key,
                         plan_fmt("UPDATE %s SET %s = %s WHERE %s > :lo AND %s <= :hi AND %s %s %s",
                                  t, n, to_new_row, kx, kx, n,
-                                 kind == MDB_POSTGRES ? "IS DISTINCT FROM" : "IS NOT",
+                                 kind == DATABASE_POSTGRES ? "IS DISTINCT FROM" : "IS NOT",
                                  to_new_row)) < 0)
         return -1;
     snprintf(desc, sizeof(desc), "drop the sync triggers of %s.%s", t, n);
     char *drop =
-        kind == MDB_POSTGRES
+        kind == DATABASE_POSTGRES
             ? plan_fmt("DROP TRIGGER IF EXISTS %s_i ON %s; DROP TRIGGER IF EXISTS %s_u ON %s; DROP "
                        "FUNCTION IF EXISTS %s()",
                        name, t, name, t, name)
@@ -117,7 +118,7 @@ static int sync_columns(struct plan *p, const struct mfile *m, const struct mop 
     return 0;
 }
 
-static int add_index(const struct plan_ctx *c, const struct mop *op)
+static int add_index(const struct plan_ctx *c, const struct mfile_op *op)
 {
     const char *cols = op->rest;
     int unique = 0;
@@ -130,7 +131,7 @@ static int add_index(const struct plan_ctx *c, const struct mop *op)
     snprintf(desc, sizeof(desc), "create %sindex %s on %s%s%s%s", unique ? "unique " : "", op->name,
              op->table, paren ? "" : " (", cols, paren ? "" : ")");
     struct plan *p = c->p;
-    if (c->kind == MDB_POSTGRES) {
+    if (c->kind == DATABASE_POSTGRES) {
         if (plan_step_no_tx(c, p, PLAN_EXPAND, desc,
                             plan_fmt("CREATE %sINDEX CONCURRENTLY IF NOT EXISTS %s ON %s %s%s%s",
                                      unique ? "UNIQUE " : "", op->name, op->table, paren ? "" : "(",
@@ -148,12 +149,12 @@ static int add_index(const struct plan_ctx *c, const struct mop *op)
     return plan_step(p, PLAN_ABORT, STEP_SQL, desc, plan_fmt("DROP INDEX IF EXISTS %s", op->name));
 }
 
-static int add_constraint(const struct plan_ctx *c, const struct mop *op)
+static int add_constraint(const struct plan_ctx *c, const struct mfile_op *op)
 {
     const char *expr = op->rest + 5; /* after CHECK */
     while (*expr == ' ')
         expr++;
-    if (c->kind != MDB_POSTGRES)
+    if (c->kind != DATABASE_POSTGRES)
         return plan_sqlite_check(c, c->p, op, op->name, expr);
     char desc[1200];
     snprintf(desc, sizeof(desc), "add constraint %s CHECK %s NOT VALID", op->name, expr);
@@ -171,49 +172,49 @@ static int add_constraint(const struct plan_ctx *c, const struct mop *op)
                      plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, op->name));
 }
 
-static int add_op(const struct plan_ctx *c, const struct mop *op)
+static int add_op(const struct plan_ctx *c, const struct mfile_op *op)
 {
     char desc[1200], old_type[128];
     struct plan *p = c->p;
     switch (op->kind) {
-    case MOP_ADD_COLUMN:
+    case MFILE_OP_ADD_COLUMN:
         snprintf(desc, sizeof(desc), "add column %s.%s %s", op->table, op->name, op->rest);
         if (plan_step(p, PLAN_EXPAND, STEP_SQL, desc,
                       plan_fmt("ALTER TABLE %s ADD COLUMN %s%s %s", op->table,
-                               c->kind == MDB_POSTGRES ? "IF NOT EXISTS " : "", op->name,
+                               c->kind == DATABASE_POSTGRES ? "IF NOT EXISTS " : "", op->name,
                                op->rest)) < 0)
             return -1;
         return plan_step_drop_column(p, PLAN_ABORT, c->kind, op->table, op->name);
-    case MOP_DROP_COLUMN:
+    case MFILE_OP_DROP_COLUMN:
         return plan_step_drop_column(p, PLAN_CONTRACT, c->kind, op->table, op->name);
-    case MOP_RENAME_COLUMN:
-    case MOP_CHANGE_TYPE:
+    case MFILE_OP_RENAME_COLUMN:
+    case MFILE_OP_CHANGE_TYPE:
         if (c->look->type_of(c->look->ctx, op->table, op->name, old_type, sizeof(old_type)) < 0) {
             p->unresolved = 1;
             snprintf(old_type, sizeof(old_type), "TEXT");
         }
-        if (op->kind == MOP_RENAME_COLUMN)
+        if (op->kind == MFILE_OP_RENAME_COLUMN)
             return sync_columns(p, c->m, op, c->kind, old_type, op->rest[0] ? op->rest : old_type,
                                 0);
         return sync_columns(p, c->m, op, c->kind, old_type, op->rest, 1);
-    case MOP_ADD_INDEX:
+    case MFILE_OP_ADD_INDEX:
         return add_index(c, op);
-    case MOP_ADD_CONSTRAINT:
+    case MFILE_OP_ADD_CONSTRAINT:
         return add_constraint(c, op);
-    case MOP_KEY:
+    case MFILE_OP_KEY:
         return 0;
-    case MOP_DROP_INDEX:
+    case MFILE_OP_DROP_INDEX:
         return plan_drop_index(c, op);
-    case MOP_ADD_UNIQUE:
-    case MOP_ADD_PRIMARY_KEY:
+    case MFILE_OP_ADD_UNIQUE:
+    case MFILE_OP_ADD_PRIMARY_KEY:
         return plan_add_key(c, op);
-    case MOP_ADD_FOREIGN_KEY:
+    case MFILE_OP_ADD_FOREIGN_KEY:
         return plan_add_foreign_key(c, op);
-    case MOP_REINDEX:
+    case MFILE_OP_REINDEX:
         return plan_reindex(c, op);
-    case MOP_SET_NOT_NULL:
+    case MFILE_OP_SET_NOT_NULL:
         return plan_set_not_null(c, op);
-    case MOP_RENAME_TABLE:
+    case MFILE_OP_RENAME_TABLE:
         return plan_rename_table(c, op);
     }
     return 0;
@@ -298,7 +299,7 @@ static int order_abort(const struct plan_ctx *c, const int *group, struct err *e
     return rc;
 }
 
-int plan_build(const struct mfile *m, enum mdb_kind kind, const struct plan_lookup *look,
+int plan_build(const struct mfile *m, enum database_kind kind, const struct plan_lookup *look,
                struct plan *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
@@ -329,15 +330,15 @@ fail:
 
 int plan_db_type(void *ctx, const char *table, const char *column, char *type, size_t cap)
 {
-    struct mdb *db = ctx;
+    struct database *db = ctx;
     return db->drv->column_type(db, table, column, type, cap);
 }
 
 static int db_columns(void *ctx, const char *table, struct plan_column **cols, int *n)
 {
-    struct mdb *db = ctx;
+    struct database *db = ctx;
     char sql[512];
-    if (mdb_kind(db) == MDB_SQLITE)
+    if (database_kind(db) == DATABASE_SQLITE)
         snprintf(sql, sizeof(sql),
                  "SELECT name, dflt_value, pk FROM pragma_table_info('%s') ORDER BY cid", table);
     else
@@ -347,27 +348,27 @@ static int db_columns(void *ctx, const char *table, struct plan_column **cols, i
                  "a.attrelid = to_regclass('%s') AND a.attnum > 0 AND NOT a.attisdropped ORDER "
                  "BY a.attnum",
                  table);
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
     *cols = NULL;
     *n = 0;
-    if (mdb_query(db, sql, &r, &e) < 0 || r.nrows == 0) {
-        mdb_rows_free(&r);
+    if (database_query(db, sql, &r, &e) < 0 || r.nrows == 0) {
+        database_rows_free(&r);
         return -1;
     }
     *cols = calloc((size_t)r.nrows, sizeof(**cols));
     for (int i = 0; *cols && i < r.nrows; i++) {
-        const char *name = mdb_cell(&r, i, 0), *dflt = mdb_cell(&r, i, 1);
+        const char *name = database_cell(&r, i, 0), *dflt = database_cell(&r, i, 1);
         (*cols)[i].name = strdup(name ? name : "");
         (*cols)[i].dflt = dflt ? strdup(dflt) : NULL;
-        (*cols)[i].pk = mdb_cell(&r, i, 2) ? atoi(mdb_cell(&r, i, 2)) : 0;
+        (*cols)[i].pk = database_cell(&r, i, 2) ? atoi(database_cell(&r, i, 2)) : 0;
         *n = i + 1;
     }
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return *cols ? 0 : -1;
 }
 
-struct plan_lookup plan_db_lookup(struct mdb *db)
+struct plan_lookup plan_db_lookup(struct database *db)
 {
     return (struct plan_lookup){.type_of = plan_db_type, .columns_of = db_columns, .ctx = db};
 }

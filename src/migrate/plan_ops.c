@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int plan_drop_index(const struct plan_ctx *c, const struct mop *op)
+int plan_drop_index(const struct plan_ctx *c, const struct mfile_op *op)
 {
     char desc[256];
     snprintf(desc, sizeof(desc), "drop index %s of %s", op->name, op->table);
-    if (c->kind == MDB_POSTGRES)
+    if (c->kind == DATABASE_POSTGRES)
         return plan_step_no_tx(c, c->p, PLAN_CONTRACT, desc,
                                plan_fmt("DROP INDEX CONCURRENTLY IF EXISTS %s", op->name));
     return plan_step(c->p, PLAN_CONTRACT, STEP_SQL, desc,
@@ -32,7 +32,7 @@ int plan_drop_index(const struct plan_ctx *c, const struct mop *op)
 }
 
 /* "ALTER TABLE t <verb> CONSTRAINT <name>_<k>" for each key column k, joined by ", ". */
-static char *each_column(const struct mop *op, const char *name, int add)
+static char *each_column(const struct mfile_op *op, const char *name, int add)
 {
     char *out = strdup(""), *cols = strdup(op->rest);
     int k = 0;
@@ -51,7 +51,7 @@ static char *each_column(const struct mop *op, const char *name, int add)
 }
 
 /* The ALTER TABLE clauses "ALTER COLUMN a SET NOT NULL, ..." of the key columns. */
-static char *set_not_null_clauses(const struct mop *op)
+static char *set_not_null_clauses(const struct mfile_op *op)
 {
     char *out = strdup(""), *cols = strdup(op->rest);
     for (char *save = NULL, *col = cols ? strtok_r(cols, ", ", &save) : NULL; out && col;
@@ -66,7 +66,7 @@ static char *set_not_null_clauses(const struct mop *op)
 
 /* add_primary_key's key columns made NOT NULL without a scan under ACCESS EXCLUSIVE:
  * CHECKs NOT VALID, VALIDATE (no write lock), then SET NOT NULL, which the checks prove. */
-static int primary_key_steps(const struct plan_ctx *c, const struct mop *op)
+static int primary_key_steps(const struct plan_ctx *c, const struct mfile_op *op)
 {
     char nn[64], desc[1400];
     plan_object_name(nn, sizeof(nn), "pknn", c->m, op);
@@ -98,13 +98,13 @@ static int primary_key_steps(const struct plan_ctx *c, const struct mop *op)
     return rc == 0 && validate && set ? 0 : -1;
 }
 
-int plan_add_key(const struct plan_ctx *c, const struct mop *op)
+int plan_add_key(const struct plan_ctx *c, const struct mfile_op *op)
 {
-    int pk = op->kind == MOP_ADD_PRIMARY_KEY;
+    int pk = op->kind == MFILE_OP_ADD_PRIMARY_KEY;
     char desc[1200];
     snprintf(desc, sizeof(desc), "create unique index %s on %s (%s)", op->name, op->table,
              op->rest);
-    if (c->kind != MDB_POSTGRES) {
+    if (c->kind != DATABASE_POSTGRES) {
         if (pk)
             return err_set(c->e,
                            "%s:%d: add_primary_key: SQLite cannot add a primary key to an existing "
@@ -144,8 +144,8 @@ int plan_add_key(const struct plan_ctx *c, const struct mop *op)
 
 /* A constraint added NOT VALID in expand and validated in its own transaction after the
  * raw [backfill]; dropped by abort. `def` is the constraint after its name. */
-static int not_valid_then_validate(const struct plan_ctx *c, const struct mop *op, const char *name,
-                                   const char *def)
+static int not_valid_then_validate(const struct plan_ctx *c, const struct mfile_op *op,
+                                   const char *name, const char *def)
 {
     char desc[1400];
     snprintf(desc, sizeof(desc), "add constraint %s %s NOT VALID", name, def);
@@ -163,9 +163,9 @@ static int not_valid_then_validate(const struct plan_ctx *c, const struct mop *o
                      plan_fmt("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", op->table, name));
 }
 
-int plan_add_foreign_key(const struct plan_ctx *c, const struct mop *op)
+int plan_add_foreign_key(const struct plan_ctx *c, const struct mfile_op *op)
 {
-    if (c->kind != MDB_POSTGRES)
+    if (c->kind != DATABASE_POSTGRES)
         return err_set(c->e,
                        "%s:%d: add_foreign_key: SQLite cannot add a foreign key to an existing "
                        "table (it takes a rebuild of the table); declare it when the table is "
@@ -176,22 +176,22 @@ int plan_add_foreign_key(const struct plan_ctx *c, const struct mop *op)
     return not_valid_then_validate(c, op, op->name, def);
 }
 
-int plan_reindex(const struct plan_ctx *c, const struct mop *op)
+int plan_reindex(const struct plan_ctx *c, const struct mfile_op *op)
 {
     char desc[256];
     snprintf(desc, sizeof(desc), "rebuild index %s of %s", op->name, op->table);
-    if (c->kind == MDB_POSTGRES)
+    if (c->kind == DATABASE_POSTGRES)
         return plan_step_no_tx(c, c->p, PLAN_EXPAND, desc,
                                plan_fmt("REINDEX INDEX CONCURRENTLY %s", op->name));
     return plan_step(c->p, PLAN_EXPAND, STEP_SQL, desc, plan_fmt("REINDEX %s", op->name));
 }
 
-int plan_set_not_null(const struct plan_ctx *c, const struct mop *op)
+int plan_set_not_null(const struct plan_ctx *c, const struct mfile_op *op)
 {
     char name[64], def[MFILE_IDENT_MAX + 32], desc[256];
     plan_object_name(name, sizeof(name), "nn", c->m, op);
     snprintf(def, sizeof(def), "CHECK (%s IS NOT NULL)", op->name);
-    if (c->kind != MDB_POSTGRES)
+    if (c->kind != DATABASE_POSTGRES)
         return plan_sqlite_check(c, c->late, op, name, def + 6);
     if (not_valid_then_validate(c, op, name, def) < 0)
         return -1;
@@ -293,10 +293,10 @@ static int table_columns(const struct plan_ctx *c, const char *table, struct pla
 }
 
 /* The expand step of rename_table: rename, then the old name as a writable view. */
-static char *rename_table_sql(const struct plan_ctx *c, const struct mop *op)
+static char *rename_table_sql(const struct plan_ctx *c, const struct mfile_op *op)
 {
     const char *old = op->table, *new = op->name;
-    if (c->kind == MDB_POSTGRES)
+    if (c->kind == DATABASE_POSTGRES)
         return plan_fmt(
             "ALTER TABLE %s RENAME TO %s;\n"
             "CREATE VIEW %s AS SELECT * FROM %s;\n"
@@ -344,7 +344,7 @@ static char *rename_table_sql(const struct plan_ctx *c, const struct mop *op)
     return sql;
 }
 
-int plan_rename_table(const struct plan_ctx *c, const struct mop *op)
+int plan_rename_table(const struct plan_ctx *c, const struct mfile_op *op)
 {
     const char *old = op->table, *new = op->name;
     char desc[256];
@@ -361,7 +361,7 @@ int plan_rename_table(const struct plan_ctx *c, const struct mop *op)
         return -1;
     struct plan_step *s = plan_last(c->p, PLAN_ABORT);
     s->only_if =
-        c->kind == MDB_POSTGRES
+        c->kind == DATABASE_POSTGRES
             ? plan_fmt("SELECT 1 FROM pg_class WHERE oid = to_regclass('%s') AND "
                        "relkind = 'v'",
                        old)

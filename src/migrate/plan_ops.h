@@ -6,11 +6,11 @@
 #include "migrate/plan_steps.h"
 
 /* One writer per operation. */
-int plan_drop_index(const struct plan_ctx *c, const struct mop *op);
-int plan_add_key(const struct plan_ctx *c, const struct mop *op);
-int plan_add_foreign_key(const struct plan_ctx *c, const struct mop *op);
-int plan_reindex(const struct plan_ctx *c, const struct mop *op);
-int plan_set_not_null(const struct plan_ctx *c, const struct mop *op);
-int plan_rename_table(const struct plan_ctx *c, const struct mop *op);
+int plan_drop_index(const struct plan_ctx *c, const struct mfile_op *op);
+int plan_add_key(const struct plan_ctx *c, const struct mfile_op *op);
+int plan_add_foreign_key(const struct plan_ctx *c, const struct mfile_op *op);
+int plan_reindex(const struct plan_ctx *c, const struct mfile_op *op);
+int plan_set_not_null(const struct plan_ctx *c, const struct mfile_op *op);
+int plan_rename_table(const struct plan_ctx *c, const struct mfile_op *op);
 
 #endif

@@ -68,12 +68,12 @@ int plan_step_batch(struct plan *p, const char *desc, const char *table, const c
     return 0;
 }
 
-int plan_step_drop_column(struct plan *p, enum plan_phase ph, enum mdb_kind kind, const char *table,
-                          const char *col)
+int plan_step_drop_column(struct plan *p, enum plan_phase ph, enum database_kind kind,
+                          const char *table, const char *col)
 {
     char desc[256];
     snprintf(desc, sizeof(desc), "drop column %s.%s", table, col);
-    if (kind == MDB_POSTGRES)
+    if (kind == DATABASE_POSTGRES)
         return plan_step(p, ph, STEP_SQL, desc,
                          plan_fmt("ALTER TABLE %s DROP COLUMN IF EXISTS %s", table, col));
     if (plan_step(p, ph, STEP_DROP_COLUMN, desc,
@@ -86,7 +86,7 @@ int plan_step_drop_column(struct plan *p, enum plan_phase ph, enum mdb_kind kind
 }
 
 void plan_object_name(char *out, size_t cap, const char *prefix, const struct mfile *m,
-                      const struct mop *op)
+                      const struct mfile_op *op)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     const char *parts[] = {m->id, op->table, op->name, op->new_column};
@@ -127,7 +127,7 @@ struct plan_step *plan_last(struct plan *p, enum plan_phase ph)
 int plan_step_no_tx(const struct plan_ctx *c, struct plan *p, enum plan_phase ph, const char *desc,
                     char *sql)
 {
-    char *guard = c->kind == MDB_POSTGRES && sql ? sqlsplit_pg_leftover_guard(sql) : NULL;
+    char *guard = c->kind == DATABASE_POSTGRES && sql ? sqlsplit_pg_leftover_guard(sql) : NULL;
     if (plan_step(p, ph, STEP_SQL_NO_TX, desc, sql) < 0) {
         free(guard);
         return -1;
@@ -136,7 +136,7 @@ int plan_step_no_tx(const struct plan_ctx *c, struct plan *p, enum plan_phase ph
     return 0;
 }
 
-int plan_sqlite_check(const struct plan_ctx *c, struct plan *bf, const struct mop *op,
+int plan_sqlite_check(const struct plan_ctx *c, struct plan *bf, const struct mfile_op *op,
                       const char *name, const char *expr)
 {
     const char *key = mfile_key(c->m, op->table);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 #include "migrate/mfile.h"
 
 enum plan_phase { PLAN_EXPAND, PLAN_BACKFILL, PLAN_CONTRACT, PLAN_ABORT, PLAN_NPHASES };
@@ -67,7 +67,7 @@ void plan_columns_free(struct plan_column *cols, int n);
 struct plan_ctx {
     struct plan *p, *late;
     const struct mfile *m;
-    enum mdb_kind kind;
+    enum database_kind kind;
     const struct plan_lookup *look;
     struct err *e; /* for refusals: an operation the dialect cannot do */
 };
@@ -87,18 +87,18 @@ struct plan_step *plan_last(struct plan *p, enum plan_phase ph);
    CONCURRENTLY build of it left behind. */
 int plan_step_no_tx(const struct plan_ctx *c, struct plan *p, enum plan_phase ph, const char *desc,
                     char *sql);
-int plan_step_drop_column(struct plan *p, enum plan_phase ph, enum mdb_kind kind, const char *table,
-                          const char *col);
+int plan_step_drop_column(struct plan *p, enum plan_phase ph, enum database_kind kind,
+                          const char *table, const char *col);
 /* A short stable name for the objects baton creates for one operation. */
 void plan_object_name(char *out, size_t cap, const char *prefix, const struct mfile *m,
-                      const struct mop *op);
+                      const struct mfile_op *op);
 /* The key of a table as the left side of a comparison ("id", "(a, b)") and the same
    for the NEW row of a trigger ("NEW.id", "(NEW.a, NEW.b)"). */
 void plan_key_exprs(const char *key, char *kx, size_t kcap, char *nx, size_t ncap);
 /* SQLite has no ALTER for constraints: triggers reject new rows failing `expr`, and a
    backfill step (added to `bf`) counts the old ones, which must be 0. `name` prefixes
    the triggers. */
-int plan_sqlite_check(const struct plan_ctx *c, struct plan *bf, const struct mop *op,
+int plan_sqlite_check(const struct plan_ctx *c, struct plan *bf, const struct mfile_op *op,
                       const char *name, const char *expr);
 
 #endif

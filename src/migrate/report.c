@@ -13,20 +13,20 @@
 #include "migrate/keyset.h"
 #include "migrate/ledger.h"
 #include "migrate/lint.h"
-#include "migrate/mdb.h"
-#include "migrate/mset.h"
+#include "migrate/database.h"
+#include "migrate/migration_set.h"
 #include "migrate/plan.h"
 
-static const char *release_of(const struct mset *s, const char *id)
+static const char *release_of(const struct migration_set *s, const char *id)
 {
     if (!s->has_releases)
         return NULL;
-    int i = rel_of_migration(&s->releases, id);
+    int i = releases_of_migration(&s->releases, id);
     return i < 0 ? NULL : s->releases.v[i].name;
 }
 
 /* Backfill progress of a migration in its backfill phase: position and largest key. */
-static void progress(struct mdb *db, const struct mfile *m, const struct ledger_entry *le,
+static void progress(struct database *db, const struct mfile *m, const struct ledger_entry *le,
                      char *buf, size_t cap, int64_t *max_key)
 {
     *max_key = -1;
@@ -40,7 +40,7 @@ static void progress(struct mdb *db, const struct mfile *m, const struct ledger_
     struct plan p;
     struct err e;
     struct plan_lookup look = plan_db_lookup(db);
-    if (plan_build(m, mdb_kind(db), &look, &p, &e) < 0)
+    if (plan_build(m, database_kind(db), &look, &p, &e) < 0)
         return;
     if (le->step < p.n[PLAN_BACKFILL] && p.steps[PLAN_BACKFILL][le->step].kind == STEP_BATCH) {
         const struct plan_step *s = &p.steps[PLAN_BACKFILL][le->step];
@@ -58,7 +58,7 @@ static void progress(struct mdb *db, const struct mfile *m, const struct ledger_
             return;
         }
         snprintf(sql, sizeof(sql), "SELECT max(%s) FROM %s", s->key, s->table);
-        if (mdb_query_i64(db, sql, max_key, &isnull, &e) < 0 || isnull)
+        if (database_query_i64(db, sql, max_key, &isnull, &e) < 0 || isnull)
             *max_key = -1;
         if (le->has_pos)
             snprintf(buf, cap, "step %d/%d: %s %lld of %lld, %lld batches", le->step + 1,
@@ -96,33 +96,34 @@ static json_t *entry_json(const struct ledger_entry *le, const char *release, co
 }
 
 /* One line on the runner lease: who holds it and for how long. */
-static void print_lease(struct mdb *db, FILE *out)
+static void print_lease(struct database *db, FILE *out)
 {
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
-    if (mdb_query(db, "SELECT holder, token, expires_ms FROM baton_lock WHERE id = 1", &r, &e) < 0)
+    if (database_query(db, "SELECT holder, token, expires_ms FROM baton_lock WHERE id = 1", &r,
+                       &e) < 0)
         return; /* no lock table yet: nobody ever ran */
-    const char *holder = mdb_cell(&r, 0, 0);
-    long long expires = mdb_cell(&r, 0, 2) ? strtoll(mdb_cell(&r, 0, 2), NULL, 10) : 0;
+    const char *holder = database_cell(&r, 0, 0);
+    long long expires = database_cell(&r, 0, 2) ? strtoll(database_cell(&r, 0, 2), NULL, 10) : 0;
     long long left = expires - (long long)clock_wall_ms();
     if (holder && left > 0)
         fprintf(out, "lease: held by %s (token %s), expires in %lld ms\n", holder,
-                mdb_cell(&r, 0, 1), left);
+                database_cell(&r, 0, 1), left);
     else
         fprintf(out, "lease: free (last token %s)\n",
-                mdb_cell(&r, 0, 1) ? mdb_cell(&r, 0, 1) : "0");
-    mdb_rows_free(&r);
+                database_cell(&r, 0, 1) ? database_cell(&r, 0, 1) : "0");
+    database_rows_free(&r);
 }
 
 int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
 {
-    struct mset set;
-    struct mdb *db = NULL;
+    struct migration_set set;
+    struct database *db = NULL;
     struct ledger led = {0};
-    if (mset_load(o, &set, e) < 0)
+    if (migration_set_load(o, &set, e) < 0)
         return -1;
     int rc = -1;
-    if (mdb_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
+    if (database_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
         goto out;
     json_t *arr = json_array();
     if (!o->json)
@@ -142,7 +143,7 @@ int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
                 }
             } else {
                 le = &led.v[i];
-                if (mset_index(&set, le->id) >= 0)
+                if (migration_set_index(&set, le->id) >= 0)
                     continue; /* shown in the first pass */
             }
             char prog[256] = "";
@@ -171,8 +172,8 @@ int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
     rc = 0;
 out:
     ledger_free(&led);
-    mdb_close(db);
-    mset_free(&set);
+    database_close(db);
+    migration_set_free(&set);
     return rc;
 }
 
@@ -214,14 +215,14 @@ static void print_remaining(FILE *out, const struct plan *p, enum mphase ph, int
 
 int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
 {
-    struct mset set;
-    struct mdb *db = NULL;
+    struct migration_set set;
+    struct database *db = NULL;
     struct ledger led = {0};
     struct lint_report rep = {0};
-    if (mset_load(o, &set, e) < 0)
+    if (migration_set_load(o, &set, e) < 0)
         return -1;
     int rc = -1;
-    if (mdb_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
+    if (database_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
         goto out;
     int shown = 0;
     struct lint_facts facts = lint_facts_db(db);
@@ -237,12 +238,12 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
                     le->checksum, m->checksum);
         struct plan p;
         struct plan_lookup look = plan_db_lookup(db);
-        if (plan_build(m, mdb_kind(db), &look, &p, e) < 0)
+        if (plan_build(m, database_kind(db), &look, &p, e) < 0)
             goto out;
         const char *rel = release_of(&set, m->id);
         fprintf(out, "%s (%s%s%s%s):\n", m->id, ledger_phase_name(ph), rel ? ", release " : "",
                 rel ? rel : "",
-                rel && set.releases.v[rel_of_migration(&set.releases, m->id)].checkpoint
+                rel && set.releases.v[releases_of_migration(&set.releases, m->id)].checkpoint
                     ? ", checkpoint"
                     : "");
         print_remaining(out, &p, ph, le ? le->step : 0);
@@ -250,7 +251,7 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
             fprintf(out, "  warning: a table or column it renames or retypes does not exist\n");
         plan_free(&p);
         if (ph == PH_PENDING || ph == PH_ABORTED)
-            lint_mfile(m, mdb_kind(db), &lo, &rep);
+            lint_mfile(m, database_kind(db), &lo, &rep);
         shown++;
     }
     if (!shown)
@@ -263,24 +264,24 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
 out:
     lint_report_free(&rep);
     ledger_free(&led);
-    mdb_close(db);
-    mset_free(&set);
+    database_close(db);
+    migration_set_free(&set);
     return rc;
 }
 
 int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *out, struct err *e)
 {
-    int kinds[2] = {MDB_SQLITE, MDB_POSTGRES}, nk = 2;
-    struct mdb *db = NULL;
+    int kinds[2] = {DATABASE_SQLITE, DATABASE_POSTGRES}, nk = 2;
+    struct database *db = NULL;
     struct lint_facts facts;
     struct lint_opts lo = {NULL, o->small_table_rows, o->lint_style};
     if (o->db_url && *o->db_url) {
-        kinds[0] = mdb_url_kind(o->db_url);
+        kinds[0] = database_url_kind(o->db_url);
         nk = 1;
         struct err oe;
-        if (mdb_open(o->db_url, &db, &oe) < 0)
+        if (database_open(o->db_url, &db, &oe) < 0)
             fprintf(stderr, "baton migrate lint: %s; linting for %s without facts from it\n",
-                    oe.msg, kinds[0] == MDB_POSTGRES ? "postgres" : "sqlite");
+                    oe.msg, kinds[0] == DATABASE_POSTGRES ? "postgres" : "sqlite");
         else {
             facts = lint_facts_db(db);
             lo.facts = &facts;
@@ -307,23 +308,23 @@ int migrate_lint(const struct migrate_opts *o, char **files, int nfiles, FILE *o
                     MFILE_SUFFIX, ledger_phase_name(le->phase));
         else
             for (int k = 0; k < nk; k++)
-                lint_mfile(m, (enum mdb_kind)kinds[k], &lo, &rep);
+                lint_mfile(m, (enum database_kind)kinds[k], &lo, &rep);
         mfile_free(m);
     }
     lint_print(&rep, out);
     int n = rep.n + bad;
     lint_report_free(&rep);
     ledger_free(&led);
-    mdb_close(db);
+    database_close(db);
     return n;
 }
 
-static int load_releases(const struct migrate_opts *o, struct mset *set, struct err *e)
+static int load_releases(const struct migrate_opts *o, struct migration_set *set, struct err *e)
 {
-    if (mset_load(o, set, e) < 0)
+    if (migration_set_load(o, set, e) < 0)
         return -1;
     if (!set->has_releases) {
-        mset_free(set);
+        migration_set_free(set);
         return err_set(e, "no releases manifest: write '%s/releases.ini' or pass --releases",
                        o->dir);
     }
@@ -333,12 +334,12 @@ static int load_releases(const struct migrate_opts *o, struct mset *set, struct 
 int migrate_path(const struct migrate_opts *o, const char *from, const char *to, FILE *out,
                  struct err *e)
 {
-    struct mset set;
+    struct migration_set set;
     if (load_releases(o, &set, e) < 0)
         return -1;
     const struct releases *r = &set.releases;
     int rc = -1;
-    int a = rel_index(r, from), b = rel_index(r, to);
+    int a = releases_index(r, from), b = releases_index(r, to);
     if (a < 0 || b < 0) {
         err_set(e, "no release '%s' in the releases manifest", a < 0 ? from : to);
         goto out;
@@ -362,13 +363,13 @@ int migrate_path(const struct migrate_opts *o, const char *from, const char *to,
             fprintf(out,
                     "  %s is a checkpoint: 'baton migrate contract --to %s' must have run "
                     "before leaving it\n",
-                    from, rel_last_migration(r, a));
+                    from, releases_last_migration(r, a));
     }
     int k = 0;
     for (int c = a + 1; c <= b; c++) {
         if (c < b && !r->v[c].checkpoint)
             continue;
-        const char *last = rel_last_migration(r, c);
+        const char *last = releases_last_migration(r, c);
         json_t *st = json_object();
         json_object_set_new(st, "release", json_string(r->v[c].name));
         json_object_set_new(st, "checkpoint", json_boolean(r->v[c].checkpoint));
@@ -399,26 +400,26 @@ int migrate_path(const struct migrate_opts *o, const char *from, const char *to,
     }
     rc = 0;
 out:
-    mset_free(&set);
+    migration_set_free(&set);
     return rc;
 }
 
 int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, struct err *e)
 {
-    struct mset set;
+    struct migration_set set;
     if (load_releases(o, &set, e) < 0)
         return -1;
-    struct mdb *db = NULL;
+    struct database *db = NULL;
     struct ledger led = {0};
     json_t *reasons = json_array();
     int rc = -1;
     const struct releases *r = &set.releases;
-    int ri = rel_index(r, release);
+    int ri = releases_index(r, release);
     if (ri < 0) {
         err_set(e, "no release '%s' in the releases manifest", release);
         goto out;
     }
-    if (mdb_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
+    if (database_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
         goto out;
     char msg[512];
     for (int k = 0; k <= ri; k++)
@@ -436,7 +437,7 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
         const struct ledger_entry *le = &led.v[i];
         if (le->phase != PH_CONTRACTING && le->phase != PH_CONTRACTED)
             continue;
-        int rk = rel_of_migration(r, le->id);
+        int rk = releases_of_migration(r, le->id);
         if (rk > ri) {
             snprintf(msg, sizeof(msg),
                      "migration '%s' (release %s) is %s: it removed what release %s still uses",
@@ -465,8 +466,8 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
 out:
     json_decref(reasons);
     ledger_free(&led);
-    mdb_close(db);
-    mset_free(&set);
+    database_close(db);
+    migration_set_free(&set);
     return rc;
 }
 
@@ -476,7 +477,7 @@ int migrate_new(const struct migrate_opts *o, const char *name, FILE *out, struc
         return err_set(e, "invalid migration name '%s': letters, digits and '_'", name);
     char **paths;
     int n;
-    if (mset_paths(o, &paths, &n, e) < 0)
+    if (migration_set_paths(o, &paths, &n, e) < 0)
         return -1;
     long next = 1;
     for (int i = 0; i < n; i++) {

@@ -8,7 +8,7 @@
 /* Opens a step's transaction: the write lock, the fence, and the lock timeout. */
 int run_step_begin(struct run *r, struct err *e)
 {
-    if (mdb_begin(r->db, e) < 0)
+    if (database_begin(r->db, e) < 0)
         return -1;
     if (lease_fence(r->db, &r->lease, e) < 0)
         goto fail;
@@ -16,15 +16,15 @@ int run_step_begin(struct run *r, struct err *e)
         goto fail;
     return 0;
 fail:
-    mdb_rollback(r->db);
+    database_rollback(r->db);
     return -1;
 }
 
 int run_step_commit(struct run *r, struct ledger_entry *le, struct err *e)
 {
     ledger_now(le->updated_at, sizeof(le->updated_at));
-    if (ledger_put(r->db, le, e) < 0 || mdb_commit(r->db, e) < 0) {
-        mdb_rollback(r->db);
+    if (ledger_put(r->db, le, e) < 0 || database_commit(r->db, e) < 0) {
+        database_rollback(r->db);
         return -1;
     }
     return 0;

@@ -5,15 +5,15 @@
 
 #include "core/err.h"
 #include "migrate/ledger.h"
-#include "migrate/mdb.h"
-#include "migrate/mset.h"
+#include "migrate/database.h"
+#include "migrate/migration_set.h"
 #include "migrate/plan.h"
 
 struct run {
     const struct migrate_opts *o;
-    struct mdb *db;
+    struct database *db;
     struct lease lease;
-    struct mset set;
+    struct migration_set set;
     struct ledger led;
     double *batch_ms; /* durations of the current backfill step's batches */
     int nbatch, capbatch;

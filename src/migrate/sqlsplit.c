@@ -9,22 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *sqlsplit_skip_space(enum mdb_kind kind, const char *p)
+const char *sqlsplit_skip_space(enum database_kind kind, const char *p)
 {
     for (;;) {
         /* a vertical tab is space to SQLite's tokenizer, not to PostgreSQL's scanner */
         while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' ||
-               (*p == '\v' && kind == MDB_SQLITE))
+               (*p == '\v' && kind == DATABASE_SQLITE))
             p++;
         if (p[0] == '-' && p[1] == '-') {
             /* PostgreSQL's scanner ends a comment at CR too; SQLite's only at LF */
-            while (*p && *p != '\n' && !(kind == MDB_POSTGRES && *p == '\r'))
+            while (*p && *p != '\n' && !(kind == DATABASE_POSTGRES && *p == '\r'))
                 p++;
         } else if (p[0] == '/' && p[1] == '*') {
             int depth = 1;
             p += 2;
             while (*p && depth > 0) {
-                if (kind == MDB_POSTGRES && p[0] == '/' && p[1] == '*') {
+                if (kind == DATABASE_POSTGRES && p[0] == '/' && p[1] == '*') {
                     depth++;
                     p += 2;
                 } else if (p[0] == '*' && p[1] == '/') {
@@ -49,7 +49,7 @@ int sqlsplit_line(const char *sql, size_t off)
 }
 
 /* Appends the statement in [start, end) unless it holds nothing but comments. */
-static int push(enum mdb_kind kind, const char *sql, size_t start, size_t end,
+static int push(enum database_kind kind, const char *sql, size_t start, size_t end,
                 struct sql_stmt **out, int *n)
 {
     const char *first = sqlsplit_skip_space(kind, sql + start);
@@ -104,8 +104,8 @@ static int split_pg(const char *sql, struct sql_stmt **out, int *n, size_t *err_
             i < r.n_stmts && r.stmts[i]->stmt_len ? start + (size_t)r.stmts[i]->stmt_len : total;
         if (start > total || end > total || start < covered)
             rc = err_set(e, "the statements of the section overlap");
-        else if ((start > covered && push(MDB_POSTGRES, sql, covered, start, out, n) < 0) ||
-                 (i < r.n_stmts && push(MDB_POSTGRES, sql, start, end, out, n) < 0))
+        else if ((start > covered && push(DATABASE_POSTGRES, sql, covered, start, out, n) < 0) ||
+                 (i < r.n_stmts && push(DATABASE_POSTGRES, sql, start, end, out, n) < 0))
             rc = err_set(e, "out of memory splitting statements");
         covered = end;
     }
@@ -128,23 +128,23 @@ static int split_sqlite(const char *sql, struct sql_stmt **out, int *n, struct e
         free(piece);
         if (!complete)
             continue;
-        if (push(MDB_SQLITE, sql, start, i, out, n) < 0)
+        if (push(DATABASE_SQLITE, sql, start, i, out, n) < 0)
             return err_set(e, "out of memory splitting statements");
         start = i + 1;
     }
-    if (push(MDB_SQLITE, sql, start, total, out, n) < 0)
+    if (push(DATABASE_SQLITE, sql, start, total, out, n) < 0)
         return err_set(e, "out of memory splitting statements");
     return 0;
 }
 
-int sqlsplit(enum mdb_kind kind, const char *sql, struct sql_stmt **out, int *n, size_t *err_off,
-             struct err *e)
+int sqlsplit(enum database_kind kind, const char *sql, struct sql_stmt **out, int *n,
+             size_t *err_off, struct err *e)
 {
     *out = NULL;
     *n = 0;
     *err_off = 0;
-    int rc =
-        kind == MDB_POSTGRES ? split_pg(sql, out, n, err_off, e) : split_sqlite(sql, out, n, e);
+    int rc = kind == DATABASE_POSTGRES ? split_pg(sql, out, n, err_off, e)
+                                       : split_sqlite(sql, out, n, e);
     if (rc < 0) {
         free(*out);
         *out = NULL;

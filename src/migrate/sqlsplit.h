@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 
 struct sql_stmt {
     size_t off, len; /* bytes of the section: from the statement's first token to its end,
@@ -18,11 +18,11 @@ struct sql_stmt {
 /* Splits `sql` into statements (comments and empty statements left out). *out: caller
  * frees. On text the scanner cannot read (an unterminated string or comment) returns
  * -1 with the scanner's message and *err_off set to the byte where it failed. */
-int sqlsplit(enum mdb_kind kind, const char *sql, struct sql_stmt **out, int *n, size_t *err_off,
-             struct err *e);
+int sqlsplit(enum database_kind kind, const char *sql, struct sql_stmt **out, int *n,
+             size_t *err_off, struct err *e);
 
 /* Skips whitespace and comments (nested for PostgreSQL) from `p`. */
-const char *sqlsplit_skip_space(enum mdb_kind kind, const char *p);
+const char *sqlsplit_skip_space(enum database_kind kind, const char *p);
 
 /* The line of byte `off` of `sql` (0 for the first). */
 int sqlsplit_line(const char *sql, size_t off);

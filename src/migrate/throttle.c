@@ -94,18 +94,18 @@ static void probe_sessions(struct throttle *t, int runner_pid)
              "(WHERE state = 'active' AND backend_type = 'client backend' AND pid <> %d AND pid "
              "<> pg_backend_pid()) FROM pg_stat_activity",
              runner_pid, runner_pid);
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
-    if (mdb_query(t->probe_db, sql, &r, &e) < 0)
+    if (database_query(t->probe_db, sql, &r, &e) < 0)
         return;
-    const char *w = mdb_cell(&r, 0, 0), *a = mdb_cell(&r, 0, 1);
+    const char *w = database_cell(&r, 0, 0), *a = database_cell(&r, 0, 1);
     pthread_mutex_lock(&t->mu);
     if (w && atoi(w) > t->lock_waits)
         t->lock_waits = atoi(w);
     if (a && atoi(a) > t->active)
         t->active = atoi(a);
     pthread_mutex_unlock(&t->mu);
-    mdb_rows_free(&r);
+    database_rows_free(&r);
 }
 
 static void *probe_main(void *arg)
@@ -122,12 +122,12 @@ static void *probe_main(void *arg)
         if (sample)
             probe_sessions(t, t->runner_pid);
         double t0 = (double)clock_now_us() / 1e3;
-        struct mdb_rows r;
+        struct database_rows r;
         struct err e;
-        int rc = mdb_query(t->probe_db, t->o->probe_sql, &r, &e);
+        int rc = database_query(t->probe_db, t->o->probe_sql, &r, &e);
         double ms = (double)clock_now_us() / 1e3 - t0;
         if (rc == 0)
-            mdb_rows_free(&r);
+            database_rows_free(&r);
         pthread_mutex_lock(&t->mu);
         if (rc < 0)
             t->probe_errors++;
@@ -151,13 +151,13 @@ static void probe_base(struct throttle *t)
     int n = 0;
     for (int i = 0; i < BASE_PROBES && (double)clock_now_us() / 1e3 - start < BASE_MAX_MS; i++) {
         double t0 = (double)clock_now_us() / 1e3;
-        struct mdb_rows r;
+        struct database_rows r;
         struct err e;
-        if (mdb_query(t->probe_db, t->o->probe_sql, &r, &e) < 0) {
+        if (database_query(t->probe_db, t->o->probe_sql, &r, &e) < 0) {
             t->probe_errors++;
             continue;
         }
-        mdb_rows_free(&r);
+        database_rows_free(&r);
         v[n++] = (double)clock_now_us() / 1e3 - t0;
         sleep_ms(PROBE_PAUSE_MS);
     }
@@ -169,18 +169,18 @@ static void probe_base(struct throttle *t)
 }
 
 /* The limits stored by `baton migrate throttle` over the options' (absent: the options). */
-static void read_limits(struct throttle *t, struct mdb *db)
+static void read_limits(struct throttle *t, struct database *db)
 {
     double now = (double)clock_now_us() / 1e3;
     if (now < t->next_read_ms)
         return;
     t->next_read_ms = now + THROTTLE_READ_EVERY_MS;
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
-    if (mdb_query(db,
-                  "SELECT duty_percent, probe_target_ms, max_active, max_lag_ms FROM "
-                  "baton_throttle WHERE id = 1",
-                  &r, &e) < 0) {
+    if (database_query(db,
+                       "SELECT duty_percent, probe_target_ms, max_active, max_lag_ms FROM "
+                       "baton_throttle WHERE id = 1",
+                       &r, &e) < 0) {
         log_warn("cannot read the throttle settings: %s", e.msg);
         return;
     }
@@ -188,13 +188,13 @@ static void read_limits(struct throttle *t, struct mdb *db)
                                 t->o->max_lag_ms};
     int *v[4] = {&l.duty_percent, &l.probe_target_ms, &l.max_active, &l.max_lag_ms};
     for (int i = 0; i < 4; i++) {
-        const char *c = mdb_cell(&r, 0, i);
+        const char *c = database_cell(&r, 0, i);
         char *end;
         long x = c ? strtol(c, &end, 10) : -1;
         if (c && *end == 0 && x >= 0 && x <= 100000000 && (i != 0 || (x >= 1 && x <= 100)))
             *v[i] = (int)x;
     }
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     if (memcmp(&l, &t->lim, sizeof(l)) != 0)
         log_info("throttle: duty cap %d%%, probe target %d ms%s, max active %d, max lag %d ms",
                  l.duty_percent, l.probe_target_ms, l.probe_target_ms ? "" : " (auto)",
@@ -203,18 +203,19 @@ static void read_limits(struct throttle *t, struct mdb *db)
 }
 
 /* Creates the settings table if missing (its own transaction). */
-static int throttle_ensure(struct mdb *db, struct err *e)
+static int throttle_ensure(struct database *db, struct err *e)
 {
-    if (mdb_exec_tx(db,
-                    "CREATE TABLE IF NOT EXISTS baton_throttle (id INTEGER PRIMARY KEY, "
-                    "duty_percent INTEGER, probe_target_ms INTEGER, max_active INTEGER, "
-                    "max_lag_ms INTEGER, updated_at TEXT)",
-                    e) < 0)
+    if (database_exec_tx(db,
+                         "CREATE TABLE IF NOT EXISTS baton_throttle (id INTEGER PRIMARY KEY, "
+                         "duty_percent INTEGER, probe_target_ms INTEGER, max_active INTEGER, "
+                         "max_lag_ms INTEGER, updated_at TEXT)",
+                         e) < 0)
         return err_wrap(e, "cannot create the throttle table");
     return 0;
 }
 
-int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb *db, struct err *e)
+int throttle_start(struct throttle *t, const struct migrate_opts *o, struct database *db,
+                   struct err *e)
 {
     memset(t, 0, sizeof(*t));
     t->o = o;
@@ -223,14 +224,14 @@ int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb 
         return -1;
     read_limits(t, db);
     t->duty = t->lim.duty_percent;
-    if (mdb_kind(db) != MDB_POSTGRES || !o->probe_sql || strcmp(o->probe_sql, "off") == 0)
+    if (database_kind(db) != DATABASE_POSTGRES || !o->probe_sql || strcmp(o->probe_sql, "off") == 0)
         return 0;
     int64_t pid;
     int isnull;
-    if (mdb_query_i64(db, "SELECT pg_backend_pid()", &pid, &isnull, e) < 0)
+    if (database_query_i64(db, "SELECT pg_backend_pid()", &pid, &isnull, e) < 0)
         return -1;
     t->runner_pid = (int)pid;
-    if (mdb_open(o->db_url, &t->probe_db, e) < 0) {
+    if (database_open(o->db_url, &t->probe_db, e) < 0) {
         log_warn("the throttle runs without its probe: %s", e->msg);
         return 0;
     }
@@ -239,8 +240,8 @@ int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb 
              "SET application_name = 'baton-probe'; SET statement_timeout = %d; SET "
              "lock_timeout = %d",
              PROBE_TIMEOUT_MS, PROBE_TIMEOUT_MS);
-    if (mdb_exec(t->probe_db, sql, e) < 0) {
-        mdb_close(t->probe_db);
+    if (database_exec(t->probe_db, sql, e) < 0) {
+        database_close(t->probe_db);
         t->probe_db = NULL;
         return err_wrap(e, "cannot set up the throttle's probe session");
     }
@@ -248,7 +249,7 @@ int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb 
     pthread_mutex_init(&t->mu, NULL);
     if (pthread_create(&t->th, NULL, probe_main, t) != 0) {
         pthread_mutex_destroy(&t->mu);
-        mdb_close(t->probe_db);
+        database_close(t->probe_db);
         t->probe_db = NULL;
         return err_set(e, "cannot start the throttle's probe thread");
     }
@@ -267,7 +268,7 @@ void throttle_batch_begin(struct throttle *t)
     pthread_mutex_unlock(&t->mu);
 }
 
-int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms)
+int throttle_after_batch(struct throttle *t, struct database *db, double took_ms)
 {
     read_limits(t, db);
     struct throttle_sample s = {.probe_ms = -1, .lag_ms = -1};
@@ -293,10 +294,10 @@ int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms)
         int64_t lag;
         int isnull;
         struct err e;
-        if (mdb_query_i64(db,
-                          "SELECT (max(extract(epoch FROM replay_lag)) * 1000)::bigint FROM "
-                          "pg_stat_replication",
-                          &lag, &isnull, &e) == 0 &&
+        if (database_query_i64(db,
+                               "SELECT (max(extract(epoch FROM replay_lag)) * 1000)::bigint FROM "
+                               "pg_stat_replication",
+                               &lag, &isnull, &e) == 0 &&
             !isnull)
             s.lag_ms = (double)lag;
     }
@@ -333,7 +334,7 @@ void throttle_stop(struct throttle *t)
         pthread_mutex_destroy(&t->mu);
         t->running = 0;
     }
-    mdb_close(t->probe_db);
+    database_close(t->probe_db);
     t->probe_db = NULL;
 }
 
@@ -344,29 +345,30 @@ static void print_limit(FILE *out, const char *name, const char *v, const char *
 }
 
 /* Prints the stored row of the throttle settings. */
-static int print_limits(struct mdb *db, FILE *out, struct err *e)
+static int print_limits(struct database *db, FILE *out, struct err *e)
 {
-    struct mdb_rows r;
-    if (mdb_query(db,
-                  "SELECT duty_percent, probe_target_ms, max_active, max_lag_ms, updated_at FROM "
-                  "baton_throttle WHERE id = 1",
-                  &r, e) < 0)
+    struct database_rows r;
+    if (database_query(
+            db,
+            "SELECT duty_percent, probe_target_ms, max_active, max_lag_ms, updated_at FROM "
+            "baton_throttle WHERE id = 1",
+            &r, e) < 0)
         return -1;
     const char *opt = "(the backfill's option)";
-    print_limit(out, "duty-percent", mdb_cell(&r, 0, 0), "", opt);
-    print_limit(out, "probe-target", mdb_cell(&r, 0, 1), "ms", opt);
-    print_limit(out, "max-active", mdb_cell(&r, 0, 2), "", opt);
-    print_limit(out, "max-lag", mdb_cell(&r, 0, 3), "ms", opt);
-    print_limit(out, "updated", mdb_cell(&r, 0, 4), "", "never");
-    mdb_rows_free(&r);
+    print_limit(out, "duty-percent", database_cell(&r, 0, 0), "", opt);
+    print_limit(out, "probe-target", database_cell(&r, 0, 1), "ms", opt);
+    print_limit(out, "max-active", database_cell(&r, 0, 2), "", opt);
+    print_limit(out, "max-lag", database_cell(&r, 0, 3), "ms", opt);
+    print_limit(out, "updated", database_cell(&r, 0, 4), "", "never");
+    database_rows_free(&r);
     return 0;
 }
 
 int migrate_throttle(const struct migrate_opts *o, const struct throttle_limits *set, int reset,
                      FILE *out, struct err *e)
 {
-    struct mdb *db;
-    if (mdb_open(o->db_url, &db, e) < 0)
+    struct database *db;
+    if (database_open(o->db_url, &db, e) < 0)
         return -1;
     char now[32], sql[512];
     ledger_now(now, sizeof(now));
@@ -381,17 +383,17 @@ int migrate_throttle(const struct migrate_opts *o, const struct throttle_limits 
     }
     snprintf(sql + n, sizeof(sql) - (size_t)n, " WHERE id = 1");
     int rc = -1;
-    if (throttle_ensure(db, e) < 0 || mdb_begin(db, e) < 0)
+    if (throttle_ensure(db, e) < 0 || database_begin(db, e) < 0)
         goto out;
-    if (mdb_exec(db, "INSERT INTO baton_throttle (id) VALUES (1) ON CONFLICT (id) DO NOTHING", e) <
-            0 ||
-        mdb_exec(db, sql, e) < 0 || mdb_commit(db, e) < 0) {
-        mdb_rollback(db);
+    if (database_exec(db, "INSERT INTO baton_throttle (id) VALUES (1) ON CONFLICT (id) DO NOTHING",
+                      e) < 0 ||
+        database_exec(db, sql, e) < 0 || database_commit(db, e) < 0) {
+        database_rollback(db);
         err_wrap(e, "cannot store the throttle settings");
         goto out;
     }
     rc = print_limits(db, out, e);
 out:
-    mdb_close(db);
+    database_close(db);
     return rc;
 }

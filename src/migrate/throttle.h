@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 #include "migrate/migrate.h"
 
 /* The limits the throttle keeps to; a value < 0 means "not set" (the table's columns). */
@@ -56,7 +56,7 @@ struct throttle {
     double duty;
     double next_read_ms; /* when to read baton_throttle again */
     /* the probe: its own session, a thread timing the probe query in a loop */
-    struct mdb *probe_db;
+    struct database *probe_db;
     pthread_t th;
     pthread_mutex_t mu;
     int running, stop;
@@ -76,10 +76,11 @@ struct throttle {
 };
 
 /* Starts the throttle of a backfill on `db` (PostgreSQL: opens the probe session). */
-int throttle_start(struct throttle *t, const struct migrate_opts *o, struct mdb *db, struct err *e);
+int throttle_start(struct throttle *t, const struct migrate_opts *o, struct database *db,
+                   struct err *e);
 void throttle_batch_begin(struct throttle *t);
 /* After a batch that took `took_ms`: measures, adapts, and returns the pause in ms. */
-int throttle_after_batch(struct throttle *t, struct mdb *db, double took_ms);
+int throttle_after_batch(struct throttle *t, struct database *db, double took_ms);
 void throttle_stop(struct throttle *t);
 
 /* `baton migrate throttle`: stores the limits that are set (>= 0) for running and later

@@ -1,5 +1,5 @@
 /* The relay interface of the proxy engine: what proxy.c asks of a protocol, in the
- * shape of the migrate driver table (src/migrate/mdb.h). proxy.c owns accepting, the
+ * shape of the migrate driver table (src/migrate/database.h). proxy.c owns accepting, the
  * backends (connect, retry, idle pool) and the buffer pool; a relay moves the bytes of
  * one client connection (tcp.c: a byte relay; http*.c: HTTP/1.1, request by request).
  * proxy.c reaches a relay only through this table, chosen at accept time; relays call

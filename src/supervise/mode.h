@@ -1,6 +1,6 @@
 /* How a generation is put on the public port: everything of `baton run` that differs
  * by --mode sits behind this one small interface, chosen at start (the shape of the
- * migrate drivers, src/migrate/mdb.h). handoff (mode_handoff.c): workers inherit the
+ * migrate drivers, src/migrate/database.h). handoff (mode_handoff.c): workers inherit the
  * master's sockets. proxy (mode_proxy.c): workers bind private ports and a proxy worker
  * relays the public sockets to the current generation. reuseport (mode_reuseport.c):
  * workers bind the public address themselves with SO_REUSEPORT. A new mode is a new

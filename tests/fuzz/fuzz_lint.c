@@ -32,7 +32,7 @@ static int sqlite_rejects(const char *sql)
     size_t at;
     struct err e;
     sqlite3 *db = NULL;
-    if (sqlsplit(MDB_SQLITE, sql, &v, &n, &at, &e) < 0 || sqlite3_open(":memory:", &db) != 0) {
+    if (sqlsplit(DATABASE_SQLITE, sql, &v, &n, &at, &e) < 0 || sqlite3_open(":memory:", &db) != 0) {
         sqlite3_close(db);
         return 0;
     }
@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct err e;
     if (mfile_parse(text, size + 9, "0001_fuzz", &m, &e) == 0) {
         struct lint_report r = {0};
-        lint_mfile(m, MDB_POSTGRES, NULL, &r);
-        lint_mfile(m, MDB_SQLITE, NULL, &r);
+        lint_mfile(m, DATABASE_POSTGRES, NULL, &r);
+        lint_mfile(m, DATABASE_SQLITE, NULL, &r);
         /* only when the input stayed one [expand] section can it be compared whole */
         if (m->nops == 0 && !m->backfill.sql && !m->contract.sql && !m->abort_.sql &&
             m->expand.sql && !m->expand.no_tx) {

@@ -9,7 +9,7 @@
 #include "migrate/lint.h"
 #include "migrate/mfile.h"
 #include "migrate/plan.h"
-#include "migrate/rel.h"
+#include "migrate/releases.h"
 
 static int fixed_type(void *ctx, const char *table, const char *column, char *type, size_t cap)
 {
@@ -25,10 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int k = 0; k < 2; k++) {
             struct plan p;
             struct plan_lookup look = {fixed_type, NULL, NULL};
-            if (plan_build(m, k ? MDB_POSTGRES : MDB_SQLITE, &look, &p, &e) == 0)
+            if (plan_build(m, k ? DATABASE_POSTGRES : DATABASE_SQLITE, &look, &p, &e) == 0)
                 plan_free(&p);
             struct lint_report r = {0};
-            lint_mfile(m, k ? MDB_POSTGRES : MDB_SQLITE, NULL, &r);
+            lint_mfile(m, k ? DATABASE_POSTGRES : DATABASE_SQLITE, NULL, &r);
             lint_report_free(&r);
         }
         mfile_free(m);
@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text)
         return 0;
     struct releases rel;
-    if (rel_parse(text, "fuzz", &rel, &e) == 0)
-        rel_free(&rel);
+    if (releases_parse(text, "fuzz", &rel, &e) == 0)
+        releases_free(&rel);
     free(text);
     return 0;
 }

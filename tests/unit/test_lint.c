@@ -199,7 +199,7 @@ static int parse_cases(const char *path, const char *name, struct lcase **out, i
 }
 
 /* Lints one case for one dialect; 0 when the findings are exactly those expected. */
-static int run_case(const struct lcase *c, enum mdb_kind kind, int *findings)
+static int run_case(const struct lcase *c, enum database_kind kind, int *findings)
 {
     struct mfile *m;
     struct err e;
@@ -235,7 +235,7 @@ static int run_case(const struct lcase *c, enum mdb_kind kind, int *findings)
     for (int k = 0; k < c->nexpect; k++)
         if (!used[k]) {
             fprintf(stderr, "%s: %s (%s): missing finding %s\n", c->file, c->title,
-                    kind == MDB_POSTGRES ? "postgres" : "sqlite", c->expect[k]);
+                    kind == DATABASE_POSTGRES ? "postgres" : "sqlite", c->expect[k]);
             rc = -1;
         }
     *findings = r.n;
@@ -271,7 +271,7 @@ static void every_case_gives_its_findings(void **state)
         parse_cases(path, de->d_name, &v, &n);
         for (int i = 0; i < n; i++) {
             for (int k = 0; k < 2; k++) {
-                enum mdb_kind kind = k ? MDB_POSTGRES : MDB_SQLITE;
+                enum database_kind kind = k ? DATABASE_POSTGRES : DATABASE_SQLITE;
                 const char *dn = k ? "postgres" : "sqlite";
                 if (strcmp(v[i].dialect, "both") != 0 && strcmp(v[i].dialect, dn) != 0)
                     continue;
@@ -322,7 +322,7 @@ static void every_rule_has_bad_and_safe_cases(void **state)
 {
     int missing = 0;
     for (int k = 0; k < 2; k++) {
-        enum mdb_kind kind = k ? MDB_POSTGRES : MDB_SQLITE;
+        enum database_kind kind = k ? DATABASE_POSTGRES : DATABASE_SQLITE;
         for (int i = 0; i < lint_rule_count(kind); i++) {
             const struct lint_rule *r = lint_rule_at(kind, i);
             int bad, safe;
@@ -347,7 +347,7 @@ static void print_names_file_line_dialect_and_rule(void **state)
     struct err e;
     assert_int_equal(mfile_parse(text, strlen(text), "0007_x", &m, &e), 0);
     struct lint_report r = {0};
-    assert_int_equal(lint_mfile(m, MDB_POSTGRES, NULL, &r), 1);
+    assert_int_equal(lint_mfile(m, DATABASE_POSTGRES, NULL, &r), 1);
     char buf[4096] = "";
     FILE *f = fmemopen(buf, sizeof(buf), "w");
     lint_print(&r, f);

@@ -12,7 +12,7 @@
 
 #include "migrate/mfile.h"
 #include "migrate/plan.h"
-#include "migrate/rel.h"
+#include "migrate/releases.h"
 
 static struct mfile *parse_ok(const char *text)
 {
@@ -57,7 +57,7 @@ static void parses_operations_and_sections(void **state)
                                "[abort]\n"
                                "DROP TABLE a;");
     assert_int_equal(m->nops, 7);
-    assert_int_equal(m->ops[0].kind, MOP_RENAME_COLUMN);
+    assert_int_equal(m->ops[0].kind, MFILE_OP_RENAME_COLUMN);
     assert_string_equal(m->ops[0].table, "users");
     assert_string_equal(m->ops[0].name, "name");
     assert_string_equal(m->ops[0].new_column, "full_name");
@@ -124,29 +124,29 @@ static void parses_releases_manifest(void **state)
 {
     struct releases r;
     struct err e;
-    assert_int_equal(rel_parse("[1.0]\nmigrations = 0001_a\n[2.0]\nmigrations = 0002_b, "
-                               "0003_c\ncheckpoint = true\n[3.0]\nmigrations =\n",
-                               "rel", &r, &e),
+    assert_int_equal(releases_parse("[1.0]\nmigrations = 0001_a\n[2.0]\nmigrations = 0002_b, "
+                                    "0003_c\ncheckpoint = true\n[3.0]\nmigrations =\n",
+                                    "rel", &r, &e),
                      0);
     assert_int_equal(r.n, 3);
     assert_int_equal(r.v[1].checkpoint, 1);
     assert_int_equal(r.v[1].nmigs, 2);
-    assert_int_equal(rel_of_migration(&r, "0003_c"), 1);
-    assert_int_equal(rel_of_migration(&r, "0009_x"), -1);
-    assert_int_equal(rel_index(&r, "3.0"), 2);
-    assert_string_equal(rel_last_migration(&r, 2), "0003_c");
-    assert_string_equal(rel_last_migration(&r, 0), "0001_a");
-    rel_free(&r);
-    assert_int_equal(rel_parse("[1.0]\nmigrations = a\n[2.0]\nmigrations = a\n", "rel", &r, &e),
-                     -1);
+    assert_int_equal(releases_of_migration(&r, "0003_c"), 1);
+    assert_int_equal(releases_of_migration(&r, "0009_x"), -1);
+    assert_int_equal(releases_index(&r, "3.0"), 2);
+    assert_string_equal(releases_last_migration(&r, 2), "0003_c");
+    assert_string_equal(releases_last_migration(&r, 0), "0001_a");
+    releases_free(&r);
+    assert_int_equal(
+        releases_parse("[1.0]\nmigrations = a\n[2.0]\nmigrations = a\n", "rel", &r, &e), -1);
     assert_non_null(strstr(e.msg, "migration 'a' is listed by two releases"));
-    assert_int_equal(rel_parse("[1.0]\nfoo = 1\n", "rel", &r, &e), -1);
+    assert_int_equal(releases_parse("[1.0]\nfoo = 1\n", "rel", &r, &e), -1);
     assert_non_null(strstr(e.msg, "unknown key 'foo'"));
-    assert_int_equal(rel_parse("[1.0]\ncheckpoint = maybe\n", "rel", &r, &e), -1);
+    assert_int_equal(releases_parse("[1.0]\ncheckpoint = maybe\n", "rel", &r, &e), -1);
     assert_non_null(strstr(e.msg, "checkpoint must be true or false"));
-    assert_int_equal(rel_parse("migrations = a\n", "rel", &r, &e), -1);
+    assert_int_equal(releases_parse("migrations = a\n", "rel", &r, &e), -1);
     assert_non_null(strstr(e.msg, "outside a [RELEASE] section"));
-    assert_int_equal(rel_parse("[bad name]\nmigrations = a\n", "rel", &r, &e), -1);
+    assert_int_equal(releases_parse("[bad name]\nmigrations = a\n", "rel", &r, &e), -1);
     assert_non_null(strstr(e.msg, "invalid release name"));
 }
 
@@ -199,7 +199,7 @@ static void plan_writes_recipes(void **state)
                                "[abort]\nSELECT 1;\n");
     struct plan p;
     struct err e;
-    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "ADD COLUMN IF NOT EXISTS full_name TEXT"));
     assert_true(has_sql(
         &p, PLAN_EXPAND,
@@ -221,7 +221,7 @@ static void plan_writes_recipes(void **state)
     assert_non_null(strstr(p.steps[PLAN_ABORT][3].sql, "DROP TRIGGER IF EXISTS"));
     assert_non_null(strstr(p.steps[PLAN_ABORT][4].sql, "DROP COLUMN IF EXISTS full_name"));
     plan_free(&p);
-    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), 0);
     assert_true(has_sql(&p, PLAN_EXPAND, "AFTER UPDATE OF name ON users"));
     assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX IF NOT EXISTS users_mail"));
     assert_true(has_sql(&p, PLAN_EXPAND, "RAISE(ABORT"));
@@ -246,10 +246,10 @@ static void parses_new_operations(void **state)
                                "[contract no-transaction]\n"
                                "DROP INDEX CONCURRENTLY IF EXISTS a;\n");
     assert_int_equal(m->nops, 7);
-    assert_int_equal(m->ops[0].kind, MOP_DROP_INDEX);
+    assert_int_equal(m->ops[0].kind, MFILE_OP_DROP_INDEX);
     assert_string_equal(m->ops[1].rest, "email, tenant");
-    assert_int_equal(m->ops[3].kind, MOP_ADD_FOREIGN_KEY);
-    assert_int_equal(m->ops[6].kind, MOP_RENAME_TABLE);
+    assert_int_equal(m->ops[3].kind, MFILE_OP_ADD_FOREIGN_KEY);
+    assert_int_equal(m->ops[6].kind, MFILE_OP_RENAME_TABLE);
     assert_string_equal(m->ops[6].table, "accounts");
     assert_string_equal(m->ops[6].name, "people");
     assert_int_equal(m->expand.no_tx, 1);
@@ -293,7 +293,7 @@ static void plan_writes_new_operations_pg(void **state)
                                "AND id > :lo AND id <= :hi;\n");
     struct plan p;
     struct err e;
-    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), 0);
     int i = step_with(&p, PLAN_EXPAND,
                       "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key");
     assert_true(i >= 0);
@@ -345,7 +345,7 @@ static void plan_writes_new_operations_sqlite(void **state)
                                "rename_table accounts people\n");
     struct plan p;
     struct err e;
-    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), 0);
     assert_true(step_with(&p, PLAN_EXPAND,
                           "CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (email)") >=
                 0);
@@ -367,16 +367,16 @@ static void plan_writes_new_operations_sqlite(void **state)
        columns, found no primary key and refused the migration halfway */
     m = parse_ok("rename_table users people\n");
     const struct plan_lookup after = {fake_type, renamed_columns, NULL};
-    assert_int_equal(plan_build(m, MDB_SQLITE, &after, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_SQLITE, &after, &p, &e), 0);
     assert_int_equal(p.unresolved, 0);
     plan_free(&p);
     mfile_free(m);
     m = parse_ok("add_primary_key events events_pkey id\n");
-    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), -1);
+    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), -1);
     assert_non_null(strstr(e.msg, "0001_t:1: add_primary_key: SQLite cannot add a primary key"));
     mfile_free(m);
     m = parse_ok("add_foreign_key orders fk (user_id) REFERENCES users (id)\n");
-    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), -1);
+    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), -1);
     assert_non_null(strstr(e.msg, "SQLite cannot add a foreign key"));
     mfile_free(m);
 }
@@ -392,7 +392,7 @@ static void plan_splits_no_transaction_sections(void **state)
                  "ALTER TABLE app.users\n  VALIDATE CONSTRAINT c; -- trailing\n");
     struct plan p;
     struct err e;
-    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), 0);
     assert_int_equal(p.n[PLAN_EXPAND], 2);
     assert_int_equal(p.steps[PLAN_EXPAND][0].kind, STEP_SQL_NO_TX);
     assert_string_equal(p.steps[PLAN_EXPAND][0].sql,
@@ -407,14 +407,14 @@ static void plan_splits_no_transaction_sections(void **state)
     mfile_free(m);
     m = parse_ok("[contract no-transaction]\nVACUUM;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN "
                  "SELECT 1; END;\n");
-    assert_int_equal(plan_build(m, MDB_SQLITE, &fake, &p, &e), 0);
+    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), 0);
     assert_int_equal(p.n[PLAN_CONTRACT], 2);
     assert_string_equal(p.steps[PLAN_CONTRACT][1].sql,
                         "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END");
     plan_free(&p);
     mfile_free(m);
     m = parse_ok("[expand no-transaction]\nSELECT 'unterminated;\n");
-    assert_int_equal(plan_build(m, MDB_POSTGRES, &fake, &p, &e), -1);
+    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), -1);
     assert_non_null(strstr(e.msg, "0001_t:2: unterminated quoted string"));
     mfile_free(m);
 }

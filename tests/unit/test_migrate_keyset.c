@@ -39,7 +39,7 @@ static void builds_walk_sql(void **state)
     struct keyset ks;
     struct err e;
     assert_int_equal(keyset_parse("tenant,id", &ks, &e), 0);
-    char *s = keyset_next_sql(MDB_POSTGRES, "docs", &ks, "('t1'::text, 'x'::uuid)", NULL, 500);
+    char *s = keyset_next_sql(DATABASE_POSTGRES, "docs", &ks, "('t1'::text, 'x'::uuid)", NULL, 500);
     assert_string_equal(
         s, "SELECT '(' || quote_literal(tenant) || '::' || pg_typeof(tenant)::text || ', ' || "
            "quote_literal(id) || '::' || pg_typeof(id)::text || ')' FROM (SELECT tenant, id FROM "
@@ -47,11 +47,11 @@ static void builds_walk_sql(void **state)
            "'x'::uuid) ORDER BY tenant, id LIMIT 500) b ORDER BY tenant DESC, id DESC LIMIT 1");
     free(s);
     assert_int_equal(keyset_parse("code", &ks, &e), 0);
-    s = keyset_next_sql(MDB_SQLITE, "tags", &ks, NULL, NULL, 10);
+    s = keyset_next_sql(DATABASE_SQLITE, "tags", &ks, NULL, NULL, 10);
     assert_string_equal(s, "SELECT quote(code) FROM (SELECT code FROM tags WHERE code IS NOT NULL "
                            "ORDER BY code LIMIT 10) b ORDER BY code DESC LIMIT 1");
     free(s);
-    s = keyset_first_sql(MDB_SQLITE, "tags", &ks);
+    s = keyset_first_sql(DATABASE_SQLITE, "tags", &ks);
     assert_string_equal(
         s, "SELECT quote(code) FROM tags WHERE code IS NOT NULL ORDER BY code LIMIT 1");
     free(s);
@@ -64,18 +64,18 @@ static void bounds_the_walk(void **state)
     struct keyset ks;
     struct err e;
     assert_int_equal(keyset_parse("tenant,id", &ks, &e), 0);
-    char *s = keyset_last_sql(MDB_SQLITE, "docs", &ks);
+    char *s = keyset_last_sql(DATABASE_SQLITE, "docs", &ks);
     assert_string_equal(s, "SELECT '(' || quote(tenant) || ', ' || quote(id) || ')' FROM docs "
                            "WHERE tenant IS NOT NULL AND id IS NOT NULL ORDER BY tenant DESC, id "
                            "DESC LIMIT 1");
     free(s);
-    s = keyset_next_sql(MDB_SQLITE, "docs", &ks, "('a', 'b')", "('t9', 'z')", 100);
+    s = keyset_next_sql(DATABASE_SQLITE, "docs", &ks, "('a', 'b')", "('t9', 'z')", 100);
     assert_string_equal(s, "SELECT '(' || quote(tenant) || ', ' || quote(id) || ')' FROM (SELECT "
                            "tenant, id FROM docs WHERE tenant IS NOT NULL AND id IS NOT NULL AND "
                            "(tenant, id) > ('a', 'b') AND (tenant, id) <= ('t9', 'z') ORDER BY "
                            "tenant, id LIMIT 100) b ORDER BY tenant DESC, id DESC LIMIT 1");
     free(s);
-    s = keyset_next_sql(MDB_SQLITE, "docs", &ks, NULL, "('t9', 'z')", 100);
+    s = keyset_next_sql(DATABASE_SQLITE, "docs", &ks, NULL, "('t9', 'z')", 100);
     assert_non_null(strstr(s, "id IS NOT NULL AND (tenant, id) <= ('t9', 'z') ORDER BY"));
     free(s);
 }

@@ -1,12 +1,12 @@
 /* Loading the migrations directory and the releases manifest. */
-#include "migrate/mset.h"
+#include "migrate/migration_set.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int mset_paths(const struct migrate_opts *o, char ***paths, int *n, struct err *e)
+int migration_set_paths(const struct migrate_opts *o, char ***paths, int *n, struct err *e)
 {
     *paths = NULL;
     *n = 0;
@@ -15,12 +15,12 @@ int mset_paths(const struct migrate_opts *o, char ***paths, int *n, struct err *
     return mfile_list(o->dir, paths, n, e);
 }
 
-int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
+int migration_set_load(const struct migrate_opts *o, struct migration_set *s, struct err *e)
 {
     memset(s, 0, sizeof(*s));
     char **paths;
     int n;
-    if (mset_paths(o, &paths, &n, e) < 0)
+    if (migration_set_paths(o, &paths, &n, e) < 0)
         return -1;
     s->m = calloc((size_t)(n ? n : 1), sizeof(*s->m));
     if (!s->m) {
@@ -30,7 +30,7 @@ int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
     for (int i = 0; i < n; i++) {
         if (mfile_load(paths[i], &s->m[s->n], e) < 0) {
             mfile_list_free(paths, n);
-            mset_free(s);
+            migration_set_free(s);
             return -1;
         }
         s->n++;
@@ -44,26 +44,26 @@ int mset_load(const struct migrate_opts *o, struct mset *s, struct err *e)
             rel = def;
     }
     if (rel) {
-        if (rel_load(rel, &s->releases, e) < 0) {
-            mset_free(s);
+        if (releases_load(rel, &s->releases, e) < 0) {
+            migration_set_free(s);
             return -1;
         }
         s->has_releases = 1;
         for (int i = 0; i < s->releases.n; i++)
             for (int j = 0; j < s->releases.v[i].nmigs; j++)
-                if (mset_index(s, s->releases.v[i].migs[j]) < 0) {
+                if (migration_set_index(s, s->releases.v[i].migs[j]) < 0) {
                     err_set(e,
                             "releases '%s': release '%s' lists migration '%s', which has no "
                             "file in '%s'",
                             rel, s->releases.v[i].name, s->releases.v[i].migs[j], o->dir);
-                    mset_free(s);
+                    migration_set_free(s);
                     return -1;
                 }
     }
     return 0;
 }
 
-void mset_free(struct mset *s)
+void migration_set_free(struct migration_set *s)
 {
     for (int i = 0; i < s->n; i++)
         mfile_free(s->m[i]);
@@ -71,11 +71,11 @@ void mset_free(struct mset *s)
     s->m = NULL;
     s->n = 0;
     if (s->has_releases)
-        rel_free(&s->releases);
+        releases_free(&s->releases);
     s->has_releases = 0;
 }
 
-int mset_index(const struct mset *s, const char *id)
+int migration_set_index(const struct migration_set *s, const char *id)
 {
     for (int i = 0; i < s->n; i++)
         if (strcmp(s->m[i]->id, id) == 0)

@@ -1,6 +1,6 @@
 /* Releases manifest parsing with inih; names and migration ids are validated here so the
  * rest of the engine can print them and compare them without further checks. */
-#include "migrate/rel.h"
+#include "migrate/releases.h"
 
 #include <ini.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-struct rel_state {
+struct releases_state {
     struct releases *r;
     struct err *e;
     const char *name;
@@ -18,7 +18,7 @@ struct rel_state {
 static int name_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n >= REL_NAME_MAX)
+    if (n == 0 || n >= RELEASES_NAME_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!(s[i] == '.' || s[i] == '-' || s[i] == '_' || (s[i] >= '0' && s[i] <= '9') ||
@@ -27,12 +27,12 @@ static int name_ok(const char *s)
     return 1;
 }
 
-static struct release *release_get(struct rel_state *st, const char *section)
+static struct release *release_get(struct releases_state *st, const char *section)
 {
     struct releases *r = st->r;
     if (r->n && strcmp(r->v[r->n - 1].name, section) == 0)
         return &r->v[r->n - 1];
-    if (rel_index(r, section) >= 0) {
+    if (releases_index(r, section) >= 0) {
         err_set(st->e, "releases '%s': release '%s' is given twice", st->name, section);
         return NULL;
     }
@@ -40,8 +40,8 @@ static struct release *release_get(struct rel_state *st, const char *section)
         err_set(st->e, "releases '%s': invalid release name '%s'", st->name, section);
         return NULL;
     }
-    if (r->n >= REL_MAX) {
-        err_set(st->e, "releases '%s': more than %d releases", st->name, REL_MAX);
+    if (r->n >= RELEASES_MAX) {
+        err_set(st->e, "releases '%s': more than %d releases", st->name, RELEASES_MAX);
         return NULL;
     }
     struct release *v = realloc(r->v, (size_t)(r->n + 1) * sizeof(*v));
@@ -56,7 +56,7 @@ static struct release *release_get(struct rel_state *st, const char *section)
     return rel;
 }
 
-static int add_migrations(struct rel_state *st, struct release *rel, const char *value)
+static int add_migrations(struct releases_state *st, struct release *rel, const char *value)
 {
     char buf[4096];
     snprintf(buf, sizeof(buf), "%s", value);
@@ -74,14 +74,14 @@ static int add_migrations(struct rel_state *st, struct release *rel, const char 
                         rel->name, tok);
                 return 0;
             }
-        if (rel_of_migration(st->r, tok) >= 0) {
+        if (releases_of_migration(st->r, tok) >= 0) {
             err_set(st->e, "releases '%s': migration '%s' is listed by two releases", st->name,
                     tok);
             return 0;
         }
-        if (rel->nmigs >= REL_MIGS_MAX) {
+        if (rel->nmigs >= RELEASES_MIGS_MAX) {
             err_set(st->e, "releases '%s': release '%s' lists more than %d migrations", st->name,
-                    rel->name, REL_MIGS_MAX);
+                    rel->name, RELEASES_MIGS_MAX);
             return 0;
         }
         char **v = realloc(rel->migs, (size_t)(rel->nmigs + 1) * sizeof(*v));
@@ -99,7 +99,7 @@ static int add_migrations(struct rel_state *st, struct release *rel, const char 
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
-    struct rel_state *st = user;
+    struct releases_state *st = user;
     if (st->failed)
         return 0;
     if (!section || !*section) {
@@ -137,21 +137,21 @@ static int on_key(void *user, const char *section, const char *key, const char *
     return st->failed ? 0 : 1;
 }
 
-int rel_parse(const char *text, const char *name, struct releases *out, struct err *e)
+int releases_parse(const char *text, const char *name, struct releases *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
-    struct rel_state st = {.r = out, .e = e, .name = name};
+    struct releases_state st = {.r = out, .e = e, .name = name};
     int rc = ini_parse_string(text, on_key, &st);
     if (st.failed || rc != 0) {
         if (!st.failed)
             err_set(e, "releases '%s': syntax error on line %d", name, rc);
-        rel_free(out);
+        releases_free(out);
         return -1;
     }
     return 0;
 }
 
-int rel_load(const char *path, struct releases *out, struct err *e)
+int releases_load(const char *path, struct releases *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     FILE *f = fopen(path, "rb");
@@ -169,12 +169,12 @@ int rel_load(const char *path, struct releases *out, struct err *e)
         free(buf);
         return err_set(e, "releases '%s' holds a NUL byte", path);
     }
-    int rc = rel_parse(buf, path, out, e);
+    int rc = releases_parse(buf, path, out, e);
     free(buf);
     return rc;
 }
 
-void rel_free(struct releases *r)
+void releases_free(struct releases *r)
 {
     for (int i = 0; i < r->n; i++) {
         for (int j = 0; j < r->v[i].nmigs; j++)
@@ -186,7 +186,7 @@ void rel_free(struct releases *r)
     r->n = 0;
 }
 
-int rel_index(const struct releases *r, const char *name)
+int releases_index(const struct releases *r, const char *name)
 {
     for (int i = 0; i < r->n; i++)
         if (strcmp(r->v[i].name, name) == 0)
@@ -194,7 +194,7 @@ int rel_index(const struct releases *r, const char *name)
     return -1;
 }
 
-int rel_of_migration(const struct releases *r, const char *id)
+int releases_of_migration(const struct releases *r, const char *id)
 {
     for (int i = 0; i < r->n; i++)
         for (int j = 0; j < r->v[i].nmigs; j++)
@@ -203,7 +203,7 @@ int rel_of_migration(const struct releases *r, const char *id)
     return -1;
 }
 
-const char *rel_last_migration(const struct releases *r, int idx)
+const char *releases_last_migration(const struct releases *r, int idx)
 {
     const char *last = NULL;
     for (int i = 0; i <= idx && i < r->n; i++)

@@ -1,6 +1,6 @@
 /* PostgreSQL driver of `baton migrate` (libpq): one session per runner, an advisory
  * lock as the runner lock, and SQLSTATEs mapped to "retry later" for lock timeouts. */
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 /* Advisory lock key of the runner lock: "baton" in ASCII. */
 #define PG_RUNNER_LOCK_KEY 0x6261746f6eLL
 
-struct mdb_pg {
-    struct mdb base;
+struct database_pg {
+    struct database base;
     PGconn *conn;
 };
 
@@ -20,7 +20,7 @@ static void pg_notice(void *arg, const char *msg)
     (void)msg; /* NOTICEs ("already exists, skipping") are expected noise */
 }
 
-static int pg_fail(struct mdb_pg *p, PGresult *res, struct err *e)
+static int pg_fail(struct database_pg *p, PGresult *res, struct err *e)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     /* 55P03 lock_not_available, 40001 serialization_failure, 40P01 deadlock_detected */
@@ -37,16 +37,16 @@ static int pg_fail(struct mdb_pg *p, PGresult *res, struct err *e)
     return -1;
 }
 
-static void pg_close(struct mdb *db)
+static void pg_close(struct database *db)
 {
-    struct mdb_pg *p = (struct mdb_pg *)db;
+    struct database_pg *p = (struct database_pg *)db;
     PQfinish(p->conn);
     free(p);
 }
 
-static int pg_exec(struct mdb *db, const char *sql, struct err *e)
+static int pg_exec(struct database *db, const char *sql, struct err *e)
 {
-    struct mdb_pg *p = (struct mdb_pg *)db;
+    struct database_pg *p = (struct database_pg *)db;
     PGresult *res = PQexec(p->conn, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
@@ -55,16 +55,16 @@ static int pg_exec(struct mdb *db, const char *sql, struct err *e)
     return 0;
 }
 
-static int pg_query(struct mdb *db, const char *sql, struct mdb_rows *out, struct err *e)
+static int pg_query(struct database *db, const char *sql, struct database_rows *out, struct err *e)
 {
-    struct mdb_pg *p = (struct mdb_pg *)db;
+    struct database_pg *p = (struct database_pg *)db;
     PGresult *res = PQexec(p->conn, sql);
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
         return pg_fail(p, res, e);
     int nrows = PQntuples(res), ncols = PQnfields(res);
-    if (nrows > MDB_ROWS_MAX) {
+    if (nrows > DATABASE_ROWS_MAX) {
         PQclear(res);
-        return err_set(e, "query returned more than %d rows", MDB_ROWS_MAX);
+        return err_set(e, "query returned more than %d rows", DATABASE_ROWS_MAX);
     }
     out->cells = calloc((size_t)(nrows ? nrows : 1) * (size_t)(ncols ? ncols : 1), sizeof(char *));
     if (!out->cells) {
@@ -81,38 +81,38 @@ static int pg_query(struct mdb *db, const char *sql, struct mdb_rows *out, struc
     return 0;
 }
 
-static int pg_begin(struct mdb *db, struct err *e)
+static int pg_begin(struct database *db, struct err *e)
 {
     return pg_exec(db, "BEGIN", e);
 }
 
 /* A query whose first cell is a boolean: *yes set when it is true. */
-static int pg_query_bool(struct mdb *db, const char *sql, int *yes, struct err *e)
+static int pg_query_bool(struct database *db, const char *sql, int *yes, struct err *e)
 {
-    struct mdb_rows r;
+    struct database_rows r;
     memset(&r, 0, sizeof(r));
     if (pg_query(db, sql, &r, e) < 0)
         return -1;
-    const char *v = mdb_cell(&r, 0, 0);
+    const char *v = database_cell(&r, 0, 0);
     *yes = v && v[0] == 't';
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return 0;
 }
 
-static int pg_try_session_lock(struct mdb *db, int *got, struct err *e)
+static int pg_try_session_lock(struct database *db, int *got, struct err *e)
 {
     char sql[96];
     snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", PG_RUNNER_LOCK_KEY);
     return pg_query_bool(db, sql, got, e);
 }
 
-static void pg_release_session_lock(struct mdb *db)
+static void pg_release_session_lock(struct database *db)
 {
     struct err e;
     pg_exec(db, "SELECT pg_advisory_unlock_all()", &e);
 }
 
-static int pg_set_lock_timeout(struct mdb *db, int ms, int local, struct err *e)
+static int pg_set_lock_timeout(struct database *db, int ms, int local, struct err *e)
 {
     char sql[64];
     if (ms > 0)
@@ -122,14 +122,14 @@ static int pg_set_lock_timeout(struct mdb *db, int ms, int local, struct err *e)
     return pg_exec(db, sql, e);
 }
 
-static int pg_table_exists(struct mdb *db, const char *table, int *yes, struct err *e)
+static int pg_table_exists(struct database *db, const char *table, int *yes, struct err *e)
 {
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT to_regclass('%s') IS NOT NULL", table);
     return pg_query_bool(db, sql, yes, e);
 }
 
-static int pg_column_type(struct mdb *db, const char *table, const char *column, char *type,
+static int pg_column_type(struct database *db, const char *table, const char *column, char *type,
                           size_t cap)
 {
     char sql[512];
@@ -137,25 +137,25 @@ static int pg_column_type(struct mdb *db, const char *table, const char *column,
              "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
              "to_regclass('%s') AND attname = '%s' AND NOT attisdropped",
              table, column);
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
     memset(&r, 0, sizeof(r));
     if (pg_query(db, sql, &r, &e) < 0)
         return -1;
-    const char *v = mdb_cell(&r, 0, 0);
+    const char *v = database_cell(&r, 0, 0);
     int rc = v ? 0 : -1;
     if (v)
         snprintf(type, cap, "%s", v);
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return rc;
 }
 
-static int pg_open(const char *conninfo, struct mdb **out, struct err *e)
+static int pg_open(const char *conninfo, struct database **out, struct err *e)
 {
-    struct mdb_pg *p = calloc(1, sizeof(*p));
+    struct database_pg *p = calloc(1, sizeof(*p));
     if (!p)
         return err_set(e, "out of memory");
-    p->base.drv = &mdb_postgres_driver;
+    p->base.drv = &database_postgres_driver;
     p->conn = PQconnectdb(conninfo);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         const char *msg = p->conn ? PQerrorMessage(p->conn) : "out of memory";
@@ -175,9 +175,9 @@ static int pg_open(const char *conninfo, struct mdb **out, struct err *e)
                : 0;
 }
 
-const struct migrate_driver mdb_postgres_driver = {
+const struct migrate_driver database_postgres_driver = {
     .name = "postgres",
-    .kind = MDB_POSTGRES,
+    .kind = DATABASE_POSTGRES,
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

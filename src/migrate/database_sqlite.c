@@ -1,6 +1,6 @@
 /* SQLite driver of `baton migrate`: WAL mode, a busy timeout so a batch waits briefly
  * for the write lock instead of failing, and BEGIN IMMEDIATE for write transactions. */
-#include "migrate/mdb.h"
+#include "migrate/database.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,30 +9,30 @@
 
 #define SQLITE_BUSY_TIMEOUT_MS 10000
 
-struct mdb_sqlite {
-    struct mdb base;
+struct database_sqlite {
+    struct database base;
     sqlite3 *db;
     char *path;
 };
 
-static int sq_fail(struct mdb_sqlite *s, int rc, struct err *e, const char *what)
+static int sq_fail(struct database_sqlite *s, int rc, struct err *e, const char *what)
 {
     int primary = rc & 0xff;
     s->base.retryable = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
     return err_set(e, "%s on '%s' failed: %s", what, s->path, sqlite3_errmsg(s->db));
 }
 
-static void sq_close(struct mdb *db)
+static void sq_close(struct database *db)
 {
-    struct mdb_sqlite *s = (struct mdb_sqlite *)db;
+    struct database_sqlite *s = (struct database_sqlite *)db;
     sqlite3_close(s->db);
     free(s->path);
     free(s);
 }
 
-static int sq_exec(struct mdb *db, const char *sql, struct err *e)
+static int sq_exec(struct database *db, const char *sql, struct err *e)
 {
-    struct mdb_sqlite *s = (struct mdb_sqlite *)db;
+    struct database_sqlite *s = (struct database_sqlite *)db;
     char *msg = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
@@ -45,9 +45,9 @@ static int sq_exec(struct mdb *db, const char *sql, struct err *e)
     return 0;
 }
 
-static int sq_query(struct mdb *db, const char *sql, struct mdb_rows *out, struct err *e)
+static int sq_query(struct database *db, const char *sql, struct database_rows *out, struct err *e)
 {
-    struct mdb_sqlite *s = (struct mdb_sqlite *)db;
+    struct database_sqlite *s = (struct database_sqlite *)db;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -56,9 +56,10 @@ static int sq_query(struct mdb *db, const char *sql, struct mdb_rows *out, struc
     int cap = 0;
     out->ncols = ncols;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->nrows >= MDB_ROWS_MAX) {
+        if (out->nrows >= DATABASE_ROWS_MAX) {
             sqlite3_finalize(st);
-            return err_set(e, "query on '%s' returned more than %d rows", s->path, MDB_ROWS_MAX);
+            return err_set(e, "query on '%s' returned more than %d rows", s->path,
+                           DATABASE_ROWS_MAX);
         }
         if (out->nrows == cap) {
             cap = cap ? cap * 2 : 16;
@@ -85,64 +86,64 @@ static int sq_query(struct mdb *db, const char *sql, struct mdb_rows *out, struc
     return 0;
 }
 
-static int sq_begin(struct mdb *db, struct err *e)
+static int sq_begin(struct database *db, struct err *e)
 {
     return sq_exec(db, "BEGIN IMMEDIATE", e);
 }
 
-static int sq_try_session_lock(struct mdb *db, int *got, struct err *e)
+static int sq_try_session_lock(struct database *db, int *got, struct err *e)
 {
     *got = 1;
     return 0;
 }
 
-static void sq_release_session_lock(struct mdb *db)
+static void sq_release_session_lock(struct database *db)
 {
     (void)db;
 }
 
-static int sq_set_lock_timeout(struct mdb *db, int ms, int local, struct err *e)
+static int sq_set_lock_timeout(struct database *db, int ms, int local, struct err *e)
 {
     return 0; /* the busy timeout set at open covers SQLite's one lock */
 }
 
-static int sq_table_exists(struct mdb *db, const char *table, int *yes, struct err *e)
+static int sq_table_exists(struct database *db, const char *table, int *yes, struct err *e)
 {
     char sql[256];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
     int64_t n;
     int isnull;
-    if (mdb_query_i64(db, sql, &n, &isnull, e) < 0)
+    if (database_query_i64(db, sql, &n, &isnull, e) < 0)
         return -1;
     *yes = n > 0;
     return 0;
 }
 
-static int sq_column_type(struct mdb *db, const char *table, const char *column, char *type,
+static int sq_column_type(struct database *db, const char *table, const char *column, char *type,
                           size_t cap)
 {
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT type FROM pragma_table_info('%s') WHERE name = '%s'", table,
              column);
-    struct mdb_rows r;
+    struct database_rows r;
     struct err e;
-    if (mdb_query(db, sql, &r, &e) < 0)
+    if (database_query(db, sql, &r, &e) < 0)
         return -1;
-    const char *v = mdb_cell(&r, 0, 0);
+    const char *v = database_cell(&r, 0, 0);
     int rc = v ? 0 : -1;
     if (v)
         snprintf(type, cap, "%s", v[0] ? v : "TEXT");
-    mdb_rows_free(&r);
+    database_rows_free(&r);
     return rc;
 }
 
-static int sq_open(const char *path, struct mdb **out, struct err *e)
+static int sq_open(const char *path, struct database **out, struct err *e)
 {
-    struct mdb_sqlite *s = calloc(1, sizeof(*s));
+    struct database_sqlite *s = calloc(1, sizeof(*s));
     if (!s)
         return err_set(e, "out of memory");
-    s->base.drv = &mdb_sqlite_driver;
+    s->base.drv = &database_sqlite_driver;
     s->path = strdup(path);
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
@@ -160,9 +161,9 @@ static int sq_open(const char *path, struct mdb **out, struct err *e)
     return 0;
 }
 
-const struct migrate_driver mdb_sqlite_driver = {
+const struct migrate_driver database_sqlite_driver = {
     .name = "sqlite",
-    .kind = MDB_SQLITE,
+    .kind = DATABASE_SQLITE,
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
