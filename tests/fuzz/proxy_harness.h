@@ -29,14 +29,38 @@ static struct {
 } backend_kind;
 
 /* Closes a backend connection after a read of N bytes that ended it (EOF or an error). */
+/* The backend's open connections, held here so that one the engine keeps open when the
+ * run ends is still referenced (LeakSanitizer does not see the loop's epoll data). */
+static struct watcher **peers;
+static size_t npeers, peers_cap;
+
 static inline int peer_closed(struct loop *l, struct watcher *w, ssize_t n)
 {
     if (n > 0 || (n < 0 && errno == EAGAIN))
         return 0;
+    for (size_t i = 0; i < npeers; i++)
+        if (peers[i] == w) {
+            peers[i] = peers[--npeers];
+            break;
+        }
     loop_unwatch(l, w);
     close(w->fd);
     free(w->data);
     return 1;
+}
+
+static inline int peer_keep(struct watcher *b)
+{
+    if (npeers == peers_cap) {
+        size_t cap = peers_cap ? 2 * peers_cap : 16;
+        struct watcher **v = realloc(peers, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        peers = v;
+        peers_cap = cap;
+    }
+    peers[npeers++] = b;
+    return 0;
 }
 
 static inline void on_backend_accept(struct loop *l, struct watcher *w, uint32_t revents)
@@ -46,7 +70,11 @@ static inline void on_backend_accept(struct loop *l, struct watcher *w, uint32_t
         if (fd < 0)
             return;
         struct watcher *b = calloc(1, backend_kind.peer_size);
-        if (!b || loop_watch(l, b, fd, EPOLLIN, backend_kind.on_data, b, NULL) < 0) {
+        if (!b || peer_keep(b) < 0) {
+            free(b);
+            close(fd);
+        } else if (loop_watch(l, b, fd, EPOLLIN, backend_kind.on_data, b, NULL) < 0) {
+            npeers--;
             free(b);
             close(fd);
         }
