@@ -126,19 +126,23 @@ load() {
     wait_for 10 test -s "$T_DIR/$name.jsonl" || fail "load $name did not start"
 }
 
-# load_stop NAME [canary5xx]: stops it; 0 failed requests, or (canary5xx) exactly as
-# many as the 500s the canary h1 answered according to HAProxy.
+# load_stop NAME [canary5xx]: stops it; 0 failed requests, or (canary5xx) only 500s,
+# at least one and no more than the canary h1 answered according to HAProxy (its
+# counter also counts a server's 5xx that did not reach this load: once 1019 against
+# the load's 1018, with 0 failures of any other kind).
 load_stop() {
-    local name=$1 want=0 got
+    local name=$1 got bad h1
     got=$(fleet_load_stop "$name")
     log "load $name: $got (requests failed); $(jq -c '{failures, versions}' "$T_DIR/$name.json")"
     [ "${got% *}" -gt 0 ] || fail "load $name sent no request"
-    if [ "${2:-}" = canary5xx ]; then
-        want=$(fleet_hap A "show stat app 4 -1" | awk -F, '$2 == "h1" {print $44}')
-        [ "$(jq .failures.bad_status "$T_DIR/$name.json")" = "$want" ] ||
-            fail "load $name: $(jq -c .failures "$T_DIR/$name.json") but h1 answered $want 5xx"
+    if [ "${2:-}" != canary5xx ]; then
+        [ "${got#* }" -eq 0 ] || fail "load $name: ${got#* } failed requests: $(jq -c .failures "$T_DIR/$name.json")"
+        return 0
     fi
-    [ "${got#* }" -eq "$want" ] || fail "load $name: ${got#* } failed requests (want $want): $(jq -c .failures "$T_DIR/$name.json")"
+    h1=$(fleet_hap A "show stat app 4 -1" | awk -F, '$2 == "h1" {print $44}')
+    bad=$(jq .failures.bad_status "$T_DIR/$name.json")
+    [ "${got#* }" -eq "$bad" ] && [ "$bad" -gt 0 ] && [ "$bad" -le "$h1" ] ||
+        fail "load $name: $(jq -c .failures "$T_DIR/$name.json") but h1 answered $h1 5xx"
 }
 
 # --- the deploy ------------------------------------------------------------------------
