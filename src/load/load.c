@@ -55,6 +55,18 @@ struct version_stat {
     int64_t first_sent_ms, last_sent_ms, last_connected_ms;
 };
 
+/* One failed request, as the client saw it: what the JSON's "failure_samples" lists. */
+struct failure_sample {
+    int64_t t_ms;       /* when it failed, from the start */
+    int64_t connect_ms; /* when its connect() was called, from the start */
+    enum load_failure kind;
+    int err;               /* the errno behind it, or 0 (a close, a status, a timeout) */
+    enum conn_state state; /* where the exchange was */
+    size_t sent;           /* request bytes written */
+    int got_response;      /* a status line had arrived */
+};
+#define FAILURE_SAMPLES 16
+
 struct load_result {
     int64_t start_unix_ms;
     uint64_t duration_ms;
@@ -67,6 +79,8 @@ struct load_result {
     int nversions;
     struct bucket *buckets;
     size_t nbuckets;
+    struct failure_sample samples[FAILURE_SAMPLES]; /* the first failures */
+    int nsamples;
 };
 
 struct run;
@@ -175,10 +189,29 @@ static void run_stop(struct run *r, enum load_end why)
 }
 
 /* Ends the current request as a failure and starts over on a new connection. */
-static void conn_fail(struct conn *c, enum load_failure kind)
+/* Keeps the first failures with what the client knew of them (err: the errno, or 0). */
+static void sample_failure(struct run *r, const struct conn *c, uint64_t now,
+                           enum load_failure kind, int err)
+{
+    if (r->res->nsamples >= FAILURE_SAMPLES)
+        return;
+    r->res->samples[r->res->nsamples++] = (struct failure_sample){
+        .t_ms = (int64_t)(now - r->start_us) / 1000,
+        .connect_ms = (int64_t)(c->connected_us - r->start_us) / 1000,
+        .kind = kind,
+        .err = err,
+        .state = c->state,
+        .sent = c->sent,
+        .got_response = c->state == CONN_RECEIVING && c->resp.status != 0,
+    };
+}
+
+/* Counts a failed request (err: the errno behind it, or 0), then starts the next one. */
+static void conn_fail(struct conn *c, enum load_failure kind, int err)
 {
     struct run *r = c->run;
     uint64_t now = clock_now_us();
+    sample_failure(r, c, now, kind, err);
     r->res->requests++;
     r->res->failures[kind]++;
     struct bucket *b = bucket_at(r, now);
@@ -193,7 +226,7 @@ static void conn_fail(struct conn *c, enum load_failure kind)
 
 static void on_timeout(struct loop *loop, struct timer *t)
 {
-    conn_fail(t->data, LOAD_FAIL_TIMEOUT);
+    conn_fail(t->data, LOAD_FAIL_TIMEOUT, 0);
 }
 
 static void begin_request(struct conn *c)
@@ -255,7 +288,7 @@ static void send_some(struct conn *c)
             return;
         }
         if (n < 0) {
-            conn_fail(c, errno == ECONNRESET ? LOAD_FAIL_RESET : LOAD_FAIL_PREMATURE_CLOSE);
+            conn_fail(c, errno == ECONNRESET ? LOAD_FAIL_RESET : LOAD_FAIL_PREMATURE_CLOSE, errno);
             return;
         }
         c->sent += (size_t)n;
@@ -270,7 +303,7 @@ static void response_done(struct conn *c)
     struct run *r = c->run;
     timer_stop(r->loop, &c->timeout);
     if (c->resp.status < 200 || c->resp.status >= 400) {
-        conn_fail(c, LOAD_FAIL_BAD_STATUS);
+        conn_fail(c, LOAD_FAIL_BAD_STATUS, 0);
         return;
     }
     record_success(c);
@@ -298,20 +331,20 @@ static void read_some(struct conn *c)
         if (n < 0 && errno == EAGAIN)
             return;
         if (n < 0) {
-            conn_fail(c, errno == ECONNRESET ? LOAD_FAIL_RESET : LOAD_FAIL_PREMATURE_CLOSE);
+            conn_fail(c, errno == ECONNRESET ? LOAD_FAIL_RESET : LOAD_FAIL_PREMATURE_CLOSE, errno);
             return;
         }
         if (n == 0) {
             if (load_response_eof(&c->resp) == 1)
                 response_done(c);
             else
-                conn_fail(c, LOAD_FAIL_PREMATURE_CLOSE);
+                conn_fail(c, LOAD_FAIL_PREMATURE_CLOSE, 0);
             return;
         }
         size_t used;
         int rc = load_response_feed(&c->resp, r->buf, (size_t)n, &used);
         if (rc < 0) {
-            conn_fail(c, LOAD_FAIL_BAD_STATUS);
+            conn_fail(c, LOAD_FAIL_BAD_STATUS, 0);
             return;
         }
         if (rc == 1) {
@@ -321,13 +354,23 @@ static void read_some(struct conn *c)
     }
 }
 
+/* The socket's pending error (SO_ERROR), 0 when there is none. */
+static int sock_error(int fd)
+{
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        return errno;
+    return soerr;
+}
+
 static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct conn *c = w->data;
-    struct run *r = c->run;
     if (c->state == CONN_CONNECTING) {
-        if (addr_connect_result(c->w.fd, &r->addr, NULL) < 0) {
-            conn_fail(c, LOAD_FAIL_CONNECT);
+        int err = sock_error(c->w.fd);
+        if (err) {
+            conn_fail(c, LOAD_FAIL_CONNECT, err);
             return;
         }
         c->state = CONN_SENDING;
@@ -336,7 +379,7 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
     }
     if (c->state == CONN_SENDING) {
         if (revents & (EPOLLERR | EPOLLHUP)) {
-            conn_fail(c, LOAD_FAIL_RESET);
+            conn_fail(c, LOAD_FAIL_RESET, sock_error(c->w.fd));
             return;
         }
         send_some(c);
@@ -355,6 +398,7 @@ static void conn_start(struct conn *c)
     c->connected_us = clock_now_us();
     int fd = addr_connect(&r->addr, NULL);
     if (fd < 0) {
+        sample_failure(r, c, clock_now_us(), LOAD_FAIL_CONNECT, errno);
         struct bucket *b = bucket_at(r, clock_now_us());
         r->res->requests++;
         r->res->failures[LOAD_FAIL_CONNECT]++;
@@ -629,6 +673,23 @@ static double percentile_ms(const struct load_result *r, double p)
     return sorted_percentile_ms(r->latency_us, r->nlatency, p);
 }
 
+static const char *const state_names[] = {"idle", "connecting", "sending", "receiving"};
+
+static json_t *samples_json(const struct load_result *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < r->nsamples; i++) {
+        const struct failure_sample *f = &r->samples[i];
+        const char *name = f->err ? strerrorname_np(f->err) : NULL;
+        json_array_append_new(
+            a, json_pack("{s:I,s:I,s:s,s:s?,s:s,s:I,s:b}", "t_ms", (json_int_t)f->t_ms,
+                         "connect_ms", (json_int_t)f->connect_ms, "kind", failure_names[f->kind],
+                         "errno", name, "phase", state_names[f->state], "sent", (json_int_t)f->sent,
+                         "response_started", f->got_response));
+    }
+    return a;
+}
+
 json_t *load_result_json(const struct load_result *r)
 {
     json_t *fail = json_object();
@@ -648,13 +709,13 @@ json_t *load_result_json(const struct load_result *r)
     for (size_t i = 0; i < used; i++)
         json_array_append_new(timeline, bucket_json(r, i));
     double max = r->nlatency ? r->latency_us[r->nlatency - 1] / 1000.0 : 0;
-    return json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:{s:f,s:f,s:f},s:o,s:o}", "start_unix_ms",
+    return json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:o,s:o,s:{s:f,s:f,s:f},s:o,s:o}", "start_unix_ms",
                      (json_int_t)r->start_unix_ms, "duration_ms", (json_int_t)r->duration_ms,
                      "ended", load_end_name(r->ended), "requests", (json_int_t)r->requests, "ok",
                      (json_int_t)r->ok, "failed", (json_int_t)load_result_failed(r), "failures",
-                     fail, "latency_ms", "p50", percentile_ms(r, 0.50), "p99",
-                     percentile_ms(r, 0.99), "max", max, "versions", versions, "timeline",
-                     timeline);
+                     fail, "failure_samples", samples_json(r), "latency_ms", "p50",
+                     percentile_ms(r, 0.50), "p99", percentile_ms(r, 0.99), "max", max, "versions",
+                     versions, "timeline", timeline);
 }
 
 void load_result_print(const struct load_result *r, FILE *out)

@@ -29,7 +29,16 @@ rp_upgrades_under_close() {
     load_stop "$name"
     RP_FAILED=$(jget "$T_DIR/$name.json" .failed)
     RP_REQUESTS=$(jget "$T_DIR/$name.json" .requests)
-    log "$name: $RP_FAILED failed of $RP_REQUESTS requests across $n upgrades: $(jq -c '.failures' "$T_DIR/$name.json")"
+    log "$name: $RP_FAILED failed of $RP_REQUESTS requests across $n upgrades: $(jq -c '.failures' "$T_DIR/$name.json"); kernel: $(rp_tcp_counters)"
+    [ "$RP_FAILED" = 0 ] || log "$name: the first failures: $(jq -c '.failure_samples' "$T_DIR/$name.json")"
+}
+
+# rp_tcp_counters: the kernel's counters of this namespace that tell where a connection
+# was lost, as "NAME=VALUE ..." (TcpExt of /proc/net/netstat).
+rp_tcp_counters() {
+    awk '/^TcpExt:/ { if (!n) { for (i = 2; i <= NF; i++) name[i] = $i; n = NF } else
+        for (i = 2; i <= NF; i++) if (name[i] ~ /^(TCPMigrateReq|Listen|TCPReqQFull)/)
+            printf "%s=%s ", name[i], $i }' /proc/net/netstat
 }
 
 # rp_protection: the protection status names, as "NAME: DETAIL".
