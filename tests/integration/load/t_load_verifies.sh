@@ -58,6 +58,8 @@ if "$BATON" load "http://127.0.0.1:$dead/" --requests 50 --json >"$T_DIR/dead.js
 fi
 check "connect failures counted" [ "$(jget "$T_DIR/dead.json" .failures.connect)" -gt 0 ]
 check "all failed" [ "$(jget "$T_DIR/dead.json" .ok)" -eq 0 ]
+check "the failures' samples name the refusal" [ "$(jq -c '.failure_samples[0] | [.kind, .errno, .sent]' "$T_DIR/dead.json")" = '["connect","ECONNREFUSED",0]' ]
+check "at most 16 samples" [ "$(jq '.failure_samples | length' "$T_DIR/dead.json")" -eq 16 ]
 
 # The app is killed under load: failures are counted, and the answers before the kill.
 load_start kill "$url" --connections 8
@@ -67,6 +69,7 @@ failed_seen() { grep -q '"failures":[1-9]' "$T_DIR/kill.live"; }
 wait_for 60 failed_seen || fail "no failure seen after the app was killed"
 load_stop kill
 check "kill seen as failures" [ "$(jget "$T_DIR/kill.json" .failed)" -gt 0 ]
+check "a sample per failure, up to 16" [ "$(jq '.failure_samples | length' "$T_DIR/kill.json")" -eq "$(jq '[.failed, 16] | min' "$T_DIR/kill.json")" ]
 check "answers before the kill" [ "$(jget "$T_DIR/kill.json" .ok)" -gt 0 ]
 
 help=$("$BATON" load --help)
