@@ -1,21 +1,11 @@
-/* Passing file descriptors between processes over Unix sockets (SCM_RIGHTS), and
- * taking them from a live process with pidfd_getfd. */
+/* Taking file descriptors from a live process with pidfd_getfd, and setting the
+ * close-on-exec and non-blocking flags of a descriptor. */
 #ifndef BATON_CORE_FDPASS_H
 #define BATON_CORE_FDPASS_H
 
-#include <stddef.h>
 #include <sys/types.h>
 
 #include "core/err.h"
-
-#define FDPASS_MAX 64
-
-/* Sends `len` bytes (at least 1) with `nfds` descriptors attached. */
-int fdpass_send(int sock, const void *buf, size_t len, const int *fds, int nfds, struct err *e);
-/* Receives up to `cap` bytes and up to `maxfds` descriptors (close-on-exec). Returns the
- * byte count (0 on EOF) and sets *nfds; descriptors beyond maxfds are closed. */
-ssize_t fdpass_recv(int sock, void *buf, size_t cap, int *fds, int maxfds, int *nfds,
-                    struct err *e);
 
 /* Duplicates descriptor `target_fd` of process `pid` into this process (close-on-exec).
  * Needs ptrace access to pid (same user and ptrace allowed, or root). */

@@ -20,6 +20,15 @@ static void pg_notice(void *arg, const char *msg)
     (void)msg; /* NOTICEs ("already exists, skipping") are expected noise */
 }
 
+/* libpq's message without the newline (and spaces) it ends with, to go into an error. */
+static void pg_trimmed_message(const char *msg, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", msg);
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = 0;
+}
+
 static int pg_fail(struct database_pg *p, PGresult *res, struct err *e)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -28,10 +37,7 @@ static int pg_fail(struct database_pg *p, PGresult *res, struct err *e)
                                   strcmp(state, "40P01") == 0);
     const char *msg = PQerrorMessage(p->conn);
     char clean[ERR_MSG_MAX];
-    snprintf(clean, sizeof(clean), "%s", msg && *msg ? msg : "unknown error");
-    size_t n = strlen(clean);
-    while (n && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
-        clean[--n] = 0;
+    pg_trimmed_message(msg && *msg ? msg : "unknown error", clean, sizeof(clean));
     err_set(e, "postgresql: %s", clean);
     PQclear(res);
     return -1;
@@ -158,12 +164,9 @@ static int pg_open(const char *conninfo, struct database **out, struct err *e)
     p->base.drv = &database_postgres_driver;
     p->conn = PQconnectdb(conninfo);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
-        const char *msg = p->conn ? PQerrorMessage(p->conn) : "out of memory";
         char clean[ERR_MSG_MAX];
-        snprintf(clean, sizeof(clean), "%s", msg);
-        size_t n = strlen(clean);
-        while (n && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
-            clean[--n] = 0;
+        pg_trimmed_message(p->conn ? PQerrorMessage(p->conn) : "out of memory", clean,
+                           sizeof(clean));
         err_set(e, "cannot connect to postgresql: %s", clean);
         pg_close(&p->base);
         return -1;

@@ -72,6 +72,53 @@ static void progress(struct database *db, const struct mfile *m, const struct le
     plan_free(&p);
 }
 
+/* What status, plan and check read: the migration files, the database and its ledger. */
+struct view {
+    struct migration_set set;
+    struct database *db;
+    struct ledger led;
+};
+
+/* Frees what v holds, also when it was only half opened. */
+static void view_close(struct view *v)
+{
+    ledger_free(&v->led);
+    database_close(v->db);
+    v->db = NULL;
+    migration_set_free(&v->set);
+}
+
+/* Opens the database of o into v and loads its ledger; v->set is the caller's. */
+static int view_open_db(const struct migrate_opts *o, struct view *v, struct err *e)
+{
+    if (database_open(o->db_url, &v->db, e) < 0 || ledger_load(v->db, &v->led, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* Loads every migration file of o, then opens its database and ledger. On failure v
+ * holds nothing. */
+static int view_open(const struct migrate_opts *o, struct view *v, struct err *e)
+{
+    memset(v, 0, sizeof(*v));
+    if (migration_set_load(o, &v->set, e) < 0)
+        return -1;
+    if (view_open_db(o, v, e) < 0) {
+        view_close(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Prints j indented, as the --json forms of the verbs do. */
+static void print_json(FILE *out, const json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s)
+        fprintf(out, "%s\n", s);
+    free(s);
+}
+
 static json_t *entry_json(const struct ledger_entry *le, const char *release, const char *prog,
                           int64_t max_key, int has_file)
 {
@@ -117,42 +164,37 @@ static void print_lease(struct database *db, FILE *out)
 
 int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
 {
-    struct migration_set set;
-    struct database *db = NULL;
-    struct ledger led = {0};
-    if (migration_set_load(o, &set, e) < 0)
+    struct view v;
+    if (view_open(o, &v, e) < 0)
         return -1;
-    int rc = -1;
-    if (database_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
-        goto out;
     json_t *arr = json_array();
     if (!o->json)
         fprintf(out, "%-32s %-12s %-10s %s\n", "MIGRATION", "PHASE", "RELEASE", "PROGRESS");
     for (int pass = 0; pass < 2; pass++) {
-        int n = pass == 0 ? set.n : led.n;
+        int n = pass == 0 ? v.set.n : v.led.n;
         for (int i = 0; i < n; i++) {
             struct ledger_entry blank = {0}, *le;
             const struct mfile *m = NULL;
             if (pass == 0) {
-                m = set.m[i];
-                le = ledger_find(&led, m->id);
+                m = v.set.m[i];
+                le = ledger_find(&v.led, m->id);
                 if (!le) {
                     le = &blank;
                     snprintf(blank.id, sizeof(blank.id), "%s", m->id);
                     snprintf(blank.checksum, sizeof(blank.checksum), "%s", m->checksum);
                 }
             } else {
-                le = &led.v[i];
-                if (migration_set_index(&set, le->id) >= 0)
+                le = &v.led.v[i];
+                if (migration_set_index(&v.set, le->id) >= 0)
                     continue; /* shown in the first pass */
             }
             char prog[256] = "";
             int64_t max_key = -1;
             if (m)
-                progress(db, m, le, prog, sizeof(prog), &max_key);
+                progress(v.db, m, le, prog, sizeof(prog), &max_key);
             if (!m)
                 snprintf(prog, sizeof(prog), "no file in '%s'", o->dir);
-            const char *rel = release_of(&set, le->id);
+            const char *rel = release_of(&v.set, le->id);
             if (o->json)
                 json_array_append_new(arr, entry_json(le, rel, prog, max_key, m != NULL));
             else
@@ -160,21 +202,13 @@ int migrate_status(const struct migrate_opts *o, FILE *out, struct err *e)
                         rel ? rel : "-", prog);
         }
     }
-    if (o->json) {
-        char *s = json_dumps(arr, JSON_INDENT(2));
-        if (s)
-            fprintf(out, "%s\n", s);
-        free(s);
-    }
+    if (o->json)
+        print_json(out, arr);
     json_decref(arr);
     if (!o->json)
-        print_lease(db, out);
-    rc = 0;
-out:
-    ledger_free(&led);
-    database_close(db);
-    migration_set_free(&set);
-    return rc;
+        print_lease(v.db, out);
+    view_close(&v);
+    return 0;
 }
 
 static void print_steps(FILE *out, const struct plan *p, enum plan_phase ph, int from)
@@ -215,21 +249,17 @@ static void print_remaining(FILE *out, const struct plan *p, enum mphase ph, int
 
 int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
 {
-    struct migration_set set;
-    struct database *db = NULL;
-    struct ledger led = {0};
+    struct view v;
     struct lint_report rep = {0};
-    if (migration_set_load(o, &set, e) < 0)
+    if (view_open(o, &v, e) < 0)
         return -1;
     int rc = -1;
-    if (database_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
-        goto out;
     int shown = 0;
-    struct lint_facts facts = lint_facts_db(db);
+    struct lint_facts facts = lint_facts_db(v.db);
     struct lint_opts lo = {&facts, o->small_table_rows, o->lint_style};
-    for (int i = 0; i < set.n; i++) {
-        const struct mfile *m = set.m[i];
-        struct ledger_entry *le = ledger_find(&led, m->id);
+    for (int i = 0; i < v.set.n; i++) {
+        const struct mfile *m = v.set.m[i];
+        struct ledger_entry *le = ledger_find(&v.led, m->id);
         enum mphase ph = le ? le->phase : PH_PENDING;
         if (ph == PH_CONTRACTED)
             continue;
@@ -237,13 +267,13 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
             fprintf(out, "%s: the file changed after it was applied (ledger %s, file %s)\n", m->id,
                     le->checksum, m->checksum);
         struct plan p;
-        struct plan_lookup look = plan_db_lookup(db);
-        if (plan_build(m, database_kind(db), &look, &p, e) < 0)
+        struct plan_lookup look = plan_db_lookup(v.db);
+        if (plan_build(m, database_kind(v.db), &look, &p, e) < 0)
             goto out;
-        const char *rel = release_of(&set, m->id);
+        const char *rel = release_of(&v.set, m->id);
         fprintf(out, "%s (%s%s%s%s):\n", m->id, ledger_phase_name(ph), rel ? ", release " : "",
                 rel ? rel : "",
-                rel && set.releases.v[releases_of_migration(&set.releases, m->id)].checkpoint
+                rel && v.set.releases.v[releases_of_migration(&v.set.releases, m->id)].checkpoint
                     ? ", checkpoint"
                     : "");
         print_remaining(out, &p, ph, le ? le->step : 0);
@@ -251,7 +281,7 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
             fprintf(out, "  warning: a table or column it renames or retypes does not exist\n");
         plan_free(&p);
         if (ph == PH_PENDING || ph == PH_ABORTED)
-            lint_mfile(m, database_kind(db), &lo, &rep);
+            lint_mfile(m, database_kind(v.db), &lo, &rep);
         shown++;
     }
     if (!shown)
@@ -263,9 +293,7 @@ int migrate_plan(const struct migrate_opts *o, FILE *out, struct err *e)
     rc = rep.n;
 out:
     lint_report_free(&rep);
-    ledger_free(&led);
-    database_close(db);
-    migration_set_free(&set);
+    view_close(&v);
     return rc;
 }
 
@@ -390,10 +418,7 @@ int migrate_path(const struct migrate_opts *o, const char *from, const char *to,
         json_object_set_new(root, "from", json_string(from));
         json_object_set_new(root, "to", json_string(to));
         json_object_set_new(root, "stops", stops);
-        char *s = json_dumps(root, JSON_INDENT(2));
-        if (s)
-            fprintf(out, "%s\n", s);
-        free(s);
+        print_json(out, root);
         json_decref(root);
     } else {
         json_decref(stops);
@@ -406,25 +431,23 @@ out:
 
 int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, struct err *e)
 {
-    struct migration_set set;
-    if (load_releases(o, &set, e) < 0)
+    struct view v = {0};
+    if (load_releases(o, &v.set, e) < 0)
         return -1;
-    struct database *db = NULL;
-    struct ledger led = {0};
     json_t *reasons = json_array();
     int rc = -1;
-    const struct releases *r = &set.releases;
+    const struct releases *r = &v.set.releases;
     int ri = releases_index(r, release);
     if (ri < 0) {
         err_set(e, "no release '%s' in the releases manifest", release);
         goto out;
     }
-    if (database_open(o->db_url, &db, e) < 0 || ledger_load(db, &led, e) < 0)
+    if (view_open_db(o, &v, e) < 0)
         goto out;
     char msg[512];
     for (int k = 0; k <= ri; k++)
         for (int j = 0; j < r->v[k].nmigs; j++) {
-            struct ledger_entry *le = ledger_find(&led, r->v[k].migs[j]);
+            struct ledger_entry *le = ledger_find(&v.led, r->v[k].migs[j]);
             enum mphase ph = le ? le->phase : PH_PENDING;
             if (ph == PH_BACKFILLED || ph == PH_CONTRACTING || ph == PH_CONTRACTED)
                 continue;
@@ -433,8 +456,8 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
                      r->v[k].migs[j], r->v[k].name, ledger_phase_name(ph), r->v[k].migs[j]);
             json_array_append_new(reasons, json_string(msg));
         }
-    for (int i = 0; i < led.n; i++) {
-        const struct ledger_entry *le = &led.v[i];
+    for (int i = 0; i < v.led.n; i++) {
+        const struct ledger_entry *le = &v.led.v[i];
         if (le->phase != PH_CONTRACTING && le->phase != PH_CONTRACTED)
             continue;
         int rk = releases_of_migration(r, le->id);
@@ -451,10 +474,7 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
         json_object_set_new(root, "release", json_string(release));
         json_object_set_new(root, "compatible", json_boolean(ok));
         json_object_set_new(root, "reasons", json_incref(reasons));
-        char *s = json_dumps(root, JSON_INDENT(2));
-        if (s)
-            fprintf(out, "%s\n", s);
-        free(s);
+        print_json(out, root);
         json_decref(root);
     } else {
         fprintf(out, "release %s: %s\n", release,
@@ -465,9 +485,7 @@ int migrate_check(const struct migrate_opts *o, const char *release, FILE *out, 
     rc = ok;
 out:
     json_decref(reasons);
-    ledger_free(&led);
-    database_close(db);
-    migration_set_free(&set);
+    view_close(&v);
     return rc;
 }
 

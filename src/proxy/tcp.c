@@ -100,6 +100,24 @@ static int read_copy(struct conn *c, struct tcp_dir *t, int src, int dst, int *d
     return 1;
 }
 
+/* One write toward dst of what t holds: from its pipe (splice path) when that holds
+ * bytes, else from its buffer (copy path). Returns the bytes written, or -1 with errno
+ * set. */
+static ssize_t write_pending(struct tcp_dir *t, int dst)
+{
+    ssize_t n;
+    if (t->in_pipe > 0) {
+        n = splice(t->pipe[0], NULL, dst, NULL, t->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0)
+            t->in_pipe -= (size_t)n;
+    } else {
+        n = send(dst, t->buf + t->off, t->len - t->off, MSG_NOSIGNAL);
+        if (n > 0)
+            t->off += (size_t)n;
+    }
+    return n;
+}
+
 /* Moves what it can in direction d. Returns -1 on a hard error, else 0. */
 static int pump(struct conn *c, int d)
 {
@@ -108,34 +126,22 @@ static int pump(struct conn *c, int d)
     int drained = 0; /* the last read returned less than asked: the socket is empty */
     for (int round = 0; round < 16; round++) {
         /* flush what is pending */
-        if (t->in_pipe > 0) {
-            ssize_t n =
-                splice(t->pipe[0], NULL, dst, NULL, t->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n < 0) {
+        if (t->in_pipe > 0 || t->off < t->len) {
+            int from_pipe = t->in_pipe > 0;
+            if (write_pending(t, dst) < 0) {
                 if (errno == EAGAIN)
                     return 0;
                 if (errno == EINTR)
                     continue;
                 return -1;
             }
-            t->in_pipe -= (size_t)n;
-            if (t->in_pipe > 0)
+            if (from_pipe ? t->in_pipe > 0 : t->off < t->len)
                 continue;
-        } else if (t->off < t->len) {
-            ssize_t n = send(dst, t->buf + t->off, t->len - t->off, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EAGAIN)
-                    return 0;
-                if (errno == EINTR)
-                    continue;
-                return -1;
+            if (!from_pipe) {
+                t->off = t->len = 0;
+                proxy_buf_put(c->p, t->buf); /* an idle direction holds no buffer */
+                t->buf = NULL;
             }
-            t->off += (size_t)n;
-            if (t->off < t->len)
-                continue;
-            t->off = t->len = 0;
-            proxy_buf_put(c->p, t->buf); /* an idle direction holds no buffer */
-            t->buf = NULL;
         }
         if (t->eof) {
             if (!t->shut) {
