@@ -33,6 +33,17 @@ rp_upgrades_under_close() {
     [ "$RP_FAILED" = 0 ] || log "$name: the first failures: $(jq -c '.failure_samples' "$T_DIR/$name.json")"
 }
 
+# rp_check_migrate_req WHAT: the figures of rp_upgrades_under_close with tcp_migrate_req
+# as the only protection. New connections reach the old generation until its listener
+# closes, and once in about 40 runs of 20 upgrades here one request of some 70 000 was
+# lost at that close (docs/internals/reuseport.md, "Measured"): at most one is allowed,
+# logged with its sample and the kernel's counters. bpf, which sends the closing
+# listener no new connection, is held to 0.
+rp_check_migrate_req() {
+    [ "$RP_FAILED" -le 1 ] || fail "$1: $RP_FAILED requests failed"
+    [ "$RP_FAILED" = 0 ] || log "$1: 1 request lost at a listener's close (allowed, see docs/internals/reuseport.md)"
+}
+
 # rp_tcp_counters: the kernel's counters of this namespace that tell where a connection
 # was lost, as "NAME=VALUE ..." (TcpExt of /proc/net/netstat).
 rp_tcp_counters() {
