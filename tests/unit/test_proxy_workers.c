@@ -65,10 +65,9 @@ static void list_sums_counters_and_keeps_draining(void **state)
 
 static void drained_only_when_every_worker_is(void **state)
 {
-    json_t *m = merge2("{\"ok\":true,\"backends\":[{\"name\":\"b1\",\"state\":\"drained\","
-                       "\"connections\":0}]}",
-                       "{\"ok\":true,\"backends\":[{\"name\":\"b1\",\"state\":\"drained\","
-                       "\"connections\":0}]}");
+    static const char drained[] =
+        "{\"ok\":true,\"backends\":[{\"name\":\"b1\",\"state\":\"drained\",\"connections\":0}]}";
+    json_t *m = merge2(drained, drained);
     assert_string_equal(backend_state(m, 0), "drained");
     json_decref(m);
 }
