@@ -2,11 +2,7 @@
  * container commands and which are refused, the per-generation names, the command a
  * worker runs (name, labels, --rm, --replace, expanded variables), the removal command
  * of each engine, image references and the short form's command. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -150,12 +146,6 @@ static void checks_images_and_short_form(void **state)
     assert_null(container_short_argv("podman", 80, NULL, "-v", &e));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(recognises_container_commands), cmocka_unit_test(names_per_generation),
-        cmocka_unit_test(builds_the_worker_command),     cmocka_unit_test(removes_by_name),
-        cmocka_unit_test(checks_images_and_short_form),
-    };
-    return cmocka_run_group_tests_name("container", tests, NULL, NULL);
-}
+UNIT_MAIN("container", NULL, NULL, cmocka_unit_test(recognises_container_commands),
+          cmocka_unit_test(names_per_generation), cmocka_unit_test(builds_the_worker_command),
+          cmocka_unit_test(removes_by_name), cmocka_unit_test(checks_images_and_short_form))

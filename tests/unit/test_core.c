@@ -1,10 +1,6 @@
 /* Unit tests of src/core: address parsing, config files, word splitting, the control
  * request parser, timers of the event loop and its idle hook. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -232,19 +228,10 @@ static void idle_runs_after_each_iteration(void **state)
     loop_free(l);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(addr_parses_forms),
-        cmocka_unit_test(addr_rejects_bad),
-        cmocka_unit_test(words_split_with_quotes),
-        cmocka_unit_test(config_turns_keys_into_options),
-        cmocka_unit_test(config_errors_name_line),
-        cmocka_unit_test(ctl_parse_checks_shape),
-        cmocka_unit_test(timers_fire_in_order),
-        cmocka_unit_test(idle_runs_after_each_iteration),
-        cmocka_unit_test(addr_unix_fills_or_says_why),
-        cmocka_unit_test(clock_text_is_rfc3339_utc),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("core", NULL, NULL, cmocka_unit_test(addr_parses_forms),
+          cmocka_unit_test(addr_rejects_bad), cmocka_unit_test(words_split_with_quotes),
+          cmocka_unit_test(config_turns_keys_into_options),
+          cmocka_unit_test(config_errors_name_line), cmocka_unit_test(ctl_parse_checks_shape),
+          cmocka_unit_test(timers_fire_in_order), cmocka_unit_test(idle_runs_after_each_iteration),
+          cmocka_unit_test(addr_unix_fills_or_says_why),
+          cmocka_unit_test(clock_text_is_rfc3339_utc))

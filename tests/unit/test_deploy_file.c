@@ -1,10 +1,6 @@
 /* Unit tests of the deploy file parser (deploy/dfile.c): a complete file, the defaults,
  * and one bad file per rule with its exact FILE:LINE message. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -237,13 +233,8 @@ static void destinations(void **state)
     dfile_free(&df);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(complete_file),      cmocka_unit_test(bad_keys_and_sections),
-        cmocka_unit_test(bad_values),         cmocka_unit_test(cross_checks),
-        cmocka_unit_test(strategies),         cmocka_unit_test(long_lines_are_refused),
-        cmocka_unit_test(expand_and_release), cmocka_unit_test(destinations),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("deploy_file", NULL, NULL, cmocka_unit_test(complete_file),
+          cmocka_unit_test(bad_keys_and_sections), cmocka_unit_test(bad_values),
+          cmocka_unit_test(cross_checks), cmocka_unit_test(strategies),
+          cmocka_unit_test(long_lines_are_refused), cmocka_unit_test(expand_and_release),
+          cmocka_unit_test(destinations))

@@ -1,10 +1,6 @@
 /* Unit tests of the generation state machine (supervise/gen.c): every transition of
  * the diagram, the rollback paths, and that impossible events leave the state alone. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -117,14 +113,7 @@ static void names_round_trip(void **state)
     assert_string_equal(gen_action_name(GACT_RESTART), "restart");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(happy_path),
-        cmocka_unit_test(rollback_paths_and_late_events),
-        cmocka_unit_test(impossible_events_are_refused),
-        cmocka_unit_test(every_pair_is_decided),
-        cmocka_unit_test(names_round_trip),
-    };
-    return cmocka_run_group_tests_name("gen", tests, NULL, NULL);
-}
+UNIT_MAIN("gen", NULL, NULL, cmocka_unit_test(happy_path),
+          cmocka_unit_test(rollback_paths_and_late_events),
+          cmocka_unit_test(impossible_events_are_refused), cmocka_unit_test(every_pair_is_decided),
+          cmocka_unit_test(names_round_trip))

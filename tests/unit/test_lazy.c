@@ -1,10 +1,6 @@
 /* Unit tests of libbaton-lazy: the chain parser's messages (with the line at fault),
  * each step's effect, malformed documents, and read/update/sweep on a SQLite store. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,20 +426,11 @@ static void store_urls_are_checked(void **state)
     assert_null(s);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(chain_loads),
-        cmocka_unit_test(chain_errors_name_the_line),
-        cmocka_unit_test(chain_refuses_non_objects),
-        cmocka_unit_test(upgrade_applies_every_step),
-        cmocka_unit_test(upgrade_refuses_malformed),
-        cmocka_unit_test(custom_steps_run_callbacks),
-        cmocka_unit_test(store_reads_upgrades_and_writes_back),
-        cmocka_unit_test(sweep_resumes_and_skips_malformed),
-        cmocka_unit_test(sweep_survives_repeated_keys),
-        cmocka_unit_test(json_line_lookup),
-        cmocka_unit_test(store_urls_are_checked),
-    };
-    return cmocka_run_group_tests_name("lazy", tests, setup_db, teardown_db);
-}
+UNIT_MAIN("lazy", setup_db, teardown_db, cmocka_unit_test(chain_loads),
+          cmocka_unit_test(chain_errors_name_the_line), cmocka_unit_test(chain_refuses_non_objects),
+          cmocka_unit_test(upgrade_applies_every_step), cmocka_unit_test(upgrade_refuses_malformed),
+          cmocka_unit_test(custom_steps_run_callbacks),
+          cmocka_unit_test(store_reads_upgrades_and_writes_back),
+          cmocka_unit_test(sweep_resumes_and_skips_malformed),
+          cmocka_unit_test(sweep_survives_repeated_keys), cmocka_unit_test(json_line_lookup),
+          cmocka_unit_test(store_urls_are_checked))

@@ -1,9 +1,5 @@
 /* Unit tests of the load generator's HTTP response reader and URL parsing. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -87,14 +83,6 @@ static void urls(void **state)
     assert_non_null(strstr(e.msg, "only http://"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(reads_version_header_in_pieces),
-        cmocka_unit_test(falls_back_to_body_line),
-        cmocka_unit_test(connection_close_and_chunked),
-        cmocka_unit_test(eof_ends_unsized_body_and_flags_truncation),
-        cmocka_unit_test(urls),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("load", NULL, NULL, cmocka_unit_test(reads_version_header_in_pieces),
+          cmocka_unit_test(falls_back_to_body_line), cmocka_unit_test(connection_close_and_chunked),
+          cmocka_unit_test(eof_ends_unsized_body_and_flags_truncation), cmocka_unit_test(urls))

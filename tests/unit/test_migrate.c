@@ -1,10 +1,6 @@
 /* Unit tests of src/migrate: the migration file parser (operations, sections, limits,
  * error messages), the releases manifest, and the steps the planner writes. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,18 +415,9 @@ static void plan_splits_no_transaction_sections(void **state)
     mfile_free(m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_operations_and_sections),
-        cmocka_unit_test(checksum_follows_content),
-        cmocka_unit_test(rejects_bad_files),
-        cmocka_unit_test(parses_releases_manifest),
-        cmocka_unit_test(plan_writes_recipes),
-        cmocka_unit_test(parses_new_operations),
-        cmocka_unit_test(plan_writes_new_operations_pg),
-        cmocka_unit_test(plan_writes_new_operations_sqlite),
-        cmocka_unit_test(plan_splits_no_transaction_sections),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("migrate", NULL, NULL, cmocka_unit_test(parses_operations_and_sections),
+          cmocka_unit_test(checksum_follows_content), cmocka_unit_test(rejects_bad_files),
+          cmocka_unit_test(parses_releases_manifest), cmocka_unit_test(plan_writes_recipes),
+          cmocka_unit_test(parses_new_operations), cmocka_unit_test(plan_writes_new_operations_pg),
+          cmocka_unit_test(plan_writes_new_operations_sqlite),
+          cmocka_unit_test(plan_splits_no_transaction_sections))

@@ -2,11 +2,7 @@
  * listening SO_REUSEPORT sockets by address (supervise/mode_reuseport_socks.c, against
  * real sockets of this process), and, when the test may load BPF (root), the programs
  * of supervise/mode_reuseport_kern.c steering a real reuseport group. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -140,12 +136,5 @@ static void steers_a_group_with_bpf(void **state)
     close(b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(finds_shared_listeners_by_address),
-        cmocka_unit_test(compares_addresses),
-        cmocka_unit_test(steers_a_group_with_bpf),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("mode_reuseport", NULL, NULL, cmocka_unit_test(finds_shared_listeners_by_address),
+          cmocka_unit_test(compares_addresses), cmocka_unit_test(steers_a_group_with_bpf))

@@ -2,11 +2,7 @@
  * http:PATH readiness specs, the private port checks (supervise/portcheck.c) against
  * real loopback sockets, and the master's calls to its proxy worker on the loop
  * (supervise/ctlcall.c). The proxy worker's record in the state: test_supervise_state.c. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -269,13 +265,6 @@ static void refuses_bad_replies(void **state)
     loop_free(o.loop);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_port_readiness),
-        cmocka_unit_test(checks_ports),
-        cmocka_unit_test(calls_on_the_loop),
-        cmocka_unit_test(refuses_bad_replies),
-    };
-    return cmocka_run_group_tests_name("modeproxy", tests, NULL, NULL);
-}
+UNIT_MAIN("modeproxy", NULL, NULL, cmocka_unit_test(parses_port_readiness),
+          cmocka_unit_test(checks_ports), cmocka_unit_test(calls_on_the_loop),
+          cmocka_unit_test(refuses_bad_replies))

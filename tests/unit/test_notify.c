@@ -1,10 +1,6 @@
 /* Unit tests of the sd_notify parser and receiver (supervise/notify.c) and of what the
  * master reads in /proc (supervise/proc.c). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,12 +96,6 @@ static void start_time_of_self(void **state)
     assert_int_equal(proc_start_time(4194304 - 1), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_ready_and_stopping), cmocka_unit_test(refuses_bad_messages),
-        cmocka_unit_test(status_is_capped),          cmocka_unit_test(receives_with_sender_pid),
-        cmocka_unit_test(start_time_of_self),
-    };
-    return cmocka_run_group_tests_name("notify", tests, NULL, NULL);
-}
+UNIT_MAIN("notify", NULL, NULL, cmocka_unit_test(parses_ready_and_stopping),
+          cmocka_unit_test(refuses_bad_messages), cmocka_unit_test(status_is_capped),
+          cmocka_unit_test(receives_with_sender_pid), cmocka_unit_test(start_time_of_self))

@@ -1,11 +1,7 @@
 /* Unit tests of src/load/plot*.c: the strict reading of a load report and of an events
  * log, the time parser, and the pictures cairo writes (SVG and PNG, failures marked in
  * their own colour only when a request failed). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

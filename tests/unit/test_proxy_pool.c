@@ -1,11 +1,7 @@
 /* Unit tests of the proxy's backend table (src/proxy/pool.c): backend specs, the
  * backend state machine, weighted round robin, least connections, pool switches and
  * the state file round trip. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,18 +200,11 @@ static void state_file_round_trip(void **state)
     pool_table_free(u);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(spec_parses_pool_name_weight),
-        cmocka_unit_test(spec_rejects_bad),
-        cmocka_unit_test(duplicate_names_refused),
-        cmocka_unit_test(state_machine_follows_table),
-        cmocka_unit_test(roundrobin_honours_weights),
-        cmocka_unit_test(leastconn_picks_least_loaded),
-        cmocka_unit_test(switch_drains_old_pool_and_back),
-        cmocka_unit_test(removed_backend_lives_while_referenced),
-        cmocka_unit_test(state_file_round_trip),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("proxy_pool", NULL, NULL, cmocka_unit_test(spec_parses_pool_name_weight),
+          cmocka_unit_test(spec_rejects_bad), cmocka_unit_test(duplicate_names_refused),
+          cmocka_unit_test(state_machine_follows_table),
+          cmocka_unit_test(roundrobin_honours_weights),
+          cmocka_unit_test(leastconn_picks_least_loaded),
+          cmocka_unit_test(switch_drains_old_pool_and_back),
+          cmocka_unit_test(removed_backend_lives_while_referenced),
+          cmocka_unit_test(state_file_round_trip))

@@ -2,11 +2,7 @@
  * reads its own: the generations with their workers and private ports (gens.c, gen.c,
  * slot.c, worker.c), the listening sockets (state.c), the proxy worker (proxyworker.c);
  * round trips, and refusals of every malformed field with "malformed state". */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,14 +218,9 @@ static void proxy_worker_record(void **state)
     proxyworker_free(p);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(generations_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(generations_refuse_bad_input, setup, teardown),
-        cmocka_unit_test(documents_are_checked_first),
-        cmocka_unit_test(listening_sockets_round_trip),
-        cmocka_unit_test_setup_teardown(proxy_worker_record, setup, teardown),
-    };
-    return cmocka_run_group_tests_name("supervise_state", tests, NULL, NULL);
-}
+UNIT_MAIN("supervise_state", NULL, NULL,
+          cmocka_unit_test_setup_teardown(generations_round_trip, setup, teardown),
+          cmocka_unit_test_setup_teardown(generations_refuse_bad_input, setup, teardown),
+          cmocka_unit_test(documents_are_checked_first),
+          cmocka_unit_test(listening_sockets_round_trip),
+          cmocka_unit_test_setup_teardown(proxy_worker_record, setup, teardown))
