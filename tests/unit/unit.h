@@ -15,7 +15,7 @@
     int main(void)                                                                                 \
     {                                                                                              \
         const struct CMUnitTest tests[] = {__VA_ARGS__};                                           \
-        return cmocka_run_group_tests_name(name, tests, setup, teardown);                         \
+        return cmocka_run_group_tests_name(name, tests, setup, teardown);                          \
     }
 
 #endif
