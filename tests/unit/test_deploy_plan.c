@@ -173,8 +173,8 @@ static void remote_commands(void **state)
     assert_int_equal(remote_probe(&df, &df.hosts[0], "v2", cmd, sizeof(cmd), &e), 0);
     assert_string_equal(cmd, "flock -o -w 600 '/var/tmp/baton-deploy-s-h.hostlock' sh -c "
                              "'cat /etc/release'");
-    assert_int_equal(remote_revert(&df, &df.hosts[0], "", cmd, sizeof(cmd), &e), -1);
-    assert_non_null(strstr(e.msg, "give --from RELEASE"));
+    assert_refused(remote_revert(&df, &df.hosts[0], "", cmd, sizeof(cmd), &e), e.msg,
+                   "give --from RELEASE");
     assert_int_equal(remote_runs(&df, &df.hosts[0], "v2", "v2\n", &e), 1);
     assert_int_equal(remote_runs(&df, &df.hosts[0], "v2", "v2-old\n", &e), 0);
     dfile_free(&df);
