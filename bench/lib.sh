@@ -79,3 +79,22 @@ nginx_binary_upgrade() {
     kill -QUIT "$old"
     for _ in $(seq 1000); do kill -0 "$old" 2>/dev/null || break; sleep 0.01; done
 }
+
+# haproxy_conf FILE MODE NBTHREAD MAXCONN NAME:PORT:SERVER_PORT...: writes in FILE an
+# HAProxy configuration in MODE (tcp or http, keep-alive), NBTHREAD threads, MAXCONN
+# connections ("" for HAProxy's default), and one `listen NAME` on 127.0.0.1:PORT each,
+# in front of a server on 127.0.0.1:SERVER_PORT.
+haproxy_conf() {
+    local file=$1 mode=$2 nbthread=$3 maxconn=$4 listen name port server
+    shift 4
+    {
+        printf 'global\n  nbthread %s\n' "$nbthread"
+        [ -n "$maxconn" ] && printf '  maxconn %s\n' "$maxconn"
+        printf 'defaults\n  mode %s\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n' "$mode"
+        [ "$mode" = http ] && printf '  option http-keep-alive\n'
+        for listen in "$@"; do
+            IFS=: read -r name port server <<<"$listen"
+            printf 'listen %s\n  bind 127.0.0.1:%s\n  server s1 127.0.0.1:%s\n' "$name" "$port" "$server"
+        done
+    } >"$file"
+}

@@ -131,15 +131,22 @@ static int steps(void)
     return 0;
 }
 
-static int reads(const char *url, const char *chain_path, int n)
+/* Loads the chain at CHAIN_PATH into *C and opens the store at URL into *S; 1 after
+ * saying why when either fails (what the bench then exits with), else 0. */
+static int open_store(const char *url, const char *chain_path, struct lazy_store **s,
+                      struct lazy_chain **c)
 {
     struct lazy_error e;
-    struct lazy_store *s = NULL;
-    struct lazy_chain *c = NULL;
-    if (lazy_chain_load(chain_path, NULL, &c, &e) < 0 || lazy_store_open(url, &s, &e) < 0) {
+    if (lazy_chain_load(chain_path, NULL, c, &e) < 0 || lazy_store_open(url, s, &e) < 0) {
         fprintf(stderr, "bench: %s\n", e.msg);
         return 1;
     }
+    return 0;
+}
+
+static int reads(struct lazy_store *s, struct lazy_chain *c, int n)
+{
+    struct lazy_error e;
     json_t *d = doc_1k();
     json_object_set_new(d, "_version", json_integer(lazy_chain_latest(c)));
     const int ndocs = 100;
@@ -180,21 +187,13 @@ static int reads(const char *url, const char *chain_path, int n)
     }
     printf("read %.0f %.0f\n", plain, lazy);
     json_decref(d);
-    lazy_store_close(s);
-    lazy_chain_free(c);
     return 0;
 }
 
-static int sweep(const char *url, const char *chain_path, size_t n)
+static int sweep(struct lazy_store *s, struct lazy_chain *c, size_t n)
 {
     struct lazy_error e;
-    struct lazy_store *s = NULL;
-    struct lazy_chain *c = NULL;
     struct lazy_sweep_report r;
-    if (lazy_chain_load(chain_path, NULL, &c, &e) < 0 || lazy_store_open(url, &s, &e) < 0) {
-        fprintf(stderr, "bench: %s\n", e.msg);
-        return 1;
-    }
     struct lazy_sweep_opts o = {.batch = 500};
     double t0 = now_ns();
     int rc = lazy_sweep(s, c, &o, &r, &e);
@@ -203,8 +202,6 @@ static int sweep(const char *url, const char *chain_path, size_t n)
         fprintf(stderr, "bench: sweep: %s (%zu upgraded)\n", rc < 0 ? e.msg : "short", r.upgraded);
     else
         printf("sweep %.6f\n", t);
-    lazy_store_close(s);
-    lazy_chain_free(c);
     return rc < 0 || r.upgraded != n;
 }
 
@@ -272,10 +269,17 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "steps") == 0)
         return steps();
-    if (argc == 5 && strcmp(argv[1], "read") == 0)
-        return reads(argv[2], argv[3], atoi(argv[4]));
-    if (argc == 5 && strcmp(argv[1], "sweep") == 0)
-        return sweep(argv[2], argv[3], (size_t)atol(argv[4]));
+    if (argc == 5 && (strcmp(argv[1], "read") == 0 || strcmp(argv[1], "sweep") == 0)) {
+        struct lazy_store *s = NULL;
+        struct lazy_chain *c = NULL;
+        if (open_store(argv[2], argv[3], &s, &c))
+            return 1;
+        int rc = strcmp(argv[1], "read") == 0 ? reads(s, c, atoi(argv[4]))
+                                              : sweep(s, c, (size_t)atol(argv[4]));
+        lazy_store_close(s);
+        lazy_chain_free(c);
+        return rc;
+    }
     if (argc == 4 && strcmp(argv[1], "sqlite") == 0)
         return sqlite_exec(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "postgres") == 0)

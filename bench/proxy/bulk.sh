@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 for tool in haproxy nginx perf python3; do command -v $tool >/dev/null || { echo "bulk: $tool missing"; exit 1; }; done
 # free_port, wait_port PORT
-. "$HERE/../upgrade/lib.sh"
+. "$HERE/../lib.sh"
 
 BULK_PORT=$(free_port)
 mkdir -p "$W/www" "$W/nginx"
@@ -47,8 +47,7 @@ for mode in tcp http; do
         --control "$W/baton-$mode.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
     PORT[baton-$mode]=$p PID[baton-$mode]=$!
     p=$(free_port)
-    printf 'global\n  nbthread 1\ndefaults\n  mode %s\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\nlisten bulk\n  bind 127.0.0.1:%s\n  server s1 127.0.0.1:%s\n' \
-        $mode "$p" "$BULK_PORT" >"$W/haproxy-$mode.cfg"
+    haproxy_conf "$W/haproxy-$mode.cfg" $mode 1 "" "bulk:$p:$BULK_PORT"
     haproxy -f "$W/haproxy-$mode.cfg" 2>>"$W/haproxy.log" & PIDS+=($!)
     PORT[haproxy-$mode]=$p PID[haproxy-$mode]=$!
 done

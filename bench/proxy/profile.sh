@@ -28,19 +28,7 @@ B_PORT=$(free_port)
     --control "$W/baton.sock" --log-level warn 2>>"$W/baton.log" & PIDS+=($!)
 B_PID=$!
 H_PORT=$(free_port)
-cat >"$W/haproxy.cfg" <<HAP
-global
-  nbthread 1
-defaults
-  mode $MODE
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  $( [ "$MODE" = http ] && echo "option http-keep-alive" )
-listen app
-  bind 127.0.0.1:$H_PORT
-  server s1 127.0.0.1:$APP_PORT
-HAP
+haproxy_conf "$W/haproxy.cfg" "$MODE" 1 "" "app:$H_PORT:$APP_PORT"
 haproxy -f "$W/haproxy.cfg" 2>>"$W/haproxy.log" & PIDS+=($!)
 H_PID=$!
 wait_port "$APP_PORT" && wait_port "$B_PORT" && wait_port "$H_PORT" || { echo "profile: a server did not start"; exit 1; }

@@ -70,23 +70,8 @@ start_baton() { # MODE [BINARY] [WORKERS] -> sets P_APP P_BULK BATON_APP_PID (wi
 start_haproxy() { # MODE [NBTHREAD]
     local nbthread=${2:-1}
     P_APP=$(free_port); P_BULK=$(free_port)
-    cat >"$W/haproxy-$1-$nbthread.cfg" <<HAP
-global
-  nbthread $nbthread
-  maxconn $((IDLE + 500))
-defaults
-  mode $1
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  $( [ "$1" = http ] && echo "option http-keep-alive" )
-listen app
-  bind 127.0.0.1:$P_APP
-  server s1 127.0.0.1:$APP_PORT
-listen bulk
-  bind 127.0.0.1:$P_BULK
-  server s1 127.0.0.1:$BULK_PORT
-HAP
+    haproxy_conf "$W/haproxy-$1-$nbthread.cfg" "$1" "$nbthread" $((IDLE + 500)) \
+        "app:$P_APP:$APP_PORT" "bulk:$P_BULK:$BULK_PORT"
     haproxy -f "$W/haproxy-$1-$nbthread.cfg" 2>>"$W/haproxy.log" & PIDS+=($!)
     HAPROXY_PID=$!
     wait_port "$P_APP" && wait_port "$P_BULK"

@@ -10,15 +10,7 @@
 
 #include <baton/lazy.h>
 
-static int increment(json_t *doc, void *arg, char *msg, size_t size)
-{
-    json_t *v = json_object_get(doc, "counter");
-    if (v && !json_is_integer(v)) {
-        snprintf(msg, size, "'counter' is not an integer");
-        return -1;
-    }
-    return json_object_set_new(doc, "counter", json_integer(json_integer_value(v) + 1));
-}
+#include "increment_counter.h"
 
 int main(int argc, char **argv)
 {
@@ -42,7 +34,7 @@ int main(int argc, char **argv)
     int rc = 0;
     for (long i = 0; i < n && done; i++) {
         int k = rand_r(&seed) % nids;
-        if (lazy_update(store, chain, argv[4 + k], increment, NULL, &e) < 0) {
+        if (lazy_update(store, chain, argv[4 + k], increment_counter, NULL, &e) < 0) {
             fprintf(stderr, "lazy_counter: %s\n", e.msg);
             rc = 1;
             break;

@@ -439,18 +439,12 @@ static void on_backend_conn(struct loop *l, struct watcher *w, uint32_t revents)
     peer_closed(l, w, n);
 }
 
+/* Small buffers: the body re-framing meets full buffers. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct proxy_config cfg;
-    harness_config(&cfg);
-    cfg.xff = 0;
-    cfg.header_timeout_ms = 500;
-    cfg.idle_timeout_ms = 1000;
-    cfg.buffer_bytes = 1024; /* small buffers: the body re-framing meets full buffers */
-    cfg.header_max_bytes = 2048;
-    if (harness_start("diff", sizeof(struct peer), on_backend_conn, &cfg) < 0)
-        abort(); /* the harness itself could not start */
-    return 0;
+    struct proxy_config cfg = harness_config(500, 1000, 1024, 2048);
+    cfg.xff = 0; /* no X-Forwarded-For: the forwarded fields are the client's */
+    return harness_start("diff", sizeof(struct peer), on_backend_conn, &cfg);
 }
 
 static char answers[1 << 17];

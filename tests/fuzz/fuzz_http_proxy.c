@@ -35,18 +35,12 @@ static void on_backend_conn(struct loop *l, struct watcher *w, uint32_t revents)
     peer_closed(l, w, n);
 }
 
+/* Small buffers: backpressure paths get exercised. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct proxy_config cfg;
-    harness_config(&cfg);
-    cfg.header_timeout_ms = 200;
-    cfg.idle_timeout_ms = 300;
-    cfg.connect_timeout_ms = 200;
-    cfg.buffer_bytes = 1024; /* small buffers: backpressure paths get exercised */
-    cfg.header_max_bytes = 1024;
-    if (harness_start("http", sizeof(struct peer), on_backend_conn, &cfg) < 0)
-        abort(); /* the harness itself could not start */
-    return 0;
+    struct proxy_config cfg = harness_config(200, 300, 1024, 1024);
+    cfg.connect_timeout_ms = 200; /* short timeouts: an input's stall ends soon */
+    return harness_start("http", sizeof(struct peer), on_backend_conn, &cfg);
 }
 
 static void on_client(struct loop *l, struct watcher *w, uint32_t revents)

@@ -28,11 +28,12 @@ static struct {
     watcher_cb on_data;
 } backend_kind;
 
-/* Closes a backend connection after a read of N bytes that ended it (EOF or an error). */
 /* The backend's open connections, held here so that one the engine keeps open when the
  * run ends is still referenced (LeakSanitizer does not see the loop's epoll data). */
 static struct watcher **peers;
 static size_t npeers, peers_cap;
+
+/* Closes a backend connection after a read of N bytes that ended it (EOF or an error). */
 
 static inline int peer_closed(struct loop *l, struct watcher *w, ssize_t n)
 {
@@ -92,16 +93,25 @@ static inline int listen_unix(const char *path)
     return addr_listen(&a, 128, &e);
 }
 
-/* The engine's defaults in http mode, without health checks (the backend is always up). */
-static inline void harness_config(struct proxy_config *cfg)
+/* The engine's defaults in http mode, without health checks (the backend is always up),
+ * with the target's timeouts and its (small) buffers and head limit. */
+static inline struct proxy_config harness_config(int header_timeout_ms, int idle_timeout_ms,
+                                                 size_t buffer_bytes, size_t header_max_bytes)
 {
-    proxy_config_defaults(cfg);
-    cfg->mode = PROXY_HTTP;
-    cfg->health = HEALTH_NONE;
+    struct proxy_config cfg;
+    proxy_config_defaults(&cfg);
+    cfg.mode = PROXY_HTTP;
+    cfg.health = HEALTH_NONE;
+    cfg.header_timeout_ms = header_timeout_ms;
+    cfg.idle_timeout_ms = idle_timeout_ms;
+    cfg.buffer_bytes = buffer_bytes;
+    cfg.header_max_bytes = header_max_bytes;
+    return cfg;
 }
 
 /* Starts the loop, the backend (each connection a PEER_SIZE struct that starts with its
- * watcher, read by ON_DATA) and the engine with CFG, in /tmp/baton-fuzz-NAME-PID. */
+ * watcher, read by ON_DATA) and the engine with CFG, in /tmp/baton-fuzz-NAME-PID. Returns
+ * 0, for LLVMFuzzerInitialize; aborts when it cannot start: nothing could be fuzzed. */
 static inline int harness_start(const char *name, size_t peer_size, watcher_cb on_data,
                                 const struct proxy_config *cfg)
 {
@@ -113,20 +123,23 @@ static inline int harness_start(const char *name, size_t peer_size, watcher_cb o
     snprintf(front_path, sizeof(front_path), "%s/front.sock", dir);
     log_setup(LOG_ALERT, "fuzz");
     if (loop_new(&loop, &e) < 0)
-        return -1;
+        goto fail;
     int backend = listen_unix(backend_path), front = listen_unix(front_path);
     if (backend < 0 || front < 0)
-        return -1;
+        goto fail;
     backend_kind.peer_size = peer_size;
     backend_kind.on_data = on_data;
     loop_watch(loop, &backend_w, backend, EPOLLIN, on_backend_accept, NULL, NULL);
     struct pool_table *t;
     snprintf(spec, sizeof(spec), "b=unix:%s", backend_path);
     if (pool_table_new(&t, BALANCE_ROUNDROBIN, &e) < 0 || pool_add_spec(t, spec, NULL, &e) < 0)
-        return -1;
+        goto fail;
     if (proxy_new(&proxy, loop, cfg, t, &e) < 0)
-        return -1;
-    return proxy_add_listener(proxy, front, &e);
+        goto fail;
+    if (proxy_add_listener(proxy, front, &e) == 0)
+        return 0;
+fail:
+    abort();
 }
 
 static inline void on_guard(struct loop *l, struct timer *t)

@@ -57,6 +57,18 @@ case_steps() { declare -F | sed -n 's/^declare -f step_//p' | tr _ - | tr '\n' '
 # case_next: the name of the step after the one running ("" at the end).
 case_next() { echo "${CASE_STEP[$((CASE_AT + 1))]:-}"; }
 
+# case_followed_by STEP / case_follows STEP: fails unless the step after (before) the one
+# running is STEP (a step whose outcome the next one checks).
+case_followed_by() { [ "$(case_next)" = "$1" ] || fail "$(case_where): must be followed by $1"; }
+case_follows() { [ "${CASE_STEP[$((CASE_AT - 1))]:-}" = "$1" ] || fail "$(case_where): follows no $1"; }
+
+# case_repeat N FUNCTION: runs FUNCTION N times (a step "upgrades N" of the driver's
+# step_upgrade).
+case_repeat() {
+    local i
+    for ((i = 0; i < $1; i++)); do "$2"; done
+}
+
 # case_where: "FILE:LINE: STEP ARGS" of the step running, for messages.
 case_where() {
     local args=${CASE_ARGS[$CASE_AT]}

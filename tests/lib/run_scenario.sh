@@ -165,14 +165,11 @@ step_upgrade() {
     sc_switched "$v" "$(jq -r .switched_unix_ms <<<"$out")"
 }
 
-step_upgrades() {
-    local i
-    for ((i = 0; i < ${1:?count}; i++)); do step_upgrade; done
-}
+step_upgrades() { case_repeat "${1:?count}" step_upgrade; }
 
 step_upgrade_fails() {
     local v=v$((SC_GEN + 1)) rc
-    [ "$(case_next)" = reason ] || fail "$(case_where): must be followed by reason"
+    case_followed_by reason
     sc_expand "$@"
     SC_FAILED_OUT=$(master_ctl upgrade -- "$APP" --version "$v" "${SC_WORDS[@]}" 2>&1)
     rc=$?
@@ -184,7 +181,7 @@ step_upgrade_fails() {
 }
 
 step_reason() {
-    [ "${CASE_STEP[$((CASE_AT - 1))]:-}" = upgrade-fails ] || fail "$(case_where): follows no upgrade-fails"
+    case_follows upgrade-fails
     grep -qE -- "$1" <<<"$SC_FAILED_OUT" || fail "upgrade to v$SC_GEN: unexpected message: $SC_FAILED_OUT"
 }
 

@@ -1,10 +1,6 @@
 /* Unit tests of the deploy file parser (deploy/dfile.c): a complete file, the defaults,
  * and one bad file per rule with its exact FILE:LINE message. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -192,8 +188,7 @@ static void long_lines_are_refused(void **state)
     snprintf(text, sizeof(text), "[service]\nname = s\n[app]\ncommand = %s\n", cmd);
     struct dfile df;
     struct err e = {{0}};
-    assert_int_equal(dfile_parse(text, "s.ini", &df, &e), -1);
-    assert_non_null(strstr(e.msg, "s.ini:4: line longer than"));
+    assert_refused(dfile_parse(text, "s.ini", &df, &e), e.msg, "s.ini:4: line longer than");
 }
 
 static void expand_and_release(void **state)
@@ -237,13 +232,8 @@ static void destinations(void **state)
     dfile_free(&df);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(complete_file),      cmocka_unit_test(bad_keys_and_sections),
-        cmocka_unit_test(bad_values),         cmocka_unit_test(cross_checks),
-        cmocka_unit_test(strategies),         cmocka_unit_test(long_lines_are_refused),
-        cmocka_unit_test(expand_and_release), cmocka_unit_test(destinations),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("deploy_file", NULL, NULL, cmocka_unit_test(complete_file),
+          cmocka_unit_test(bad_keys_and_sections), cmocka_unit_test(bad_values),
+          cmocka_unit_test(cross_checks), cmocka_unit_test(strategies),
+          cmocka_unit_test(long_lines_are_refused), cmocka_unit_test(expand_and_release),
+          cmocka_unit_test(destinations))

@@ -1,10 +1,6 @@
 /* Unit tests of HAProxy reply parsing (deploy/hapx.c), on replies captured from
  * HAProxy 2.6: `show stat`, `show servers conn`, `set server`, and broken ones. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -149,13 +145,5 @@ static void set_server_replies(void **state)
     assert_string_equal(e.msg, "No such backend.");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(show_stat),
-        cmocka_unit_test(servers_conn),
-        cmocka_unit_test(broken_replies),
-        cmocka_unit_test(set_server_replies),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("deploy_haproxy", NULL, NULL, cmocka_unit_test(show_stat), cmocka_unit_test(servers_conn),
+          cmocka_unit_test(broken_replies), cmocka_unit_test(set_server_replies))

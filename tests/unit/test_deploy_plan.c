@@ -1,11 +1,7 @@
 /* Unit tests of the deploy plan (deploy/dplan.c) and the commands it prints
  * (deploy/remote.c): the order of hosts for a deploy, a resume and an abort, the
  * balancer requests of --dry-run, and the quoting of remote commands. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,21 +173,16 @@ static void remote_commands(void **state)
     assert_int_equal(remote_probe(&df, &df.hosts[0], "v2", cmd, sizeof(cmd), &e), 0);
     assert_string_equal(cmd, "flock -o -w 600 '/var/tmp/baton-deploy-s-h.hostlock' sh -c "
                              "'cat /etc/release'");
-    assert_int_equal(remote_revert(&df, &df.hosts[0], "", cmd, sizeof(cmd), &e), -1);
-    assert_non_null(strstr(e.msg, "give --from RELEASE"));
+    assert_refused(remote_revert(&df, &df.hosts[0], "", cmd, sizeof(cmd), &e), e.msg,
+                   "give --from RELEASE");
     assert_int_equal(remote_runs(&df, &df.hosts[0], "v2", "v2\n", &e), 1);
     assert_int_equal(remote_runs(&df, &df.hosts[0], "v2", "v2-old\n", &e), 0);
     dfile_free(&df);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(fresh_deploy, fleet_setup, fleet_teardown),
-        cmocka_unit_test_setup_teardown(resume_puts_hosts_mid_step_first, fleet_setup,
-                                        fleet_teardown),
-        cmocka_unit_test_setup_teardown(dry_run_names_every_request, fleet_setup, fleet_teardown),
-        cmocka_unit_test(remote_commands),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("deploy_plan", NULL, NULL,
+          cmocka_unit_test_setup_teardown(fresh_deploy, fleet_setup, fleet_teardown),
+          cmocka_unit_test_setup_teardown(resume_puts_hosts_mid_step_first, fleet_setup,
+                                          fleet_teardown),
+          cmocka_unit_test_setup_teardown(dry_run_names_every_request, fleet_setup, fleet_teardown),
+          cmocka_unit_test(remote_commands))

@@ -1,11 +1,7 @@
 /* Unit tests of a host's rollout state machine (deploy/hostsm.c): every (state, event)
  * pair against the transition list written out again here, the paths a deploy takes
  * end to end, and the names the progress file stores. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -194,13 +190,5 @@ static void names(void **state)
     assert_false(hsm_may_be_upgraded(HS_RESTORED) || hsm_may_be_upgraded(HS_DRAINING));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_pair),
-        cmocka_unit_test(paths),
-        cmocka_unit_test(resume_after_a_crash),
-        cmocka_unit_test(names),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("deploy_rollout", NULL, NULL, cmocka_unit_test(every_pair), cmocka_unit_test(paths),
+          cmocka_unit_test(resume_after_a_crash), cmocka_unit_test(names))

@@ -2,11 +2,7 @@
  * trip through the disk, and hostile files refused), the lock file of the lease
  * (deploy/dlease.c), health check replies (deploy/hcheck.c) and the bake's verdict
  * (deploy/verify.c). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,12 +186,6 @@ static void bake_verdict(void **state)
     dfile_free(&df);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),   cmocka_unit_test(hostile_files),
-        cmocka_unit_test(lock_file),    cmocka_unit_test(health_replies),
-        cmocka_unit_test(bake_verdict),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("deploy_state", NULL, NULL, cmocka_unit_test(round_trip), cmocka_unit_test(hostile_files),
+          cmocka_unit_test(lock_file), cmocka_unit_test(health_replies),
+          cmocka_unit_test(bake_verdict))

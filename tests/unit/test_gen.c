@@ -1,10 +1,6 @@
 /* Unit tests of the generation state machine (supervise/gen.c): every transition of
  * the diagram, the rollback paths, and that impossible events leave the state alone. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -37,29 +33,38 @@ static void happy_path(void **state)
     assert_int_equal(s, GEN_EXITED);
 }
 
-static void rollback_paths(void **state)
-{
-    /* exits at start, never ready, crashes during --min-ready, stopped mid-upgrade */
-    assert_int_equal(step(GEN_STARTING, GEV_WORKER_EXIT, GACT_FAIL), GEN_FAILED);
-    assert_int_equal(step(GEN_STARTING, GEV_READY_TIMEOUT, GACT_FAIL), GEN_FAILED);
-    assert_int_equal(step(GEN_READY, GEV_WORKER_EXIT, GACT_FAIL), GEN_FAILED);
-    assert_int_equal(step(GEN_STARTING, GEV_STOP, GACT_FAIL), GEN_FAILED);
-    assert_int_equal(step(GEN_READY, GEV_STOP, GACT_FAIL), GEN_FAILED);
-    /* a failed generation's workers are killed at the drain timeout, then it is freed */
-    assert_int_equal(step(GEN_FAILED, GEV_WORKER_EXIT, GACT_NONE), GEN_FAILED);
-    assert_int_equal(step(GEN_FAILED, GEV_DRAIN_TIMEOUT, GACT_KILL), GEN_FAILED);
-    assert_int_equal(step(GEN_FAILED, GEV_ALL_EXITED, GACT_RETIRE), GEN_FAILED);
-}
+/* One transition: from state FROM, event EV answers ACTION and leads to state TO. */
+struct transition {
+    enum gen_state from;
+    enum gen_event ev;
+    int action;
+    enum gen_state to;
+};
 
-static void late_events_are_harmless(void **state)
+/* The paths off the happy one: rollbacks, and late events that must change nothing. */
+static void rollback_paths_and_late_events(void **state)
 {
-    /* a READY=1 after failing, a ready timeout racing the promotion */
-    assert_int_equal(step(GEN_FAILED, GEV_ALL_READY, GACT_NONE), GEN_FAILED);
-    assert_int_equal(step(GEN_READY, GEV_READY_TIMEOUT, GACT_NONE), GEN_READY);
-    assert_int_equal(step(GEN_SERVING, GEV_READY_TIMEOUT, GACT_NONE), GEN_SERVING);
-    assert_int_equal(step(GEN_EXITED, GEV_STOP, GACT_NONE), GEN_EXITED);
-    /* recovered orphans that all exit */
-    assert_int_equal(step(GEN_SERVING, GEV_ALL_EXITED, GACT_RETIRE), GEN_EXITED);
+    static const struct transition t[] = {
+        /* exits at start, never ready, crashes during --min-ready, stopped mid-upgrade */
+        {GEN_STARTING, GEV_WORKER_EXIT, GACT_FAIL, GEN_FAILED},
+        {GEN_STARTING, GEV_READY_TIMEOUT, GACT_FAIL, GEN_FAILED},
+        {GEN_READY, GEV_WORKER_EXIT, GACT_FAIL, GEN_FAILED},
+        {GEN_STARTING, GEV_STOP, GACT_FAIL, GEN_FAILED},
+        {GEN_READY, GEV_STOP, GACT_FAIL, GEN_FAILED},
+        /* a failed generation's workers are killed at the drain timeout, then it is freed */
+        {GEN_FAILED, GEV_WORKER_EXIT, GACT_NONE, GEN_FAILED},
+        {GEN_FAILED, GEV_DRAIN_TIMEOUT, GACT_KILL, GEN_FAILED},
+        {GEN_FAILED, GEV_ALL_EXITED, GACT_RETIRE, GEN_FAILED},
+        /* late: a READY=1 after failing, a ready timeout racing the promotion */
+        {GEN_FAILED, GEV_ALL_READY, GACT_NONE, GEN_FAILED},
+        {GEN_READY, GEV_READY_TIMEOUT, GACT_NONE, GEN_READY},
+        {GEN_SERVING, GEV_READY_TIMEOUT, GACT_NONE, GEN_SERVING},
+        {GEN_EXITED, GEV_STOP, GACT_NONE, GEN_EXITED},
+        /* recovered orphans that all exit */
+        {GEN_SERVING, GEV_ALL_EXITED, GACT_RETIRE, GEN_EXITED},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        assert_int_equal(step(t[i].from, t[i].ev, t[i].action), t[i].to);
 }
 
 static void impossible_events_are_refused(void **state)
@@ -108,15 +113,7 @@ static void names_round_trip(void **state)
     assert_string_equal(gen_action_name(GACT_RESTART), "restart");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(happy_path),
-        cmocka_unit_test(rollback_paths),
-        cmocka_unit_test(late_events_are_harmless),
-        cmocka_unit_test(impossible_events_are_refused),
-        cmocka_unit_test(every_pair_is_decided),
-        cmocka_unit_test(names_round_trip),
-    };
-    return cmocka_run_group_tests_name("gen", tests, NULL, NULL);
-}
+UNIT_MAIN("gen", NULL, NULL, cmocka_unit_test(happy_path),
+          cmocka_unit_test(rollback_paths_and_late_events),
+          cmocka_unit_test(impossible_events_are_refused), cmocka_unit_test(every_pair_is_decided),
+          cmocka_unit_test(names_round_trip))

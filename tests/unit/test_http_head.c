@@ -1,11 +1,7 @@
 /* Unit tests of the http mode's head checker and canonical head writer
  * (src/proxy/http_head.c): what is accepted, what is refused with which status, and
  * the exact bytes forwarded. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -182,16 +178,7 @@ static void trailers(void **state)
     assert_int_equal(http_trailers_check("X: \x01\r\n\r\n", 8), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(accepts_and_reads_framing),
-        cmocka_unit_test(refuses_ambiguity),
-        cmocka_unit_test(refuses_too_many_fields),
-        cmocka_unit_test(responses),
-        cmocka_unit_test(emits_canonical_form),
-        cmocka_unit_test(connection_cannot_drop_host),
-        cmocka_unit_test(trailers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("http_head", NULL, NULL, cmocka_unit_test(accepts_and_reads_framing),
+          cmocka_unit_test(refuses_ambiguity), cmocka_unit_test(refuses_too_many_fields),
+          cmocka_unit_test(responses), cmocka_unit_test(emits_canonical_form),
+          cmocka_unit_test(connection_cannot_drop_host), cmocka_unit_test(trailers))

@@ -2,11 +2,7 @@
  * the exchange table (src/proxy/http_exchange.c) and of both sides' message tables
  * (src/proxy/http_msg.c), and the re-framing from llhttp's callbacks, fed in every split
  * and into a small output buffer. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>

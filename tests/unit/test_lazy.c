@@ -1,10 +1,6 @@
 /* Unit tests of libbaton-lazy: the chain parser's messages (with the line at fault),
  * each step's effect, malformed documents, and read/update/sweep on a SQLite store. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,8 +132,8 @@ static void assert_json(json_t *got, const char *want)
 
 /* Upgrading document ID, JSON, fails with CODE and the message MSG (NULL: any); WITH_PLACE
  * says whether the caller takes moved parts. */
-static void assert_refused(struct lazy_chain *c, const char *id, const char *json, int with_place,
-                           int code, const char *msg)
+static void assert_upgrade_refused(struct lazy_chain *c, const char *id, const char *json,
+                                   int with_place, int code, const char *msg)
 {
     struct lazy_error e;
     json_t *d = doc_of(json), *moved = NULL;
@@ -183,9 +179,10 @@ static void upgrade_applies_every_step(void **state)
     assert_json(d, "{\"_version\": 3, \"prefs\": {\"theme\": \"light\"}}");
     json_decref(d);
     /* a chain with a move step needs a place for the moved parts */
-    assert_refused(c, "u4", "{\"_version\": 1}", 0, LAZY_EFAIL,
-                   "document 'u4': the chain moves fields to 'addresses': a place for them is "
-                   "needed");
+    assert_upgrade_refused(
+        c, "u4", "{\"_version\": 1}", 0, LAZY_EFAIL,
+        "document 'u4': the chain moves fields to 'addresses': a place for them is "
+        "needed");
     lazy_chain_free(c);
 }
 
@@ -193,17 +190,18 @@ static void upgrade_refuses_malformed(void **state)
 {
     struct lazy_error e;
     struct lazy_chain *c = load(good_chain, &e);
-    assert_refused(c, "a", "{\"name\": \"x\"}", 1, LAZY_EMALFORMED,
-                   "document 'a': '_version' is missing");
-    assert_refused(c, "b", "{\"_version\": 7}", 1, LAZY_EMALFORMED,
-                   "document 'b': '_version' 7 is newer than the chain's latest version 3");
-    assert_refused(c, "c", "{\"_version\": \"2\"}", 1, LAZY_EMALFORMED,
-                   "document 'c': '_version' is not an integer");
-    assert_refused(c, "d", "{\"_version\": 0}", 1, LAZY_EMALFORMED, NULL);
+    assert_upgrade_refused(c, "a", "{\"name\": \"x\"}", 1, LAZY_EMALFORMED,
+                           "document 'a': '_version' is missing");
+    assert_upgrade_refused(c, "b", "{\"_version\": 7}", 1, LAZY_EMALFORMED,
+                           "document 'b': '_version' 7 is newer than the chain's latest version 3");
+    assert_upgrade_refused(c, "c", "{\"_version\": \"2\"}", 1, LAZY_EMALFORMED,
+                           "document 'c': '_version' is not an integer");
+    assert_upgrade_refused(c, "d", "{\"_version\": 0}", 1, LAZY_EMALFORMED, NULL);
     /* a step that cannot apply: 'prefs' is a string, so prefs.theme cannot be added */
-    assert_refused(c, "e", "{\"_version\": 1, \"prefs\": \"none\"}", 1, LAZY_EMALFORMED,
-                   "document 'e': step 2 of version 2 (chain.json:6): cannot add 'prefs.theme': "
-                   "a part of it is not an object");
+    assert_upgrade_refused(
+        c, "e", "{\"_version\": 1, \"prefs\": \"none\"}", 1, LAZY_EMALFORMED,
+        "document 'e': step 2 of version 2 (chain.json:6): cannot add 'prefs.theme': "
+        "a part of it is not an object");
     lazy_chain_free(c);
 }
 
@@ -230,9 +228,10 @@ static void custom_steps_run_callbacks(void **state)
     assert_json(d, "{\"_version\": 2, \"email\": \"a@x.org\"}");
     assert_int_equal(calls, 1);
     json_decref(d);
-    assert_refused(c, "y", "{\"_version\": 1, \"email\": 5}", 0, LAZY_EMALFORMED,
-                   "document 'y': step 1 of version 2 (c.json:2): custom step 'lower_email': "
-                   "'email' is not a string");
+    assert_upgrade_refused(
+        c, "y", "{\"_version\": 1, \"email\": 5}", 0, LAZY_EMALFORMED,
+        "document 'y': step 1 of version 2 (c.json:2): custom step 'lower_email': "
+        "'email' is not a string");
     lazy_chain_free(c);
 }
 
@@ -418,32 +417,22 @@ static void store_urls_are_checked(void **state)
     assert_int_equal(lazy_store_open("sqlite:/tmp/x.db#a-b", &s, &e), -1);
     assert_string_equal(e.msg, "store URL 'sqlite:/tmp/x.db#a-b': table 'a-b' must be letters, "
                                "digits and '_' (at most 63)");
-    assert_int_equal(lazy_store_open("mongodb://x", &s, &e), -1);
-    assert_non_null(strstr(e.msg, "is not sqlite:PATH#TABLE"));
+    assert_refused(lazy_store_open("mongodb://x", &s, &e), e.msg, "is not sqlite:PATH#TABLE");
     assert_int_equal(lazy_store_open("redis://127.0.0.1:1", &s, &e), -1);
     assert_string_equal(e.msg, "store URL 'redis://127.0.0.1:1' names no key prefix (expected "
                                "redis://HOST:PORT/PREFIX)");
     assert_int_equal(lazy_store_open("redis://127.0.0.1:99999/p", &s, &e), -1);
     assert_string_equal(e.msg, "store URL 'redis://127.0.0.1:99999/p': bad port '99999'");
-    assert_int_equal(lazy_store_open("redis://127.0.0.1:1/p", &s, &e), -1);
-    assert_non_null(strstr(e.msg, "cannot connect to redis '127.0.0.1:1'"));
+    assert_refused(lazy_store_open("redis://127.0.0.1:1/p", &s, &e), e.msg,
+                   "cannot connect to redis '127.0.0.1:1'");
     assert_null(s);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(chain_loads),
-        cmocka_unit_test(chain_errors_name_the_line),
-        cmocka_unit_test(chain_refuses_non_objects),
-        cmocka_unit_test(upgrade_applies_every_step),
-        cmocka_unit_test(upgrade_refuses_malformed),
-        cmocka_unit_test(custom_steps_run_callbacks),
-        cmocka_unit_test(store_reads_upgrades_and_writes_back),
-        cmocka_unit_test(sweep_resumes_and_skips_malformed),
-        cmocka_unit_test(sweep_survives_repeated_keys),
-        cmocka_unit_test(json_line_lookup),
-        cmocka_unit_test(store_urls_are_checked),
-    };
-    return cmocka_run_group_tests_name("lazy", tests, setup_db, teardown_db);
-}
+UNIT_MAIN("lazy", setup_db, teardown_db, cmocka_unit_test(chain_loads),
+          cmocka_unit_test(chain_errors_name_the_line), cmocka_unit_test(chain_refuses_non_objects),
+          cmocka_unit_test(upgrade_applies_every_step), cmocka_unit_test(upgrade_refuses_malformed),
+          cmocka_unit_test(custom_steps_run_callbacks),
+          cmocka_unit_test(store_reads_upgrades_and_writes_back),
+          cmocka_unit_test(sweep_resumes_and_skips_malformed),
+          cmocka_unit_test(sweep_survives_repeated_keys), cmocka_unit_test(json_line_lookup),
+          cmocka_unit_test(store_urls_are_checked))

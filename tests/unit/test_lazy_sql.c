@@ -2,11 +2,7 @@
  * chains compile and into what, and on SQLite the documents, moved parts and reports it
  * gives against the per-document path's, byte for byte; a chain mixing custom and
  * declarative steps; a document written at an old version during the last pass. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,15 +425,9 @@ static void document_written_during_the_last_pass(void **state)
     lazy_chain_free(c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(plan_covers_the_declarative_tail),
-        cmocka_unit_test(plan_binds_what_the_chain_says),
-        cmocka_unit_test(set_based_equals_per_document),
-        cmocka_unit_test(set_based_keeps_the_text_of_values),
-        cmocka_unit_test(mixed_chain_splits_by_version),
-        cmocka_unit_test(document_written_during_the_last_pass),
-    };
-    return cmocka_run_group_tests_name("lazy_sql", tests, setup_db, teardown_db);
-}
+UNIT_MAIN("lazy_sql", setup_db, teardown_db, cmocka_unit_test(plan_covers_the_declarative_tail),
+          cmocka_unit_test(plan_binds_what_the_chain_says),
+          cmocka_unit_test(set_based_equals_per_document),
+          cmocka_unit_test(set_based_keeps_the_text_of_values),
+          cmocka_unit_test(mixed_chain_splits_by_version),
+          cmocka_unit_test(document_written_during_the_last_pass))

@@ -14,11 +14,7 @@
  *   style: on                       (also the style rules)
  *   ---
  *   the migration file */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -358,12 +354,6 @@ static void print_names_file_line_dialect_and_rule(void **state)
     mfile_free(m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_case_gives_its_findings),
-        cmocka_unit_test(every_rule_has_bad_and_safe_cases),
-        cmocka_unit_test(print_names_file_line_dialect_and_rule),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("lint", NULL, NULL, cmocka_unit_test(every_case_gives_its_findings),
+          cmocka_unit_test(every_rule_has_bad_and_safe_cases),
+          cmocka_unit_test(print_names_file_line_dialect_and_rule))

@@ -1,10 +1,6 @@
 /* Unit tests of src/core/log.c: the text and JSON line formats, JSON escaping of hostile
  * messages (quotes, control bytes, invalid UTF-8, cuts at the line's cap), --log-format. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -112,14 +108,7 @@ static void format_option_parses(void **state)
     assert_int_equal(log_get_format(), LOG_TEXT);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(json_line_has_the_fields),
-        cmocka_unit_test(json_escapes_hostile_strings),
-        cmocka_unit_test(json_cut_never_splits_an_escape),
-        cmocka_unit_test(text_line_keeps_its_shape),
-        cmocka_unit_test(format_option_parses),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("log", NULL, NULL, cmocka_unit_test(json_line_has_the_fields),
+          cmocka_unit_test(json_escapes_hostile_strings),
+          cmocka_unit_test(json_cut_never_splits_an_escape),
+          cmocka_unit_test(text_line_keeps_its_shape), cmocka_unit_test(format_option_parses))

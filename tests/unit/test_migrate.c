@@ -1,10 +1,6 @@
 /* Unit tests of src/migrate: the migration file parser (operations, sections, limits,
  * error messages), the releases manifest, and the steps the planner writes. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,8 +108,7 @@ static void rejects_bad_files(void **state)
     parse_fails(big, "line too long");
     struct mfile *m;
     struct err e;
-    assert_int_equal(mfile_parse("a\0b", 3, "0001_t", &m, &e), -1);
-    assert_non_null(strstr(e.msg, "NUL byte"));
+    assert_refused(mfile_parse("a\0b", 3, "0001_t", &m, &e), e.msg, "NUL byte");
     char many[MFILE_OPS_MAX * 32 + 64] = "";
     for (int i = 0; i <= MFILE_OPS_MAX; i++)
         strcat(many, "drop_column t c\n");
@@ -140,14 +135,13 @@ static void parses_releases_manifest(void **state)
     assert_int_equal(
         releases_parse("[1.0]\nmigrations = a\n[2.0]\nmigrations = a\n", "rel", &r, &e), -1);
     assert_non_null(strstr(e.msg, "migration 'a' is listed by two releases"));
-    assert_int_equal(releases_parse("[1.0]\nfoo = 1\n", "rel", &r, &e), -1);
-    assert_non_null(strstr(e.msg, "unknown key 'foo'"));
-    assert_int_equal(releases_parse("[1.0]\ncheckpoint = maybe\n", "rel", &r, &e), -1);
-    assert_non_null(strstr(e.msg, "checkpoint must be true or false"));
-    assert_int_equal(releases_parse("migrations = a\n", "rel", &r, &e), -1);
-    assert_non_null(strstr(e.msg, "outside a [RELEASE] section"));
-    assert_int_equal(releases_parse("[bad name]\nmigrations = a\n", "rel", &r, &e), -1);
-    assert_non_null(strstr(e.msg, "invalid release name"));
+    assert_refused(releases_parse("[1.0]\nfoo = 1\n", "rel", &r, &e), e.msg, "unknown key 'foo'");
+    assert_refused(releases_parse("[1.0]\ncheckpoint = maybe\n", "rel", &r, &e), e.msg,
+                   "checkpoint must be true or false");
+    assert_refused(releases_parse("migrations = a\n", "rel", &r, &e), e.msg,
+                   "outside a [RELEASE] section");
+    assert_refused(releases_parse("[bad name]\nmigrations = a\n", "rel", &r, &e), e.msg,
+                   "invalid release name");
 }
 
 static int fake_type(void *ctx, const char *table, const char *column, char *type, size_t cap)
@@ -183,6 +177,29 @@ static int renamed_columns(void *ctx, const char *table, struct plan_column **co
     return 0;
 }
 
+/* The plan of migration TEXT (file 0001_t) for KIND with the lookups LOOK, which must
+ * build. Caller frees with plan_free. */
+static struct plan plan_of(const char *text, enum database_kind kind,
+                           const struct plan_lookup *look)
+{
+    struct mfile *m = parse_ok(text);
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_build(m, kind, look, &p, &e), 0);
+    mfile_free(m);
+    return p;
+}
+
+/* Planning migration TEXT for KIND fails with a message that holds MSG. */
+static void plan_fails(const char *text, enum database_kind kind, const char *msg)
+{
+    struct mfile *m = parse_ok(text);
+    struct plan p;
+    struct err e;
+    assert_refused(plan_build(m, kind, &fake, &p, &e), e.msg, msg);
+    mfile_free(m);
+}
+
 static int has_sql(const struct plan *p, enum plan_phase ph, const char *needle)
 {
     for (int i = 0; i < p->n[ph]; i++)
@@ -193,13 +210,11 @@ static int has_sql(const struct plan *p, enum plan_phase ph, const char *needle)
 
 static void plan_writes_recipes(void **state)
 {
-    struct mfile *m = parse_ok("rename_column users name full_name\n"
-                               "add_index users users_mail email\n"
-                               "add_constraint users age_ok CHECK (age >= 0)\n"
-                               "[abort]\nSELECT 1;\n");
-    struct plan p;
-    struct err e;
-    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), 0);
+    static const char recipes[] = "rename_column users name full_name\n"
+                                  "add_index users users_mail email\n"
+                                  "add_constraint users age_ok CHECK (age >= 0)\n"
+                                  "[abort]\nSELECT 1;\n";
+    struct plan p = plan_of(recipes, DATABASE_POSTGRES, &fake);
     assert_true(has_sql(&p, PLAN_EXPAND, "ADD COLUMN IF NOT EXISTS full_name TEXT"));
     assert_true(has_sql(
         &p, PLAN_EXPAND,
@@ -221,14 +236,13 @@ static void plan_writes_recipes(void **state)
     assert_non_null(strstr(p.steps[PLAN_ABORT][3].sql, "DROP TRIGGER IF EXISTS"));
     assert_non_null(strstr(p.steps[PLAN_ABORT][4].sql, "DROP COLUMN IF EXISTS full_name"));
     plan_free(&p);
-    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), 0);
+    p = plan_of(recipes, DATABASE_SQLITE, &fake);
     assert_true(has_sql(&p, PLAN_EXPAND, "AFTER UPDATE OF name ON users"));
     assert_true(has_sql(&p, PLAN_EXPAND, "CREATE INDEX IF NOT EXISTS users_mail"));
     assert_true(has_sql(&p, PLAN_EXPAND, "RAISE(ABORT"));
     assert_int_equal(p.steps[PLAN_BACKFILL][1].kind, STEP_ASSERT_ZERO);
     assert_int_equal(p.steps[PLAN_CONTRACT][1].kind, STEP_DROP_COLUMN);
     plan_free(&p);
-    mfile_free(m);
 }
 
 static void parses_new_operations(void **state)
@@ -281,19 +295,17 @@ static int step_with(const struct plan *p, enum plan_phase ph, const char *needl
 
 static void plan_writes_new_operations_pg(void **state)
 {
-    struct mfile *m = parse_ok("add_unique users users_email_key email\n"
-                               "add_primary_key events events_pkey id, day\n"
-                               "add_foreign_key orders orders_user_fk (user_id) REFERENCES users "
-                               "(id)\n"
-                               "set_not_null users email\n"
-                               "reindex users users_age\n"
-                               "drop_index users users_old\n"
-                               "rename_table accounts people\n"
-                               "[backfill users]\nUPDATE users SET email = '' WHERE email IS NULL "
-                               "AND id > :lo AND id <= :hi;\n");
-    struct plan p;
-    struct err e;
-    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), 0);
+    struct plan p = plan_of("add_unique users users_email_key email\n"
+                            "add_primary_key events events_pkey id, day\n"
+                            "add_foreign_key orders orders_user_fk (user_id) REFERENCES users "
+                            "(id)\n"
+                            "set_not_null users email\n"
+                            "reindex users users_age\n"
+                            "drop_index users users_old\n"
+                            "rename_table accounts people\n"
+                            "[backfill users]\nUPDATE users SET email = '' WHERE email IS NULL "
+                            "AND id > :lo AND id <= :hi;\n",
+                            DATABASE_POSTGRES, &fake);
     int i = step_with(&p, PLAN_EXPAND,
                       "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key");
     assert_true(i >= 0);
@@ -333,19 +345,16 @@ static void plan_writes_new_operations_pg(void **state)
     i = step_with(&p, PLAN_ABORT, "DROP VIEW accounts; ALTER TABLE people RENAME TO accounts");
     assert_non_null(strstr(p.steps[PLAN_ABORT][i].only_if, "relkind = 'v'"));
     plan_free(&p);
-    mfile_free(m);
 }
 
 static void plan_writes_new_operations_sqlite(void **state)
 {
-    struct mfile *m = parse_ok("add_unique users users_email_key email\n"
-                               "set_not_null users email\n"
-                               "reindex users users_age\n"
-                               "drop_index users users_old\n"
-                               "rename_table accounts people\n");
-    struct plan p;
-    struct err e;
-    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), 0);
+    struct plan p = plan_of("add_unique users users_email_key email\n"
+                            "set_not_null users email\n"
+                            "reindex users users_age\n"
+                            "drop_index users users_old\n"
+                            "rename_table accounts people\n",
+                            DATABASE_SQLITE, &fake);
     assert_true(step_with(&p, PLAN_EXPAND,
                           "CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (email)") >=
                 0);
@@ -362,37 +371,28 @@ static void plan_writes_new_operations_sqlite(void **state)
                                 "coalesce(NEW.\"score\", 0));"));
     assert_non_null(strstr(sql, "WHERE \"id\" = OLD.\"id\"; END;"));
     plan_free(&p);
-    mfile_free(m);
     /* bug: once expand had renamed the table, the plan of the next phases read the view's
        columns, found no primary key and refused the migration halfway */
-    m = parse_ok("rename_table users people\n");
     const struct plan_lookup after = {fake_type, renamed_columns, NULL};
-    assert_int_equal(plan_build(m, DATABASE_SQLITE, &after, &p, &e), 0);
+    p = plan_of("rename_table users people\n", DATABASE_SQLITE, &after);
     assert_int_equal(p.unresolved, 0);
     plan_free(&p);
-    mfile_free(m);
-    m = parse_ok("add_primary_key events events_pkey id\n");
-    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), -1);
-    assert_non_null(strstr(e.msg, "0001_t:1: add_primary_key: SQLite cannot add a primary key"));
-    mfile_free(m);
-    m = parse_ok("add_foreign_key orders fk (user_id) REFERENCES users (id)\n");
-    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), -1);
-    assert_non_null(strstr(e.msg, "SQLite cannot add a foreign key"));
-    mfile_free(m);
+    plan_fails("add_primary_key events events_pkey id\n", DATABASE_SQLITE,
+               "0001_t:1: add_primary_key: SQLite cannot add a primary key");
+    plan_fails("add_foreign_key orders fk (user_id) REFERENCES users (id)\n", DATABASE_SQLITE,
+               "SQLite cannot add a foreign key");
 }
 
 /* A no-transaction section: one step per statement, each outside a transaction, with
  * the guard that drops an invalid index a killed CREATE INDEX CONCURRENTLY left. */
 static void plan_splits_no_transaction_sections(void **state)
 {
-    struct mfile *m =
-        parse_ok("[expand no-transaction]\n"
-                 "-- two statements, the second over two lines\n"
-                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Users_a\" ON app.users (a);\n"
-                 "ALTER TABLE app.users\n  VALIDATE CONSTRAINT c; -- trailing\n");
-    struct plan p;
-    struct err e;
-    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), 0);
+    struct plan p =
+        plan_of("[expand no-transaction]\n"
+                "-- two statements, the second over two lines\n"
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Users_a\" ON app.users (a);\n"
+                "ALTER TABLE app.users\n  VALIDATE CONSTRAINT c; -- trailing\n",
+                DATABASE_POSTGRES, &fake);
     assert_int_equal(p.n[PLAN_EXPAND], 2);
     assert_int_equal(p.steps[PLAN_EXPAND][0].kind, STEP_SQL_NO_TX);
     assert_string_equal(p.steps[PLAN_EXPAND][0].sql,
@@ -404,33 +404,20 @@ static void plan_splits_no_transaction_sections(void **state)
     assert_null(p.steps[PLAN_EXPAND][1].guard);
     assert_non_null(strstr(p.steps[PLAN_EXPAND][1].desc, "statement 2 (line 4)"));
     plan_free(&p);
-    mfile_free(m);
-    m = parse_ok("[contract no-transaction]\nVACUUM;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN "
-                 "SELECT 1; END;\n");
-    assert_int_equal(plan_build(m, DATABASE_SQLITE, &fake, &p, &e), 0);
+    p = plan_of("[contract no-transaction]\nVACUUM;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN "
+                "SELECT 1; END;\n",
+                DATABASE_SQLITE, &fake);
     assert_int_equal(p.n[PLAN_CONTRACT], 2);
     assert_string_equal(p.steps[PLAN_CONTRACT][1].sql,
                         "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END");
     plan_free(&p);
-    mfile_free(m);
-    m = parse_ok("[expand no-transaction]\nSELECT 'unterminated;\n");
-    assert_int_equal(plan_build(m, DATABASE_POSTGRES, &fake, &p, &e), -1);
-    assert_non_null(strstr(e.msg, "0001_t:2: unterminated quoted string"));
-    mfile_free(m);
+    plan_fails("[expand no-transaction]\nSELECT 'unterminated;\n", DATABASE_POSTGRES,
+               "0001_t:2: unterminated quoted string");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_operations_and_sections),
-        cmocka_unit_test(checksum_follows_content),
-        cmocka_unit_test(rejects_bad_files),
-        cmocka_unit_test(parses_releases_manifest),
-        cmocka_unit_test(plan_writes_recipes),
-        cmocka_unit_test(parses_new_operations),
-        cmocka_unit_test(plan_writes_new_operations_pg),
-        cmocka_unit_test(plan_writes_new_operations_sqlite),
-        cmocka_unit_test(plan_splits_no_transaction_sections),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("migrate", NULL, NULL, cmocka_unit_test(parses_operations_and_sections),
+          cmocka_unit_test(checksum_follows_content), cmocka_unit_test(rejects_bad_files),
+          cmocka_unit_test(parses_releases_manifest), cmocka_unit_test(plan_writes_recipes),
+          cmocka_unit_test(parses_new_operations), cmocka_unit_test(plan_writes_new_operations_pg),
+          cmocka_unit_test(plan_writes_new_operations_sqlite),
+          cmocka_unit_test(plan_splits_no_transaction_sections))

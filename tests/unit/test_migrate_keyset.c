@@ -1,10 +1,6 @@
 /* Unit tests of the keyset walk of src/migrate/keyset.c: key specs, the SQL of each walk
  * step on both dialects, the substitution of position literals, and the literal check. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +118,6 @@ static void checks_literals(void **state)
     assert_false(keyset_literal_ok("(select 1)"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parses_key_specs), cmocka_unit_test(builds_walk_sql),
-        cmocka_unit_test(bounds_the_walk),  cmocka_unit_test(substitutes_positions),
-        cmocka_unit_test(checks_literals),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("migrate_keyset", NULL, NULL, cmocka_unit_test(parses_key_specs),
+          cmocka_unit_test(builds_walk_sql), cmocka_unit_test(bounds_the_walk),
+          cmocka_unit_test(substitutes_positions), cmocka_unit_test(checks_literals))

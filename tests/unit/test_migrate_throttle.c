@@ -1,11 +1,7 @@
 /* Unit tests of the backfill throttle's decision (src/migrate/throttle.c): each signal
  * backs off, a quiet batch comes back slowly, the automatic rule keeps the app's loss
  * within its budget, the cap and the floor hold. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <math.h>
 #include <string.h>
@@ -142,15 +138,8 @@ static void never_below_the_floor(void **state)
     assert_true(throttle_next_duty(d, &l, &s, &why) == 3);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(quiet_batches_rise_to_the_cap),
-        cmocka_unit_test(each_signal_backs_off),
-        cmocka_unit_test(budget_duty_from_the_app_speed),
-        cmocka_unit_test(auto_rule_keeps_the_duty_within_the_budget),
-        cmocka_unit_test(auto_rule_needs_a_base_and_a_probe),
-        cmocka_unit_test(never_below_the_floor),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("migrate_throttle", NULL, NULL, cmocka_unit_test(quiet_batches_rise_to_the_cap),
+          cmocka_unit_test(each_signal_backs_off), cmocka_unit_test(budget_duty_from_the_app_speed),
+          cmocka_unit_test(auto_rule_keeps_the_duty_within_the_budget),
+          cmocka_unit_test(auto_rule_needs_a_base_and_a_probe),
+          cmocka_unit_test(never_below_the_floor))

@@ -1,11 +1,7 @@
 /* Unit tests of the proxy's metrics (src/proxy/observe.c): the snapshots of several
  * workers add up into one, and a snapshot is written as Prometheus text, skipping what
  * is not well formed. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,12 +152,6 @@ static void malformed_entries_are_skipped(void **state)
     free(t);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(workers_add_up_by_name),
-        cmocka_unit_test(snapshot_as_prometheus_text),
-        cmocka_unit_test(malformed_entries_are_skipped),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("proxy_observe", NULL, NULL, cmocka_unit_test(workers_add_up_by_name),
+          cmocka_unit_test(snapshot_as_prometheus_text),
+          cmocka_unit_test(malformed_entries_are_skipped))

@@ -1,10 +1,6 @@
 /* Unit tests of `baton proxy --workers` replies (src/proxy/workers.c): the replies of
  * every worker to one runtime command merge into the one a client sees. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -65,10 +61,9 @@ static void list_sums_counters_and_keeps_draining(void **state)
 
 static void drained_only_when_every_worker_is(void **state)
 {
-    json_t *m = merge2("{\"ok\":true,\"backends\":[{\"name\":\"b1\",\"state\":\"drained\","
-                       "\"connections\":0}]}",
-                       "{\"ok\":true,\"backends\":[{\"name\":\"b1\",\"state\":\"drained\","
-                       "\"connections\":0}]}");
+    static const char drained[] =
+        "{\"ok\":true,\"backends\":[{\"name\":\"b1\",\"state\":\"drained\",\"connections\":0}]}";
+    json_t *m = merge2(drained, drained);
     assert_string_equal(backend_state(m, 0), "drained");
     json_decref(m);
 }
@@ -113,14 +108,7 @@ static void different_tables_are_an_error(void **state)
     json_decref(m);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(list_sums_counters_and_keeps_draining),
-        cmocka_unit_test(drained_only_when_every_worker_is),
-        cmocka_unit_test(switch_reports_the_last_worker_switched),
-        cmocka_unit_test(errors_come_through),
-        cmocka_unit_test(different_tables_are_an_error),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("proxy_workers", NULL, NULL, cmocka_unit_test(list_sums_counters_and_keeps_draining),
+          cmocka_unit_test(drained_only_when_every_worker_is),
+          cmocka_unit_test(switch_reports_the_last_worker_switched),
+          cmocka_unit_test(errors_come_through), cmocka_unit_test(different_tables_are_an_error))

@@ -1,11 +1,7 @@
 /* Unit tests of src/supervise/sdnotify.c: NOTIFY_SOCKET addresses (paths, abstract names,
  * refused forms), the watchdog's period from WATCHDOG_USEC/WATCHDOG_PID, and the
  * datagram's text (a status cannot add a line of its own). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -69,12 +65,5 @@ static void datagram_text(void **state)
     assert_string_equal(buf, "STOPPING=1\nSTAT");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(addresses),
-        cmocka_unit_test(watchdog_period),
-        cmocka_unit_test(datagram_text),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("sdnotify", NULL, NULL, cmocka_unit_test(addresses), cmocka_unit_test(watchdog_period),
+          cmocka_unit_test(datagram_text))

@@ -1,11 +1,7 @@
 /* Unit tests of core/spawn.c against real children: descriptors land on 3.. (even when
  * they start inside that range), LISTEN_PID is the child's own pid, the environment is
  * filtered and overridden, and a failed exec is reported with its cause. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -138,8 +134,8 @@ static void refuses_bad_requests(void **state)
     s.argv = argv;
     s.fds = fds;
     s.nfds = SPAWN_MAX_FDS + 1;
-    assert_int_equal(spawn_start(&s, NULL, &e), -1);
-    assert_non_null(strstr(e.msg, "cannot start '/bin/true' with 65 descriptors"));
+    assert_refused(spawn_start(&s, NULL, &e), e.msg,
+                   "cannot start '/bin/true' with 65 descriptors");
 }
 
 static void copies_argv(void **state)
@@ -157,12 +153,7 @@ static void copies_argv(void **state)
     spawn_argv_free(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(moves_fds_into_place),         cmocka_unit_test(passes_no_other_fds),
-        cmocka_unit_test(filters_and_sets_environment), cmocka_unit_test(reports_exec_failure),
-        cmocka_unit_test(refuses_bad_requests),         cmocka_unit_test(copies_argv),
-    };
-    return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
-}
+UNIT_MAIN("spawn", NULL, NULL, cmocka_unit_test(moves_fds_into_place),
+          cmocka_unit_test(passes_no_other_fds), cmocka_unit_test(filters_and_sets_environment),
+          cmocka_unit_test(reports_exec_failure), cmocka_unit_test(refuses_bad_requests),
+          cmocka_unit_test(copies_argv))

@@ -4,11 +4,7 @@
  * replaces drains and retires; a crash while serving is restarted after the backoff; a
  * worker that ignores its stop signal is killed at the drain timeout; notify messages
  * reach the worker that sent them. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -225,14 +221,9 @@ static void notify_reaches_its_worker(void **state)
     assert_true(gen_stopped_accepting(g));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(exit_before_ready_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(ready_generation_replaces_the_old_one, setup, teardown),
-        cmocka_unit_test_setup_teardown(crash_while_serving_restarts, setup, teardown),
-        cmocka_unit_test_setup_teardown(ignored_stop_signal_is_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(notify_reaches_its_worker, setup, teardown),
-    };
-    return cmocka_run_group_tests_name("supervise_gens", tests, NULL, NULL);
-}
+UNIT_MAIN("supervise_gens", NULL, NULL,
+          cmocka_unit_test_setup_teardown(exit_before_ready_fails, setup, teardown),
+          cmocka_unit_test_setup_teardown(ready_generation_replaces_the_old_one, setup, teardown),
+          cmocka_unit_test_setup_teardown(crash_while_serving_restarts, setup, teardown),
+          cmocka_unit_test_setup_teardown(ignored_stop_signal_is_killed, setup, teardown),
+          cmocka_unit_test_setup_teardown(notify_reaches_its_worker, setup, teardown))

@@ -2,11 +2,7 @@
  * reads its own: the generations with their workers and private ports (gens.c, gen.c,
  * slot.c, worker.c), the listening sockets (state.c), the proxy worker (proxyworker.c);
  * round trips, and refusals of every malformed field with "malformed state". */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,8 +149,7 @@ static void generations_refuse_bad_input(void **state)
         }
         json_t *root = load(text);
         struct err e;
-        assert_int_equal(gens_from_json(f->gs, root, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
+        assert_refused(gens_from_json(f->gs, root, &e), e.msg, "malformed state");
         assert_int_equal(gens_count(f->gs), 0); /* nothing half-read is kept */
         json_decref(root);
     }
@@ -166,8 +161,7 @@ static void documents_are_checked_first(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *root;
         struct err e;
-        assert_int_equal(state_load(bad[i], strlen(bad[i]), &root, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
+        assert_refused(state_load(bad[i], strlen(bad[i]), &root, &e), e.msg, "malformed state");
     }
 }
 
@@ -189,8 +183,7 @@ static void listening_sockets_round_trip(void **state)
                          "[{\"name\":\"\",\"addr\":7,\"fd\":-1,\"worker_fd\":3}]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *j = json_loads(bad[i], 0, NULL);
-        assert_int_equal(state_listens_from_json(j, back, &n, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
+        assert_refused(state_listens_from_json(j, back, &n, &e), e.msg, "malformed state");
         json_decref(j);
     }
 }
@@ -215,21 +208,15 @@ static void proxy_worker_record(void **state)
                          "{\"pid\":1,\"restarts\":0}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *j = json_loads(bad[i], 0, NULL);
-        assert_int_equal(proxyworker_from_json(p, j, &e), -1);
-        assert_non_null(strstr(e.msg, "malformed state"));
+        assert_refused(proxyworker_from_json(p, j, &e), e.msg, "malformed state");
         json_decref(j);
     }
     proxyworker_free(p);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(generations_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(generations_refuse_bad_input, setup, teardown),
-        cmocka_unit_test(documents_are_checked_first),
-        cmocka_unit_test(listening_sockets_round_trip),
-        cmocka_unit_test_setup_teardown(proxy_worker_record, setup, teardown),
-    };
-    return cmocka_run_group_tests_name("supervise_state", tests, NULL, NULL);
-}
+UNIT_MAIN("supervise_state", NULL, NULL,
+          cmocka_unit_test_setup_teardown(generations_round_trip, setup, teardown),
+          cmocka_unit_test_setup_teardown(generations_refuse_bad_input, setup, teardown),
+          cmocka_unit_test(documents_are_checked_first),
+          cmocka_unit_test(listening_sockets_round_trip),
+          cmocka_unit_test_setup_teardown(proxy_worker_record, setup, teardown))

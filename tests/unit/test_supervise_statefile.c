@@ -1,11 +1,7 @@
 /* Unit tests of the state file's writer thread (statefile.c): what is posted reaches the
  * file, the newest text wins, a wait returns only once the file holds it, and closing
  * writes what is pending. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,11 +70,5 @@ static void a_failed_write_is_survived(void **state)
     statefile_close(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(posts_reach_the_file_newest_last),
-        cmocka_unit_test(a_failed_write_is_survived),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN("supervise_statefile", NULL, NULL, cmocka_unit_test(posts_reach_the_file_newest_last),
+          cmocka_unit_test(a_failed_write_is_survived))

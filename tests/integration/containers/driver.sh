@@ -174,14 +174,11 @@ step_upgrade() {
     ct_check_gone "$old"
 }
 
-step_upgrades() {
-    local i
-    for ((i = 0; i < ${1:?count}; i++)); do step_upgrade; done
-}
+step_upgrades() { case_repeat "${1:?count}" step_upgrade; }
 
 step_upgrade_fails() {
     local v=v$((CT_GEN + 1)) rc
-    [ "$(case_next)" = reason ] || fail "$(case_where): must be followed by reason"
+    case_followed_by reason
     ct_image "$v" "$@"
     CT_FAILED_OUT=$(master_ctl upgrade --image "$CT_IMAGE:$v" 2>&1)
     rc=$?
@@ -194,7 +191,7 @@ step_upgrade_fails() {
 }
 
 step_reason() {
-    [ "${CASE_STEP[$((CASE_AT - 1))]:-}" = upgrade-fails ] || fail "$(case_where): follows no upgrade-fails"
+    case_follows upgrade-fails
     grep -qE -- "$1" <<<"$CT_FAILED_OUT" || fail "unexpected message: $CT_FAILED_OUT"
 }
 

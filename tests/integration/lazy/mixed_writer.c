@@ -15,15 +15,7 @@
 
 #include <baton/lazy.h>
 
-static int increment(json_t *doc, void *arg, char *msg, size_t size)
-{
-    json_t *v = json_object_get(doc, "counter");
-    if (v && !json_is_integer(v)) {
-        snprintf(msg, size, "'counter' is not an integer");
-        return -1;
-    }
-    return json_object_set_new(doc, "counter", json_integer(json_integer_value(v) + 1));
-}
+#include "../../../examples/lazy/increment_counter.h"
 
 int main(int argc, char **argv)
 {
@@ -46,10 +38,11 @@ int main(int argc, char **argv)
     unsigned seed = (unsigned)getpid();
     for (long i = 0; i < max && done && since_stop <= after; i++) {
         int k = rand_r(&seed) % nids, through_new = 0;
-        int r = old ? lazy_update(s, old, argv[8 + k], increment, NULL, &e) : LAZY_EMALFORMED;
+        int r =
+            old ? lazy_update(s, old, argv[8 + k], increment_counter, NULL, &e) : LAZY_EMALFORMED;
         if (r == LAZY_EMALFORMED) { /* newer than the old app knows */
             through_new = 1;
-            r = lazy_update(s, new, argv[8 + k], increment, NULL, &e);
+            r = lazy_update(s, new, argv[8 + k], increment_counter, NULL, &e);
         }
         if (r < 0) {
             fprintf(stderr, "mixed_writer: %s\n", e.msg);

@@ -39,3 +39,28 @@ writer_stop() {
     cat "$T_DIR/$2.out" >&2
     [ "$(writer_result "$T_DIR/$2.out" errors)" = 0 ] || fail "the $2 app saw errors: $(head -3 "$T_DIR/$2.err")"
 }
+
+# people_at_least WHERE: 20 rows or more of people (the table rename_table made) match
+# WHERE, in $BATON_DB.
+people_at_least() { [ "$(sql "$BATON_DB" "SELECT count(*) FROM people WHERE $1")" -ge 20 ]; }
+
+# rename_new_app URL RATE LAST: once rename_table is expanded, the new app version writes
+# and reads people through URL (RATE operations a second, inserts from id 2000000, updates
+# up to LAST; output $T_DIR/new.out); $new is its pid. Returns once it has written.
+rename_new_app() {
+    WRITER_TABLE=people WRITER_READS=1 "$T_DIR/writer" "$1" name "$2" 2000000 "$3" 2000 \
+        >"$T_DIR/new.out" 2>"$T_DIR/new.err" &
+    new=$!
+    track $new
+    wait_for 60 people_at_least "id >= 2000000" || fail "the new app never wrote: $(head -3 "$T_DIR/new.err")"
+}
+
+# rename_rows_kept SEEDED: once both app versions stopped, people holds the SEEDED rows
+# plus every insert of the old and the new app; $total is its count.
+rename_rows_kept() {
+    local old_ins new_ins
+    old_ins=$(writer_result "$T_DIR/old.out" inserts)
+    new_ins=$(writer_result "$T_DIR/new.out" inserts)
+    total=$(sql "$BATON_DB" "SELECT count(*) FROM people")
+    [ "$total" = $(($1 + old_ins + new_ins)) ] || fail "$total rows, expected $(($1 + old_ins + new_ins))"
+}
