@@ -1,7 +1,8 @@
 /* Health checks: every interval each backend gets a connect (or an HTTP GET of the
  * configured path, answered 2xx/3xx); `fall` failures in a row take it out, `rise`
  * successes put it back. A connect refused during traffic counts as a failure at once,
- * so the next client is not sent to a backend that just refused one. */
+ * so the next client is not sent to a backend that just refused one, unless it is the
+ * only backend clients can go to: then the checks alone take it out. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,10 +178,24 @@ void health_untrack(struct proxy *p, struct backend *b)
     pool_backend_unref(b);
 }
 
+/* How many backends new connections may go to now. */
+static int eligible_count(struct proxy *p)
+{
+    int n = 0;
+    for (struct backend *b = pool_first(p->table); b; b = b->next)
+        n += pool_eligible(p->table, b);
+    return n;
+}
+
 void health_passive_fail(struct proxy *p, struct backend *b)
 {
     struct check *k = b->health;
     if (!k || !b->healthy)
+        return;
+    /* The last backend clients can go to stays in rotation: marking it down would answer
+     * every client with an error until its next check, even when it refused one connect
+     * only (a restart); its checks still take it out. The caller logged the failure. */
+    if (pool_eligible(p->table, b) && eligible_count(p) == 1)
         return;
     k->oks = 0;
     k->fails = p->cfg.health_fall;
