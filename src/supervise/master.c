@@ -107,6 +107,7 @@ static void master_to_json(const struct master *m, json_t *root, int for_exec)
     json_object_set_new(root, "control_fd",
                         json_integer(for_exec && m->ctl ? ctl_server_fd(m->ctl) : -1));
     json_object_set_new(root, "started_unix_ms", json_integer(m->started_unix_ms));
+    json_object_set_new(root, "mode", json_string(m->md->ops->name));
     json_object_set_new(root, "listen", state_listens_json(ls, n));
 }
 

@@ -97,7 +97,20 @@ int recover_run(struct run_ctx *ctx, struct mode *md, struct gens *gs, json_t *r
     }
     int nsteal = pids ? survivors + (containers && proxy && survivors < RECOVER_MAX_PIDS) : 0;
     int rc = 0;
-    if ((jp || !md->ops->takes_over_orphans) && (survivors || proxy) && !containers) {
+    /* The mode the earlier master ran (a state file of an older baton names none: its
+     * proxy worker says proxy mode); its workers got their sockets that way. */
+    const char *was = json_string_value(json_object_get(root, "mode"));
+    if (!was && jp)
+        was = "proxy";
+    if (was && strcmp(was, md->ops->name) != 0 && (survivors || proxy)) {
+        rc = err_set(e,
+                     "an earlier master (pid %d) ran --mode %s and left %d workers%s running; "
+                     "this one runs --mode %s and cannot take them over: start it with --mode "
+                     "%s, or stop them (see '%s') and start again",
+                     master_pid, was, survivors, proxy ? " and its proxy worker" : "",
+                     md->ops->name, was, state_path);
+        gens_clear(gs);
+    } else if ((jp || !md->ops->takes_over_orphans) && (survivors || proxy) && !containers) {
         rc = err_set(e,
                      "an earlier master (pid %d) left %d workers%s running; taking over after a "
                      "killed master is not supported with --mode %s: stop them (see '%s') and "
