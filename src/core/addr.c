@@ -225,15 +225,19 @@ int addr_connect(const struct addr *a, struct err *e)
     return fd;
 }
 
-int addr_connect_result(int fd, const struct addr *a, struct err *e)
+int addr_sock_error(int fd)
 {
     int soerr = 0;
     socklen_t len = sizeof(soerr);
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-        return err_errno(e, errno, "cannot connect to '%s'", a->text);
-    if (soerr)
-        return err_errno(e, soerr, "cannot connect to '%s'", a->text);
-    return 0;
+        return errno;
+    return soerr;
+}
+
+int addr_connect_result(int fd, const struct addr *a, struct err *e)
+{
+    int err = addr_sock_error(fd);
+    return err ? err_errno(e, err, "cannot connect to '%s'", a->text) : 0;
 }
 
 int addr_from_fd(int fd, struct addr *a, struct err *e)

@@ -36,6 +36,8 @@ int addr_listen(const struct addr *a, int backlog, struct err *e);
 int addr_connect(const struct addr *a, struct err *e);
 /* After EPOLLOUT on a connecting fd: 0 when connected, else -1 with the reason. */
 int addr_connect_result(int fd, const struct addr *a, struct err *e);
+/* A socket's pending error (SO_ERROR, which it clears), 0 when there is none. */
+int addr_sock_error(int fd);
 
 /* Fills `a` from the local address of a bound socket fd (for inherited listeners). */
 int addr_from_fd(int fd, struct addr *a, struct err *e);

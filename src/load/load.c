@@ -188,7 +188,6 @@ static void run_stop(struct run *r, enum load_end why)
     maybe_finish(r);
 }
 
-/* Ends the current request as a failure and starts over on a new connection. */
 /* Keeps the first failures with what the client knew of them (err: the errno, or 0). */
 static void sample_failure(struct run *r, const struct conn *c, uint64_t now,
                            enum load_failure kind, int err)
@@ -354,21 +353,11 @@ static void read_some(struct conn *c)
     }
 }
 
-/* The socket's pending error (SO_ERROR), 0 when there is none. */
-static int sock_error(int fd)
-{
-    int soerr = 0;
-    socklen_t len = sizeof(soerr);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-        return errno;
-    return soerr;
-}
-
 static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct conn *c = w->data;
     if (c->state == CONN_CONNECTING) {
-        int err = sock_error(c->w.fd);
+        int err = addr_sock_error(c->w.fd);
         if (err) {
             conn_fail(c, LOAD_FAIL_CONNECT, err);
             return;
@@ -379,7 +368,7 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
     }
     if (c->state == CONN_SENDING) {
         if (revents & (EPOLLERR | EPOLLHUP)) {
-            conn_fail(c, LOAD_FAIL_RESET, sock_error(c->w.fd));
+            conn_fail(c, LOAD_FAIL_RESET, addr_sock_error(c->w.fd));
             return;
         }
         send_some(c);
@@ -398,8 +387,9 @@ static void conn_start(struct conn *c)
     c->connected_us = clock_now_us();
     int fd = addr_connect(&r->addr, NULL);
     if (fd < 0) {
-        sample_failure(r, c, clock_now_us(), LOAD_FAIL_CONNECT, errno);
-        struct bucket *b = bucket_at(r, clock_now_us());
+        uint64_t now = clock_now_us();
+        sample_failure(r, c, now, LOAD_FAIL_CONNECT, errno);
+        struct bucket *b = bucket_at(r, now);
         r->res->requests++;
         r->res->failures[LOAD_FAIL_CONNECT]++;
         b->requests++;
