@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/dlist.h"
 #include "core/log.h"
 
 struct admin_conn {
@@ -42,12 +43,7 @@ static void conn_close(struct admin_conn *c)
     close(c->w.fd);
     timer_stop(a->loop, &c->deadline);
     expo_free(&c->out);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        a->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_UNLINK(a->conns, c);
     a->nconns--;
     loop_defer_free(a->loop, c);
     if (a->paused) {
@@ -156,10 +152,7 @@ static void on_listen(struct loop *loop, struct watcher *w, uint32_t revents)
         c->a = a;
         admin_parser_init(&c->ap);
         expo_init(&c->out);
-        c->next = a->conns;
-        if (a->conns)
-            a->conns->prev = c;
-        a->conns = c;
+        DLIST_PUSH(a->conns, c);
         a->nconns++;
         timer_start(loop, &c->deadline, ADMIN_DEADLINE_MS, on_deadline, c);
     }

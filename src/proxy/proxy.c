@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/dlist.h"
 #include "core/log.h"
 #include "proxy/conn.h"
 
@@ -105,10 +106,7 @@ static void on_listener(struct loop *loop, struct watcher *w, uint32_t revents)
         c->cfd = fd;
         c->bfd = -1;
         peer_text(&ss, c->peer, sizeof(c->peer));
-        c->next = p->conns;
-        if (p->conns)
-            p->conns->prev = c;
-        p->conns = c;
+        DLIST_PUSH(p->conns, c);
         p->nconns++;
         p->accepted++;
         l->accepted++;
@@ -193,12 +191,7 @@ void conn_drop_backend(struct conn *c)
 static void idle_unlink(struct bconn *bc, int keep)
 {
     struct backend *b = bc->b;
-    if (bc->prev)
-        bc->prev->next = bc->next;
-    else
-        b->idle_list = bc->next;
-    if (bc->next)
-        bc->next->prev = bc->prev;
+    DLIST_UNLINK(b->idle_list, bc);
     bc->next = bc->prev = NULL;
     bc->b = NULL;
     b->nidle--;
@@ -236,10 +229,7 @@ void conn_release_backend(struct conn *c)
     c->bfd = -1; /* now the pool's */
     pool_backend_ref(b);
     bc->b = b;
-    bc->next = b->idle_list;
-    if (bc->next)
-        bc->next->prev = bc;
-    b->idle_list = bc;
+    DLIST_PUSH(b->idle_list, bc);
     b->nidle++;
     conn_drop_backend(c);
 }
@@ -441,12 +431,7 @@ void conn_close(struct conn *c)
         close(c->cfd);
         c->cfd = -1;
     }
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        p->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    DLIST_UNLINK(p->conns, c);
     p->nconns--;
     loop_defer_free(p->loop, c);
     if (p->accept_paused && !timer_armed(&p->accept_timer) && !p->stopping &&
