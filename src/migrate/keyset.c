@@ -4,10 +4,11 @@
 #include "migrate/keyset.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/str.h"
 
 int keyset_parse(const char *spec, struct keyset *ks, struct err *e)
 {
@@ -31,29 +32,6 @@ int keyset_parse(const char *spec, struct keyset *ks, struct err *e)
     }
 }
 
-/* Appends to a growing string; sets *s NULL on allocation failure. */
-static void cat(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cat(char **s, const char *fmt, ...)
-{
-    if (!*s)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *add = NULL;
-    int n = vasprintf(&add, fmt, ap);
-    va_end(ap);
-    char *v = n < 0 ? NULL : realloc(*s, strlen(*s) + (size_t)n + 1);
-    if (!v) {
-        free(add);
-        free(*s);
-        *s = NULL;
-        return;
-    }
-    strcat(v, add);
-    free(add);
-    *s = v;
-}
-
 void keyset_expr(const struct keyset *ks, char *buf, size_t cap)
 {
     if (ks->n == 1) {
@@ -71,32 +49,33 @@ void keyset_expr(const struct keyset *ks, char *buf, size_t cap)
 static void literal_expr(char **s, enum database_kind kind, const struct keyset *ks)
 {
     if (ks->n > 1)
-        cat(s, "'(' || ");
+        str_appendf(s, "'(' || ");
     for (int i = 0; i < ks->n; i++) {
         if (i)
-            cat(s, " || ', ' || ");
+            str_appendf(s, " || ', ' || ");
         if (kind == DATABASE_POSTGRES)
-            cat(s, "quote_literal(%s) || '::' || pg_typeof(%s)::text", ks->col[i], ks->col[i]);
+            str_appendf(s, "quote_literal(%s) || '::' || pg_typeof(%s)::text", ks->col[i],
+                        ks->col[i]);
         else
-            cat(s, "quote(%s)", ks->col[i]);
+            str_appendf(s, "quote(%s)", ks->col[i]);
     }
     if (ks->n > 1)
-        cat(s, " || ')'");
+        str_appendf(s, " || ')'");
 }
 
 /* " ORDER BY a, b" or with DESC. */
 static void order_by(char **s, const struct keyset *ks, int desc)
 {
-    cat(s, " ORDER BY ");
+    str_appendf(s, " ORDER BY ");
     for (int i = 0; i < ks->n; i++)
-        cat(s, "%s%s%s", i ? ", " : "", ks->col[i], desc ? " DESC" : "");
+        str_appendf(s, "%s%s%s", i ? ", " : "", ks->col[i], desc ? " DESC" : "");
 }
 
 /* " WHERE a IS NOT NULL AND ...": rows with a NULL in the key are not walked. */
 static void not_null(char **s, const struct keyset *ks)
 {
     for (int i = 0; i < ks->n; i++)
-        cat(s, "%s%s IS NOT NULL", i ? " AND " : " WHERE ", ks->col[i]);
+        str_appendf(s, "%s%s IS NOT NULL", i ? " AND " : " WHERE ", ks->col[i]);
 }
 
 char *keyset_next_sql(enum database_kind kind, const char *table, const struct keyset *ks,
@@ -106,19 +85,19 @@ char *keyset_next_sql(enum database_kind kind, const char *table, const struct k
     keyset_expr(ks, expr, sizeof(expr));
     char *s = strdup("SELECT ");
     literal_expr(&s, kind, ks);
-    cat(&s, " FROM (SELECT ");
+    str_appendf(&s, " FROM (SELECT ");
     for (int i = 0; i < ks->n; i++)
-        cat(&s, "%s%s", i ? ", " : "", ks->col[i]);
-    cat(&s, " FROM %s", table);
+        str_appendf(&s, "%s%s", i ? ", " : "", ks->col[i]);
+    str_appendf(&s, " FROM %s", table);
     not_null(&s, ks);
     if (pos)
-        cat(&s, " AND %s > %s", expr, pos);
+        str_appendf(&s, " AND %s > %s", expr, pos);
     if (upto)
-        cat(&s, " AND %s <= %s", expr, upto);
+        str_appendf(&s, " AND %s <= %s", expr, upto);
     order_by(&s, ks, 0);
-    cat(&s, " LIMIT %d) b", size);
+    str_appendf(&s, " LIMIT %d) b", size);
     order_by(&s, ks, 1);
-    cat(&s, " LIMIT 1");
+    str_appendf(&s, " LIMIT 1");
     return s;
 }
 
@@ -127,10 +106,10 @@ static char *edge_sql(enum database_kind kind, const char *table, const struct k
 {
     char *s = strdup("SELECT ");
     literal_expr(&s, kind, ks);
-    cat(&s, " FROM %s", table);
+    str_appendf(&s, " FROM %s", table);
     not_null(&s, ks);
     order_by(&s, ks, last);
-    cat(&s, " LIMIT 1");
+    str_appendf(&s, " LIMIT 1");
     return s;
 }
 
@@ -181,12 +160,12 @@ char *keyset_subst(const char *tmpl, const char *lo, const char *hi, int first, 
         if (is_lo && first) /* "> :lo" becomes ">= LO" */
             while (upto[-1] != '>')
                 upto--;
-        cat(&out, "%.*s%s%s", (int)(upto - from), from, is_lo && first ? "= " : "",
-            is_lo ? lo : hi);
+        str_appendf(&out, "%.*s%s%s", (int)(upto - from), from, is_lo && first ? "= " : "",
+                    is_lo ? lo : hi);
         p += 3;
         from = p;
     }
-    cat(&out, "%s", from);
+    str_appendf(&out, "%s", from);
     if (!out)
         err_set(e, "out of memory");
     return out;

@@ -15,10 +15,11 @@
  * so a backfill may first fix the rows they check. */
 #include "migrate/plan_ops.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/str.h"
 
 int plan_drop_index(const struct plan_ctx *c, const struct mfile_op *op)
 {
@@ -221,22 +222,6 @@ static char *quoted(const char *name)
     return out;
 }
 
-/* Appends the printf-formatted text to *sql; frees and NULLs it on allocation failure. */
-static void append(char **sql, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void append(char **sql, const char *f, ...)
-{
-    if (!*sql)
-        return;
-    va_list ap;
-    va_start(ap, f);
-    char *more = plan_vfmt(f, ap);
-    va_end(ap);
-    char *next = more ? plan_fmt("%s%s", *sql, more) : NULL;
-    free(more);
-    free(*sql);
-    *sql = next;
-}
-
 /* The INSTEAD OF triggers that make SQLite view `old` over table `new` writable: rows
  * are found by the primary key; an INSERT that leaves a column out gets its default. */
 static char *sqlite_view_triggers(const char *name, const char *old, const char *new,
@@ -251,14 +236,14 @@ static char *sqlite_view_triggers(const char *name, const char *old, const char 
             break;
         }
         const char *sep = i ? ", " : "";
-        append(&cl, "%s%s", sep, q);
+        str_appendf(&cl, "%s%s", sep, q);
         if (cols[i].dflt)
-            append(&vals, "%scoalesce(NEW.%s, %s)", sep, q, cols[i].dflt);
+            str_appendf(&vals, "%scoalesce(NEW.%s, %s)", sep, q, cols[i].dflt);
         else
-            append(&vals, "%sNEW.%s", sep, q);
-        append(&sets, "%s%s = NEW.%s", sep, q, q);
+            str_appendf(&vals, "%sNEW.%s", sep, q);
+        str_appendf(&sets, "%s%s = NEW.%s", sep, q, q);
         if (cols[i].pk && key)
-            append(&key, "%s%s = OLD.%s", *key ? " AND " : "", q, q);
+            str_appendf(&key, "%s%s = OLD.%s", *key ? " AND " : "", q, q);
         free(q);
     }
     char *sql =
