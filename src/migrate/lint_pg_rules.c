@@ -200,13 +200,20 @@ static void drop_object_in_expand(const struct pg_stmt *s, const struct lint_rul
     }
 }
 
+/* Whether s is a RENAME (renameType `kind`) on a table the file did not create; fills
+ * t with that table. */
+static int renames_on_old_table(const struct pg_stmt *s, const char *kind, struct pg_table *t)
+{
+    if (!pg_type(s, "RenameStmt") || !pg_is(s->node, "renameType", kind))
+        return 0;
+    pg_table_of(s, pg_get(s->node, "relation"), t);
+    return !pg_new(s, t);
+}
+
 static void rename_column(const struct pg_stmt *s, const struct lint_rule *r)
 {
     struct pg_table t;
-    if (!pg_type(s, "RenameStmt") || !pg_is(s->node, "renameType", "OBJECT_COLUMN"))
-        return;
-    pg_table_of(s, pg_get(s->node, "relation"), &t);
-    if (!pg_new(s, &t))
+    if (renames_on_old_table(s, "OBJECT_COLUMN", &t))
         lint_hit(s->f, r, s->line, NULL, "RENAME COLUMN %s TO %s of %s", pg_str(s->node, "subname"),
                  pg_str(s->node, "newname"), t.disp);
 }
@@ -214,10 +221,7 @@ static void rename_column(const struct pg_stmt *s, const struct lint_rule *r)
 static void rename_table(const struct pg_stmt *s, const struct lint_rule *r)
 {
     struct pg_table t;
-    if (!pg_type(s, "RenameStmt") || !pg_is(s->node, "renameType", "OBJECT_TABLE"))
-        return;
-    pg_table_of(s, pg_get(s->node, "relation"), &t);
-    if (!pg_new(s, &t))
+    if (renames_on_old_table(s, "OBJECT_TABLE", &t))
         lint_hit(s->f, r, s->line, NULL, "RENAME TABLE %s TO %s", t.disp,
                  pg_str(s->node, "newname"));
 }
