@@ -429,22 +429,26 @@ int ctl_call(const char *path, json_t *request, json_t **reply, int timeout_ms, 
         if (memchr(buf + len - (size_t)r, '\n', (size_t)r) || len == cap)
             break;
     }
-    if (len == 0) {
-        err_set(e, "'%s' closed the connection without a reply", path);
+    if (ctl_parse_reply(buf, len, path, reply, e) < 0)
         goto out;
-    }
-    json_error_t je;
-    *reply = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &je);
-    if (!*reply) {
-        err_set(e, "malformed reply from '%s': %s", path, je.text);
-        goto out;
-    }
     rc = 0;
 out:
     free(text);
     free(buf);
     close(fd);
     return rc;
+}
+
+int ctl_parse_reply(const char *buf, size_t len, const char *path, json_t **out, struct err *e)
+{
+    *out = NULL;
+    if (len == 0)
+        return err_set(e, "'%s' closed the connection without a reply", path);
+    json_error_t je;
+    *out = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &je);
+    if (!*out)
+        return err_set(e, "malformed reply from '%s': %s", path, je.text);
+    return 0;
 }
 
 int ctl_reply_check(json_t *reply, struct err *e)

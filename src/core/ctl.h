@@ -51,6 +51,10 @@ int ctl_parse_request(const char *buf, size_t len, json_t **out, struct err *e);
 /* Client side: sends `request` (not stolen) to the server at `path` and waits up to
  * timeout_ms (0 = no limit) for the reply (*reply: new reference). */
 int ctl_call(const char *path, json_t *request, json_t **reply, int timeout_ms, struct err *e);
+/* Parses the reply the server at `path` sent (`len` bytes: its line, and what may follow)
+ * into *out (a new reference, NULL on failure); an empty or malformed reply is refused
+ * naming `path`. Whether it says "ok" is ctl_reply_check's to tell. */
+int ctl_parse_reply(const char *buf, size_t len, const char *path, json_t **out, struct err *e);
 /* 0 if reply has "ok":true; else -1 with the server's "error" text in e. */
 int ctl_reply_check(json_t *reply, struct err *e);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/opt.h"
 
 #define DF_FILE_MAX (1024 * 1024)
@@ -758,25 +759,11 @@ int dfile_parse(const char *text, const char *name, struct dfile *df, struct err
 int dfile_load(const char *path, struct dfile *df, struct err *e)
 {
     memset(df, 0, sizeof(*df));
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return err_errno(e, errno, "cannot open deploy file '%s'", path);
-    char *buf = malloc(DF_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, DF_FILE_MAX + 1, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad || n > DF_FILE_MAX) {
-        free(buf);
-        return err_set(e, "cannot read deploy file '%s'%s", path,
-                       n > DF_FILE_MAX ? ": larger than 1 MiB" : "");
-    }
-    buf[n] = 0;
-    if (strlen(buf) != n) {
-        free(buf);
-        return err_set(e, "deploy file '%s' holds a NUL byte", path);
-    }
-    int rc = dfile_parse(buf, path, df, e);
-    free(buf);
+    char *text;
+    if (file_read(path, "deploy file", DF_FILE_MAX, FILE_TEXT, &text, NULL, e) < 0)
+        return -1;
+    int rc = dfile_parse(text, path, df, e);
+    free(text);
     return rc;
 }
 

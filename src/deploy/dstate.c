@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
+
 #define DSTATE_VERSION 1
 
 static const char *const phase_names[DP_NPHASES] = {"rollout", "revert", "done", "reverted"};
@@ -195,20 +197,10 @@ int dstate_load(const char *path, struct dstate *st, int *exists, struct err *e)
 {
     memset(st, 0, sizeof(*st));
     *exists = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        return err_errno(e, errno, "cannot open progress file '%s'", path);
-    }
-    char *buf = malloc(DSTATE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, DSTATE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > DSTATE_MAX) {
-        free(buf);
-        return err_set(e, "cannot read progress file '%s'%s", path,
-                       n > DSTATE_MAX ? ": larger than 4 MiB" : "");
-    }
+    char *buf;
+    size_t n;
+    if (file_read(path, "progress file", DSTATE_MAX, 0, &buf, &n, e) < 0)
+        return errno == ENOENT ? 0 : -1; /* none yet: nothing to resume */
     json_error_t je;
     json_t *doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
     free(buf);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/file.h"
+
 struct releases_state {
     struct releases *r;
     struct err *e;
@@ -154,23 +156,11 @@ int releases_parse(const char *text, const char *name, struct releases *out, str
 int releases_load(const char *path, struct releases *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, "cannot open releases manifest '%s'", path);
-    char *buf = malloc(MFILE_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        return err_set(e, "out of memory");
-    }
-    size_t n = fread(buf, 1, MFILE_MAX_BYTES, f);
-    fclose(f);
-    buf[n] = 0;
-    if (memchr(buf, 0, n)) {
-        free(buf);
-        return err_set(e, "releases '%s' holds a NUL byte", path);
-    }
-    int rc = releases_parse(buf, path, out, e);
-    free(buf);
+    char *text;
+    if (file_read(path, "releases manifest", MFILE_MAX_BYTES, FILE_TEXT, &text, NULL, e) < 0)
+        return -1;
+    int rc = releases_parse(text, path, out, e);
+    free(text);
     return rc;
 }
 

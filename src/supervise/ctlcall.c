@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/ctl.h"
 
 #define CTLCALL_RETRY_MS 10 /* connect again after EAGAIN (the peer's accept queue is full) */
 
@@ -71,22 +72,12 @@ static void fail(struct ctlcall *c, const char *fmt, ...)
 /* The reply is complete (a newline, or the peer closed): parse and check it. */
 static void got_reply(struct ctlcall *c)
 {
-    if (c->in_len == 0) {
-        fail(c, "'%s' closed the connection without a reply", c->un.sun_path);
-        return;
-    }
-    json_error_t je;
-    json_t *reply = json_loadb(c->in, c->in_len, JSON_DISABLE_EOF_CHECK, &je);
-    if (!reply) {
-        fail(c, "malformed reply from '%s': %s", c->un.sun_path, je.text);
-        return;
-    }
-    if (!json_is_object(reply) || !json_is_true(json_object_get(reply, "ok"))) {
-        const char *msg = json_string_value(json_object_get(reply, "error"));
-        char copy[ERR_MSG_MAX];
-        snprintf(copy, sizeof(copy), "%s", msg ? msg : "request failed without a reason");
+    struct err e;
+    json_t *reply;
+    if (ctl_parse_reply(c->in, c->in_len, c->un.sun_path, &reply, &e) < 0 ||
+        ctl_reply_check(reply, &e) < 0) {
         json_decref(reply);
-        finish(c, NULL, copy);
+        finish(c, NULL, e.msg);
         return;
     }
     finish(c, reply, NULL);
@@ -155,9 +146,8 @@ static void on_io(struct loop *loop, struct watcher *w, uint32_t revents)
 {
     struct ctlcall *c = w->data;
     if (c->out_off < c->out_len) {
-        int soerr = 0;
-        socklen_t len = sizeof(soerr);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr) {
+        int soerr = addr_sock_error(c->fd);
+        if (soerr) {
             fail(c, "cannot reach baton at '%s': %s", c->un.sun_path, strerror(soerr));
             return;
         }
