@@ -37,6 +37,7 @@ _t_cleanup() {
     for p in "${T_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
     # Processes left in our directory's process group tree: workers of a killed master.
     pkill -KILL -f "$T_DIR" 2>/dev/null || true
+    _t_release_ports
     local bad
     bad=$(grep -lE 'ALERT|ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$T_DIR"/*.log 2>/dev/null || true)
     if [ -n "$bad" ]; then
@@ -54,12 +55,46 @@ _t_cleanup() {
 trap _t_cleanup EXIT
 trap 'exit 1' INT TERM
 
-# A free TCP port on 127.0.0.1 (bound then released; tests run one at a time).
+# A free TCP port on 127.0.0.1: one the kernel hands out for a bind to port 0, then
+# reserved for this test until it ends. The kernel may hand the same port out again as
+# soon as it is released, to this test (two backends on one address) or to a test of
+# another `make check` on the machine; so each port is claimed by an atomic mkdir in
+# $T_PORTS_DIR, owned by this test's pid, and a port claimed by a live test is skipped.
+T_PORTS_DIR=${T_PORTS_DIR:-/tmp/baton-test-ports}
+# _t_claim_port PORT: claims PORT for this test; fails if a live test holds it.
+_t_claim_port() {
+    local dir=$T_PORTS_DIR/$1 owner
+    if ! mkdir "$dir" 2>/dev/null; then
+        owner=$(cat "$dir/pid" 2>/dev/null)
+        [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && return 1
+        [ -z "$owner" ] && [ -n "$(find "$dir" -maxdepth 0 -mmin -1 2>/dev/null)" ] &&
+            return 1 # being claimed this moment
+        rm -rf "$dir" # its test is gone
+        mkdir "$dir" 2>/dev/null || return 1
+    fi
+    echo $$ >"$dir/pid"
+    echo "$1" >>"$T_DIR/.ports"
+}
 free_port() {
-    python3 - <<'PY' 2>/dev/null || shuf -i 20000-60000 -n 1
+    local port _
+    mkdir -p "$T_PORTS_DIR" 2>/dev/null && chmod 1777 "$T_PORTS_DIR" 2>/dev/null
+    for _ in $(seq 1 100); do
+        port=$(python3 - <<'PY' 2>/dev/null || shuf -i 20000-60000 -n 1
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
 PY
+        )
+        _t_claim_port "$port" && { echo "$port"; return 0; }
+    done
+    echo "free_port: no free port after 100 tries" >&2
+    return 1
+}
+_t_release_ports() {
+    local port
+    [ -f "$T_DIR/.ports" ] || return 0
+    while read -r port; do
+        [ "$(cat "$T_PORTS_DIR/$port/pid" 2>/dev/null)" = $$ ] && rm -rf "${T_PORTS_DIR:?}/$port"
+    done <"$T_DIR/.ports"
 }
 
 # wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds; fails after SECONDS.
