@@ -208,6 +208,10 @@ void runobs_note(struct runobs *r, enum run_note n, struct gen *g)
     }
     memcpy(r->seen, now_seen, sizeof(now_seen[0]) * (size_t)nnow);
     r->nseen = nnow;
+    /* An operation that started and ended between two notes opened its record above,
+     * with nothing running any more: it ended in this note too. */
+    if (!op[0] && r->open)
+        op_ended(r, now);
 }
 
 /* --- what the listener serves ------------------------------------------------------------ */
