@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/dlist.h"
 #include "core/log.h"
 
 struct ctl_server {
@@ -41,12 +42,7 @@ static void req_unlink(struct ctl_req *r)
 {
     if (!r->server)
         return;
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        r->server->reqs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
+    DLIST_UNLINK(r->server->reqs, r);
     r->next = r->prev = NULL;
 }
 
@@ -243,10 +239,7 @@ static void server_on_accept(struct loop *loop, struct watcher *w, uint32_t reve
         r->fd = fd;
         r->buf = buf;
         r->uid = cred.uid;
-        r->next = s->reqs;
-        if (s->reqs)
-            s->reqs->prev = r;
-        s->reqs = r;
+        DLIST_PUSH(s->reqs, r);
         if (loop_watch(loop, &r->w, fd, EPOLLIN | EPOLLRDHUP, req_on_readable, r, NULL) < 0) {
             req_free(r);
             continue;

@@ -1,5 +1,5 @@
-/* Intrusive doubly linked lists: a node is any struct with `prev` and `next` pointers to
- * its own type, the list a head pointer to the first node (NULL when empty). */
+/* Intrusive doubly linked lists (control requests, admin and proxy connections, idle
+ * backend connections): nodes with `prev`/`next` to their own type, a head pointer. */
 #ifndef BATON_CORE_DLIST_H
 #define BATON_CORE_DLIST_H
 
