@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/ctlcli.h"
 #include "cli/verbs.h"
+#include "core/clock.h"
 #include "core/ctl.h"
 #include "supervise/container.h"
 #include "supervise/run.h"
@@ -16,7 +18,8 @@
 /* The options of every control verb: which master, and --json. */
 struct master_cli {
     struct ctlcli_opts ctl;
-    const char *image; /* upgrade --image */
+    const char *image;     /* upgrade --image */
+    uint64_t wait_idle_ms; /* status --wait-idle */
 };
 
 static const struct opt master_options[] = {
@@ -31,6 +34,19 @@ static const struct opt upgrade_options[] = {
      OPT_AT(struct master_cli, image),
      .arg = "IMAGE",
      .help = "a master started with --image: the new\ngeneration's container image"},
+    {0},
+};
+
+static const struct opt status_options[] = {
+    CTLCLI_OPTIONS(struct master_cli, ctl, "master's", "baton"),
+    {.name = "wait-idle",
+     .kind = OPT_DURATION,
+     OPT_AT(struct master_cli, wait_idle_ms),
+     .unit = "s",
+     .max = 86400000LL,
+     .arg = "DURATION",
+     .help = "first wait until no upgrade, rollback or re-exec runs\n"
+             "or waits (at most DURATION; exit 1 if one still does)"},
     {0},
 };
 
@@ -59,9 +75,17 @@ const struct opt_verb rollback_verb =
                 "Starts the previous generation's command as a new generation, with the same\n"
                 "rules as upgrade.\n",
                 0);
-const struct opt_verb status_verb =
-    MASTER_VERB("status", NULL, "show the generations and workers of a running 'baton run'",
-                "Shows the generations, their workers, states, ages and restarts.\n", 0);
+const struct opt_verb status_verb = {
+    .name = "status",
+    .summary = "show the generations and workers of a running 'baton run'",
+    .about = "Shows the generations, their workers, states, ages and restarts. With\n"
+             "--wait-idle, first waits until the master runs no operation and has none\n"
+             "queued, so that what it shows is where the last one ended (a script that\n"
+             "lost track of an upgrade it asked for reads its outcome this way).\n",
+    .opts = status_options,
+    OPT_TAKES(0, 0),
+    .footer = MASTER_FOOTER,
+};
 const struct opt_verb stop_verb =
     MASTER_VERB("stop", NULL, "drain every generation and stop 'baton run'",
                 "Drains every generation and stops the master; waits until it has.\n", 0);
@@ -210,9 +234,52 @@ static int call_no_args(const struct opt_verb *v, int argc, char **argv,
     return rc;
 }
 
+/* The master's status once it is idle (no operation running or queued), polled every
+ * 100 ms for at most c->wait_idle_ms; EXIT_FAIL with the reason when it never is. */
+static int status_when_idle(const struct master_cli *c, json_t **st)
+{
+    struct ctlcli_opts quiet = c->ctl;
+    quiet.json = 0;
+    uint64_t deadline = clock_now_ms() + c->wait_idle_ms;
+    for (;;) {
+        int rc = ctlcli_master_call(&quiet, "status", "status", NULL, 0, st);
+        if (rc != EXIT_OK)
+            return rc;
+        json_t *op = json_object_get(*st, "operation");
+        long long queued = jint(*st, "queued");
+        if (json_is_null(op) && queued == 0)
+            return EXIT_OK;
+        if (clock_now_ms() >= deadline) {
+            fprintf(stderr,
+                    "baton status: the master is still busy after --wait-idle %llu ms (%s "
+                    "running, %lld queued); wait longer or see its log\n",
+                    (unsigned long long)c->wait_idle_ms,
+                    json_is_string(op) ? json_string_value(op) : "nothing", queued);
+            return EXIT_FAIL;
+        }
+        json_decref(*st);
+        *st = NULL;
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    }
+}
+
 int verb_status(int argc, char **argv)
 {
-    return call_no_args(&status_verb, argc, argv, print_status);
+    struct master_cli c = {0};
+    struct opt_result r;
+    int rc = parse_master(&status_verb, argc, argv, &c, &r);
+    if (rc >= 0)
+        return rc;
+    json_t *st = NULL;
+    if (!c.wait_idle_ms)
+        rc = ctlcli_master_call(&c.ctl, "status", "status", NULL, 1, &st);
+    else if ((rc = status_when_idle(&c, &st)) == EXIT_OK && c.ctl.json)
+        ctlcli_print_json(st);
+    if (rc == EXIT_OK && !c.ctl.json)
+        print_status(st);
+    json_decref(st);
+    opt_result_free(&r); /* after the calls: c's strings point into it */
+    return rc;
 }
 
 static void print_stopped(json_t *reply)

@@ -115,8 +115,13 @@ int remote_revert(const struct dfile *df, const struct df_host *h, const char *f
 int remote_probe(const struct dfile *df, const struct df_host *h, const char *release, char *out,
                  size_t cap, struct err *e)
 {
-    if (df->app.strategy == DF_IN_PLACE)
-        return baton_verb(df, "status", out, cap, e);
+    /* In-place: the host's master may still run an upgrade that a killed deploy asked
+     * for; its status is read once that has ended, as the lock does below. */
+    if (df->app.strategy == DF_IN_PLACE) {
+        char verb[64];
+        snprintf(verb, sizeof(verb), "status --wait-idle %ds", REMOTE_LOCK_WAIT_S);
+        return baton_verb(df, verb, out, cap, e);
+    }
     if (!df->app.probe[0]) {
         out[0] = 0;
         return 0;

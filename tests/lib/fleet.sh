@@ -190,7 +190,8 @@ fleet_run_app() {
 }
 
 # The release launcher the deploy files name: a release name picks the app's behaviour
-# (*-sick: /health answers 503; *-5xx: 5% of answers are 500; *-slowstart: ready late).
+# (*-sick: /health answers 503; *-5xx: 5% of answers are 500; *-slowstart: READY=1 after
+# 4 s, so that an in-place upgrade is still running when a scenario acts on it).
 _fleet_release_script() {
     cat >"$FLEET_DIR/release" <<EOF
 #!/bin/sh
@@ -198,6 +199,7 @@ v=\$1; shift
 case \$v in
 *-sick) set -- --health-status 503 "\$@" ;;
 *-5xx) set -- --error-percent 5 "\$@" ;;
+*-slowstart) set -- --ready-delay 4000 "\$@" ;;
 esac
 exec "$FLEET_DIR/httpapp" --version "\$v" "\$@"
 EOF

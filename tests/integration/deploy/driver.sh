@@ -191,6 +191,15 @@ when() {
     wait_for 60 jq -e "$1" "$T_DIR/deploy.state" || fail "the progress never showed: $1"
 }
 
+# host_busy HOST: waits (60 s at most) until HOST's master (in-place) runs an operation.
+host_busy() {
+    wait_for 60 _host_busy "$1" || fail "$1's master never ran an operation"
+}
+_host_busy() {
+    fleet_exec "$1" env XDG_RUNTIME_DIR="$FLEET_DIR/$1/run" "$BATON_REL" status --name app --json |
+        jq -e '.operation != null' >/dev/null
+}
+
 # kill9: kills the background deploy at once (no cleanup of its own).
 kill9() {
     kill -9 "$DEPLOY_BG"
