@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/str.h"
 
 struct parse_state {
     const char *name;
@@ -58,9 +59,7 @@ static int args_push(struct config_args *a, const char *s)
 
 void config_args_free(struct config_args *a)
 {
-    for (int i = 0; i < a->argc; i++)
-        free(a->argv[i]);
-    free(a->argv);
+    str_list_free(a->argv, a->argc);
     a->argv = NULL;
     a->argc = 0;
 }

@@ -28,3 +28,10 @@ void str_appendf(char **s, const char *fmt, ...)
     free(add);
     *s = v;
 }
+
+void str_list_free(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/str.h"
 #include "lazy/lazy_int.h"
 
 void lazy_sql_add(struct lazy_sql *q, const char *fmt, ...)
@@ -90,9 +91,7 @@ int lazy_sql_copy(struct lazy_sql *to, const struct lazy_sql *from)
 
 void lazy_sql_free(struct lazy_sql *q)
 {
-    for (int i = 0; i < q->nparams; i++)
-        free(q->params[i]);
-    free(q->params);
+    str_list_free(q->params, q->nparams);
     free(q->text);
     memset(q, 0, sizeof(*q));
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/str.h"
 
 static void add_finding(struct lint_file *f, const struct lint_rule *rule, int line,
                         const char *msg)
@@ -100,9 +101,7 @@ int lint_names_has(const struct lint_names *s, const char *schema, const char *t
 
 void lint_names_free(struct lint_names *s)
 {
-    for (int i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
+    str_list_free(s->v, s->n);
     s->v = NULL;
     s->n = 0;
 }

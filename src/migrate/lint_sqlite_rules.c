@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "core/str.h"
 
 static char **table_names(sqlite3 *db, int *n)
 {
@@ -28,13 +29,6 @@ static char **table_names(sqlite3 *db, int *n)
     }
     sqlite3_finalize(st);
     return v;
-}
-
-static void names_free(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
 }
 
 static struct sq_col *columns(sqlite3 *db, const char *table, int *n)
@@ -97,7 +91,7 @@ void lint_sqlite_after(struct sq_stmt *s)
         if (!seen)
             snprintf(s->renamed_to, sizeof(s->renamed_to), "%s", now[i]);
     }
-    names_free(now, n);
+    str_list_free(now, n);
     if (still)
         s->after = columns(s->q->db, s->altered, &s->nafter);
 }
@@ -106,7 +100,7 @@ void lint_sqlite_stmt_free(struct sq_stmt *s)
 {
     columns_free(s->before, s->nbefore);
     columns_free(s->after, s->nafter);
-    names_free(s->tables_before, s->ntables_before);
+    str_list_free(s->tables_before, s->ntables_before);
     s->before = s->after = NULL;
     s->tables_before = NULL;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/str.h"
 
 /* The key columns of add_unique / add_primary_key: "a, b" (names only). */
 static const char *check_columns(const char *rest);
@@ -559,7 +560,5 @@ int mfile_list(const char *dir, char ***paths, int *n, struct err *e)
 
 void mfile_list_free(char **paths, int n)
 {
-    for (int i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    str_list_free(paths, n);
 }
