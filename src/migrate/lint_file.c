@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "core/str.h"
 
 static void add_finding(struct lint_file *f, const struct lint_rule *rule, int line,

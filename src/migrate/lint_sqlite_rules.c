@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
 #include "core/str.h"
 
 static char **table_names(sqlite3 *db, int *n)

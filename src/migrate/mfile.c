@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "core/str.h"
 
 /* The key columns of add_unique / add_primary_key: "a, b" (names only). */
