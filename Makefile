@@ -182,7 +182,7 @@ all: $(REL)/man/baton.1 $(REL)/completion/baton
 
 $(REL)/libbaton-lazy.so: $(call rel_obj,$(LAZY_SRC))
 	@echo "  LINK    $@"
-	@$(CC) -shared -Wl,-soname,libbaton-lazy.so.1 -Wl,--version-script=src/lazy/exports.map -o $@ $^ $(LIBS)
+	@$(CC) -shared -Wl,-z,defs -Wl,-soname,libbaton-lazy.so.1 -Wl,--version-script=src/lazy/exports.map -o $@ $^ $(LIBS)
 
 $(REL)/libbaton-lazy.a: $(call rel_obj,$(LAZY_SRC))
 	@echo "  AR      $@"

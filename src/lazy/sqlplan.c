@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/str.h"
 #include "lazy/lazy_int.h"
 
 void lazy_sql_add(struct lazy_sql *q, const char *fmt, ...)
@@ -91,7 +90,9 @@ int lazy_sql_copy(struct lazy_sql *to, const struct lazy_sql *from)
 
 void lazy_sql_free(struct lazy_sql *q)
 {
-    str_list_free(q->params, q->nparams);
+    for (int i = 0; i < q->nparams; i++) /* core/str.c is not part of libbaton-lazy */
+        free(q->params[i]);
+    free(q->params);
     free(q->text);
     memset(q, 0, sizeof(*q));
 }
