@@ -220,6 +220,10 @@ $(FUZZ)/%: tests/fuzz/%.c $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(call llht
 	@echo "  FUZZ    $@"
 	@$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LIBS) $(PGQUERY_LIBS) $(CAIRO_LIBS)
 
+# The objects of the fuzz build are kept (make would delete them as intermediates of the
+# pattern rule above, and rebuild all of them for every target at the next build).
+.SECONDARY: $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(call llhttp_obj,$(FUZZ))
+
 fuzz-build: $(FUZZ_BIN)
 
 # A short run of every fuzz target (FUZZ_SECONDS each), its corpus kept in tests/fuzz/corpus.
