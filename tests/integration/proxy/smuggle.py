@@ -51,8 +51,14 @@ def parse_case(path):
 
 
 def exchange(port, data):
-    """Sends data, half-closes, reads until the proxy closes: (bytes, closed)."""
+    """Sends data, half-closes, reads until the proxy closes: (bytes, closed).
+    The request's last bytes and the FIN leave in one segment (TCP_CORK, then the
+    shutdown sends what is held with the FIN on it), so the proxy has seen the client's
+    half-close before the backend can answer, and a reply deterministically carries the
+    "Connection: close" that a half-closed client gets. Sent apart, a busy machine may
+    let the response head go out before the proxy reads the FIN."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
     try:
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
