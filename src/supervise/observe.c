@@ -51,7 +51,9 @@ struct runobs {
     struct record *open; /* the record of the running operation */
     char op[12];         /* the running operation's kind, "" = none */
     unsigned newest;     /* the highest generation id seen */
-    uint64_t upgrades_switched, upgrades_failed, rollbacks[NREASONS], restarts_gone;
+    /* automatic rollbacks by reason (from index 1); the upgrades switched or failed and
+     * the rollbacks requested are the operation queue's own counts */
+    uint64_t rollbacks[NREASONS], restarts_gone;
     struct hist phases[PH_N];
 };
 
@@ -109,17 +111,17 @@ static void gen_changed(struct runobs *r, struct gen *g, int64_t now)
 {
     struct record *rec = record_for(r, gen_id(g));
     enum gen_state s = gen_state(g);
-    if (!rec)
-        return;
-    if ((s == GEN_READY || s == GEN_SERVING) && !rec->ready) {
+    if (rec && (s == GEN_READY || s == GEN_SERVING) && !rec->ready) {
         rec->ready = now;
         phase_done(r, rec, PH_READY, rec->started, now);
     }
-    if (s == GEN_FAILED && strcmp(rec->result, "running") == 0) {
-        rec->result = "failed";
-        snprintf(rec->reason, sizeof(rec->reason), "%s", gen_reason(g));
-        if (strcmp(rec->kind, "upgrade") == 0)
-            r->upgrades_failed++;
+    /* counted without a record too: a generation that started and failed between two
+     * notes has none */
+    if (s == GEN_FAILED && (!rec || strcmp(rec->result, "running") == 0)) {
+        if (rec) {
+            rec->result = "failed";
+            snprintf(rec->reason, sizeof(rec->reason), "%s", gen_reason(g));
+        }
         if (gens_current(r->gs))
             r->rollbacks[reason_index(gen_reason(g))]++;
     }
@@ -150,10 +152,6 @@ static void op_ended(struct runobs *r, int64_t now)
     rec->result = "switched";
     rec->switched = now;
     phase_done(r, rec, PH_SWITCH, rec->ready, now);
-    if (strcmp(rec->kind, "upgrade") == 0)
-        r->upgrades_switched++;
-    else if (strcmp(rec->kind, "rollback") == 0)
-        r->rollbacks[0]++;
 }
 
 static void running_op(struct runobs *r, char *kind, size_t size)
@@ -257,15 +255,15 @@ static void runobs_metrics(void *data, struct expo *x)
                 "Upgrades ended, by result (switched, or rolled_back when the new generation "
                 "failed).");
     expo_sample(x, "baton_upgrades_total", (const char *[]){"result", "switched", NULL},
-                (double)r->upgrades_switched);
+                (double)op_switched(r->q, OP_UPGRADE));
     expo_sample(x, "baton_upgrades_total", (const char *[]){"result", "rolled_back", NULL},
-                (double)r->upgrades_failed);
+                (double)op_gen_failed(r->q, OP_UPGRADE));
     expo_family(x, "baton_rollbacks_total", "counter",
                 "Returns to the previous command: requested, or automatic by the reason the new "
                 "generation failed.");
     for (int i = 0; i < NREASONS; i++)
         expo_sample(x, "baton_rollbacks_total", (const char *[]){"reason", reasons[i], NULL},
-                    (double)r->rollbacks[i]);
+                    i == 0 ? (double)op_switched(r->q, OP_ROLLBACK) : (double)r->rollbacks[i]);
     json_t *st = json_object();
     op_status(r->q, st);
     expo_family(x, "baton_reexecs_total", "counter", "Re-executions of the master in place.");

@@ -74,6 +74,8 @@ struct ops {
     void *exec_data;
     struct op_timeline last; /* of the last start, upgrade or rollback that ended */
     int has_last;
+    unsigned long switched[OP_REEXEC + 1];   /* operations that switched, by kind */
+    unsigned long gen_failed[OP_REEXEC + 1]; /* ... whose new generation failed, by kind */
 };
 
 static void op_free(struct op *op)
@@ -199,6 +201,7 @@ void op_failed(struct ops *q, struct gen *g)
         return;
     op->newg = NULL;
     op->tl.us[MARK_READY] = gen_ready_us(g);
+    q->gen_failed[op->kind]++;
     struct gen *cur = gens_current(q->gs);
     if (op->kind == OP_START && !cur) {
         log_error("the first generation did not start; stopping");
@@ -251,6 +254,7 @@ void op_check_switch(struct ops *q)
               (long long)switched);
     sdnotify_ready("generation %u serves", g ? gen_id(g) : 0);
     keep_timeline(q, op, "switched");
+    q->switched[op->kind]++;
     before_reply(q);
     if (op->req) {
         json_t *extra = json_pack("{s:i,s:I}", "generation", g ? (int)gen_id(g) : 0,
@@ -625,6 +629,16 @@ int op_from_json(struct ops *q, json_t *root, struct err *e)
         return -1;
     q->reexecs = (unsigned)reexecs;
     return 0;
+}
+
+unsigned long op_switched(const struct ops *q, enum op_kind kind)
+{
+    return q->switched[kind];
+}
+
+unsigned long op_gen_failed(const struct ops *q, enum op_kind kind)
+{
+    return q->gen_failed[kind];
 }
 
 unsigned op_reexecs(const struct ops *q)

@@ -60,5 +60,10 @@ void op_status(const struct ops *q, json_t *st);
 void op_to_json(const struct ops *q, json_t *root);
 int op_from_json(struct ops *q, json_t *root, struct err *e);
 unsigned op_reexecs(const struct ops *q);
+/* Operations of `kind` since this master began that switched to their new generation
+ * (counted when the switch is complete, before the reply to the request that asked),
+ * and those whose new generation failed (counted before the reply too). */
+unsigned long op_switched(const struct ops *q, enum op_kind kind);
+unsigned long op_gen_failed(const struct ops *q, enum op_kind kind);
 
 #endif
