@@ -6,16 +6,12 @@
  * reach the worker that sent them. */
 #include "unit.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "core/loop.h"
-#include "supervise/gens.h"
-
-#define CAP_MS 8000 /* every wait below ends by then, or the test fails */
+#include "gens_fixture.h"
 
 struct fixture {
     struct run_opts o;
@@ -46,25 +42,12 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
         loop_stop(f->ctx.loop);
 }
 
-static int setup_worker(void *data, unsigned gen_id, int slot, int *port, struct gen_launch *l,
-                        struct err *e)
-{
-    return 0; /* no sockets, no port: the workers below need neither */
-}
-
-static void on_cap(struct loop *loop, struct timer *t)
-{
-    struct fixture *f = t->data;
-    f->capped = 1;
-    loop_stop(loop);
-}
-
 /* Runs the loop until note `n` arrives; fails the test at the cap. */
 static void run_until(struct fixture *f, enum run_note n)
 {
     struct err e;
     f->want = n;
-    timer_start(f->ctx.loop, &f->cap, CAP_MS, on_cap, f);
+    timer_start(f->ctx.loop, &f->cap, CAP_MS, unit_on_cap, &f->capped);
     assert_int_equal(loop_run(f->ctx.loop, &e), 0);
     timer_stop(f->ctx.loop, &f->cap);
     assert_false(f->capped);
@@ -74,18 +57,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct err e;
-    f->o = (struct run_opts){.workers = 1,
-                             .ready_mode = READY_AFTER,
-                             .ready_after_ms = 20,
-                             .ready_timeout_ms = 5000,
-                             .stop_signal = SIGTERM,
-                             .drain_timeout_ms = 3000};
-    f->ctx = (struct run_ctx){.o = &f->o,
-                              .setup_worker = setup_worker,
-                              .note = on_note,
-                              .note_data = f,
-                              .notify_env = "NOTIFY_SOCKET=/nonexistent/baton-unit.notify"};
-    assert_int_equal(loop_new(&f->ctx.loop, &e), 0);
+    unit_gens_ctx(&f->o, &f->ctx, on_note, f);
     assert_int_equal(gens_new(&f->gs, &f->ctx, &e), 0);
     *state = f;
     return 0;

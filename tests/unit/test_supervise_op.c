@@ -6,16 +6,12 @@
  * is counted as failed instead. */
 #include "unit.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/loop.h"
-#include "supervise/gens.h"
+#include "gens_fixture.h"
 #include "supervise/mode.h"
 #include "supervise/op.h"
-
-#define CAP_MS 8000 /* every wait below ends by then, or the test fails */
 
 struct fixture {
     struct run_opts o;
@@ -83,19 +79,6 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
     }
 }
 
-static int setup_worker(void *data, unsigned gen_id, int slot, int *port, struct gen_launch *l,
-                        struct err *e)
-{
-    return 0; /* no sockets, no port: the workers below need neither */
-}
-
-static void on_cap(struct loop *loop, struct timer *t)
-{
-    struct fixture *f = t->data;
-    f->capped = 1;
-    loop_stop(loop);
-}
-
 /* Every 10 ms: whether f->until holds (a generation is freed only after its note). */
 static void on_poll(struct loop *loop, struct timer *t)
 {
@@ -111,7 +94,7 @@ static void run_until(struct fixture *f, int (*until)(const struct fixture *f))
 {
     struct err e;
     f->until = until;
-    timer_start(f->ctx.loop, &f->cap, CAP_MS, on_cap, f);
+    timer_start(f->ctx.loop, &f->cap, CAP_MS, unit_on_cap, &f->capped);
     timer_start(f->ctx.loop, &f->poll, 0, on_poll, f);
     assert_int_equal(loop_run(f->ctx.loop, &e), 0);
     timer_stop(f->ctx.loop, &f->cap);
@@ -149,19 +132,8 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct err e;
-    f->o = (struct run_opts){.workers = 1,
-                             .ready_mode = READY_AFTER,
-                             .ready_after_ms = 20,
-                             .ready_timeout_ms = 5000,
-                             .stop_signal = SIGTERM,
-                             .drain_timeout_ms = 3000};
-    f->ctx = (struct run_ctx){.o = &f->o,
-                              .setup_worker = setup_worker,
-                              .note = on_note,
-                              .note_data = f,
-                              .notify_env = "NOTIFY_SOCKET=/nonexistent/baton-unit.notify"};
+    unit_gens_ctx(&f->o, &f->ctx, on_note, f);
     f->md.ops = &fake_mode;
-    assert_int_equal(loop_new(&f->ctx.loop, &e), 0);
     assert_int_equal(gens_new(&f->gs, &f->ctx, &e), 0);
     assert_int_equal(ops_new(&f->q, &f->ctx, f->gs, &f->md, no_exec, NULL, f, &e), 0);
     *state = f;
