@@ -218,18 +218,12 @@ static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
         m->state_dirty = 1;
         break;
     case NOTE_PROMOTED:
-        op_promoted(m->q, g, old);
-        m->md->ops->promote(m->md, g, old);
-        op_check_switch(m->q);
-        break;
     case NOTE_FAILED:
-        op_failed(m->q, g);
-        break;
     case NOTE_SWITCH_CHECK:
-        op_check_switch(m->q);
+        op_note(m->q, n, g, old);
         break;
     case NOTE_RETIRED:
-        op_retired(m->q, g);
+        op_note(m->q, n, g, old);
         if (m->md->ops->retired)
             m->md->ops->retired(m->md, g);
         maybe_exit(m);

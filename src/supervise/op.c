@@ -181,7 +181,7 @@ static void start_generation(struct ops *q, struct op *op)
     op->tl.us[MARK_EXEC] = exec ? exec : clock_now_us();
 }
 
-void op_promoted(struct ops *q, struct gen *g, struct gen *old)
+static void op_promoted(struct ops *q, struct gen *g, struct gen *old)
 {
     struct op *op = q->running;
     if (op && op->newg == g) {
@@ -194,7 +194,7 @@ void op_promoted(struct ops *q, struct gen *g, struct gen *old)
     }
 }
 
-void op_failed(struct ops *q, struct gen *g)
+static void op_failed(struct ops *q, struct gen *g)
 {
     struct op *op = q->running;
     if (!op || op->newg != g)
@@ -224,7 +224,9 @@ void op_failed(struct ops *q, struct gen *g)
     op_done(q, op);
 }
 
-void op_retired(struct ops *q, struct gen *g)
+static void op_check_switch(struct ops *q);
+
+static void op_retired(struct ops *q, struct gen *g)
 {
     struct op *op = q->running;
     if (op && op->oldg == g) {
@@ -239,7 +241,7 @@ void op_retired(struct ops *q, struct gen *g)
 /* Called whenever the running upgrade may have finished switching: the mode moved
  * traffic to the new generation (handoff: the old one stopped accepting; proxy: the
  * proxy worker switched). Replies then. */
-void op_check_switch(struct ops *q)
+static void op_check_switch(struct ops *q)
 {
     struct op *op = q->running;
     int64_t switched;
@@ -266,6 +268,28 @@ void op_check_switch(struct ops *q)
         op->req = NULL;
     }
     op_done(q, op);
+}
+
+void op_note(struct ops *q, enum run_note n, struct gen *g, struct gen *old)
+{
+    switch (n) {
+    case NOTE_PROMOTED:
+        op_promoted(q, g, old);
+        q->md->ops->promote(q->md, g, old);
+        op_check_switch(q);
+        break;
+    case NOTE_FAILED:
+        op_failed(q, g);
+        break;
+    case NOTE_SWITCH_CHECK:
+        op_check_switch(q);
+        break;
+    case NOTE_RETIRED:
+        op_retired(q, g);
+        break;
+    default:
+        break; /* not the queue's */
+    }
 }
 
 /* --- reexec ------------------------------------------------------------------------------ */

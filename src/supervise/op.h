@@ -39,12 +39,10 @@ void op_enqueue(struct ops *q, enum op_kind kind, char **argv, struct ctl_req *r
  * 1 when `cmd` was one of them (answered now or when done), else 0. */
 int op_request(struct ops *q, struct ctl_req *req, const char *cmd, json_t *msg);
 
-/* What the master passes on from the generations and the mode. */
-void op_promoted(struct ops *q, struct gen *g, struct gen *old);
-void op_failed(struct ops *q, struct gen *g);
-void op_retired(struct ops *q, struct gen *g);
-/* Replies to the running operation once its switch is complete. */
-void op_check_switch(struct ops *q);
+/* What the master passes on from the generations and the mode: NOTE_PROMOTED (the mode
+ * moves traffic to g, then the running operation replies once its switch is complete),
+ * NOTE_FAILED, NOTE_SWITCH_CHECK and NOTE_RETIRED; other notes are not the queue's. */
+void op_note(struct ops *q, enum run_note n, struct gen *g, struct gen *old);
 
 /* A graceful stop: op_stopping fails a running reexec (before the generations are
  * stopped), op_stopped fails whatever is left. */

@@ -55,28 +55,11 @@ static int ops_idle(const struct fixture *f)
     return idle;
 }
 
-/* What the master does with each note, minus its metrics and state file. */
+/* The master passes these notes on to the queue (and others elsewhere). */
 static void on_note(void *data, enum run_note n, struct gen *g, struct gen *old)
 {
     struct fixture *f = data;
-    switch (n) {
-    case NOTE_PROMOTED:
-        op_promoted(f->q, g, old);
-        f->md.ops->promote(&f->md, g, old);
-        op_check_switch(f->q);
-        break;
-    case NOTE_FAILED:
-        op_failed(f->q, g);
-        break;
-    case NOTE_SWITCH_CHECK:
-        op_check_switch(f->q);
-        break;
-    case NOTE_RETIRED:
-        op_retired(f->q, g);
-        break;
-    default:
-        break;
-    }
+    op_note(f->q, n, g, old);
 }
 
 /* Every 10 ms: whether f->until holds (a generation is freed only after its note). */
