@@ -38,7 +38,9 @@ static uint64_t next_deadline(const struct conn *c)
         return h->last_active_ms + 1000; /* stopping: an idle client gets a short grace */
     if (h->phase == HP_HEAD && h->head_start_ms)
         return h->head_start_ms + (uint64_t)p->cfg.header_timeout_ms;
-    return h->last_active_ms + (uint64_t)p->cfg.idle_timeout_ms;
+    uint64_t idle = h->last_active_ms + (uint64_t)p->cfg.idle_timeout_ms;
+    uint64_t lowat = http_lowat_deadline(c);
+    return lowat && lowat < idle ? lowat : idle;
 }
 
 static void arm_timer(struct conn *c)
@@ -60,6 +62,12 @@ static void on_http_timer(struct loop *loop, struct timer *t)
     struct http_state *h = c->h;
     if (loop_now_ms(loop) < next_deadline(c)) {
         arm_timer(c);
+        return;
+    }
+    uint64_t lowat = http_lowat_deadline(c);
+    if (lowat && loop_now_ms(loop) >= lowat) {
+        http_lowat_expired(c);
+        http_run(c);
         return;
     }
     if (h->phase == HP_LINGER || (h->phase == HP_HEAD && c->p->stopping && !buf_pending(&h->cin))) {

@@ -75,7 +75,11 @@ struct msg {
     struct buf *out;      /* where the normalized message goes */
     struct buf *copy;     /* request: a copy for a resend, while it fits (else NULL) */
     uint64_t splice_left; /* MP_SPLICE: body bytes still to move */
-    int unchunk;          /* a chunked body goes out as plain bytes (to an HTTP/1.0 client) */
+    /* MP_SPLICE: the backend socket's receive low-water mark (1: the kernel's default),
+     * when it was last raised, and whether the sender proved slow (then it stays 1) */
+    int rcvlowat, lowat_slow;
+    uint64_t lowat_ms;
+    int unchunk; /* a chunked body goes out as plain bytes (to an HTTP/1.0 client) */
 };
 
 /* One client connection in http mode (conn->h). */
@@ -159,5 +163,11 @@ int http_parse_response(struct conn *c);
 int http_body_can_splice(const struct conn *c);
 /* Moves body bytes backend -> pipe -> client: 1 on progress, 0 waiting, -1 failed. */
 int http_splice_body(struct conn *c);
+/* The time by which a raised low-water mark must have woken the proxy while it waits on
+ * the backend (0: no mark raised, or the wait is on the client). */
+uint64_t http_lowat_deadline(const struct conn *c);
+/* Called once that deadline has passed: the mark goes back to 1 for the rest of the body
+ * (the caller then runs the connection). */
+void http_lowat_expired(struct conn *c);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -191,6 +192,51 @@ int http_body_can_splice(const struct conn *c)
            p->content_length >= SPLICE_BODY_MIN;
 }
 
+/* The receive low-water mark of the splice path. With a fast sender each wake-up found
+ * only the ~60 kB that arrived since the last one: the proxy woke and spliced 2-3 times
+ * as often as it had to. Once a read finds the backend socket empty, the socket is asked
+ * to hold up to SPLICE_LOWAT_MAX (never more than what is left of the body, whose last
+ * bytes must wake the proxy) before it wakes the proxy; a FIN or an error still wakes it
+ * at once. Bytes below the mark wake nothing, so a mark not reached within
+ * SPLICE_LOWAT_WAIT_MS is lowered to 1 for the rest of the body (the sender is slow: it
+ * pays that wait once per body). Back to 1 when the body has ended: the connection may
+ * carry the next response. (docs/internals/proxy-performance.md) */
+#define SPLICE_LOWAT_MAX     (256 * 1024)
+#define SPLICE_LOWAT_WAIT_MS 2
+
+static void set_backend_lowat(struct conn *c, struct msg *m, uint64_t want)
+{
+    int v = want > SPLICE_LOWAT_MAX ? SPLICE_LOWAT_MAX : want < 1 ? 1 : (int)want;
+    if (v == m->rcvlowat)
+        return;
+    if (setsockopt(c->bfd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) < 0) {
+        log_debug("proxy: SO_RCVLOWAT %d on backend '%s': %s", v, backend_name(c), strerror(errno));
+        m->lowat_slow = 1; /* the default wakes on every byte: slower, still correct */
+        return;
+    }
+    m->rcvlowat = v;
+}
+
+uint64_t http_lowat_deadline(const struct conn *c)
+{
+    const struct http_state *h = c->h;
+    /* only while the proxy waits on the backend: a slow client (bytes in the pipe) is
+     * waited for without a timer, and the next read of the backend starts the wait */
+    if (h->resp.phase != MP_SPLICE || h->resp.rcvlowat <= 1 || h->in_pipe > 0)
+        return 0;
+    return h->resp.lowat_ms + SPLICE_LOWAT_WAIT_MS;
+}
+
+void http_lowat_expired(struct conn *c)
+{
+    struct http_state *h = c->h;
+    h->resp.lowat_slow = 1;
+    set_backend_lowat(c, &h->resp, 1);
+    log_debug("proxy: backend '%s' sent less than the mark within %d ms; waking on every "
+              "byte for the rest of the body",
+              backend_name(c), SPLICE_LOWAT_WAIT_MS);
+}
+
 /* Moves body bytes backend -> pipe -> client, counting what is left of the body.
  * Returns 1 on progress, 0 when waiting, -1 when the backend ended early or a socket
  * failed. */
@@ -202,6 +248,8 @@ int http_splice_body(struct conn *c)
         if (h->pipe[0] < 0 && (h->pipe_size = proxy_pipe(h->pipe)) == 0)
             return 0; /* no pipe: the copy path goes on */
         h->resp.splice_left = h->resp.parser.content_length;
+        h->resp.rcvlowat = 1; /* a fresh socket, or one whose last body reset it */
+        h->resp.lowat_slow = 0;
         msg_event(&h->resp, ME_SPLICE);
         log_debug("proxy: splicing %llu bytes of response body to client %s",
                   (unsigned long long)h->resp.splice_left, c->peer);
@@ -218,6 +266,7 @@ int http_splice_body(struct conn *c)
                 continue;
         }
         if (h->resp.splice_left == 0) {
+            set_backend_lowat(c, &h->resp, 1);
             msg_event(&h->resp, ME_DONE);
             return 1;
         }
@@ -226,6 +275,10 @@ int http_splice_body(struct conn *c)
         ssize_t n = splice(c->bfd, NULL, h->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n == 0)
             return -1; /* the backend closed before the end of the body */
+        if (n < 0 && errno == EAGAIN && !h->resp.lowat_slow) {
+            set_backend_lowat(c, &h->resp, h->resp.splice_left);
+            h->resp.lowat_ms = loop_now_ms(c->p->loop);
+        }
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? progress : -1;
         h->in_pipe = (size_t)n;
