@@ -220,7 +220,9 @@ int addr_connect(const struct addr *a, struct err *e)
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
         int saved = errno;
         close(fd);
-        return err_errno(e, saved, "cannot connect to '%s'", a->text);
+        err_errno(e, saved, "cannot connect to '%s'", a->text);
+        errno = saved; /* EAGAIN: a unix socket's backlog is full, the caller may retry */
+        return -1;
     }
     return fd;
 }

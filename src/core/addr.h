@@ -32,7 +32,8 @@ int addr_parse(const char *spec, int allow_name, struct addr *a, struct err *e);
 int addr_listen(const struct addr *a, int backlog, struct err *e);
 
 /* Starts a non-blocking connect to `a`. Returns the fd (connect may be in progress:
- * wait for EPOLLOUT and check SO_ERROR with addr_connect_result) or -1. */
+ * wait for EPOLLOUT and check SO_ERROR with addr_connect_result) or -1 with errno set
+ * (EAGAIN: a unix socket whose backlog is full). */
 int addr_connect(const struct addr *a, struct err *e);
 /* After EPOLLOUT on a connecting fd: 0 when connected, else -1 with the reason. */
 int addr_connect_result(int fd, const struct addr *a, struct err *e);

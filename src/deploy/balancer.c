@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deploy/sockreq.h"
+#include "core/sockreq.h"
 
 struct bal_call {
     struct balancer *b;

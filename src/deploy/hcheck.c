@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deploy/sockreq.h"
+#include "core/sockreq.h"
 
 struct hcheck {
     struct loop *loop;
