@@ -66,8 +66,10 @@ static void on_http_timer(struct loop *loop, struct timer *t)
     }
     uint64_t lowat = http_lowat_deadline(c);
     if (lowat && loop_now_ms(loop) >= lowat) {
-        http_lowat_expired(c);
-        http_run(c);
+        if (http_lowat_expired(c) < 0)
+            conn_close(c); /* the rest of the body could not wake the proxy */
+        else
+            http_run(c);
         return;
     }
     if (h->phase == HP_LINGER || (h->phase == HP_HEAD && c->p->stopping && !buf_pending(&h->cin))) {

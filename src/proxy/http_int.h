@@ -167,7 +167,8 @@ int http_splice_body(struct conn *c);
  * the backend (0: no mark raised, or the wait is on the client). */
 uint64_t http_lowat_deadline(const struct conn *c);
 /* Called once that deadline has passed: the mark goes back to 1 for the rest of the body
- * (the caller then runs the connection). */
-void http_lowat_expired(struct conn *c);
+ * (the caller then runs the connection). -1 when the socket refused: the body would
+ * stall, the caller closes the connection. */
+int http_lowat_expired(struct conn *c);
 
 #endif

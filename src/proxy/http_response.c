@@ -204,17 +204,20 @@ int http_body_can_splice(const struct conn *c)
 #define SPLICE_LOWAT_MAX     (256 * 1024)
 #define SPLICE_LOWAT_WAIT_MS 2
 
-static void set_backend_lowat(struct conn *c, struct msg *m, uint64_t want)
+/* 0, or -1 when the socket refused the value (then its mark is what it was). */
+static int set_backend_lowat(struct conn *c, struct msg *m, uint64_t want)
 {
     int v = want > SPLICE_LOWAT_MAX ? SPLICE_LOWAT_MAX : want < 1 ? 1 : (int)want;
     if (v == m->rcvlowat)
-        return;
+        return 0;
     if (setsockopt(c->bfd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) < 0) {
-        log_debug("proxy: SO_RCVLOWAT %d on backend '%s': %s", v, backend_name(c), strerror(errno));
-        m->lowat_slow = 1; /* the default wakes on every byte: slower, still correct */
-        return;
+        log_warn("proxy: cannot set the receive low-water mark of backend '%s' to %d: %s",
+                 backend_name(c), v, strerror(errno));
+        m->lowat_slow = 1; /* never raised again for this body */
+        return -1;
     }
     m->rcvlowat = v;
+    return 0;
 }
 
 uint64_t http_lowat_deadline(const struct conn *c)
@@ -227,14 +230,14 @@ uint64_t http_lowat_deadline(const struct conn *c)
     return h->resp.lowat_ms + SPLICE_LOWAT_WAIT_MS;
 }
 
-void http_lowat_expired(struct conn *c)
+int http_lowat_expired(struct conn *c)
 {
     struct http_state *h = c->h;
     h->resp.lowat_slow = 1;
-    set_backend_lowat(c, &h->resp, 1);
     log_debug("proxy: backend '%s' sent less than the mark within %d ms; waking on every "
               "byte for the rest of the body",
               backend_name(c), SPLICE_LOWAT_WAIT_MS);
+    return set_backend_lowat(c, &h->resp, 1);
 }
 
 /* Moves body bytes backend -> pipe -> client, counting what is left of the body.
@@ -266,7 +269,8 @@ int http_splice_body(struct conn *c)
                 continue;
         }
         if (h->resp.splice_left == 0) {
-            set_backend_lowat(c, &h->resp, 1);
+            if (set_backend_lowat(c, &h->resp, 1) < 0)
+                h->backend_keepalive = 0; /* a raised mark would stall its next response */
             msg_event(&h->resp, ME_DONE);
             return 1;
         }
