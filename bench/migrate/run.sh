@@ -87,12 +87,6 @@ baton_abort() {
         fail "abort failed: $(tail -2 "$T_DIR/pg-abort.log")"
     psql -qX -c "VACUUM users" >/dev/null
 }
-backfill() {
-    baton_rename
-    local rc=$?
-    baton_abort
-    return $rc
-}
 # Each round runs the two pgbench arms back to back, odd rounds the run without first,
 # even rounds the backfill first, so a load that drifts during a round weighs on both
 # orders alike; the ratio is the round's own.
@@ -100,9 +94,11 @@ r_adapt=() s_adapt=() duty_adapt=() t_base=()
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) -eq 1 ]; then
         read -r tps_b _ < <(pgbench_during baseline)
-        read -r tps_a secs_a < <(pgbench_during backfill)
+        read -r tps_a secs_a < <(pgbench_during baton_rename)
+        baton_abort
     else
-        read -r tps_a secs_a < <(pgbench_during backfill)
+        read -r tps_a secs_a < <(pgbench_during baton_rename)
+        baton_abort
         read -r tps_b _ < <(pgbench_during baseline)
     fi
     [ -n "${tps_a:-}" ] && [ -n "${tps_b:-}" ] || fail "round $round: a pgbench run gave no figure (see above)"
