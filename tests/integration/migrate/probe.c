@@ -1,8 +1,9 @@
 /* Test helper: a probe transaction on a PostgreSQL table, run in a loop while a migration
  * runs. Each transaction updates and reads a few rows under `SET LOCAL lock_timeout`, so a
  * transaction the migration blocks longer than that fails with lock_not_available (55P03)
- * and is counted. Bounded in time and count; prints its transactions, lock timeouts,
- * other errors and its longest transaction.
+ * and is counted. Bounded in time and count; prints "probe started" after its first
+ * transaction, and at the end its transactions, lock timeouts, other errors and its
+ * longest transaction.
  * usage: probe URL TABLE FIRST_ID SECONDS LOCK_TIMEOUT_MS [PAUSE_US] */
 #include <libpq-fe.h>
 #include <signal.h>
@@ -60,7 +61,10 @@ int main(int argc, char **argv)
         rc = rc ? (run(pg, "ROLLBACK", &shown), rc) : run(pg, "COMMIT", &shown);
         double took = now_ms() - t0;
         longest = took > longest ? took : longest;
-        txs++;
+        if (txs++ == 0) {
+            printf("probe started\n"); /* the test starts the migration after this line */
+            fflush(stdout);
+        }
         timeouts += rc == 1;
         errors += rc == 2;
         if (pause_us > 0)
