@@ -22,7 +22,8 @@ struct sockreq {
     struct addr to;
     int fd;
     struct watcher w;
-    struct timer deadline, retry;
+    struct timer deadline; /* the whole exchange */
+    struct timer retry;    /* the next connect, or the report of one that failed at once */
     uint64_t timeout_ms;
     enum sr_phase phase;
     char *req;
