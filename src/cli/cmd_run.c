@@ -1,5 +1,6 @@
 /* `baton run`: its option table (command line over the [run] section of --config) and
  * the hand-over to the supervisor (src/supervise/run.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/opt.h"
 #include "core/spawn.h"
 #include "supervise/container.h"
+#include "supervise/heaptune.h"
 #include "supervise/run.h"
 #include "supervise/state.h"
 
@@ -219,6 +221,7 @@ static int check_run(struct run_cli *c, const struct opt_result *r, struct err *
 
 int verb_run(int argc, char **argv)
 {
+    heaptune_start(program_invocation_name, argv); /* "run" and its arguments */
     struct run_cli *c = calloc(1, sizeof(*c));
     struct opt_result r;
     struct err e;

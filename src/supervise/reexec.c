@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/fdpass.h"
+#include "supervise/heaptune.h"
 #include "supervise/state.h"
 
 static int state_memfd(const char *state, struct err *e)
@@ -73,6 +74,7 @@ int reexec_exec(const char *binary, char *const *self_argv, const char *state, c
     int fd = state_memfd(state, e);
     if (fd < 0)
         return -1;
+    int tuned = heaptune_env_set() == 1; /* the new image starts with it, as the first */
     if (build(binary, self_argv, fd, &argv, &envp, fd_env, sizeof(fd_env)) < 0) {
         err_set(e, "cannot re-exec: out of memory");
         goto out;
@@ -87,6 +89,8 @@ int reexec_exec(const char *binary, char *const *self_argv, const char *state, c
     err_errno(e, errno, "cannot execute '%s'", binary);
     set_cloexec(fds, nfds, 1);
 out:
+    if (tuned)
+        heaptune_env_restore();
     close(fd);
     free(argv);
     free(envp);
