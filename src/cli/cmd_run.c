@@ -221,7 +221,6 @@ static int check_run(struct run_cli *c, const struct opt_result *r, struct err *
 
 int verb_run(int argc, char **argv)
 {
-    heaptune_start(program_invocation_name, argv); /* "run" and its arguments */
     struct run_cli *c = calloc(1, sizeof(*c));
     struct opt_result r;
     struct err e;
@@ -234,9 +233,11 @@ int verb_run(int argc, char **argv)
         fprintf(stderr, "baton run: %s\n", e.msg);
         rc = OPT_ERROR;
     }
-    if (rc == OPT_RUN)
+    if (rc == OPT_RUN) {
+        /* only a master that will run: not --help, not a refused option */
+        heaptune_start(program_invocation_name, argv); /* "run" and its arguments */
         rc = run_main(&c->run) == 0 ? EXIT_OK : EXIT_FAIL;
-    else
+    } else
         rc = rc == OPT_HELP ? EXIT_OK : EXIT_USAGE;
     spawn_argv_free(c->built);
     opt_result_free(&r);
