@@ -3,8 +3,10 @@
  * environment its children inherit. */
 #include "supervise/heaptune.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -58,21 +60,29 @@ void heaptune_env_restore(void)
 
 void heaptune_start(const char *argv0, char *const *argv)
 {
-    if (getenv(HEAPTUNE_MARK)) {
-        heaptune_env_restore(); /* this image has the tunable */
+    const char *mark = getenv(HEAPTUNE_MARK);
+    if (mark) { /* this image has the tunable */
+        if (strcmp(mark, "1") != 0) {
+            char comm[16];
+            snprintf(comm, sizeof(comm), "%s", mark);
+            prctl(PR_SET_NAME, comm); /* the name ps and pgrep know, not "exe" */
+        }
+        heaptune_env_restore();
         return;
     }
     if (HEAPTUNE_OWN_ALLOCATOR || heaptune_env_set() != 1)
         return;
+    char comm[17] = "";
+    prctl(PR_GET_NAME, comm);
     size_t n = 0;
     while (argv[n])
         n++;
     char **args = calloc(n + 2, sizeof(*args));
-    if (args) {
+    if (args && (!comm[0] || setenv(HEAPTUNE_MARK, comm, 1) == 0)) {
         args[0] = (char *)argv0;
         memcpy(args + 1, argv, n * sizeof(*args));
         execv("/proc/self/exe", args); /* returns only on failure: go on with the cache */
-        free(args);
     }
+    free(args);
     heaptune_env_restore();
 }

@@ -3,7 +3,9 @@
 #ifndef BATON_SUPERVISE_HEAPTUNE_H
 #define BATON_SUPERVISE_HEAPTUNE_H
 
-/* The tunable glibc reads when a process starts; our marker that this image has it. */
+/* The tunable glibc reads when a process starts; our marker that this image has it
+ * (its value: "1", or the process name to take back after the exec of /proc/self/exe,
+ * which would name the process "exe"). */
 #define HEAPTUNE_TUNABLE "glibc.malloc.tcache_count=0"
 #define HEAPTUNE_MARK    "BATON_TCACHE_OFF"
 #define HEAPTUNE_WAS     "BATON_GLIBC_TUNABLES_WAS"

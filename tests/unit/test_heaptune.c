@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #include "supervise/heaptune.h"
 
@@ -66,8 +67,25 @@ static void start_in_the_tuned_image_restores(void **state)
     assert_null(getenv(HEAPTUNE_WAS));
 }
 
+static void start_in_the_tuned_image_takes_its_name_back(void **state)
+{
+    (void)state;
+    char before[17] = "", after[17] = "";
+    assert_int_equal(prctl(PR_GET_NAME, before), 0);
+    setenv("GLIBC_TUNABLES", HEAPTUNE_TUNABLE, 1);
+    setenv(HEAPTUNE_MARK, "baton-name-test", 1); /* 15 characters: the most a name holds */
+    char *argv[] = {"run", NULL};
+    heaptune_start("baton", argv);
+    assert_int_equal(prctl(PR_GET_NAME, after), 0);
+    prctl(PR_SET_NAME, before);
+    assert_string_equal(after, "baton-name-test");
+    assert_null(getenv("GLIBC_TUNABLES"));
+    assert_null(getenv(HEAPTUNE_MARK));
+}
+
 UNIT_MAIN("heaptune", NULL, NULL,
           cmocka_unit_test_setup(sets_and_restores_without_tunables, clean_env),
           cmocka_unit_test_setup(keeps_the_operators_tunables, clean_env),
           cmocka_unit_test_setup(leaves_the_operators_cache_alone, clean_env),
-          cmocka_unit_test_setup(start_in_the_tuned_image_restores, clean_env))
+          cmocka_unit_test_setup(start_in_the_tuned_image_restores, clean_env),
+          cmocka_unit_test_setup(start_in_the_tuned_image_takes_its_name_back, clean_env))

@@ -2,15 +2,18 @@
 # The master runs with glibc's per-thread malloc cache off (it executes itself once with
 # GLIBC_TUNABLES, docs/internals/master-memory.md), and its workers get the environment
 # the master was given: an operator's GLIBC_TUNABLES as it was, none when there was none,
-# and none of the master's markers; the same after a re-exec of the master.
+# and none of the master's markers; the master keeps its process name ("baton", not the
+# "exe" of /proc/self/exe); the same after a re-exec of the master.
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/master.sh"
 BATON=${BATON_REL:-$BATON} # a sanitizer's allocator has no such cache: no exec there
 # env_of PID: the environment PID was started with, one entry a line
 env_of() { tr '\0' '\n' <"/proc/$1/environ"; }
 # check_master: the master's image was started with the marker of the tunable
 check_master() {
-    env_of "$MASTER" | grep -qx 'BATON_TCACHE_OFF=1' ||
+    env_of "$MASTER" | grep -q '^BATON_TCACHE_OFF=' ||
         fail "the master runs without the tunable ($1): $(env_of "$MASTER" | grep -E 'TUNABLES|BATON_' | tr '\n' ' ')"
+    [ "$(cat "/proc/$MASTER/comm")" = "$(basename "$BATON")" ] ||
+        fail "the master's process name is '$(cat "/proc/$MASTER/comm")' ($1), want '$(basename "$BATON")'"
 }
 # check_workers GEN WANT: each worker of GEN has GLIBC_TUNABLES as WANT ("" for none)
 check_workers() {
