@@ -251,7 +251,9 @@ fleet_haproxy() {
             "$FLEET_DIR/lb/$name.sock"
         [ -n "${3:-}" ] && printf '    stats socket ipv4@%s:%s level admin\n' "$(fleet_addr lb)" "$3"
         printf 'defaults\n    mode http\n    retries 0\n    timeout connect 2s\n'
-        printf '    timeout client 30s\n    timeout server 30s\n'
+        # a check every 200 ms, but a slow answer fails only after 2 s: on a busy machine
+        # the apps' /health took over 200 ms and HAProxy marked every server DOWN
+        printf '    timeout client 30s\n    timeout server 30s\n    timeout check 2s\n'
         printf 'frontend fe\n    bind %s:%s\n    default_backend app\n' "$(fleet_addr lb)" "$port"
         printf 'backend app\n    balance roundrobin\n    option httpchk GET /health\n'
         printf '    default-server inter 200ms fall 2 rise 2\n'
