@@ -37,7 +37,7 @@ const char *proxyworker_control(const struct proxyworker *p);
 int proxyworker_notify(struct proxyworker *p, pid_t pid, const struct notify_msg *msg);
 
 /* The "proxy" object of `status`, and of the state file and back (a proxy worker that
- * still runs is watched again). */
+ * still runs is watched again; from_json loads into one fresh from proxyworker_new). */
 json_t *proxyworker_status(const struct proxyworker *p);
 json_t *proxyworker_to_json(const struct proxyworker *p);
 int proxyworker_from_json(struct proxyworker *p, json_t *jp, struct err *e);
