@@ -82,7 +82,7 @@ upto() {
     done
 }
 scur_zero() { [ "$(hap_field "$1" scur)" = 0 ]; }
-status_is() { hap_field "$1" status | grep -q "^$2"; }
+status_is() { hap_field "$1" status | grep "^$2" >/dev/null; }
 hap_field() { # hap_field SERVER COLUMN: one column of show stat
     hap "show stat app 4 -1" | awk -F, -v s="$1" -v c="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c || $i == "# " c) k = i} $2 == s {print $k}'
 }

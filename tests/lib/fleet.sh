@@ -62,8 +62,8 @@ _fleet_bridge() {
         [ $tries -gt 200 ] && { flock -u 8; fail "no free 10.x.y.0/24 for the fleet"; }
         FLEET_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
         a=$((100 + RANDOM % 100)) b=$((RANDOM % 256))
-        ip -4 addr show | grep -q " 10\.$a\.$b\." && continue
-        ip -4 route show | grep -q "^10\.$a\.$b\." && continue
+        ip -4 addr show | grep " 10\.$a\.$b\." >/dev/null && continue
+        ip -4 route show | grep "^10\.$a\.$b\." >/dev/null && continue
         ip link show "btf$FLEET_ID" >/dev/null 2>&1 && continue
         break
     done
@@ -287,7 +287,7 @@ PY
 fleet_hap_status() {
     fleet_hap "$1" "show stat app 4 -1" | awk -F, '/^app,/ {print $2, $18}'
 }
-fleet_hap_all_up() { ! fleet_hap_status "$1" | grep -qv ' UP$'; }
+fleet_hap_all_up() { ! fleet_hap_status "$1" | grep -v ' UP$' >/dev/null; }
 
 # fleet_load_start NAME [baton load ARGS]: load through HAProxy until fleet_load_stop,
 # as back-to-back 1 s runs (each a JSON line), capped at FLEET_LOAD_CAP seconds.

@@ -49,7 +49,7 @@ make -s -C "$REPO" install DESTDIR="$T_DIR/root" PREFIX=/usr >"$T_DIR/install.lo
 for page in "$MAN_DIR"/*.1; do
     cmp -s "$page" "$T_DIR/root/usr/share/man/man1/$(basename "$page")" || fail "not installed: $(basename "$page")"
 done
-MANWIDTH=100 man -M "$T_DIR/root/usr/share/man" baton-switch 2>/dev/null | grep -q -- '--drain-timeout' ||
+MANWIDTH=100 man -M "$T_DIR/root/usr/share/man" baton-switch 2>/dev/null | grep -- '--drain-timeout' >/dev/null ||
     fail "man -M finds no installed baton-switch page"
 cmp -s "$COMPLETION" "$T_DIR/root/usr/share/bash-completion/completions/baton" || fail "completion not installed"
 make -s -C "$REPO" uninstall DESTDIR="$T_DIR/root" PREFIX=/usr >/dev/null 2>&1 || fail "make uninstall"

@@ -17,7 +17,7 @@ cc -std=c17 -Wall -Werror -o "$T_DIR/counter" "$LZ_REPO/examples/lazy/lazy_count
 cc -std=c17 -Wall -Werror -o "$T_DIR/counter-static" "$LZ_REPO/examples/lazy/lazy_counter.c" \
     $(pkg-config --cflags baton-lazy) "$P/lib/libbaton-lazy.a" $(pkg-config --libs jansson sqlite3 libpq hiredis) \
     2>"$T_DIR/cc-static.log" || fail "static build: $(cat "$T_DIR/cc-static.log")"
-grep -q "$P/lib/libbaton-lazy.so.1" <<<"$(ldd "$T_DIR/counter")" || fail "not linked to the installed .so" # not `ldd | grep -q`: under pipefail, ldd's SIGPIPE fails it
+grep -q "$P/lib/libbaton-lazy.so.1" <<<"$(ldd "$T_DIR/counter")" || fail "not linked to the installed .so" # not a pipe from ldd into grep: under pipefail, ldd's SIGPIPE fails it
 
 url="sqlite:$T_DIR/db.sqlite#users"
 lz_seed 3 | "$BATON" lazy load --store "$url" >/dev/null 2>>"$T_DIR/baton.log" || fail "load"

@@ -35,7 +35,7 @@ wait_log() {
 }
 wait_log "backfill step 1: copy" "backfill"
 out=$("$BATON" migrate throttle --duty-percent 40 2>&1) || fail "throttle failed: $out"
-printf '%s\n' "$out" | grep -qx "duty-percent: 40" || fail "throttle printed: $out"
+printf '%s\n' "$out" | grep -x "duty-percent: 40" >/dev/null || fail "throttle printed: $out"
 wait_log "throttle: duty cap 40%" "the new duty cap in the running backfill"
 # the probe now sleeps 0.6 s, over its 300 ms target: a back-off must name it
 sql "$PG_URL" "UPDATE probe_delay SET s = 0.6" >/dev/null

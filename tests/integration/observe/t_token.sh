@@ -13,7 +13,7 @@ TOKEN=$(token_file "$T_DIR/token")
 chmod 644 "$T_DIR/token"
 out=$("$BATON" run --listen "127.0.0.1:$PORT" --control "$T_DIR/bad.sock" --metrics "127.0.0.1:$MPORT" \
     --admin-token-file "$T_DIR/token" -- "$APP" 2>&1) && fail "baton run started with a readable token file"
-echo "$out" | grep -qF "admin token file '$T_DIR/token' must be a regular file only its owner can read" ||
+echo "$out" | grep -F "admin token file '$T_DIR/token' must be a regular file only its owner can read" >/dev/null ||
     fail "unexpected message: $out"
 chmod 600 "$T_DIR/token"
 
@@ -42,7 +42,7 @@ status_holds '.current_generation == 1 and (.generations | length) == 1' || fail
 [ "$(http_status POST "$ADMIN/api/upgrade" -H "Authorization: Bearer $TOKEN")" = 202 ] || fail "upgrade with the token refused"
 wait_for 60 status_holds '.current_generation == 2 and (.generations | length) == 1' ||
     fail "the upgrade asked over the admin listener did not happen: $(master_ctl status --json)"
-curl -s "$ADMIN/metrics" | grep -qx 'baton_upgrades_total{result="switched"} 1' || fail "upgrade not counted"
+curl -s "$ADMIN/metrics" | grep -x 'baton_upgrades_total{result="switched"} 1' >/dev/null || fail "upgrade not counted"
 master_stop
 
 # The proxy: drain and switch need the token too.

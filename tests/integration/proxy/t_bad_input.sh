@@ -35,7 +35,7 @@ rc=0; ctl switch 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "switch without a pool must exit 2, got $rc"
 rc=0; "$BATON" proxy --mode udp --listen 127.0.0.1:1 2>"$T_DIR/usage.out" || rc=$?
 [ $rc -eq 2 ] && grep -q "invalid --mode 'udp'" "$T_DIR/usage.out" || fail "bad --mode: exit $rc"
-"$BATON" proxy --help | grep -q -- "--drain-timeout\|--state-file" || fail "proxy --help"
+"$BATON" proxy --help | grep -- "--drain-timeout\|--state-file" >/dev/null || fail "proxy --help"
 "$BATON" backend --help >/dev/null && "$BATON" switch --help >/dev/null || fail "--help must exit 0"
 
 # raw control requests

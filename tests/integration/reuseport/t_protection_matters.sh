@@ -19,7 +19,7 @@ run_one() {
     local protect=$1 want=$2 ready=$3
     master_start --mode reuseport --protect "$protect" --ready "$ready" --drain-timeout 30 \
         -- "$APP" --version v1
-    rp_protection | grep -q "^$want: " || fail "status names '$(rp_protection)', expected $want"
+    rp_protection | grep "^$want: " >/dev/null || fail "status names '$(rp_protection)', expected $want"
     grep -q "reuseport protection: $want: " "$T_DIR/master.log" || fail "the log does not name $want"
     rp_upgrades_under_close "load-$protect" 20 32
     master_stop

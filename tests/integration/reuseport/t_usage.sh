@@ -15,5 +15,5 @@ usage_error "baton run: invalid --protect 'ebpf': expected auto, bpf, tcp-migrat
     --mode reuseport --protect ebpf --listen 127.0.0.1:1 -- true
 usage_error "baton run: --mode reuseport needs HOST:PORT addresses, not 'unix:$T_DIR/s'" \
     --mode reuseport --listen "unix:$T_DIR/s" -- true
-"$BATON" run --help | grep -q "reuseport: each worker binds the --listen address" ||
+"$BATON" run --help | grep "reuseport: each worker binds the --listen address" >/dev/null ||
     fail "--help does not describe --mode reuseport"

@@ -13,7 +13,7 @@ kill -KILL "$victim"
 wait_for 60 status_holds '.generations[0].restarts == 1 and ([.generations[0].workers[]|select(.ready)]|length) == 2' ||
     fail "the worker was not restarted: $(master_ctl status --json | jq -c .generations)"
 wait_for 30 steered 2 || fail "the restarted worker's socket was not steered to: $(grep 'new connections' "$T_DIR/master.log")"
-worker_pids 1 | grep -qx "$victim" && fail "the killed worker $victim is still listed"
+worker_pids 1 | grep -x "$victim" >/dev/null && fail "the killed worker $victim is still listed"
 load_start load1 "$URL" --connections 8 --close
 load_wait_more load1 500
 out=$(master_ctl upgrade --json -- "$APP" --version v2 2>&1) || fail "upgrade failed: $out"

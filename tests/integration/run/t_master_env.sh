@@ -10,7 +10,7 @@ BATON=${BATON_REL:-$BATON} # a sanitizer's allocator has no such cache: no exec 
 env_of() { tr '\0' '\n' <"/proc/$1/environ"; }
 # check_master: the master's image was started with the marker of the tunable
 check_master() {
-    env_of "$MASTER" | grep -q '^BATON_TCACHE_OFF=' ||
+    env_of "$MASTER" | grep '^BATON_TCACHE_OFF=' >/dev/null ||
         fail "the master runs without the tunable ($1): $(env_of "$MASTER" | grep -E 'TUNABLES|BATON_' | tr '\n' ' ')"
     [ "$(cat "/proc/$MASTER/comm")" = "$(basename "$BATON")" ] ||
         fail "the master's process name is '$(cat "/proc/$MASTER/comm")' ($1), want '$(basename "$BATON")'"
@@ -21,7 +21,7 @@ check_workers() {
     pids=$(worker_pids "$1")
     [ -n "$pids" ] || fail "generation $1 has no workers: $(master_ctl status --json)"
     for w in $pids; do
-        env_of "$w" | grep -qE '^BATON_(TCACHE_OFF|GLIBC_TUNABLES_WAS)=' &&
+        env_of "$w" | grep -E '^BATON_(TCACHE_OFF|GLIBC_TUNABLES_WAS)=' >/dev/null &&
             fail "worker $w of generation $1 inherited the master's marker: $(env_of "$w" | grep BATON_ | tr '\n' ' ')"
         got=$(env_of "$w" | sed -n 's/^GLIBC_TUNABLES=//p')
         [ "$got" = "$2" ] || fail "worker $w of generation $1 has GLIBC_TUNABLES='$got', want '$2'"

@@ -9,7 +9,7 @@ kill -KILL "$victim"
 restarted() {
     local now
     now=$(worker_pids 1 | sort | tr '\n' ' ')
-    [ "$(echo "$now" | wc -w)" -eq 2 ] && ! echo " $now" | grep -q " $victim "
+    [ "$(echo "$now" | wc -w)" -eq 2 ] && ! echo " $now" | grep " $victim " >/dev/null
 }
 wait_for 60 restarted || fail "worker $victim was not replaced: $(master_ctl status --json)"
 [ "$(master_ctl status --json | jq '.generations[0].restarts')" = 1 ] || fail "restart not counted"

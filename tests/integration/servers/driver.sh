@@ -87,7 +87,7 @@ load_recipe() {
 # that tests run side by side by other jobs on the machine do not meet.
 start_master() {
     local own=()
-    if printf '%s\n' "${RUN[@]}" | grep -qx proxy; then
+    if printf '%s\n' "${RUN[@]}" | grep -x proxy >/dev/null; then
         local lo=$((20000 + (RANDOM % 90) * 100))
         own=(--private-ports "$lo-$((lo + 99))")
     fi
@@ -96,7 +96,7 @@ start_master() {
         >>"$MASTER_LOG" 2>&1 &
     MASTER=$!
     track "$MASTER"
-    wait_for 60 sh -c "curl -sf --max-time 5 $URL | grep -qx v1" ||
+    wait_for 60 sh -c "curl -sf --max-time 5 $URL | grep -x v1 >/dev/null" ||
         fail "baton run did not start serving v1 on $PORT"
 }
 
