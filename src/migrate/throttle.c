@@ -19,7 +19,7 @@
 #include "migrate/ledger.h"
 #include "migrate/runner.h"
 
-#define THROTTLE_MIN_DUTY      5.0
+#define THROTTLE_MIN_DUTY      2.0
 #define THROTTLE_READ_EVERY_MS 500
 #define PROBE_PAUSE_MS         20
 #define PROBE_TIMEOUT_MS       2000
