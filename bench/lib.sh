@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Helpers every bench sources (`. "$(dirname "$0")/../lib.sh"`): a scratch directory, free
 # ports, waiting for a port or a URL, and nginx as a peer: a configuration that answers
-# its version from DIR/version.conf, its start, and its binary upgrade.
+# its version from DIR/version.conf, its start, and its binary upgrade; a CPU limit per
+# process (cgroup).
 
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
@@ -97,4 +98,40 @@ haproxy_conf() {
             printf 'listen %s\n  bind 127.0.0.1:%s\n  server s1 127.0.0.1:%s\n' "$name" "$port" "$server"
         done
     } >"$file"
+}
+
+# A CPU limit per process, the way a proxy runs in a container with a CPU quota: a
+# cgroup of its own with CFS quota CPUS (e.g. 0.5) per 10 ms period, on cgroup v2
+# (cpu.max) or v1 (the cpu controller's cpu.cfs_*). Needs root.
+# cpu_cap_root: prints the folder new groups go under, or fails with the reason.
+cpu_cap_root() {
+    local v2 v1
+    v2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+    if [ -n "$v2" ] && grep -qw cpu "$v2/cgroup.controllers" 2>/dev/null &&
+        { grep -qw cpu "$v2/cgroup.subtree_control" || echo +cpu >"$v2/cgroup.subtree_control"; } 2>/dev/null; then
+        echo "$v2"; return 0
+    fi
+    v1=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/mounts)
+    [ -n "$v1" ] && [ -w "$v1" ] && { echo "$v1"; return 0; }
+    echo "no writable cgroup with the cpu controller (v2 ${v2:-not mounted}, v1 ${v1:-not mounted}; needs root)" >&2
+    return 1
+}
+# cpu_cap ROOT NAME CPUS PID: makes ROOT/NAME with that quota and moves PID (its whole
+# process) into it.
+cpu_cap() {
+    local g=$1/$2 period=10000 quota
+    quota=$(awk -v c="$3" 'BEGIN {printf "%d", c * 10000}')
+    mkdir -p "$g" || return 1
+    if [ -f "$g/cpu.max" ]; then
+        echo "$quota $period" >"$g/cpu.max"
+    else
+        echo "$period" >"$g/cpu.cfs_period_us" && echo "$quota" >"$g/cpu.cfs_quota_us"
+    fi || return 1
+    echo "$4" >"$g/cgroup.procs"
+}
+# cpu_cap_remove ROOT NAME...: removes the groups (their processes already stopped).
+cpu_cap_remove() {
+    local root=$1 n
+    shift
+    for n in "$@"; do rmdir "$root/$n" 2>/dev/null; done
 }

@@ -7,7 +7,9 @@
 # with their spread (min-max), median p50 and CPU per request, a 10 MB bulk transfer
 # in bytes/s, RSS per 10k idle connections, system calls per request (perf, when it
 # may count them), and ratios against the peers beside their goals. BENCH_BASELINE=DIR adds the http mode of another build
-# (e.g. one before a change) as the row baton-http-base.
+# (e.g. one before a change) as the row baton-http-base. BENCH_CPU_LIMIT=CPUS (e.g. 0.5)
+# runs only the one-process rows of baton and HAProxy, each in a cgroup of its own capped
+# at CPUS (needs root): the proxy, not wrk or the app, is then what limits requests/s.
 # Usage: bench/proxy/run.sh [BUILD_DIR]   (default build/rel)
 set -u
 BUILD=$(cd "${1:-build/rel}" && pwd)
@@ -17,10 +19,13 @@ DUR=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-5}
 BASE=${BENCH_BASELINE:+$(cd "$BENCH_BASELINE" && pwd)/baton}
 CONNS=${BENCH_CONNECTIONS:-50}
+CPU_LIMIT=${BENCH_CPU_LIMIT:-}
 W=$(mktemp -d /tmp/baton-bench-proxy.XXXXXX)
 PIDS=()
+CAPS=()
 cleanup() {
     stop_pids "${PIDS[@]}"
+    [ -n "${CAP_ROOT:-}" ] && { wait 2>/dev/null; cpu_cap_remove "$CAP_ROOT" "${CAPS[@]}"; }
     rm -rf "$W"
 }
 trap cleanup EXIT
@@ -30,6 +35,16 @@ IDLE=$(( $(ulimit -n) / 3 )); [ "$IDLE" -gt 10000 ] && IDLE=10000
 
 . "$(cd "$(dirname "$0")" && pwd)/../lib.sh" # free_port, wait_port PORT, stop_pids (cleanup)
 for tool in wrk haproxy nginx; do command -v $tool >/dev/null || { echo "bench/proxy: $tool missing (make deps)"; exit 1; }; done
+if [ -n "$CPU_LIMIT" ]; then
+    CAP_ROOT=$(cpu_cap_root) || { echo "bench/proxy: no CPU limit possible, skipped"; exit 0; }
+fi
+# capped ROW PID: with BENCH_CPU_LIMIT, PID goes into a cgroup of its own capped at it
+capped() {
+    [ -n "$CPU_LIMIT" ] || return 0
+    local name=baton-bench-$$-$1
+    cpu_cap "$CAP_ROOT" "$name" "$CPU_LIMIT" "$2" || { echo "bench/proxy: cannot cap $1 (pid $2) in $CAP_ROOT/$name"; exit 1; }
+    CAPS+=("$name")
+}
 
 # backends: httpapp for requests, nginx serving a 10 MB file for bulk transfers
 APP_PORT=$(free_port)
@@ -184,6 +199,13 @@ median() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk '{v[NR]=$1} END {if (NR)
 spread() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {if (NR) print lo "-" hi; else print "-"}'; }
 
 NAMES=()
+if [ -n "$CPU_LIMIT" ]; then # the one-process rows alone, each capped
+    for m in tcp http; do
+        start_baton $m; started baton-$m "$BATON_APP_PID"; capped baton-$m "$BATON_APP_PID"
+        start_haproxy $m; started haproxy-$m "$HAPROXY_PID"; capped haproxy-$m "$HAPROXY_PID"
+    done
+    UNITS=("baton-tcp haproxy-tcp" "baton-http haproxy-http")
+else
 P_APP=$APP_PORT P_BULK=$BULK_PORT started direct
 start_baton tcp;  started baton-tcp "$BATON_APP_PID"
 start_baton http; started baton-http "$BATON_APP_PID"
@@ -199,18 +221,22 @@ if [ -n "$STREAM_MOD" ]; then
     for _ in $(seq 50); do NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1); [ -n "$NGINX_WORKER" ] && break; sleep 0.1; done
     started nginx-stream "$NGINX_WORKER"
 fi
+fi
 
 echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp, $ROUNDS interleaved rounds (median, spread min-max);"
-echo "bulk = a 10 MB GET from nginx (curl, best of 2 in each round; a ratio's two sides best of 4 in the order A B B A A B B A); -w2 = baton --workers 2, -nt2 = HAProxy nbthread 2"
+[ -n "$CPU_LIMIT" ] && echo "each proxy capped at $CPU_LIMIT CPU (cgroup quota per 10 ms, $CAP_ROOT): the proxy limits requests/s, not wrk or the app"
+[ -z "$CPU_LIMIT" ] && echo "bulk = a 10 MB GET from nginx (curl, best of 2 in each round; a ratio's two sides best of 4 in the order A B B A A B B A); -w2 = baton --workers 2, -nt2 = HAProxy nbthread 2"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a busy machine blurs requests/s; CPU us/request is steadier)"
 declare -A R_RPS R_P50 R_P99 R_CPU R_BULK R_BULKD
 # The rows compared in a ratio run back to back, so that each per-round ratio weighs
 # two runs seconds apart (a busy neighbour's load changes over half a minute): each
 # round starts one unit further, and inside a unit one row further, so that neither
 # side of a ratio always runs first.
-UNITS=("baton-tcp haproxy-tcp" "baton-http haproxy-http${BASE:+ baton-http-base}"
-    "baton-tcp-w2 haproxy-tcp-nt2" "baton-http-w2 haproxy-http-nt2" direct)
-[ -n "$STREAM_MOD" ] && UNITS+=(nginx-stream)
+if [ -z "$CPU_LIMIT" ]; then
+    UNITS=("baton-tcp haproxy-tcp" "baton-http haproxy-http${BASE:+ baton-http-base}"
+        "baton-tcp-w2 haproxy-tcp-nt2" "baton-http-w2 haproxy-http-nt2" direct)
+    [ -n "$STREAM_MOD" ] && UNITS+=(nginx-stream)
+fi
 round_order() { # ROUND -> the rows in the order this round runs them
     local r=$1 nu=${#UNITS[@]} u j rows
     for ((u = 0; u < nu; u++)); do
@@ -222,7 +248,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     for k in $(round_order "$r"); do
         read -r rps p50 p99 cpu errs <<<"$(measure_rps "${APP[$k]}" "${PID[$k]}")"
         R_RPS[$k]+="$rps "; R_P50[$k]+="$p50 "; R_P99[$k]+="$p99 "; R_CPU[$k]+="$cpu "
-        case $k in
+        [ -z "$CPU_LIMIT" ] && case $k in # capped: requests only
         baton-tcp | baton-http | haproxy-tcp | haproxy-http) bulk_pair "$k" "$r" ;;
         *) R_BULK[$k]+="$(measure_bulk "${BULKP[$k]}" 2) " ;;
         esac
@@ -233,7 +259,8 @@ for k in "${NAMES[@]}"; do
     RPS[$k]=$(median <<<"${R_RPS[$k]}"); P50[$k]=$(median <<<"${R_P50[$k]}")
     P99[$k]=$(median <<<"${R_P99[$k]}"); CPU[$k]=$(median <<<"${R_CPU[$k]}")
     SPREAD[$k]=$(spread <<<"${R_RPS[$k]}"); P99SPREAD[$k]=$(spread <<<"${R_P99[$k]}")
-    BULK[$k]=$(median <<<"${R_BULK[$k]}")
+    BULK[$k]=$(median <<<"${R_BULK[$k]:-}")
+    [ -n "$CPU_LIMIT" ] && continue # the capped run: requests/s, p99 and CPU alone
     [ "$k" != direct ] && SYSC[$k]=$(measure_syscalls "${APP[$k]}" "${PID[$k]}")
     # RSS of one process per 10k idle clients: the 1-worker / 1-thread rows
     case $k in direct | *-w2 | *-nt2) ;; *) RSS[$k]=$(measure_rss10k "${PID[$k]}" "${APP[$k]}") ;; esac
@@ -242,7 +269,7 @@ done
 printf '\n%-17s %10s %13s %7s %8s %13s %8s %9s %11s %17s\n' "proxy" "requests/s" "spread" "p50 ms" "p99 ms" "p99 spread" "CPU us/" "syscalls/" "bulk" "RSS per"
 printf '%-17s %10s %13s %7s %8s %13s %8s %9s %11s %17s\n' "" "" "" "" "" "" "request" "request" "bytes/s" "10k idle"
 for k in direct baton-tcp baton-http baton-tcp-w2 baton-http-w2 baton-http-base haproxy-tcp haproxy-http haproxy-tcp-nt2 haproxy-http-nt2 nginx-stream; do
-    if [ "$k" = nginx-stream ] && [ -z "$STREAM_MOD" ]; then
+    if [ "$k" = nginx-stream ] && [ -z "$STREAM_MOD" ] && [ -z "$CPU_LIMIT" ]; then
         printf '%-17s %10s\n' "$k" "not available (no ngx_stream_module.so; Debian: libnginx-mod-stream)"; continue
     fi
     [ -n "${RPS[$k]:-}" ] || continue
@@ -270,6 +297,7 @@ echo
 echo "ratios, median of the per-round ratios (each round measures both rows) with their spread:"
 compare baton-tcp haproxy-tcp
 compare baton-http haproxy-http
+[ -n "$CPU_LIMIT" ] && exit 0
 compare baton-tcp-w2 haproxy-tcp-nt2
 compare baton-http-w2 haproxy-http-nt2
 [ -n "$BASE" ] && echo "  baton-http / baton-http-base (cost of the change) requests/s $(ratio "${RPS[baton-http]}" "${RPS[baton-http-base]}")x   CPU/request $(ratio "${CPU[baton-http]}" "${CPU[baton-http-base]}")x"
