@@ -206,21 +206,21 @@ if [ -n "$CPU_LIMIT" ]; then # the one-process rows alone, each capped
     done
     UNITS=("baton-tcp haproxy-tcp" "baton-http haproxy-http")
 else
-P_APP=$APP_PORT P_BULK=$BULK_PORT started direct
-start_baton tcp;  started baton-tcp "$BATON_APP_PID"
-start_baton http; started baton-http "$BATON_APP_PID"
-start_baton tcp "$BATON" 2;  started baton-tcp-w2 "$BATON_APP_PID"
-start_baton http "$BATON" 2; started baton-http-w2 "$BATON_APP_PID"
-[ -n "$BASE" ] && { start_baton http "$BASE"; started baton-http-base "$BATON_APP_PID"; }
-start_haproxy tcp;  started haproxy-tcp "$HAPROXY_PID"
-start_haproxy http; started haproxy-http "$HAPROXY_PID"
-start_haproxy tcp 2;  started haproxy-tcp-nt2 "$HAPROXY_PID"
-start_haproxy http 2; started haproxy-http-nt2 "$HAPROXY_PID"
-if [ -n "$STREAM_MOD" ]; then
-    start_nginx_stream
-    for _ in $(seq 50); do NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1); [ -n "$NGINX_WORKER" ] && break; sleep 0.1; done
-    started nginx-stream "$NGINX_WORKER"
-fi
+    P_APP=$APP_PORT P_BULK=$BULK_PORT started direct
+    start_baton tcp;  started baton-tcp "$BATON_APP_PID"
+    start_baton http; started baton-http "$BATON_APP_PID"
+    start_baton tcp "$BATON" 2;  started baton-tcp-w2 "$BATON_APP_PID"
+    start_baton http "$BATON" 2; started baton-http-w2 "$BATON_APP_PID"
+    [ -n "$BASE" ] && { start_baton http "$BASE"; started baton-http-base "$BATON_APP_PID"; }
+    start_haproxy tcp;  started haproxy-tcp "$HAPROXY_PID"
+    start_haproxy http; started haproxy-http "$HAPROXY_PID"
+    start_haproxy tcp 2;  started haproxy-tcp-nt2 "$HAPROXY_PID"
+    start_haproxy http 2; started haproxy-http-nt2 "$HAPROXY_PID"
+    if [ -n "$STREAM_MOD" ]; then
+        start_nginx_stream
+        for _ in $(seq 50); do NGINX_WORKER=$(pgrep -P "$NGINX_STREAM_PID" | head -1); [ -n "$NGINX_WORKER" ] && break; sleep 0.1; done
+        started nginx-stream "$NGINX_WORKER"
+    fi
 fi
 
 echo "bench/proxy: wrk -t1 -c$CONNS -d${DUR}s to httpapp, $ROUNDS interleaved rounds (median, spread min-max);"
