@@ -89,7 +89,8 @@ _deploy_file() {
         [ $BAL_REMOTE -eq 1 ] && printf 'host = %s\n' "$(fleet_addr lb)"
         printf 'timeout = 5s\n[app]\nstrategy = %s\nport = %s\n' "$STRATEGY" "$FLEET_PORT"
         if [ "$STRATEGY" = in-place ]; then
-            printf 'name = app\nbaton = %s\ncommand = %s {release}\n' "$BATON_REL" "$FLEET_DIR/release"
+            printf 'name = app\nbaton = %s\ncommand = %s {release}\n' "${HOST_BATON:-$BATON_REL}" \
+                "$FLEET_DIR/release"
         else
             printf 'upgrade = %s {release}\nprobe = cat "$FLEET_DIR/$FLEET_HOST/release"\n' \
                 "$FLEET_DIR/install"
@@ -199,6 +200,31 @@ _host_busy() {
     fleet_exec "$1" env XDG_RUNTIME_DIR="$FLEET_DIR/$1/run" "$BATON_REL" status --name app --json |
         jq -e '.operation != null' >/dev/null
 }
+
+# hold_upgrade HOST: in-place, the `baton upgrade` the deploy runs on HOST returns only
+# after release_hold (60 s at most); the upgrade itself runs at once. The deploy then
+# stays in HOST's "upgrading" state for as long as a scenario needs, on any machine.
+hold_upgrade() {
+    HOST_BATON=$T_DIR/baton-hold
+    cat >"$HOST_BATON" <<EOF
+#!/bin/sh
+# baton as the deploy runs it on the hosts; on $1 an upgrade waits for release_hold
+"$BATON_REL" "\$@"
+rc=\$?
+if [ "\$1" = upgrade ] && [ "\$FLEET_HOST" = $1 ]; then
+    touch "$T_DIR/held-$1"
+    i=0
+    while [ ! -e "$T_DIR/hold-released" ] && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done
+fi
+exit \$rc
+EOF
+    chmod +x "$HOST_BATON"
+}
+# held HOST: waits (60 s at most) until HOST's held upgrade has run.
+held() {
+    wait_for 60 test -e "$T_DIR/held-$1" || fail "$1's upgrade was never held"
+}
+release_hold() { touch "$T_DIR/hold-released"; }
 
 # kill9: kills the background deploy at once (no cleanup of its own).
 kill9() {
