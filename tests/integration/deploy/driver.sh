@@ -205,6 +205,7 @@ _host_busy() {
 # after release_hold (60 s at most); the upgrade itself runs at once. The deploy then
 # stays in HOST's "upgrading" state for as long as a scenario needs, on any machine.
 hold_upgrade() {
+    [ "$STRATEGY" = in-place ] || fail "hold_upgrade needs an in-place fleet (this one is $STRATEGY)"
     HOST_BATON=$T_DIR/baton-hold
     cat >"$HOST_BATON" <<EOF
 #!/bin/sh
