@@ -3,8 +3,10 @@
 # bench`): 10 MB GETs from nginx (sendfile) through baton tcp and http, HAProxy tcp and
 # http (nbthread 1), each proxied GET paired with a direct one (A B B A); ROUNDS rounds,
 # the proxies in turn, each under `perf stat` for its GETs. Prints per proxy the median
-# of the per-pair ratios (proxied / direct bytes/s) with their spread, and per GET the
-# proxy's CPU, context switches and system calls by kind. BULK_READ sets the client's
+# of the per-pair ratios (proxied / direct bytes/s) with their spread, per GET the
+# client's own CPU through the proxy and direct (the client is the slowest stage when it
+# keeps up, so its CPU bounds the ratio), and per GET the proxy's CPU, context switches
+# and system calls by kind. BULK_READ sets the client's
 # read size (4 MB: a client that takes the bytes as fast as they come; 16384: curl's).
 # Needs perf and the right to trace the processes (root, or perf_event_paranoid <= 1).
 # Usage: bench/proxy/bulk.sh [BUILD_DIR]   (build/rel)
@@ -58,7 +60,7 @@ for k in "${NAMES[@]}"; do wait_port "${PORT[$k]}" || { echo "bulk: $k did not s
 EVENTS=task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_splice,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
 echo "bulk: 10 MB GETs from nginx, $ROUNDS rounds of $PAIRS pairs (proxied, direct: A B B A) per proxy; client reads $READ bytes at a time"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-declare -A RATIOS STATS
+declare -A RATIOS STATS CLIENT DIRECT
 median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "-"}'; }
 for ((r = 0; r < ROUNDS; r++)); do
     for ((j = 0; j < ${#NAMES[@]}; j++)); do
@@ -69,15 +71,19 @@ for ((r = 0; r < ROUNDS; r++)); do
         # per-pair ratios: GETs come as p d d p p d d p ..., pair them in that order
         RATIOS[$k]+=$(awk '{v[NR]=$2} END {for (i = 1; i < NR; i += 2) {p = v[i]; d = v[i+1];
             if (i % 4 == 3) {p = v[i+1]; d = v[i]}; printf "%.3f ", p / d}}' "$W/gets")
+        CLIENT[$k]+=$(awk '$1 == "proxy" {printf "%s ", $3}' "$W/gets")
+        DIRECT[$k]+=$(awk '$1 == "direct" {printf "%s ", $3}' "$W/gets")
         STATS[$k]+=$(awk -F, -v n="$PAIRS" '/^[0-9.]+,/ {e=$3; sub(/.*sys_enter_?/, "", e); if (e == "") e="syscalls";
             if ($3 == "task-clock") e="cpu_ms"; else if ($3 == "context-switches") e="cs"; printf "%s=%.2f,", e, $1 / n}' "$W/stat")" "
     done
 done
-printf '\n%-13s %8s %13s %8s %6s %9s %7s %9s %7s %11s %10s\n' proxy "/direct" "spread" "CPU ms" "ctxsw" "syscalls" "splice" "recvfrom" "sendto" "epoll_wait" "epoll_ctl"
+printf '\n%-13s %8s %13s %10s %10s %8s %6s %9s %7s %9s %7s %11s %10s\n' proxy "/direct" "spread" "client ms" "direct ms" "CPU ms" "ctxsw" "syscalls" "splice" "recvfrom" "sendto" "epoll_wait" "epoll_ctl"
 for k in "${NAMES[@]}"; do
     field() { tr ' ' '\n' <<<"${STATS[$k]}" | grep . | tr ',' '\n' | awk -F= -v f="$1" '$1 == f {print $2}' | median; }
-    printf '%-13s %7sx %13s %8s %6s %9s %7s %9s %7s %11s %10s\n' "$k" "$(tr ' ' '\n' <<<"${RATIOS[$k]}" | grep . | median)" \
+    printf '%-13s %7sx %13s %10s %10s %8s %6s %9s %7s %9s %7s %11s %10s\n' "$k" "$(tr ' ' '\n' <<<"${RATIOS[$k]}" | grep . | median)" \
         "$(tr ' ' '\n' <<<"${RATIOS[$k]}" | grep . | sort -g | sed -n '1p;$p' | paste -sd-)" \
+        "$(tr ' ' '\n' <<<"${CLIENT[$k]}" | grep . | median)" "$(tr ' ' '\n' <<<"${DIRECT[$k]}" | grep . | median)" \
         "$(field cpu_ms)" "$(field cs)" "$(field syscalls)" "$(field splice)" "$(field recvfrom)" "$(field sendto)" "$(field epoll_wait)" "$(field epoll_ctl)"
 done
-echo "(ratio: median of the per-pair ratios; the other figures: per GET, medians of the rounds)"
+echo "(ratio: median of the per-pair ratios; client ms / direct ms: the client's own CPU per GET through the proxy"
+echo " and straight from nginx, medians of all GETs; the other figures: per GET, medians of the rounds)"
