@@ -4,10 +4,10 @@
 # http (nbthread 1), each proxied GET paired with a direct one (A B B A); ROUNDS rounds,
 # the proxies in turn, each under `perf stat` for its GETs. Prints per proxy the median
 # of the per-pair ratios (proxied / direct bytes/s) with their spread, per GET the
-# client's own CPU through the proxy and direct (the client is the slowest stage when it
-# keeps up, so its CPU bounds the ratio), and per GET the proxy's CPU, context switches
-# and system calls by kind. BULK_READ sets the client's
-# read size (4 MB: a client that takes the bytes as fast as they come; 16384: curl's).
+# client's own CPU through the proxy and direct (whether a proxy on the path makes the
+# client work more, or only wait), and per GET the proxy's CPU, context switches and
+# system calls by kind. BULK_READ sets the client's read size (4 MB: a client that takes
+# the bytes as fast as they come; 16384: curl's).
 # Needs perf and the right to trace the processes (root, or perf_event_paranoid <= 1).
 # Usage: bench/proxy/bulk.sh [BUILD_DIR]   (build/rel)
 set -u
