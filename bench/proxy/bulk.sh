@@ -62,6 +62,8 @@ echo "bulk: 10 MB GETs from nginx, $ROUNDS rounds of $PAIRS pairs (proxied, dire
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 declare -A RATIOS STATS CLIENT DIRECT
 median() { sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]; else print "-"}'; }
+# values LIST: the space-separated LIST one per line
+values() { tr ' ' '\n' <<<"$1" | grep .; }
 for ((r = 0; r < ROUNDS; r++)); do
     for ((j = 0; j < ${#NAMES[@]}; j++)); do
         k=${NAMES[$(((j + r) % ${#NAMES[@]}))]}
@@ -79,10 +81,10 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 printf '\n%-13s %8s %13s %10s %10s %8s %6s %9s %7s %9s %7s %11s %10s\n' proxy "/direct" "spread" "client ms" "direct ms" "CPU ms" "ctxsw" "syscalls" "splice" "recvfrom" "sendto" "epoll_wait" "epoll_ctl"
 for k in "${NAMES[@]}"; do
-    field() { tr ' ' '\n' <<<"${STATS[$k]}" | grep . | tr ',' '\n' | awk -F= -v f="$1" '$1 == f {print $2}' | median; }
-    printf '%-13s %7sx %13s %10s %10s %8s %6s %9s %7s %9s %7s %11s %10s\n' "$k" "$(tr ' ' '\n' <<<"${RATIOS[$k]}" | grep . | median)" \
-        "$(tr ' ' '\n' <<<"${RATIOS[$k]}" | grep . | sort -g | sed -n '1p;$p' | paste -sd-)" \
-        "$(tr ' ' '\n' <<<"${CLIENT[$k]}" | grep . | median)" "$(tr ' ' '\n' <<<"${DIRECT[$k]}" | grep . | median)" \
+    field() { values "${STATS[$k]}" | tr ',' '\n' | awk -F= -v f="$1" '$1 == f {print $2}' | median; }
+    printf '%-13s %7sx %13s %10s %10s %8s %6s %9s %7s %9s %7s %11s %10s\n' "$k" "$(values "${RATIOS[$k]}" | median)" \
+        "$(values "${RATIOS[$k]}" | sort -g | sed -n '1p;$p' | paste -sd-)" \
+        "$(values "${CLIENT[$k]}" | median)" "$(values "${DIRECT[$k]}" | median)" \
         "$(field cpu_ms)" "$(field cs)" "$(field syscalls)" "$(field splice)" "$(field recvfrom)" "$(field sendto)" "$(field epoll_wait)" "$(field epoll_ctl)"
 done
 echo "(ratio: median of the per-pair ratios; client ms / direct ms: the client's own CPU per GET through the proxy"
